@@ -1,0 +1,48 @@
+# Two entry points for a fresh Debian/Ubuntu machine with Python 3.10+:
+#   make run   - set everything up and open the app on the bundled sample data
+#   make test  - set everything up and run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+# torch is installed first, on its own and pinned: a loose torch requirement in a
+# fresh venv would pull a multi-GB CUDA build (see DEVELOPERS notes in README).
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: setup run demo test test-fast bench quality chromium clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: demo
+
+# Browser tests need Debian's Chromium; install it when missing (root or sudo).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: setup chromium
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+test-fast: setup
+	$(PY) -m pytest -n 2 -m "not slow and not browser"
+
+bench: setup
+	$(PY) benchmarks/train_speed.py
+
+quality: setup
+	$(PY) benchmarks/quality.py
+
+clean:
+	rm -rf $(VENV) test-artifacts .pytest_cache
+
+# Until the dashboard lands: a command-line demo end to end on the bundled data.
+demo: setup
+	$(PY) -m mtl train --data sample:simulated --epochs 5 --save runs/demo
+	$(PY) -m mtl recommend --model runs/demo --user 1 --k 10 --fusion like=0.5,long_view=0.3,click=0.2

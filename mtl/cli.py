@@ -1,0 +1,278 @@
+"""Command-line interface: ``python -m mtl <command>``.
+
+Commands: ``synth`` (simulate a dataset), ``inspect`` (show inferred column roles),
+``train`` (train and evaluate a model), ``recommend`` (top-K for a user from a saved
+model). Bad input prints one ``error: ...`` line on stderr and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import ConfigError, MTLError
+
+SAMPLE_PREFIX = "sample:"
+
+
+def _csv_list(text: str) -> list[str]:
+    return [p.strip() for p in text.split(",") if p.strip()]
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(v) for v in _csv_list(text)]
+    except ValueError:
+        raise ConfigError(f"Weights must be comma-separated numbers, got '{text}'") from None
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in _csv_list(text))
+    except ValueError:
+        raise ConfigError(f"Sizes must be comma-separated whole numbers, got '{text}'") from None
+
+
+def _load_data(args):
+    """``--data`` is a file path, or ``sample:NAME`` / a bare sample name."""
+    from .data import load
+    from .data.samples import SAMPLES, load_sample
+
+    ref = args.data
+    key = ref[len(SAMPLE_PREFIX):] if ref.startswith(SAMPLE_PREFIX) else (ref if ref in SAMPLES and not Path(ref).exists() else None)
+    if key is not None:
+        return load_sample(key), SAMPLES.get(key)
+    roles = {}
+    if getattr(args, "ignore", None):
+        roles["ignore"] = _csv_list(args.ignore)
+    return load(ref, user_features=args.user_features, item_features=args.item_features, roles=roles), None
+
+
+# ----------------------------------------------------------------------- synth
+def cmd_synth(args) -> int:
+    from .data.synthetic import simulate, write
+
+    df = simulate(n_users=args.users, n_items=args.items, n_impressions=args.impressions, seed=args.seed,
+                  appeal_quality_corr=args.appeal_quality_corr, exposure=args.exposure, task_noise=args.noise)
+    out = Path(args.out)
+    if out.parent and not out.parent.exists():
+        out.parent.mkdir(parents=True)
+    try:
+        write(df, out)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    rates = ", ".join(f"{c} {df[c].mean():.1%}" for c in ("click", "like", "long_view"))
+    print(f"wrote {len(df):,} impressions ({df.user_id.nunique():,} users, {df.item_id.nunique():,} items) to {out}; {rates}")
+    return 0
+
+
+# --------------------------------------------------------------------- inspect
+def cmd_inspect(args) -> int:
+    data, _ = _load_data(args)
+    print(f"{data.name}: {data.n_rows:,} rows, {len(data.frame.columns)} columns")
+    print(data.schema.table().to_string(index=False))
+    print()
+    print(data.label_summary().to_string(index=False))
+    return 0
+
+
+# ----------------------------------------------------------------------- train
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.4f}"
+    return str(v)
+
+
+def print_metrics_table(result, out=sys.stdout) -> None:
+    cols = ["auc", "gauc", "accuracy", "logloss", "f1", "rmse", "mae", "macro_f1"]
+    present = [c for c in cols if any(c in m for m in result.test.values())]
+    header = ["task", "kind", "n"] + present
+    rows = [[t.name, t.kind, str(result.test[t.name].get("n", ""))] + [_fmt(result.test[t.name].get(c)) for c in present]
+            for t in result.tasks]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    line = lambda cells: "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    print(line(header), file=out)
+    for r in rows:
+        print(line(r), file=out)
+
+
+def cmd_train(args) -> int:
+    from .data import SplitSpec, prepare
+    from .models import ModelConfig
+    from .train import Done, Evaluation, Progress, TrainConfig, Trainer
+
+    data, sample = _load_data(args)
+    if args.tasks:
+        tasks = _csv_list(args.tasks)
+    elif sample is not None:
+        tasks = list(sample.tasks)
+    else:
+        raise ConfigError("Name the tasks with --tasks a,b (label columns: " + ", ".join(data.schema.labels) + ")")
+    if args.split is None and sample is not None and sample.split.method != "random":
+        split = SplitSpec(**{**sample.split.__dict__, "seed": args.seed})
+    else:
+        split = SplitSpec(args.split or "random", seed=args.seed)
+    model = ModelConfig(emb_dim=args.emb_dim, n_experts=args.experts, n_levels=args.levels, dropout=args.dropout,
+                        **({"hidden": _ints(args.hidden)} if args.hidden else {}))
+    config = TrainConfig(tasks=tasks, weights=_floats(args.weights) if args.weights else None, arch=args.arch,
+                         weighting=args.weighting, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                         patience=args.patience, seed=args.seed, device=args.device, model=model, split=split)
+    config.validate()
+    prepared = prepare(data, tasks, split, seed=args.seed)
+    for w in prepared.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    trainer = Trainer(prepared, config)
+    quiet = args.quiet or not sys.stderr.isatty()
+    result = None
+    events = trainer.run()
+    while True:
+        try:
+            event = next(events)
+        except StopIteration:
+            break
+        except KeyboardInterrupt:
+            print("\nstopping: keeping the best model so far ...", file=sys.stderr)
+            trainer.request_stop()
+            continue
+        if isinstance(event, Progress) and not quiet:
+            print(f"\repoch {event.epoch}/{event.epochs}  {event.fraction:6.1%}  eta {event.eta:5.1f}s", end="", file=sys.stderr)
+        elif isinstance(event, Evaluation):
+            summary = "  ".join(f"{k} {_primary(v):.4f}" for k, v in event.valid_metrics.items())
+            print(("\r" if not quiet else "") + f"epoch {event.epoch:g}: valid {summary}{'  *' if event.best else ''}", file=sys.stderr)
+        elif isinstance(event, Done):
+            result = event.result
+    assert result is not None
+    print(f"{data.name}: {config.arch} + {config.weighting}, {result.params:,} parameters, "
+          f"{result.train_seconds:.1f}s on {result.device}, best epoch {result.best_epoch:g} ({result.reason})")
+    print_metrics_table(result)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(json_safe(result.to_json()), indent=2))
+    if args.save:
+        result.trained.save(args.save)
+        print(f"saved model to {args.save}")
+    return 0
+
+
+def _primary(m: dict) -> float:
+    for key in ("auc", "accuracy", "rmse"):
+        if key in m and m[key] == m[key]:
+            return m[key]
+    return math.nan
+
+
+def json_safe(obj):
+    """NaN and infinity become null, so the output is strict JSON."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    return obj
+
+
+# ------------------------------------------------------------------- recommend
+def cmd_recommend(args) -> int:
+    from .recommend import parse_fusion, recommend
+    from .train import TrainedModel
+
+    trained = TrainedModel.load(args.model)
+    fusion = parse_fusion(args.fusion) if args.fusion else None
+    top = recommend(trained, args.user, k=args.k, fusion=fusion, exclude_seen=not args.include_seen)
+    s = trained.schema
+    show = ["rank", s.item, "score"] + [c for c in s.text + ["item_category"] if c in top.columns] + trained.task_names
+    with pd.option_context("display.max_colwidth", 48, "display.width", 200):
+        print(top[list(dict.fromkeys(show))].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    return 0
+
+
+# ---------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    from .data.split import SPLITS
+    from .models import available_models
+    from .train.device import DEVICES
+    from .weighting import available_weightings
+
+    p = argparse.ArgumentParser(prog="python -m mtl", description="MTL Trade-off Explorer command line.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("synth", help="simulate a short-video feed log with known ground truth")
+    s.add_argument("--out", required=True, help="output file (.csv, .csv.gz or .parquet)")
+    s.add_argument("--users", type=int, default=3000)
+    s.add_argument("--items", type=int, default=4000)
+    s.add_argument("--impressions", type=int, default=120_000)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--appeal-quality-corr", type=float, default=0.2, help="correlation of click appeal and quality")
+    s.add_argument("--exposure", default="personalized", help="random, popular or personalized")
+    s.add_argument("--noise", type=float, default=1.0, help="task noise scale")
+    s.set_defaults(func=cmd_synth)
+
+    def data_args(q):
+        q.add_argument("--data", required=True, help="CSV / CSV.gz / Parquet file, or sample:simulated|kuairand|census")
+        q.add_argument("--user-features", help="optional user feature table (joined on the user id)")
+        q.add_argument("--item-features", help="optional item feature table (joined on the item id)")
+        q.add_argument("--ignore", help="comma-separated columns to leave out")
+
+    i = sub.add_parser("inspect", help="show the inferred column roles and label statistics")
+    data_args(i)
+    i.set_defaults(func=cmd_inspect)
+
+    t = sub.add_parser("train", help="train a multi-task model and report held-out metrics")
+    data_args(t)
+    t.add_argument("--tasks", help="comma-separated label columns (default for samples: their suggested tasks)")
+    t.add_argument("--weights", help="comma-separated task weights, scaled to sum to 1 (default equal)")
+    t.add_argument("--arch", default="shared_bottom", choices=list(available_models()))
+    t.add_argument("--weighting", default="static", choices=list(available_weightings()))
+    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--batch-size", type=int, default=1024)
+    t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--patience", type=int, default=2)
+    t.add_argument("--emb-dim", type=int, default=16)
+    t.add_argument("--hidden", help="comma-separated hidden sizes, e.g. 128,64")
+    t.add_argument("--experts", type=int, default=4)
+    t.add_argument("--levels", type=int, default=1, help="PLE extraction levels")
+    t.add_argument("--dropout", type=float, default=0.0)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default="auto", choices=list(DEVICES))
+    t.add_argument("--split", choices=list(SPLITS), help="default: random (samples: their suggested split)")
+    t.add_argument("--json", help="write metrics and config as JSON to this file")
+    t.add_argument("--save", help="save the trained model to this folder")
+    t.add_argument("--quiet", action="store_true", help="no progress line")
+    t.set_defaults(func=cmd_train)
+
+    r = sub.add_parser("recommend", help="top-K items for a user from a saved model")
+    r.add_argument("--model", required=True, help="folder written by train --save")
+    r.add_argument("--user", required=True, help="user id")
+    r.add_argument("--k", type=int, default=10)
+    r.add_argument("--fusion", help="fusion weights, e.g. like=0.7,click=0.3 (default: equal)")
+    r.add_argument("--include-seen", action="store_true", help="also rank items the user already interacted with")
+    r.set_defaults(func=cmd_recommend)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except MTLError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except (OSError, MemoryError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,362 @@
+"""Load interaction data, join side tables, infer roles, and prepare model inputs.
+
+Two steps, both pure functions:
+
+1. :func:`load` (or :func:`from_frame`) reads a table and optional user / item
+   feature tables into an :class:`InteractionData`: one joined frame plus its
+   :class:`~mtl.data.schema.Schema`.
+2. :func:`prepare` picks tasks, splits the rows, fits encoders on the training
+   part, and returns :class:`PreparedData` with tensors ready for the trainer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..errors import ConfigError, DataError
+from ..tasks import TaskSpec
+from .encode import MAX_STAT_LABELS, FeatureEncoder, canonical
+from .io import DEFAULT_MAX_BYTES, Source, read_table
+from .schema import ITEM_NAMES, USER_NAMES, RoleOverrides, Schema, infer_schema
+from .split import SplitSpec, split_indices
+
+#: Fewest labelled training rows a task needs.
+MIN_LABELLED_ROWS = 10
+
+
+@dataclass
+class InteractionData:
+    """A joined interaction table and the role of each of its columns."""
+
+    frame: pd.DataFrame
+    schema: Schema
+    name: str = "data"
+    #: Raw side tables as given (kept for display, e.g. item titles).
+    user_table: pd.DataFrame | None = None
+    item_table: pd.DataFrame | None = None
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.frame)
+
+    def label_summary(self) -> pd.DataFrame:
+        """Per label: kind, labelled rows, positive rate or mean/std, distinct values."""
+        rows = []
+        for col, kind in self.schema.labels.items():
+            s = self.frame[col]
+            num = pd.to_numeric(s, errors="coerce") if kind != "multiclass" else None
+            rows.append(
+                {
+                    "label": col,
+                    "kind": kind,
+                    "labelled rows": int(s.notna().sum()),
+                    "missing %": round(100 * float(s.isna().mean()), 2),
+                    "positive rate %": round(100 * float(num.mean()), 3) if kind == "binary" else None,
+                    "mean": float(num.mean()) if kind == "regression" else None,
+                    "std": float(num.std()) if kind == "regression" else None,
+                    "distinct values": int(s.nunique()),
+                }
+            )
+        return pd.DataFrame(rows)
+
+
+def _find_key(table: pd.DataFrame, key: str, names: tuple[str, ...], what: str) -> str:
+    if key in table.columns:
+        return key
+    lower = {c.lower(): c for c in table.columns}
+    for n in names:
+        if n in lower:
+            return lower[n]
+    raise DataError(
+        f"The {what} feature table has no '{key}' column to join on "
+        f"(its columns: {', '.join(map(str, table.columns[:8]))}...)",
+        column=key,
+    )
+
+
+def _join_side(frame: pd.DataFrame, table: pd.DataFrame, key: str, names, what: str, side: dict) -> pd.DataFrame:
+    tkey = _find_key(table, key, names, what)
+    table = table.drop_duplicates(subset=[tkey], keep="first")
+    left = canonical(frame[key])
+    right = table.set_index(canonical(table[tkey]).to_numpy()).drop(columns=[tkey])
+    clash = [c for c in right.columns if c in frame.columns]
+    right = right.rename(columns={c: f"{c}_{what}" for c in clash})
+    for c in right.columns:
+        side[c] = what
+    joined = right.reindex(left.to_numpy())
+    joined.index = frame.index
+    return pd.concat([frame, joined], axis=1)
+
+
+def from_frame(
+    frame: pd.DataFrame,
+    *,
+    user_table: pd.DataFrame | None = None,
+    item_table: pd.DataFrame | None = None,
+    roles: RoleOverrides | dict | None = None,
+    name: str = "data",
+) -> InteractionData:
+    """Build :class:`InteractionData` from in-memory tables (see :func:`load`)."""
+    if len(frame) == 0:
+        raise DataError(f"{name} has no rows")
+    ov = roles if isinstance(roles, RoleOverrides) else RoleOverrides.from_dict(roles)
+    frame = frame.reset_index(drop=True)
+    ids = infer_schema(frame, RoleOverrides(user=ov.user, item=ov.item, time=ov.time, ignore=list(ov.ignore),
+                                            labels=dict(ov.labels)))
+    side: dict[str, str] = {}
+    joined = frame
+    if user_table is not None:
+        if not ids.user:
+            raise DataError("A user feature table was given, but the data has no user id column to join it on")
+        joined = _join_side(joined, user_table, ids.user, USER_NAMES, "user", side)
+    if item_table is not None:
+        if not ids.item:
+            raise DataError("An item feature table was given, but the data has no item id column to join it on")
+        joined = _join_side(joined, item_table, ids.item, ITEM_NAMES, "item", side)
+    schema = infer_schema(joined, ov, side=side)
+    return InteractionData(frame=joined, schema=schema, name=name, user_table=user_table, item_table=item_table)
+
+
+def load(
+    path: Source,
+    *,
+    user_features: Source | None = None,
+    item_features: Source | None = None,
+    roles: RoleOverrides | dict | None = None,
+    name: str | None = None,
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
+    max_rows: int | None = None,
+) -> InteractionData:
+    """Read an interaction table (CSV, CSV.gz or Parquet) and optional user / item
+    feature tables, joined on the user / item id, and infer column roles.
+
+    Raises :class:`~mtl.errors.DataError` with a readable message on bad input.
+    """
+    frame = read_table(path, max_bytes=max_bytes, max_rows=max_rows)
+    user_table = read_table(user_features, max_bytes=max_bytes) if user_features is not None else None
+    item_table = read_table(item_features, max_bytes=max_bytes) if item_features is not None else None
+    label = name or getattr(path, "name", None) or str(path).rsplit("/", 1)[-1]
+    return from_frame(frame, user_table=user_table, item_table=item_table, roles=roles, name=label)
+
+
+# ---------------------------------------------------------------------- prepare
+@dataclass
+class Part:
+    """One split part as tensors. ``y`` holds one column per task: 0/1 for binary,
+    the standardized value for regression, the class index for multiclass, NaN
+    where the label is missing. ``rows`` are positions in the joined frame."""
+
+    x_cat: torch.Tensor
+    x_num: torch.Tensor
+    y: torch.Tensor
+    rows: np.ndarray
+    groups: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+@dataclass
+class PreparedData:
+    data: InteractionData
+    tasks: list[TaskSpec]
+    encoder: FeatureEncoder
+    split: SplitSpec
+    train: Part
+    valid: Part
+    test: Part
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def task_names(self) -> list[str]:
+        return [t.name for t in self.tasks]
+
+    def part(self, name: str) -> Part:
+        return {"train": self.train, "valid": self.valid, "test": self.test}[name]
+
+
+def check_tasks(schema: Schema, tasks: list[str]) -> None:
+    if not tasks:
+        raise ConfigError("Choose at least one task (a label column)")
+    dup = {t for t in tasks if tasks.count(t) > 1}
+    if dup:
+        raise ConfigError(f"Task '{sorted(dup)[0]}' is listed twice")
+    for t in tasks:
+        if t not in schema.labels:
+            available = ", ".join(schema.labels) or "none"
+            why = f" (it is a {schema.role_of(t)})" if t in schema.notes else ""
+            raise ConfigError(f"'{t}' is not a label column{why}; labels in this data: {available}")
+
+
+def _task_spec(name: str, kind: str, train: pd.Series) -> TaskSpec:
+    labelled = train.dropna()
+    if len(labelled) < MIN_LABELLED_ROWS:
+        raise DataError(
+            f"Label '{name}' has only {len(labelled)} labelled rows in the training split; "
+            f"at least {MIN_LABELLED_ROWS} are needed",
+            column=name,
+        )
+    if kind == "binary":
+        values = set(pd.to_numeric(labelled, errors="coerce").unique())
+        if len(values) < 2:
+            only = int(next(iter(values))) if values else "?"
+            raise DataError(
+                f"Label '{name}' is {only} on every training row; a binary task needs both 0s and 1s",
+                column=name,
+            )
+        return TaskSpec(name, "binary")
+    if kind == "regression":
+        v = labelled.astype(float)
+        if v.std() == 0:
+            raise DataError(f"Label '{name}' has the same value ({v.iloc[0]:g}) on every training row", column=name)
+        return TaskSpec(name, "regression", mean=float(v.mean()), std=float(v.std()))
+    classes = sorted(canonical(labelled).unique())
+    if len(classes) < 2:
+        raise DataError(f"Label '{name}' has a single class ('{classes[0]}') in the training split", column=name)
+    return TaskSpec(name, "multiclass", classes=tuple(classes))
+
+
+def _numeric_label(frame: pd.DataFrame, name: str, kind: str) -> pd.Series:
+    s = frame[name]
+    if kind == "multiclass":
+        return s
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype(float)
+    num = pd.to_numeric(s, errors="coerce")
+    bad = num.isna() & s.notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(
+            f"Label '{name}' should be numeric but has the value '{s.iloc[row]}' at row {row + 1}",
+            column=name, row=row,
+        )
+    if kind == "binary":
+        odd = num.notna() & ~num.isin([0, 1])
+        if odd.any():
+            row = int(np.flatnonzero(odd.to_numpy())[0])
+            raise DataError(
+                f"Label '{name}' is binary but has the value {num.iloc[row]:g} at row {row + 1} (expected 0 or 1)",
+                column=name, row=row,
+            )
+    if not np.isfinite(num.dropna().to_numpy(dtype=float)).all():
+        raise DataError(f"Label '{name}' has infinite values", column=name)
+    return num.astype(float)
+
+
+def _targets(frame: pd.DataFrame, rows: np.ndarray, tasks: list[TaskSpec], labels: dict) -> torch.Tensor:
+    y = np.full((len(rows), len(tasks)), np.nan, dtype=np.float32)
+    for j, t in enumerate(tasks):
+        s = labels[t.name].iloc[rows]
+        if t.kind == "binary":
+            y[:, j] = s.to_numpy(dtype=float)
+        elif t.kind == "regression":
+            y[:, j] = (s.to_numpy(dtype=float) - t.mean) / t.std
+        else:
+            idx = pd.Index(list(t.classes)).get_indexer(canonical(s))
+            y[:, j] = np.where(idx >= 0, idx, np.nan)
+    return torch.from_numpy(y)
+
+
+def find_leaks(train: pd.DataFrame, schema: Schema, labels: list[str], min_rows: int = 30) -> dict[str, str]:
+    """Categorical features whose every value determines a binary label exactly on the
+    training rows (e.g. Census ``income`` text vs ``label_income_over_50k``): such a
+    column is another copy of the answer. Returns {feature: label}."""
+    leaks: dict[str, str] = {}
+    binary = [t for t in labels if schema.labels.get(t) == "binary"]
+    for col in schema.categorical:
+        if col in schema.side:
+            continue
+        keys = canonical(train[col])
+        if keys.nunique() > 1000:
+            continue
+        for label in binary:
+            y = pd.to_numeric(train[label], errors="coerce")
+            ok = y.notna() & keys.notna()
+            if ok.sum() < min_rows:
+                continue
+            g = y[ok].groupby(keys[ok])
+            mean, size = g.mean(), g.size()
+            if ((mean == 0) | (mean == 1)).all() and (mean == 1).any() and (mean == 0).any() and size[mean == 1].sum() >= min_rows:
+                leaks[col] = label
+                break
+    return leaks
+
+
+def prepare(
+    data: InteractionData,
+    tasks: list[str],
+    split: SplitSpec | str = "random",
+    *,
+    seed: int = 0,
+    id_stats: bool = True,
+) -> PreparedData:
+    """Choose ``tasks`` (label columns), split the rows, fit encoders on the training
+    rows only, and encode every part.
+
+    ``split`` is a :class:`SplitSpec` or a method name (``random``/``time``/``user``);
+    its seed defaults to ``seed``. ``id_stats`` adds leakage-free per-user and per-item
+    statistics (row counts and smoothed label rates, cross-fitted on train).
+    Raises :class:`ConfigError` / :class:`DataError` with a readable message.
+    """
+    schema = data.schema
+    check_tasks(schema, list(tasks))
+    spec = SplitSpec(method=split, seed=seed) if isinstance(split, str) else split
+    frame = data.frame
+    labels = {name: _numeric_label(frame, name, kind) for name, kind in schema.labels.items()
+              if name in tasks or kind != "multiclass"}
+    time_col = spec.column or schema.time
+    if spec.column and spec.column not in frame.columns:
+        raise DataError(f"The split column '{spec.column}' is not in the data", column=spec.column)
+    train_idx, valid_idx, test_idx = split_indices(
+        len(frame), spec,
+        time=frame[time_col] if time_col else None,
+        users=frame[schema.user] if schema.user else None,
+    )
+    # Canonicalize categorical columns once, not once per use.
+    cat_cols = [c for c in dict.fromkeys([schema.user, schema.item, *schema.categorical]) if c]
+    frame = frame.assign(**{c: canonical(frame[c]) for c in cat_cols})
+    train_frame = frame.iloc[train_idx]
+    specs = [_task_spec(t, schema.labels[t], labels[t].iloc[train_idx]) for t in tasks]
+
+    warnings: list[str] = []
+    leaks = find_leaks(train_frame, schema, list(schema.labels))
+    if leaks:
+        schema = Schema.from_dict(schema.to_dict())
+        for col, label in leaks.items():
+            schema.categorical.remove(col)
+            schema.ignored.append(col)
+            schema.notes[col] = f"ignored: determines label '{label}' exactly (a leak)"
+            warnings.append(f"Column '{col}' determines label '{label}' exactly on the training rows, so it was "
+                            "left out of the features (it is another copy of the answer).")
+
+    encoder = FeatureEncoder.fit(train_frame, schema)
+    stat_labels: list[str] = []
+    if id_stats:
+        ordered = list(tasks) + [c for c in schema.labels if c not in tasks]
+        stat_labels = [c for c in ordered if schema.labels[c] != "multiclass"][:MAX_STAT_LABELS]
+    train_stats = encoder.fit_id_stats(train_frame, schema, stat_labels, seed=spec.seed) if id_stats else None
+
+    def make_part(rows: np.ndarray, stats=None) -> Part:
+        sub = frame.iloc[rows]
+        x_cat, x_num = encoder.transform(sub, id_stats=stats)
+        groups = canonical(sub[schema.user]).to_numpy() if schema.user else None
+        return Part(torch.from_numpy(x_cat), torch.from_numpy(x_num), _targets(frame, rows, specs, labels), rows, groups)
+
+    prepared = PreparedData(
+        data=data if not leaks else InteractionData(data.frame, schema, data.name, data.user_table, data.item_table),
+        tasks=specs, encoder=encoder, split=spec,
+        train=make_part(train_idx, train_stats), valid=make_part(valid_idx), test=make_part(test_idx),
+        warnings=warnings,
+    )
+    for t, j in zip(specs, range(len(specs))):
+        for part_name in ("valid", "test"):
+            col = prepared.part(part_name).y[:, j]
+            if t.kind == "binary" and not torch.isnan(col).all():
+                vals = col[~torch.isnan(col)]
+                if vals.min() == vals.max():
+                    warnings.append(f"Task '{t.name}' has a single class in the {part_name} split, so its AUC there is undefined.")
+    return prepared

@@ -1,0 +1,259 @@
+"""Turn table columns into model inputs, fitted on the training split only.
+
+* Categorical columns (ids included) map to integer codes; code 0 is reserved for
+  values unseen in training and for missing values, so an unseen user or item gets
+  the shared out-of-vocabulary embedding instead of an error.
+* Numeric columns are standardized with the training mean and standard deviation;
+  non-negative heavy-tailed columns (skewness > 2) are ``log1p``-transformed first.
+  Missing numbers become the training mean (0 after standardizing).
+* Per-user and per-item statistics (:class:`IdStat`) give the network what a
+  gradient-boosted model gets from target encoding: how many training rows the id
+  has, and its smoothed rate of every label. They are computed on the training split
+  only and, for the training rows themselves, cross-fitted (scikit-learn's
+  ``TargetEncoder``), so a row's own label never leaks into its features.
+
+The fitted encoder is plain data (lists and numbers) and saves to JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import KFold
+from sklearn.preprocessing import TargetEncoder
+
+from .schema import Schema
+
+#: How many label columns feed per-id rate statistics (chosen tasks come first).
+MAX_STAT_LABELS = 8
+SKEW_FOR_LOG = 2.0
+
+
+def canonical(s: pd.Series) -> pd.Series:
+    """Categorical values as strings (pandas ``str`` dtype), so 7, 7.0 and "7" are the
+    same category and codes survive a JSON round trip. Missing stays missing (NaN)."""
+    if s.dtype == "str":
+        return s
+    if pd.api.types.is_bool_dtype(s):
+        s = s.astype(float)
+    if pd.api.types.is_numeric_dtype(s):
+        vals = s.to_numpy(dtype=float, na_value=np.nan)
+        finite = np.isfinite(vals)
+        if np.all(vals[finite] == np.round(vals[finite])):
+            out = pd.Series(np.where(finite, vals, 0).astype(np.int64), index=s.index).astype("str")
+        else:
+            out = s.astype("str")
+        return out.where(finite)
+    return s.astype("str")
+
+
+@dataclass
+class NumericStat:
+    log: bool
+    mean: float
+    std: float
+    fill: float  # value used for missing entries, before the transform
+
+
+@dataclass
+class IdStat:
+    """One per-id statistic: the id's training row count (``label`` None) or its
+    smoothed mean of a label (target encoding)."""
+
+    name: str
+    id_column: str
+    label: str | None
+    categories: list[str]
+    values: list[float]
+    default: float
+    mean: float = 0.0
+    std: float = 1.0
+    log_label: bool = False
+
+
+@dataclass
+class FeatureEncoder:
+    categorical: list[str]
+    numeric: list[str]
+    vocab: dict[str, list[str]]
+    numeric_stats: dict[str, NumericStat]
+    id_stats: list[IdStat] = field(default_factory=list)
+    #: Which entity a feature describes: "user", "item" or "context" (the impression).
+    level: dict[str, str] = field(default_factory=dict)
+    #: Typical value of each context feature, used when scoring new candidates.
+    context_defaults: dict[str, object] = field(default_factory=dict)
+    _indexes: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def _index(self, key: str, values: list[str]) -> pd.Index:
+        """A hashed index over ``values``, built once per vocabulary (lookups are hot)."""
+        idx = self._indexes.get(key)
+        if idx is None or len(idx) != len(values):
+            idx = self._indexes[key] = pd.Index(values, dtype="str")
+        return idx
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def cardinalities(self) -> list[int]:
+        """Embedding table sizes (vocabulary + the out-of-vocabulary code 0)."""
+        return [len(self.vocab[c]) + 1 for c in self.categorical]
+
+    @property
+    def numeric_names(self) -> list[str]:
+        return self.numeric + [s.name for s in self.id_stats]
+
+    # --------------------------------------------------------------- fitting
+    @classmethod
+    def fit(cls, train: pd.DataFrame, schema: Schema) -> "FeatureEncoder":
+        ids = [c for c in (schema.user, schema.item) if c]
+        categorical = ids + [c for c in schema.categorical if c not in ids]
+        vocab = {}
+        for col in categorical:
+            counts = canonical(train[col]).value_counts(dropna=True)
+            # Most frequent first; ties broken by value for determinism.
+            order = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            vocab[col] = [k for k, _ in order]
+        numeric_stats = {c: _fit_numeric(train[c]) for c in schema.numeric}
+        enc = cls(categorical=categorical, numeric=list(schema.numeric), vocab=vocab, numeric_stats=numeric_stats)
+        enc.level = _levels(train, schema, categorical + list(schema.numeric))
+        for col in categorical + list(schema.numeric):
+            if enc.level.get(col) == "context":
+                s = train[col]
+                enc.context_defaults[col] = (
+                    canonical(s).mode(dropna=True).iloc[0] if col in categorical else float(s.median())
+                )
+        return enc
+
+    def fit_id_stats(self, train: pd.DataFrame, schema: Schema, stat_labels: list[str], seed: int = 0) -> np.ndarray:
+        """Fit per-id statistics on the training rows; return their cross-fitted
+        values for those same rows ([n_train, n_stats], standardized)."""
+        ids = [c for c in (schema.user, schema.item) if c]
+        columns = []
+        for id_col in ids:
+            keys = canonical(train[id_col]).fillna("<missing>")
+            codes, uniques = pd.factorize(keys)  # TargetEncoder is much faster on integer codes
+            uniques = np.asarray(uniques, dtype=object)
+            counts = keys.value_counts()
+            raw = np.log1p(keys.map(counts).to_numpy(dtype=float))
+            stat = IdStat(
+                name=f"{id_col}:rows", id_column=id_col, label=None,
+                categories=[str(k) for k in counts.index], values=np.log1p(counts.to_numpy(dtype=float)).tolist(),
+                default=0.0,
+            )
+            columns.append(self._standardize_stat(stat, raw))
+            self.level[stat.name] = self.level.get(id_col, "context")
+            for label in stat_labels:
+                kind = schema.labels[label]
+                y = pd.to_numeric(train[label], errors="coerce").to_numpy(dtype=float)
+                has = ~np.isnan(y)
+                if has.sum() < 20 or (kind == "binary" and len(np.unique(y[has])) < 2):
+                    continue
+                log_label = kind == "regression" and y[has].min() >= 0 and _skew(y[has]) > SKEW_FOR_LOG
+                target = np.log1p(y[has]) if log_label else y[has]
+                te = TargetEncoder(
+                    target_type="binary" if kind == "binary" else "continuous",
+                    smooth="auto", cv=KFold(5, shuffle=True, random_state=seed),
+                )
+                x = codes[has].reshape(-1, 1)
+                crossfit = te.fit_transform(x, target.astype(int) if kind == "binary" else target)[:, 0]
+                stat = IdStat(
+                    name=f"{id_col}:{label}", id_column=id_col, label=label,
+                    categories=[str(c) for c in uniques[te.categories_[0]]],
+                    values=[float(v) for v in te.encodings_[0]],
+                    default=float(te.target_mean_), log_label=bool(log_label),
+                )
+                raw = self._lookup(stat, keys)  # rows without this label: full-train encoding
+                raw[has] = crossfit
+                columns.append(self._standardize_stat(stat, raw))
+                self.level[stat.name] = self.level.get(id_col, "context")
+        if not columns:
+            return np.zeros((len(train), 0), dtype=np.float32)
+        return np.stack(columns, axis=1).astype(np.float32)
+
+    def _standardize_stat(self, stat: IdStat, raw: np.ndarray) -> np.ndarray:
+        stat.mean = float(raw.mean())
+        stat.std = float(raw.std()) or 1.0
+        self.id_stats.append(stat)
+        return (raw - stat.mean) / stat.std
+
+    def _lookup(self, stat: IdStat, keys: pd.Series) -> np.ndarray:
+        pos = self._index("stat:" + stat.name, stat.categories).get_indexer(keys)
+        return np.append(np.asarray(stat.values, dtype=float), stat.default)[pos]  # -1 -> default
+
+    # ------------------------------------------------------------- transform
+    def transform(self, frame: pd.DataFrame, id_stats: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Encode ``frame`` into (categorical codes int64 [N, C], numbers float32 [N, D]).
+        ``id_stats`` replaces the per-id statistics (the cross-fitted training values)."""
+        n = len(frame)
+        x_cat = np.zeros((n, len(self.categorical)), dtype=np.int64)
+        for j, col in enumerate(self.categorical):
+            codes = self._index("vocab:" + col, self.vocab[col]).get_indexer(canonical(frame[col]))
+            x_cat[:, j] = codes + 1  # -1 (unseen or missing) -> 0
+        x_num = np.zeros((n, len(self.numeric_names)), dtype=np.float32)
+        for j, col in enumerate(self.numeric):
+            st = self.numeric_stats[col]
+            v = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
+            v = np.where(np.isnan(v), st.fill, v)
+            if st.log:
+                v = np.log1p(np.clip(v, 0, None))
+            x_num[:, j] = (v - st.mean) / st.std
+        if id_stats is not None:
+            x_num[:, len(self.numeric):] = id_stats
+        else:
+            for j, stat in enumerate(self.id_stats):
+                keys = canonical(frame[stat.id_column]).fillna("<missing>")
+                x_num[:, len(self.numeric) + j] = (self._lookup(stat, keys) - stat.mean) / stat.std
+        return x_cat, x_num
+
+    # ---------------------------------------------------------- persistence
+    def to_dict(self) -> dict:
+        return {
+            "categorical": self.categorical, "numeric": self.numeric, "vocab": self.vocab,
+            "numeric_stats": {k: asdict(v) for k, v in self.numeric_stats.items()},
+            "id_stats": [asdict(s) for s in self.id_stats],
+            "level": self.level, "context_defaults": self.context_defaults,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FeatureEncoder":
+        d = dict(d)
+        d["numeric_stats"] = {k: NumericStat(**v) for k, v in d["numeric_stats"].items()}
+        d["id_stats"] = [IdStat(**s) for s in d.get("id_stats", [])]
+        return cls(**d)
+
+
+def _skew(v: np.ndarray) -> float:
+    sd = v.std()
+    return float(((v - v.mean()) ** 3).mean() / sd**3) if sd > 0 else 0.0
+
+
+def _fit_numeric(s: pd.Series) -> NumericStat:
+    v = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        return NumericStat(log=False, mean=0.0, std=1.0, fill=0.0)
+    fill = float(np.median(v))
+    log = bool(v.min() >= 0 and _skew(v) > SKEW_FOR_LOG)
+    t = np.log1p(v) if log else v
+    return NumericStat(log=log, mean=float(t.mean()), std=float(t.std()) or 1.0, fill=fill)
+
+
+def _levels(train: pd.DataFrame, schema: Schema, columns: list[str]) -> dict[str, str]:
+    """Classify features as user-, item- or context-level: a main-table column that
+    never varies within one item's rows describes the item (likewise for users)."""
+    level: dict[str, str] = {}
+    for col in columns:
+        if col == schema.user:
+            level[col] = "user"
+        elif col == schema.item:
+            level[col] = "item"
+        elif col in schema.side:
+            level[col] = schema.side[col]
+        else:
+            level[col] = "context"
+            for lvl, key in (("item", schema.item), ("user", schema.user)):
+                if key and (train.groupby(key, sort=False)[col].nunique(dropna=False) <= 1).all():
+                    level[col] = lvl
+                    break
+    return level

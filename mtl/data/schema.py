@@ -1,0 +1,316 @@
+"""Column roles: which columns are ids, time, labels (tasks) and features.
+
+:func:`infer_schema` guesses every role from names and values and records *why*
+in :attr:`Schema.notes`, so the app can show the reasoning next to each column.
+Every guess can be overridden (:class:`RoleOverrides`).
+
+Rules, in order:
+
+* ``true_<name>`` columns are *oracle* columns (ground-truth probabilities from the
+  simulator): never features, used only to compute Bayes-optimal scores.
+* user / item ids and the timestamp are found by name (``user_id``, ``video_id``,
+  ``timestamp``, ``time_ms`` ...). All three are optional: tabular data such as
+  Census-Income has none.
+* Labels are the outcomes of an impression: 0/1 or boolean columns (binary),
+  numeric columns named like a rating or a time spent (regression), and columns
+  named ``label*``/``target*`` with few values (multiclass). Labels are never used as
+  features, even when they are not chosen as tasks: an outcome of the same impression
+  would leak the answer.
+* Every other column is a feature: text-like or low-cardinality integer columns are
+  categorical (learned embeddings), other numbers numeric (standardized, heavy
+  tails log-transformed). Constant columns and long free text are ignored (long text
+  is kept for display as ``text``, e.g. item titles).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+
+USER_NAMES = ("user_id", "userid", "uid", "user", "customer_id", "member_id", "reader_id", "visitor_id")
+ITEM_NAMES = (
+    "item_id", "itemid", "iid", "item", "video_id", "movie_id", "book_id", "product_id",
+    "photo_id", "song_id", "track_id", "article_id", "news_id", "ad_id", "post_id", "video",
+)
+TIME_NAMES = ("timestamp", "time_ms", "ts", "event_time", "datetime", "time", "date", "created_at")
+ORACLE_PREFIX = "true_"
+
+_REGRESSION_HINT = re.compile(
+    r"(rating|stars|watch_?time|play_?time|view_?time|stay_?time|dwell|watch_ratio|"
+    r"play_ratio|revenue|gmv|spend|minutes_watched|seconds_watched)",
+    re.I,
+)
+_MULTICLASS_HINT = re.compile(r"^(label|target|y)(_|$)|(_label|_target|_class)$", re.I)
+_CATEGORICAL_HINT = re.compile(r"(_id$|^id_|code$|recode$|_type$|^type|category|_cat$|^tab$|genre|tag)", re.I)
+_TIMEISH = re.compile(r"(^|_)(time|date|ts|timestamp|datetime|hourmin)(_|$)", re.I)
+#: Integer or float columns with at most this many distinct whole values are categorical.
+LOW_CARDINALITY = 20
+#: Label columns with at most this many classes may be multiclass tasks.
+MAX_CLASSES = 20
+
+
+@dataclass
+class RoleOverrides:
+    """User choices that win over inference. ``None`` fields mean "infer".
+
+    ``user``/``item``/``time`` take a column name, or ``""`` to say "there is none".
+    ``labels`` maps a column to a kind (``binary``, ``regression``, ``multiclass``) and
+    makes it a label; ``features`` forces columns to be features (their kind inferred
+    unless also in ``categorical``/``numeric``); ``ignore`` drops columns entirely.
+    """
+
+    user: str | None = None
+    item: str | None = None
+    time: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    features: list[str] = field(default_factory=list)
+    categorical: list[str] = field(default_factory=list)
+    numeric: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "RoleOverrides":
+        return cls(**(d or {}))
+
+
+@dataclass
+class Schema:
+    """The role of every column of a (joined) interaction table."""
+
+    user: str | None
+    item: str | None
+    time: str | None
+    labels: dict[str, str]
+    categorical: list[str]
+    numeric: list[str]
+    ignored: list[str] = field(default_factory=list)
+    oracle: list[str] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+    #: Where each side-table feature came from: column -> "user" | "item".
+    side: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def features(self) -> list[str]:
+        return self.categorical + self.numeric
+
+    def role_of(self, column: str) -> str:
+        for role, cols in (
+            ("user id", [self.user]), ("item id", [self.item]), ("timestamp", [self.time]),
+            ("label", list(self.labels)), ("categorical feature", self.categorical),
+            ("numeric feature", self.numeric), ("oracle", self.oracle), ("text", self.text),
+        ):
+            if column in cols:
+                return role
+        return "ignored"
+
+    def table(self) -> pd.DataFrame:
+        """One row per column: role, label kind and the reason for the choice."""
+        cols = [c for c in self.notes]
+        return pd.DataFrame(
+            {
+                "column": cols,
+                "role": [self.role_of(c) for c in cols],
+                "kind": [self.labels.get(c, "") for c in cols],
+                "why": [self.notes[c] for c in cols],
+            }
+        )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Schema":
+        return cls(**d)
+
+
+def _find_by_name(columns: list[str], names: tuple[str, ...]) -> str | None:
+    lower = {c.lower(): c for c in columns}
+    for n in names:
+        if n in lower:
+            return lower[n]
+    return None
+
+
+def _non_null(s: pd.Series) -> pd.Series:
+    return s.dropna()
+
+
+def _is_binary(s: pd.Series) -> bool:
+    v = _non_null(s)
+    if len(v) == 0:
+        return False
+    if pd.api.types.is_bool_dtype(v):
+        return True
+    if not pd.api.types.is_numeric_dtype(v):
+        return False
+    return bool(np.isin(v.unique(), [0, 1]).all())
+
+
+def _whole_numbers(s: pd.Series) -> bool:
+    v = _non_null(s)
+    if not pd.api.types.is_numeric_dtype(v) or pd.api.types.is_bool_dtype(v):
+        return False
+    vals = v.to_numpy(dtype=float)
+    return bool(np.all(np.isfinite(vals)) and np.all(vals == np.round(vals)))
+
+
+def _mostly_numeric(s: pd.Series) -> bool:
+    """Numeric, or text of which at least 90% parses as numbers (a typo'd numeric column)."""
+    if pd.api.types.is_numeric_dtype(s):
+        return not pd.api.types.is_bool_dtype(s)
+    v = _non_null(s)
+    return len(v) > 0 and pd.to_numeric(v, errors="coerce").notna().mean() >= 0.9
+
+
+def label_kind_of(s: pd.Series) -> str:
+    """The task kind a label column supports best: binary, multiclass or regression."""
+    if _is_binary(s):
+        return "binary"
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        return "regression"
+    return "multiclass"
+
+
+def _check_column_names(columns: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for c in columns:
+        if c in seen:
+            raise DataError(f"{what} has two columns named '{c}'", column=c)
+        seen.add(c)
+
+
+def infer_schema(
+    df: pd.DataFrame,
+    overrides: RoleOverrides | dict | None = None,
+    side: dict[str, str] | None = None,
+) -> Schema:
+    """Guess the role of every column of ``df`` (already joined with side tables).
+
+    ``side`` maps side-table columns to ``"user"``/``"item"``: those are always
+    features. Raises :class:`DataError` if an override names a missing column.
+    """
+    ov = overrides if isinstance(overrides, RoleOverrides) else RoleOverrides.from_dict(overrides)
+    side = dict(side or {})
+    columns = [str(c) for c in df.columns]
+    _check_column_names(columns, "The table")
+    named = [ov.user, ov.item, ov.time, *ov.labels, *ov.features, *ov.categorical, *ov.numeric, *ov.ignore]
+    for col in named:
+        if col and col not in columns:
+            raise DataError(f"Column '{col}' was named in the column roles but is not in the data", column=col)
+    for col, kind in ov.labels.items():
+        if kind not in ("binary", "regression", "multiclass"):
+            raise DataError(f"Label '{col}' has unknown kind '{kind}'; use binary, regression or multiclass", column=col)
+
+    notes: dict[str, str] = {}
+    forced_features = set(ov.features) | set(ov.categorical) | set(ov.numeric)
+    free = [c for c in columns if c not in ov.ignore and c not in ov.labels and c not in forced_features]
+
+    def pick(override: str | None, names: tuple[str, ...], what: str) -> str | None:
+        if override is not None:
+            if override:
+                notes[override] = f"{what} (chosen)"
+            return override or None
+        col = _find_by_name([c for c in free if c not in side], names)
+        if col:
+            notes[col] = f"{what} (by name)"
+        return col
+
+    user = pick(ov.user, USER_NAMES, "user id")
+    item = pick(ov.item, ITEM_NAMES, "item id")
+    time = pick(ov.time, TIME_NAMES, "timestamp")
+    taken = {user, item, time}
+
+    labels: dict[str, str] = {}
+    categorical: list[str] = []
+    numeric: list[str] = []
+    ignored: list[str] = []
+    oracle: list[str] = []
+    text: list[str] = []
+
+    for col in columns:
+        if col in taken:
+            continue
+        s = df[col]
+        if col in ov.ignore:
+            ignored.append(col)
+            notes[col] = "ignored (chosen)"
+            continue
+        if col in ov.labels:
+            labels[col] = ov.labels[col]
+            notes[col] = f"{ov.labels[col]} label (chosen)"
+            continue
+        n_unique = s.nunique(dropna=True)
+        if col in forced_features:
+            is_cat = col in ov.categorical or (col not in ov.numeric and not pd.api.types.is_numeric_dtype(s))
+            (categorical if is_cat else numeric).append(col)
+            notes[col] = f"{'categorical' if is_cat else 'numeric'} feature (chosen)"
+            continue
+        if col.lower().startswith(ORACLE_PREFIX):
+            oracle.append(col)
+            notes[col] = "ground truth from a simulator: never a feature"
+            continue
+        if n_unique == 0:
+            ignored.append(col)
+            notes[col] = "ignored: always empty"
+            continue
+        if n_unique == 1:
+            ignored.append(col)
+            notes[col] = "ignored: constant, carries no information"
+            continue
+        if col not in side:
+            if _is_binary(s):
+                labels[col] = "binary"
+                notes[col] = "binary label: values are 0/1"
+                continue
+            if _REGRESSION_HINT.search(col) and _mostly_numeric(s):
+                labels[col] = "regression"
+                notes[col] = "regression label: a numeric outcome (rating / time spent)"
+                continue
+            if _MULTICLASS_HINT.search(col) and 2 < n_unique <= MAX_CLASSES:
+                labels[col] = "multiclass"
+                notes[col] = f"multiclass label: named like a label, {n_unique} classes"
+                continue
+            if time and (col.lower() in TIME_NAMES or (_TIMEISH.search(col) and n_unique > 1000)):
+                ignored.append(col)
+                notes[col] = f"ignored: a second timestamp ('{time}' is the time column)"
+                continue
+        origin = f" ({side[col]} table)" if col in side else ""
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            if (_whole_numbers(s) and (n_unique <= LOW_CARDINALITY or _CATEGORICAL_HINT.search(col))):
+                categorical.append(col)
+                notes[col] = f"categorical feature{origin}: {n_unique} whole-number codes"
+            else:
+                numeric.append(col)
+                notes[col] = f"numeric feature{origin}"
+            continue
+        values = _non_null(s).astype(str)
+        mean_len = float(values.str.len().mean()) if len(values) else 0.0
+        if mean_len > 24 and n_unique > 50:
+            text.append(col)
+            notes[col] = "text (shown with items, not a feature)"
+            continue
+        if n_unique > 0.5 * len(values) and n_unique > 1000:
+            ignored.append(col)
+            notes[col] = "ignored: almost every value is unique (a key or free text)"
+            continue
+        categorical.append(col)
+        notes[col] = f"categorical feature{origin}: {n_unique} values"
+
+    for col in (user, item, time):
+        if col:
+            notes.setdefault(col, "")
+    notes = {c: notes[c] for c in columns if c in notes}
+    return Schema(
+        user=user, item=item, time=time, labels=labels, categorical=categorical,
+        numeric=numeric, ignored=ignored, oracle=oracle, text=text,
+        side={c: side[c] for c in categorical + numeric if c in side}, notes=notes,
+    )

@@ -1,0 +1,119 @@
+"""Deterministic train / validation / test splits.
+
+* ``random``: rows shuffled with the seed (scikit-learn ``train_test_split``).
+* ``time``: the oldest rows train, the newest test, cut at time quantiles (or at
+  explicit cut-offs); rows sharing a timestamp never straddle a cut, so the model is
+  always evaluated on the future.
+* ``user`` (leave-users-out): whole users held out (``GroupShuffleSplit``), to
+  measure how the model does for users it has never seen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import GroupShuffleSplit, train_test_split
+
+from ..errors import ConfigError, DataError
+
+SPLITS = ("random", "time", "user")
+#: Fewest rows in any part of a split.
+MIN_ROWS_PER_PART = 10
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """How to split. ``fractions`` are (train, valid, test) and must sum to 1.
+    ``cutoffs`` (time split only) are two time values: rows with time <= cutoffs[0]
+    train, rows <= cutoffs[1] validate, the rest test."""
+
+    method: str = "random"
+    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    seed: int = 0
+    cutoffs: tuple | None = None
+    #: Column the time split reads (default: the schema's timestamp column).
+    column: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"method": self.method, "fractions": list(self.fractions), "seed": self.seed,
+                "cutoffs": list(self.cutoffs) if self.cutoffs is not None else None, "column": self.column}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SplitSpec":
+        d = dict(d)
+        d["fractions"] = tuple(d.get("fractions", (0.8, 0.1, 0.1)))
+        if d.get("cutoffs") is not None:
+            d["cutoffs"] = tuple(d["cutoffs"])
+        return cls(**d)
+
+
+def _check(spec: SplitSpec) -> None:
+    if spec.method not in SPLITS:
+        raise ConfigError(f"Unknown split '{spec.method}'; choose one of: {', '.join(SPLITS)}")
+    f = spec.fractions
+    if len(f) != 3 or min(f) <= 0 or abs(sum(f) - 1.0) > 1e-6:
+        raise ConfigError(f"Split fractions must be three positive numbers summing to 1, got {tuple(f)}")
+
+
+def split_indices(
+    n: int,
+    spec: SplitSpec,
+    *,
+    time: pd.Series | np.ndarray | None = None,
+    users: pd.Series | np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row positions of the train, validation and test parts (each sorted)."""
+    _check(spec)
+    if n < 3 * MIN_ROWS_PER_PART:
+        raise DataError(
+            f"Only {n} rows: at least {3 * MIN_ROWS_PER_PART} are needed to split into train, validation and test"
+        )
+    idx = np.arange(n)
+    f_train, f_valid, f_test = spec.fractions
+    if spec.method == "random":
+        train, rest = train_test_split(idx, train_size=f_train, random_state=spec.seed, shuffle=True)
+        valid, test = train_test_split(rest, train_size=f_valid / (f_valid + f_test), random_state=spec.seed + 1)
+    elif spec.method == "time":
+        if time is None:
+            raise DataError("A time split needs a timestamp column; this data has none (choose random or user)")
+        t = _as_sortable_time(time)
+        if spec.cutoffs is not None:
+            c1, c2 = spec.cutoffs
+            train, valid, test = idx[t <= c1], idx[(t > c1) & (t <= c2)], idx[t > c2]
+        else:
+            q1, q2 = np.quantile(t, [f_train, f_train + f_valid], method="lower")
+            train, valid, test = idx[t <= q1], idx[(t > q1) & (t <= q2)], idx[t > q2]
+    else:
+        if users is None:
+            raise DataError("A leave-users-out split needs a user id column; this data has none")
+        groups = pd.factorize(np.asarray(users))[0]
+        if groups.max() + 1 < 3:
+            raise DataError("A leave-users-out split needs at least 3 distinct users")
+        gss = GroupShuffleSplit(n_splits=1, train_size=f_train, random_state=spec.seed)
+        train, rest = next(gss.split(idx, groups=groups))
+        gss2 = GroupShuffleSplit(n_splits=1, train_size=f_valid / (f_valid + f_test), random_state=spec.seed + 1)
+        v, te = next(gss2.split(rest, groups=groups[rest]))
+        valid, test = rest[v], rest[te]
+    parts = [np.sort(np.asarray(p)) for p in (train, valid, test)]
+    for name, part in zip(("train", "validation", "test"), parts):
+        if len(part) < MIN_ROWS_PER_PART:
+            raise DataError(
+                f"The {spec.method} split leaves only {len(part)} rows for {name}; "
+                f"at least {MIN_ROWS_PER_PART} are needed (use more data or other fractions/cut-offs)"
+            )
+    return parts[0], parts[1], parts[2]
+
+
+def _as_sortable_time(time) -> np.ndarray:
+    s = pd.Series(np.asarray(time))
+    if pd.api.types.is_numeric_dtype(s):
+        if s.isna().any():
+            raise DataError("The timestamp column has missing values; a time split needs a time on every row")
+        return s.to_numpy()
+    parsed = pd.to_datetime(s, errors="coerce", utc=True)
+    if parsed.isna().any():
+        bad = int(np.flatnonzero(parsed.isna().to_numpy())[0])
+        raise DataError(f"The timestamp column has a value that is not a time at row {bad + 1}: '{s.iloc[bad]}'", row=bad)
+    return parsed.astype("int64").to_numpy()

@@ -1,0 +1,112 @@
+"""Per-task quality metrics (scikit-learn), with missing labels masked out.
+
+All functions take numpy arrays on the label's own scale: probabilities for binary
+tasks, values for regression, class-probability matrices for multiclass. Rows whose
+label is NaN are dropped first, so a task observed on a subset of rows (a rating after
+a click) is scored on exactly that subset.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from sklearn import metrics as skm
+
+from .tasks import TaskSpec
+
+# Higher is better for these; lower is better for the rest.
+HIGHER_IS_BETTER = {"auc", "gauc", "accuracy", "f1", "macro_f1", "r2"}
+
+
+def higher_is_better(metric: str) -> bool:
+    return metric in HIGHER_IS_BETTER
+
+
+def gauc(y_true: np.ndarray, y_score: np.ndarray, groups: np.ndarray) -> float:
+    """Group AUC: the AUC of each user who has both positive and negative labels,
+    averaged with weights equal to that user's number of rows (Zhou et al., 2018).
+    NaN when no user has both classes."""
+    order = np.argsort(groups, kind="stable")
+    g, y, s = groups[order], y_true[order], y_score[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    ends = np.r_[starts[1:], len(g)]
+    total, weight = 0.0, 0
+    for a, b in zip(starts, ends):
+        yy = y[a:b]
+        pos = yy.sum()
+        if 0 < pos < len(yy):
+            total += skm.roc_auc_score(yy, s[a:b]) * (b - a)
+            weight += b - a
+    return total / weight if weight else math.nan
+
+
+def binary_metrics(y_true, y_prob, groups=None, threshold: float = 0.5) -> dict[str, float]:
+    y_true = np.asarray(y_true, dtype=float)
+    y_prob = np.clip(np.asarray(y_prob, dtype=float), 1e-7, 1 - 1e-7)
+    keep = ~np.isnan(y_true)
+    y, p = y_true[keep].astype(int), y_prob[keep]
+    out = {"n": int(keep.sum()), "positive_rate": float(y.mean()) if len(y) else math.nan}
+    if len(y) == 0:
+        return out
+    two_classes = 0 < y.sum() < len(y)
+    out["auc"] = float(skm.roc_auc_score(y, p)) if two_classes else math.nan
+    out["accuracy"] = float(skm.accuracy_score(y, p >= threshold))
+    out["logloss"] = float(skm.log_loss(y, p, labels=[0, 1]))
+    out["f1"] = float(skm.f1_score(y, p >= threshold, zero_division=0.0))
+    if groups is not None:
+        out["gauc"] = float(gauc(y, p, np.asarray(groups)[keep]))
+    return out
+
+
+def regression_metrics(y_true, y_pred) -> dict[str, float]:
+    y_true = np.asarray(y_true, dtype=float)
+    keep = ~np.isnan(y_true)
+    y, p = y_true[keep], np.asarray(y_pred, dtype=float)[keep]
+    out = {"n": int(keep.sum())}
+    if len(y) == 0:
+        return out
+    out["rmse"] = float(np.sqrt(skm.mean_squared_error(y, p)))
+    out["mae"] = float(skm.mean_absolute_error(y, p))
+    out["r2"] = float(skm.r2_score(y, p)) if len(y) > 1 else math.nan
+    return out
+
+
+def multiclass_metrics(y_true, y_prob) -> dict[str, float]:
+    y_true = np.asarray(y_true, dtype=float)
+    keep = ~np.isnan(y_true)
+    y, p = y_true[keep].astype(int), np.asarray(y_prob, dtype=float)[keep]
+    out = {"n": int(keep.sum())}
+    if len(y) == 0:
+        return out
+    pred = p.argmax(axis=1)
+    out["accuracy"] = float(skm.accuracy_score(y, pred))
+    out["macro_f1"] = float(skm.f1_score(y, pred, average="macro", zero_division=0.0))
+    out["logloss"] = float(skm.log_loss(y, np.clip(p, 1e-7, 1.0), labels=list(range(p.shape[1]))))
+    return out
+
+
+def task_metrics(spec: TaskSpec, y_true, y_pred, groups=None) -> dict[str, float]:
+    """Metrics for one task; ``groups`` (user ids) adds GAUC for binary tasks."""
+    if spec.kind == "binary":
+        return binary_metrics(y_true, y_pred, groups)
+    if spec.kind == "regression":
+        return regression_metrics(y_true, y_pred)
+    return multiclass_metrics(y_true, y_pred)
+
+
+def selection_score(spec: TaskSpec, m: dict[str, float]) -> float:
+    """A higher-is-better number per task used to pick the best epoch:
+    AUC (binary), accuracy (multiclass) or R² (regression). NaN-safe (NaN -> 0)."""
+    key = {"binary": "auc", "multiclass": "accuracy", "regression": "r2"}[spec.kind]
+    v = m.get(key, math.nan)
+    return 0.0 if v is None or math.isnan(v) else float(v)
+
+
+def relative_gain(value: float, baseline: float, metric: str) -> float:
+    """Relative improvement over a baseline in %, signed so that positive is better
+    (lower-is-better metrics such as RMSE and logloss are flipped)."""
+    if baseline == 0 or math.isnan(baseline) or math.isnan(value):
+        return math.nan
+    sign = 1.0 if higher_is_better(metric) else -1.0
+    return 100.0 * sign * (value - baseline) / abs(baseline)

@@ -1,0 +1,86 @@
+"""The contract every architecture follows.
+
+A model maps a batch of encoded features to one raw output per task (see
+:mod:`mtl.tasks`). It also exposes ``features``: the tensors computed by shared
+parameters that the task-specific parts read. Gradient-based weighting methods take
+task Jacobians with respect to these (their size stays bounded however large the
+embedding tables grow); loss-based methods ignore them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import ClassVar, Sequence
+
+import torch
+from torch import nn
+
+from ..tasks import TaskSpec
+
+
+@dataclass
+class ModelConfig:
+    """Sizes of the network. Every architecture reads the fields it needs."""
+
+    emb_dim: int = 16
+    #: Hidden sizes of the shared bottom (shared_bottom) or of each expert (mmoe, ple).
+    hidden: tuple[int, ...] = (128, 64)
+    #: Hidden sizes of each task tower, before its output layer.
+    tower: tuple[int, ...] = (32,)
+    n_experts: int = 4            # mmoe: shared experts
+    n_shared_experts: int = 2     # ple: shared experts per level
+    n_task_experts: int = 1       # ple: experts owned by each task, per level
+    n_levels: int = 1             # ple: extraction levels (CGC layers)
+    #: Dropout after hidden layers. Off by default: early stopping regularizes, and
+    #: dropout's random masks cost about a quarter of a CPU training step.
+    dropout: float = 0.0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["hidden"], d["tower"] = list(self.hidden), list(self.tower)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        d = dict(d)
+        for key in ("hidden", "tower"):
+            if key in d:
+                d[key] = tuple(int(v) for v in d[key])
+        return cls(**d)
+
+
+@dataclass
+class ModelOutput:
+    outputs: list[torch.Tensor]
+    #: Shared representations read by task-specific parameters (empty if nothing is shared).
+    features: list[torch.Tensor] = field(default_factory=list)
+
+
+class MultiTaskModel(nn.Module):
+    """Base class: subclasses set ``name``/``description`` and implement ``forward``."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    #: True when tasks share parameters (False for independent single-task networks).
+    shares_parameters: ClassVar[bool] = True
+
+    def __init__(self, cardinalities: Sequence[int], num_dim: int, tasks: Sequence[TaskSpec], config: ModelConfig):
+        super().__init__()
+        self.cardinalities = list(cardinalities)
+        self.num_dim = num_dim
+        self.tasks = list(tasks)
+        self.config = config
+
+    def forward(self, x_cat: torch.Tensor, x_num: torch.Tensor) -> ModelOutput:  # pragma: no cover
+        raise NotImplementedError
+
+    @staticmethod
+    def _squeeze(out: torch.Tensor, spec: TaskSpec) -> torch.Tensor:
+        return out.squeeze(-1) if spec.output_dim == 1 else out
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        """Parameters used by more than one task (what gradient methods balance)."""
+        return []
+
+    def n_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())

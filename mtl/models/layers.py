@@ -1,0 +1,57 @@
+"""Building blocks shared by every architecture: the input layer and MLPs."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+
+class InputLayer(nn.Module):
+    """Embeds every categorical column and concatenates the numeric columns.
+
+    All embedding tables live in one ``nn.Embedding`` with per-column offsets: one
+    lookup per batch instead of one per column, noticeably faster on CPU. Code 0 of
+    each column is its out-of-vocabulary / missing embedding.
+    """
+
+    def __init__(self, cardinalities: Sequence[int], num_dim: int, emb_dim: int):
+        super().__init__()
+        self.n_cat = len(cardinalities)
+        self.num_dim = num_dim
+        self.emb_dim = emb_dim
+        offsets = torch.tensor([0, *list(cardinalities)[:-1]], dtype=torch.long).cumsum(0) if cardinalities else torch.zeros(0, dtype=torch.long)
+        self.register_buffer("offsets", offsets, persistent=False)
+        self.embedding = nn.Embedding(max(1, int(sum(cardinalities))), emb_dim)
+        nn.init.normal_(self.embedding.weight, std=0.05)
+
+    @property
+    def out_dim(self) -> int:
+        return self.n_cat * self.emb_dim + self.num_dim
+
+    def forward(self, x_cat: torch.Tensor, x_num: torch.Tensor) -> torch.Tensor:
+        parts = []
+        if self.n_cat:
+            parts.append(self.embedding(x_cat + self.offsets).flatten(1))
+        if self.num_dim:
+            parts.append(x_num)
+        return torch.cat(parts, dim=1)
+
+
+def mlp(in_dim: int, hidden: Sequence[int], dropout: float = 0.0, out_dim: int | None = None) -> nn.Sequential:
+    """Linear -> ReLU -> Dropout blocks, with an optional final linear layer."""
+    layers: list[nn.Module] = []
+    d = in_dim
+    for h in hidden:
+        layers += [nn.Linear(d, h), nn.ReLU()]
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        d = h
+    if out_dim is not None:
+        layers.append(nn.Linear(d, out_dim))
+    return nn.Sequential(*layers)
+
+
+def mlp_out_dim(in_dim: int, hidden: Sequence[int]) -> int:
+    return hidden[-1] if hidden else in_dim

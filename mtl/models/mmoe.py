@@ -1,0 +1,44 @@
+"""MMoE (Ma et al., KDD 2018): shared experts mixed by one softmax gate per task.
+
+Each task learns how much to rely on each expert, so tasks that conflict can use
+different experts while related tasks share them.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from . import register
+from .base import ModelOutput, MultiTaskModel
+from .layers import InputLayer, mlp, mlp_out_dim
+
+
+@register
+class MMoE(MultiTaskModel):
+    name = "mmoe"
+    description = "Multi-gate Mixture-of-Experts: shared experts, one gate per task chooses the mix."
+
+    def __init__(self, cardinalities, num_dim, tasks, config):
+        super().__init__(cardinalities, num_dim, tasks, config)
+        c = config
+        if c.n_experts < 1:
+            raise ValueError("MMoE needs at least one expert")
+        self.input = InputLayer(cardinalities, num_dim, c.emb_dim)
+        d_in = self.input.out_dim
+        self.experts = nn.ModuleList(mlp(d_in, c.hidden, c.dropout) for _ in range(c.n_experts))
+        self.gates = nn.ModuleList(nn.Linear(d_in, c.n_experts) for _ in tasks)
+        d = mlp_out_dim(d_in, c.hidden)
+        self.towers = nn.ModuleList(mlp(d, c.tower, c.dropout, out_dim=t.output_dim) for t in tasks)
+
+    def forward(self, x_cat, x_num) -> ModelOutput:
+        x = self.input(x_cat, x_num)
+        experts = torch.stack([e(x) for e in self.experts], dim=1)  # [B, E, D]
+        outs = []
+        for gate, tower, t in zip(self.gates, self.towers, self.tasks):
+            w = torch.softmax(gate(x), dim=-1).unsqueeze(-1)  # [B, E, 1]
+            outs.append(self._squeeze(tower((w * experts).sum(1)), t))
+        return ModelOutput(outs, [x, experts])
+
+    def shared_parameters(self):
+        return list(self.input.parameters()) + list(self.experts.parameters())

@@ -1,0 +1,30 @@
+"""Shared-bottom (Caruana, 1997): one shared MLP feeds a small tower per task."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from . import register
+from .base import ModelOutput, MultiTaskModel
+from .layers import InputLayer, mlp, mlp_out_dim
+
+
+@register
+class SharedBottom(MultiTaskModel):
+    name = "shared_bottom"
+    description = "All tasks share embeddings and a bottom MLP; each task has its own small tower."
+
+    def __init__(self, cardinalities, num_dim, tasks, config):
+        super().__init__(cardinalities, num_dim, tasks, config)
+        c = config
+        self.input = InputLayer(cardinalities, num_dim, c.emb_dim)
+        self.bottom = mlp(self.input.out_dim, c.hidden, c.dropout)
+        d = mlp_out_dim(self.input.out_dim, c.hidden)
+        self.towers = nn.ModuleList(mlp(d, c.tower, c.dropout, out_dim=t.output_dim) for t in tasks)
+
+    def forward(self, x_cat, x_num) -> ModelOutput:
+        h = self.bottom(self.input(x_cat, x_num))
+        return ModelOutput([self._squeeze(tw(h), t) for tw, t in zip(self.towers, self.tasks)], [h])
+
+    def shared_parameters(self):
+        return list(self.input.parameters()) + list(self.bottom.parameters())

@@ -1,0 +1,31 @@
+"""Single-task baselines: one independent network per task (nothing shared)."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from . import register
+from .base import ModelOutput, MultiTaskModel
+from .layers import InputLayer, mlp, mlp_out_dim
+
+
+@register
+class SingleTask(MultiTaskModel):
+    name = "single"
+    description = "One independent network per task (the reference every shared model is judged against)."
+    shares_parameters = False
+
+    def __init__(self, cardinalities, num_dim, tasks, config):
+        super().__init__(cardinalities, num_dim, tasks, config)
+        c = config
+        self.inputs = nn.ModuleList(InputLayer(cardinalities, num_dim, c.emb_dim) for _ in tasks)
+        self.nets = nn.ModuleList(
+            mlp(inp.out_dim, c.hidden + c.tower, c.dropout, out_dim=t.output_dim)
+            for inp, t in zip(self.inputs, tasks)
+        )
+        _ = mlp_out_dim  # sizes follow the shared-bottom model for a like-for-like comparison
+
+    def forward(self, x_cat, x_num) -> ModelOutput:
+        return ModelOutput(
+            [self._squeeze(net(inp(x_cat, x_num)), t) for inp, net, t in zip(self.inputs, self.nets, self.tasks)]
+        )

@@ -1,0 +1,90 @@
+"""Task kinds: what a prediction head outputs, which loss trains it, how it is scored.
+
+A *task* is one label column. Its kind decides everything task-specific:
+
+============  ===========================  ==========================  ==================
+kind          head output                  training loss               metrics
+============  ===========================  ==========================  ==================
+binary        1 logit                      binary cross-entropy        AUC, accuracy,
+                                                                       logloss, F1, GAUC
+regression    1 value (standardized        mean squared error on the   RMSE, MAE
+              target)                      standardized target
+multiclass    one logit per class          cross-entropy               accuracy, macro-F1
+============  ===========================  ==========================  ==================
+
+Labels may be missing on some rows (a rating exists only after a click): missing
+labels are stored as NaN and masked out of both the loss and the metrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+
+TaskKind = Literal["binary", "regression", "multiclass"]
+TASK_KINDS: tuple[str, ...] = ("binary", "regression", "multiclass")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task. ``classes`` lists the original label values for multiclass tasks;
+    ``mean``/``std`` standardize regression targets (fitted on the train split)."""
+
+    name: str
+    kind: TaskKind
+    classes: tuple = ()
+    mean: float = 0.0
+    std: float = 1.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def output_dim(self) -> int:
+        return len(self.classes) if self.kind == "multiclass" else 1
+
+    @property
+    def primary_metric(self) -> str:
+        """The metric used for early stopping, summaries and trade-off plots."""
+        return {"binary": "auc", "regression": "rmse", "multiclass": "accuracy"}[self.kind]
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["classes"] = list(self.classes)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TaskSpec":
+        d = dict(d)
+        d["classes"] = tuple(d.get("classes", ()))
+        return cls(**d)
+
+
+def task_loss(spec: TaskSpec, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean loss of one task over the rows where its label is present.
+
+    ``output`` is the head's raw output ([N] or [N, K]); ``target`` is [N] float with
+    NaN for missing labels (class indices for multiclass, the standardized value for
+    regression). Returns 0 (with a gradient path) when a batch has no labelled row.
+    """
+    mask = ~torch.isnan(target)
+    if not bool(mask.any()):
+        return output.sum() * 0.0
+    out, y = output[mask], target[mask]
+    if spec.kind == "binary":
+        return F.binary_cross_entropy_with_logits(out, y)
+    if spec.kind == "regression":
+        return F.mse_loss(out, y)
+    return F.cross_entropy(out, y.long())
+
+
+def predict(spec: TaskSpec, output: torch.Tensor) -> torch.Tensor:
+    """Turn a head's raw output into a prediction on the label's own scale:
+    a probability (binary), a value in the target's units (regression) or class
+    probabilities [N, K] (multiclass)."""
+    if spec.kind == "binary":
+        return torch.sigmoid(output)
+    if spec.kind == "regression":
+        return output * spec.std + spec.mean
+    return torch.softmax(output, dim=-1)

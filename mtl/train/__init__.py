@@ -1,0 +1,23 @@
+"""Training: configuration, the stepwise loop, results, and saved models."""
+
+from __future__ import annotations
+
+from ..data.dataset import InteractionData, prepare
+from .config import TrainConfig
+from .device import DEVICES, available_devices, resolve_device
+from .events import Done, Evaluation, Event, Progress
+from .model_io import TrainedModel
+from .result import TrainResult
+from .trainer import Trainer
+
+
+def train(data: InteractionData, config: TrainConfig, callback=None) -> TrainResult:
+    """Prepare ``data`` for ``config.tasks`` (split, encoders) and train to the end."""
+    prepared = prepare(data, config.tasks, config.split, seed=config.seed)
+    return Trainer(prepared, config).fit(callback)
+
+
+__all__ = [
+    "DEVICES", "Done", "Evaluation", "Event", "Progress", "TrainConfig", "TrainResult", "TrainedModel",
+    "Trainer", "available_devices", "resolve_device", "train",
+]

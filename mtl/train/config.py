@@ -1,0 +1,57 @@
+"""Training configuration: one small dataclass, JSON round-trippable."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from ..data.split import SplitSpec
+from ..errors import ConfigError
+from ..models.base import ModelConfig
+
+
+@dataclass
+class TrainConfig:
+    tasks: list[str]
+    #: Task weights (slider values); scaled to sum to 1. ``None`` = equal.
+    weights: list[float] | None = None
+    arch: str = "shared_bottom"
+    weighting: str = "static"
+    epochs: int = 10
+    batch_size: int = 1024
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    #: Stop after this many epochs without a better validation score.
+    patience: int = 2
+    seed: int = 0
+    device: str = "auto"
+    #: Validation evaluations per epoch (more gives livelier charts on large data).
+    evals_per_epoch: int = 1
+    model: ModelConfig = field(default_factory=ModelConfig)
+    split: SplitSpec = field(default_factory=SplitSpec)
+
+    def validate(self) -> None:
+        if self.epochs < 1:
+            raise ConfigError("epochs must be at least 1")
+        if self.batch_size < 1:
+            raise ConfigError("batch size must be at least 1")
+        if not (0 < self.lr < 10):
+            raise ConfigError(f"learning rate must be a small positive number, got {self.lr}")
+        if self.patience < 1:
+            raise ConfigError("patience must be at least 1")
+        if self.evals_per_epoch < 1:
+            raise ConfigError("evals_per_epoch must be at least 1")
+        if self.model.emb_dim < 1 or any(h < 1 for h in (*self.model.hidden, *self.model.tower)):
+            raise ConfigError("embedding and hidden sizes must be positive")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["model"] = self.model.to_dict()
+        d["split"] = self.split.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        d = dict(d)
+        d["model"] = ModelConfig.from_dict(d.get("model", {}))
+        d["split"] = SplitSpec.from_dict(d.get("split", {}))
+        return cls(**d)

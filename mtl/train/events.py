@@ -1,0 +1,52 @@
+"""Events emitted by :meth:`mtl.train.Trainer.run` while it trains.
+
+A consumer (the CLI's progress line, the app's live charts, a test) iterates over
+them; nothing in the trainer knows who listens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .result import TrainResult
+
+
+@dataclass
+class Progress:
+    """Emitted a few times per second during training."""
+
+    epoch: int              # 1-based epoch in progress
+    epochs: int
+    step: int               # batches done in this epoch
+    steps_per_epoch: int
+    fraction: float         # of the whole run (all epochs), 0..1
+    elapsed: float          # seconds since training started
+    eta: float              # estimated seconds left at the current pace
+    train_losses: dict[str, float] = field(default_factory=dict)  # running means this epoch
+
+
+@dataclass
+class Evaluation:
+    """Validation results, at least once per epoch. ``epoch`` may be fractional
+    (e.g. 1.5) when several evaluations per epoch are requested."""
+
+    epoch: float
+    train_losses: dict[str, float]
+    valid_losses: dict[str, float]
+    valid_metrics: dict[str, dict[str, float]]
+    score: float            # the early-stopping score (higher is better)
+    best: bool              # a new best model was kept
+    task_weights: dict[str, float]
+    elapsed: float
+
+
+@dataclass
+class Done:
+    result: "TrainResult"
+    stopped: bool           # True when stopped from outside
+    reason: str             # "completed", "early stopping" or "stopped"
+
+
+Event = Progress | Evaluation | Done

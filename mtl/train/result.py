@@ -1,0 +1,62 @@
+"""What a training run returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..tasks import TaskSpec
+from .config import TrainConfig
+
+
+@dataclass
+class TrainResult:
+    config: TrainConfig
+    tasks: list[TaskSpec]
+    #: Per-task metrics of the kept (best) model on the held-out test and validation parts.
+    test: dict[str, dict[str, float]]
+    valid: dict[str, dict[str, float]]
+    #: One row per evaluation: epoch, train/valid loss and valid metrics per task.
+    history: list[dict] = field(default_factory=list)
+    train_seconds: float = 0.0
+    params: int = 0
+    best_epoch: float = 0.0
+    epochs_run: float = 0.0
+    stopped: bool = False
+    reason: str = "completed"
+    device: str = "cpu"
+    #: Inference latency of the kept model, milliseconds per 1,000 rows.
+    latency_ms_per_1k: float = 0.0
+    #: The trained model with its encoders (a :class:`~mtl.train.TrainedModel`).
+    trained: object | None = None
+
+    def history_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.history)
+
+    def table(self, part: str = "test") -> pd.DataFrame:
+        """Per-task metrics as a table (rows: tasks)."""
+        metrics = self.test if part == "test" else self.valid
+        rows = []
+        for t in self.tasks:
+            row = {"task": t.name, "kind": t.kind}
+            row.update({k: v for k, v in metrics.get(t.name, {}).items()})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def to_json(self) -> dict:
+        """The CLI's ``--json`` document (keys are a stable contract)."""
+        return {
+            "test": self.test,
+            "valid": self.valid,
+            "train_seconds": self.train_seconds,
+            "params": self.params,
+            "latency_ms_per_1k": self.latency_ms_per_1k,
+            "best_epoch": self.best_epoch,
+            "epochs_run": self.epochs_run,
+            "stopped": self.stopped,
+            "reason": self.reason,
+            "device": self.device,
+            "config": self.config.to_dict(),
+            "history": self.history,
+        }

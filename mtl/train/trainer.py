@@ -1,0 +1,248 @@
+"""The training loop: stepwise, observable, stoppable, reproducible.
+
+:meth:`Trainer.run` is a generator of events (:mod:`mtl.train.events`): progress a
+few times per second, a validation evaluation at least once per epoch, and a final
+``Done`` carrying the :class:`TrainResult`. :meth:`Trainer.request_stop` (safe to
+call from another thread) ends training within one batch; the best model so far is
+kept and evaluated, exactly as after early stopping.
+
+Speed: all tensors are moved to the device once and batches are slices of them
+(a ``DataLoader`` over a ``TensorDataset`` measured ~9x slower on a 2-core CPU).
+Determinism: the seed fixes initialization, dropout and shuffling, so two CPU runs
+with the same seed and thread count give bit-identical models and metrics.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+import time
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+
+from ..data.dataset import Part, PreparedData
+from ..metrics import selection_score, task_metrics
+from ..models import build_model
+from ..tasks import predict, task_loss
+from ..weighting import build_weighting
+from .config import TrainConfig
+from .device import resolve_device
+from .events import Done, Evaluation, Event, Progress
+from .result import TrainResult
+
+PROGRESS_INTERVAL_S = 0.25
+EVAL_BATCH = 16384
+
+
+class Trainer:
+    def __init__(self, data: PreparedData, config: TrainConfig):
+        config.validate()
+        if list(config.tasks) != data.task_names:
+            raise ValueError(f"config tasks {config.tasks} differ from the prepared data's {data.task_names}")
+        self.data = data
+        self.config = config
+        self.device = resolve_device(config.device)
+        self._stop = threading.Event()
+        torch.manual_seed(config.seed)
+        enc = data.encoder
+        self.model = build_model(config.arch, enc.cardinalities, len(enc.numeric_names), data.tasks, config.model)
+        self.weighting = build_weighting(config.weighting, data.tasks, config.weights)
+        self.model.to(self.device)
+        self.weighting.to(self.device)
+        params = list(self.model.parameters()) + list(self.weighting.parameters())
+        self.optimizer = _adam(params, config.lr, config.weight_decay)
+        self._parts = {name: self._to_device(data.part(name)) for name in ("train", "valid", "test")}
+
+    def _to_device(self, part: Part) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return part.x_cat.to(self.device), part.x_num.to(self.device), part.y.to(self.device)
+
+    # ----------------------------------------------------------------- control
+    def request_stop(self) -> None:
+        """Ask the loop to stop after the current batch (thread-safe)."""
+        self._stop.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    # -------------------------------------------------------------- evaluation
+    @torch.no_grad()
+    def predict_part(self, name: str) -> list[np.ndarray]:
+        """Predictions of the current model on a part, per task, on the label's scale."""
+        self.model.eval()
+        x_cat, x_num, _ = self._parts[name]
+        chunks: list[list[torch.Tensor]] = [[] for _ in self.data.tasks]
+        for a in range(0, len(x_cat), EVAL_BATCH):
+            out = self.model(x_cat[a : a + EVAL_BATCH], x_num[a : a + EVAL_BATCH]).outputs
+            for j, (o, t) in enumerate(zip(out, self.data.tasks)):
+                chunks[j].append(predict(t, o).float().cpu())
+        return [torch.cat(c).numpy() for c in chunks]
+
+    @torch.no_grad()
+    def _losses(self, name: str) -> dict[str, float]:
+        self.model.eval()
+        x_cat, x_num, y = self._parts[name]
+        totals = torch.zeros(len(self.data.tasks), dtype=torch.float64)
+        counts = torch.zeros(len(self.data.tasks), dtype=torch.float64)
+        for a in range(0, len(x_cat), EVAL_BATCH):
+            out = self.model(x_cat[a : a + EVAL_BATCH], x_num[a : a + EVAL_BATCH]).outputs
+            yb = y[a : a + EVAL_BATCH]
+            for j, (o, t) in enumerate(zip(out, self.data.tasks)):
+                n = int((~torch.isnan(yb[:, j])).sum())
+                if n:
+                    totals[j] += float(task_loss(t, o, yb[:, j])) * n
+                    counts[j] += n
+        return {t.name: float(totals[j] / counts[j]) if counts[j] else math.nan for j, t in enumerate(self.data.tasks)}
+
+    def evaluate(self, name: str, with_groups: bool = False) -> dict[str, dict[str, float]]:
+        """Per-task metrics of the current model on ``train``/``valid``/``test``."""
+        part = self.data.part(name)
+        preds = self.predict_part(name)
+        y = part.y.numpy()
+        out = {}
+        for j, t in enumerate(self.data.tasks):
+            truth = y[:, j]
+            if t.kind == "regression":
+                truth = truth * t.std + t.mean
+            groups = part.groups if with_groups else None
+            out[t.name] = task_metrics(t, truth, preds[j], groups)
+        return out
+
+    def _score(self, metrics: dict[str, dict[str, float]]) -> float:
+        w = self.weighting.preference.cpu().numpy()
+        scores = np.array([selection_score(t, metrics[t.name]) for t in self.data.tasks])
+        return float((w * scores).sum() / w.sum())
+
+    def measure_latency(self, rows: int = 4096, repeats: int = 5) -> float:
+        """Milliseconds to score 1,000 rows with the current model (median of repeats)."""
+        x_cat, x_num, _ = self._parts["test"]
+        x_cat, x_num = x_cat[:rows], x_num[:rows]
+        self.model.eval()
+        times = []
+        with torch.no_grad():
+            self.model(x_cat, x_num)  # warm-up
+            for _ in range(repeats):
+                if self.device.type == "cuda":
+                    torch.cuda.synchronize()
+                t0 = time.perf_counter()
+                self.model(x_cat, x_num)
+                if self.device.type == "cuda":
+                    torch.cuda.synchronize()
+                times.append(time.perf_counter() - t0)
+        return 1000.0 * float(np.median(times)) * 1000.0 / len(x_cat)
+
+    # -------------------------------------------------------------------- loop
+    def run(self) -> Iterator[Event]:
+        cfg, tasks = self.config, self.data.tasks
+        names = [t.name for t in tasks]
+        x_cat, x_num, y = self._parts["train"]
+        n = len(x_cat)
+        steps = max(1, math.ceil(n / cfg.batch_size))
+        eval_at = sorted({math.ceil(steps * k / cfg.evals_per_epoch) for k in range(1, cfg.evals_per_epoch + 1)})
+        gen = torch.Generator().manual_seed(cfg.seed)
+        shared = self.model.shared_parameters()
+        best_score, best_state, best_epoch, since_best = -math.inf, None, 0.0, 0
+        history: list[dict] = []
+        start = last_progress = time.perf_counter()
+        reason, epochs_run = "completed", 0.0
+
+        for epoch in range(1, cfg.epochs + 1):
+            self.model.train()
+            order = torch.randperm(n, generator=gen).to(self.device)
+            sums = torch.zeros(len(tasks), dtype=torch.float64)
+            batches = 0
+            for step in range(1, steps + 1):
+                if self._stop.is_set():
+                    break
+                idx = order[(step - 1) * cfg.batch_size : step * cfg.batch_size]
+                out = self.model(x_cat[idx], x_num[idx])
+                yb = y[idx]
+                losses = torch.stack([task_loss(t, o, yb[:, j]) for j, (o, t) in enumerate(zip(out.outputs, tasks))])
+                self.optimizer.zero_grad(set_to_none=True)
+                self.weighting.backward(losses, out, shared)
+                self.optimizer.step()
+                sums += losses.detach().double().cpu()
+                batches += 1
+                now = time.perf_counter()
+                done = ((epoch - 1) * steps + step) / (cfg.epochs * steps)
+                if now - last_progress >= PROGRESS_INTERVAL_S or step == steps:
+                    last_progress = now
+                    elapsed = now - start
+                    yield Progress(
+                        epoch, cfg.epochs, step, steps, done, elapsed,
+                        elapsed / done * (1 - done) if done > 0 else math.nan,
+                        {nm: float(sums[j] / batches) for j, nm in enumerate(names)},
+                    )
+                if step in eval_at:
+                    self.model.train(False)
+                    frac_epoch = epoch - 1 + step / steps
+                    epochs_run = frac_epoch
+                    train_losses = {nm: float(sums[j] / batches) for j, nm in enumerate(names)}
+                    valid_metrics = self.evaluate("valid")
+                    valid_losses = self._losses("valid")
+                    score = self._score(valid_metrics)
+                    improved = score > best_score
+                    if improved:
+                        best_score, best_epoch = score, frac_epoch
+                        best_state = copy.deepcopy(self.model.state_dict())
+                    weights = self.weighting.effective_weights().detach().cpu().tolist()
+                    history.append(_history_row(frac_epoch, train_losses, valid_losses, valid_metrics, tasks, weights))
+                    yield Evaluation(frac_epoch, train_losses, valid_losses, valid_metrics, score, improved,
+                                     dict(zip(names, weights)), time.perf_counter() - start)
+                    self.model.train()
+            if self._stop.is_set():
+                reason = "stopped"
+                break
+            self.weighting.epoch_end((sums / max(batches, 1)).float().to(self.device))
+            since_best = 0 if best_epoch > epoch - 1 else since_best + 1
+            if since_best >= cfg.patience:
+                reason = "early stopping"
+                break
+
+        train_seconds = time.perf_counter() - start
+        if best_state is not None:
+            self.model.load_state_dict(best_state)
+        test = self.evaluate("test", with_groups=True)
+        valid = self.evaluate("valid")
+        from .model_io import TrainedModel  # local import: model_io imports this module's siblings
+
+        result = TrainResult(
+            config=cfg, tasks=list(tasks), test=test, valid=valid, history=history,
+            train_seconds=train_seconds, params=self.model.n_parameters(), best_epoch=best_epoch,
+            epochs_run=epochs_run, stopped=reason == "stopped", reason=reason, device=str(self.device),
+            latency_ms_per_1k=self.measure_latency(),
+        )
+        self.model.to("cpu").eval()
+        result.trained = TrainedModel.from_training(self.model, self.data, cfg, result)
+        yield Done(result, result.stopped, reason)
+
+    def fit(self, callback: Callable[[Event], None] | None = None) -> TrainResult:
+        """Run to the end and return the result; ``callback`` sees every event."""
+        for event in self.run():
+            if callback is not None:
+                callback(event)
+            if isinstance(event, Done):
+                return event.result
+        raise RuntimeError("training ended without a result")  # pragma: no cover
+
+
+def _adam(params, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """Adam, fused into one kernel where this PyTorch build supports it (~20% faster
+    per step on CPU for embedding-heavy models); plain Adam otherwise."""
+    try:
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+
+
+def _history_row(epoch, train_losses, valid_losses, valid_metrics, tasks, weights) -> dict:
+    row: dict = {"epoch": round(epoch, 4)}
+    for t, w in zip(tasks, weights):
+        row[f"train_loss:{t.name}"] = train_losses[t.name]
+        row[f"valid_loss:{t.name}"] = valid_losses[t.name]
+        row[f"valid_{t.primary_metric}:{t.name}"] = valid_metrics[t.name].get(t.primary_metric, math.nan)
+        row[f"weight:{t.name}"] = w
+    return row
