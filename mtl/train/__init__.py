@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..data.dataset import InteractionData, prepare
+from .background import BackgroundTraining, evals_per_epoch_for
 from .config import TrainConfig
 from .device import DEVICES, available_devices, resolve_device
 from .events import Done, Evaluation, Event, Progress
@@ -18,6 +19,6 @@ def train(data: InteractionData, config: TrainConfig, callback=None) -> TrainRes
 
 
 __all__ = [
-    "DEVICES", "Done", "Evaluation", "Event", "Progress", "TrainConfig", "TrainResult", "TrainedModel",
-    "Trainer", "available_devices", "resolve_device", "train",
+    "BackgroundTraining", "DEVICES", "Done", "Evaluation", "Event", "Progress", "TrainConfig", "TrainResult", "TrainedModel",
+    "Trainer", "available_devices", "evals_per_epoch_for", "resolve_device", "train",
 ]

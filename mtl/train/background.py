@@ -1,0 +1,277 @@
+"""Training in a background thread, watched from another thread (e.g. a web page).
+
+:class:`BackgroundTraining` runs :class:`~mtl.train.Trainer` in a daemon thread and
+keeps what a user interface needs to poll: the phase, the latest
+:class:`~mtl.train.Progress`, every :class:`~mtl.train.Evaluation` so far (and the
+same rows as :attr:`TrainResult.history <mtl.train.TrainResult.history>`, for live
+learning curves), and at the end the :class:`~mtl.train.TrainResult` or a readable
+error message. Every accessor returns a snapshot taken under a lock, so a poller
+never sees a half-updated list.
+
+``stop()`` may be called from any thread: the trainer checks it every batch, so
+training ends within about one batch and the best model so far is kept and
+evaluated, exactly as after early stopping. The data may be given already prepared
+or as a zero-argument function that prepares it; preparing then happens in the
+background thread too (a stop during preparation cancels the run: nothing has
+been trained yet, so there is no result).
+
+Errors never escape the thread: an :class:`~mtl.errors.MTLError` becomes
+:attr:`error` with its message as written for users; any other exception is logged
+with its traceback and summarized in :attr:`error` in one sentence.
+
+Pure Python, no user-interface imports::
+
+    job = BackgroundTraining(prepared, TrainConfig(tasks=["click", "like"])).start()
+    while not job.done:
+        show(job.progress, job.history)
+        time.sleep(0.5)
+    result, error = job.result, job.error
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import threading
+import time
+from typing import Callable, Union
+
+from ..data.dataset import PreparedData
+from ..errors import MTLError
+from .config import TrainConfig
+from .events import Done, Evaluation, Progress
+from .result import TrainResult
+from .trainer import Trainer
+
+log = logging.getLogger(__name__)
+
+DataSource = Union[PreparedData, Callable[[], PreparedData]]
+
+#: Phases of a run, in order; the last three are final.
+READY, PREPARING, TRAINING, FINISHED, FAILED, CANCELLED = (
+    "ready", "preparing", "training", "finished", "failed", "cancelled",
+)
+FINAL_PHASES = (FINISHED, FAILED, CANCELLED)
+
+#: Above this many training rows, validate more than once per epoch so that live
+#: charts move at least every ~50k rows (one point per epoch would leave a user
+#: staring at a flat chart for a long time on large data).
+ROWS_PER_EVALUATION = 50_000
+MAX_EVALS_PER_EPOCH = 10
+
+# Trainer() seeds torch's global generator and then initializes the model from it:
+# two sessions building models at the same moment would interleave their draws and
+# lose reproducibility. Building is quick, so serialize it.
+_BUILD_LOCK = threading.Lock()
+
+
+def evals_per_epoch_for(n_train: int) -> int:
+    """Validation evaluations per epoch that keep live charts moving on ``n_train`` rows:
+    1 up to 50k rows, then one more per further 50k rows, at most 10."""
+    return max(1, min(MAX_EVALS_PER_EPOCH, math.ceil(n_train / ROWS_PER_EVALUATION)))
+
+
+def evaluation_row(event: Evaluation, primary_metrics: dict[str, str]) -> dict:
+    """One :class:`Evaluation` as a row in the format of ``TrainResult.history``
+    (``epoch``, ``train_loss:<task>``, ``valid_loss:<task>``, ``valid_<metric>:<task>``,
+    ``weight:<task>``); ``primary_metrics`` maps each task to its primary metric."""
+    row: dict = {"epoch": round(event.epoch, 4)}
+    for task, metric in primary_metrics.items():
+        row[f"train_loss:{task}"] = event.train_losses[task]
+        row[f"valid_loss:{task}"] = event.valid_losses[task]
+        row[f"valid_{metric}:{task}"] = event.valid_metrics[task].get(metric, math.nan)
+        row[f"weight:{task}"] = event.task_weights[task]
+    return row
+
+
+class BackgroundTraining:
+    """One training run in a daemon thread. Create, :meth:`start`, poll, read the end.
+
+    ``prepared`` is a :class:`~mtl.data.PreparedData` for ``config.tasks`` or a
+    function returning one (called in the thread). With ``auto_evals`` (default),
+    ``config.evals_per_epoch`` is raised to :func:`evals_per_epoch_for` the size of
+    the training split; the config actually used is :attr:`config` (and
+    ``result.config``).
+    """
+
+    def __init__(self, prepared: DataSource, config: TrainConfig, *, auto_evals: bool = True):
+        if not isinstance(prepared, PreparedData) and not callable(prepared):
+            raise TypeError("prepared must be PreparedData or a function returning it")
+        self._source = prepared
+        self._config = config
+        self._auto_evals = auto_evals
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._trainer: Trainer | None = None
+        self._phase = READY
+        self._prepared: PreparedData | None = prepared if isinstance(prepared, PreparedData) else None
+        self._progress: Progress | None = None
+        self._evaluations: list[Evaluation] = []
+        self._history: list[dict] = []
+        self._result: TrainResult | None = None
+        self._error: str | None = None
+        self._started: float | None = None
+        self._finished: float | None = None
+
+    # ------------------------------------------------------------------ control
+    def start(self) -> "BackgroundTraining":
+        """Start the thread (once); returns ``self``."""
+        with self._lock:
+            if self._thread is not None:
+                raise RuntimeError("this training run was already started")
+            self._started = time.perf_counter()
+            self._phase = PREPARING if self._prepared is None else TRAINING
+            self._thread = threading.Thread(target=self._run, name="mtl-background-training", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the run to end (thread-safe, returns at once). Training stops after the
+        current batch and keeps the best model so far; during data preparation the
+        run is cancelled as soon as preparation returns."""
+        with self._lock:
+            self._stop.set()
+            trainer = self._trainer
+        if trainer is not None:
+            trainer.request_stop()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread to end; True when it has (or never started)."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    # ---------------------------------------------------------------- snapshots
+    @property
+    def config(self) -> TrainConfig:
+        return self._config
+
+    @property
+    def phase(self) -> str:
+        """``ready``, ``preparing``, ``training``, then ``finished``, ``failed`` or ``cancelled``."""
+        with self._lock:
+            return self._phase
+
+    @property
+    def done(self) -> bool:
+        with self._lock:
+            return self._phase in FINAL_PHASES
+
+    @property
+    def running(self) -> bool:
+        with self._lock:
+            return self._phase in (PREPARING, TRAINING)
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def progress(self) -> Progress | None:
+        """The latest progress report (``None`` before the first batch)."""
+        with self._lock:
+            return self._progress
+
+    @property
+    def events(self) -> list[Evaluation]:
+        """Every validation evaluation so far (a copy)."""
+        with self._lock:
+            return list(self._evaluations)
+
+    @property
+    def history(self) -> list[dict]:
+        """The evaluations so far as ``TrainResult.history`` rows (a copy)."""
+        with self._lock:
+            return [dict(r) for r in self._history]
+
+    @property
+    def prepared(self) -> PreparedData | None:
+        """The prepared data (once preparation is done)."""
+        with self._lock:
+            return self._prepared
+
+    @property
+    def result(self) -> TrainResult | None:
+        with self._lock:
+            return self._result
+
+    @property
+    def error(self) -> str | None:
+        """Why the run failed, in words for a user (``None`` unless ``phase == "failed"``)."""
+        with self._lock:
+            return self._error
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since :meth:`start` (frozen when the run ends)."""
+        with self._lock:
+            if self._started is None:
+                return 0.0
+            end = self._finished if self._finished is not None else time.perf_counter()
+            return end - self._started
+
+    # ------------------------------------------------------------------- thread
+    def _run(self) -> None:
+        try:
+            prepared = self._prepare()
+            if prepared is None:
+                return
+            config = self._config
+            if self._auto_evals:
+                evals = max(config.evals_per_epoch, evals_per_epoch_for(len(prepared.train)))
+                config = dataclasses.replace(config, evals_per_epoch=evals)
+            with _BUILD_LOCK:
+                trainer = Trainer(prepared, config)
+            primary = {t.name: t.primary_metric for t in prepared.tasks}
+            with self._lock:
+                self._config = config
+                self._trainer = trainer
+                self._phase = TRAINING
+                stop_now = self._stop.is_set()
+            if stop_now:
+                trainer.request_stop()
+            for event in trainer.run():
+                with self._lock:
+                    if isinstance(event, Progress):
+                        self._progress = event
+                    elif isinstance(event, Evaluation):
+                        self._evaluations.append(event)
+                        self._history.append(evaluation_row(event, primary))
+                    elif isinstance(event, Done):
+                        self._result = event.result
+            with self._lock:
+                if self._result is None:  # pragma: no cover - Trainer.run always ends with Done
+                    self._error = "Training ended without a result"
+                    self._phase = FAILED
+                else:
+                    self._phase = FINISHED
+        except MTLError as err:
+            self._fail(str(err))
+        except Exception as err:  # noqa: BLE001 - nothing may escape a background thread unseen
+            log.exception("background training failed")
+            self._fail(f"Training failed unexpectedly ({type(err).__name__}: {err})")
+        finally:
+            with self._lock:
+                self._trainer = None  # frees the device copies of the data
+                self._finished = time.perf_counter()
+
+    def _prepare(self) -> PreparedData | None:
+        if self._prepared is not None:
+            return self._prepared
+        prepared = self._source()  # type: ignore[operator]
+        if not isinstance(prepared, PreparedData):
+            raise TypeError(f"the data function returned {type(prepared).__name__}, not PreparedData")
+        with self._lock:
+            self._prepared = prepared
+            if self._stop.is_set():
+                self._phase = CANCELLED
+                return None
+        return prepared
+
+    def _fail(self, message: str) -> None:
+        with self._lock:
+            self._error = message
+            self._phase = FAILED
