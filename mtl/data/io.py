@@ -11,6 +11,7 @@ import csv
 import gzip
 import io
 import os
+import zlib
 from pathlib import Path
 from typing import BinaryIO, Union
 
@@ -85,7 +86,7 @@ def read_table(
         if data[:2] == b"\x1f\x8b":
             try:
                 data = gzip.decompress(data)
-            except (OSError, EOFError) as err:
+            except (OSError, EOFError, zlib.error) as err:
                 raise DataError(f"{name} looks gzip-compressed but cannot be decompressed ({err})")
         df = _read_csv(data, name, encoding)
     if len(df.columns) == 0:
@@ -110,10 +111,14 @@ def _read_parquet(data: bytes, name: str) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(io.BytesIO(data))
+        file = pq.ParquetFile(io.BytesIO(data))
+        # Check names first: pq.read_table fails on duplicates with an opaque message.
+        _check_duplicates(file.schema_arrow.names, name)
+        table = file.read()
+    except DataError:
+        raise
     except Exception as err:  # pyarrow raises several unrelated types
         raise DataError(f"{name} is not a readable Parquet file ({err})") from None
-    _check_duplicates(table.column_names, name)
     return table.to_pandas()
 
 
@@ -139,27 +144,38 @@ def _sniff_delimiter(text_head: str) -> str:
         return max(_DELIMITERS, key=lambda d: lines[0].count(d))
 
 
+def _not_text(name: str, encoding: str, data: bytes, start: int) -> DataError:
+    line = data.count(b"\n", 0, start) + 1
+    return DataError(
+        f"{name} is not {encoding.upper()} text (byte 0x{data[start]:02x} at position {start}, line {line}); "
+        "re-save it as UTF-8 CSV"
+    )
+
+
 def _read_csv(data: bytes, name: str, encoding: str) -> pd.DataFrame:
     head = data[:65536]
     try:
         text_head = head.decode(encoding)
     except UnicodeDecodeError as err:
         # The cut at 64 KB may split a multi-byte character; only fail on real errors.
-        if err.start < len(head) - 4:
-            raise DataError(
-                f"{name} is not {encoding.upper()} text (byte 0x{head[err.start]:02x} at position "
-                f"{err.start}); re-save it as UTF-8 CSV"
-            ) from None
+        if err.start < len(head) - 4 or len(head) == len(data):
+            raise _not_text(name, encoding, data, err.start) from None
         text_head = head[: err.start].decode(encoding)
     if "\x00" in text_head:
         raise DataError(f"{name} looks like a binary file, not CSV text; upload CSV, CSV.gz or Parquet")
     sep = _sniff_delimiter(text_head)
     header = next(csv.reader(io.StringIO(text_head.splitlines()[0] if text_head else ""), delimiter=sep), [])
-    _check_duplicates([h.strip() for h in header], name)
+    # Blank names are reported below as a column without a name, not as duplicates.
+    _check_duplicates([h.strip() for h in header if h.strip()], name)
     try:
         df = pd.read_csv(io.BytesIO(data), sep=sep, encoding=encoding, low_memory=False)
     except UnicodeDecodeError as err:
-        raise DataError(f"{name} is not {encoding.upper()} text ({err.reason} at byte {err.start}); re-save it as UTF-8 CSV") from None
+        # pandas reports a position inside its read buffer; find the real one.
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError as full:
+            raise _not_text(name, encoding, data, full.start) from None
+        raise DataError(f"{name} is not {encoding.upper()} text ({err.reason}); re-save it as UTF-8 CSV") from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{name} is empty") from None
     except pd.errors.ParserError as err:
