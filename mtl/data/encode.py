@@ -38,6 +38,9 @@ def canonical(s: pd.Series) -> pd.Series:
         return s
     if pd.api.types.is_bool_dtype(s):
         s = s.astype(float)
+    if pd.api.types.is_integer_dtype(s):
+        # Not via float: ids above 2**53 would lose digits and distinct ids would merge.
+        return s.astype("str").where(s.notna())
     if pd.api.types.is_numeric_dtype(s):
         vals = s.to_numpy(dtype=float, na_value=np.nan)
         finite = np.isfinite(vals)
