@@ -81,6 +81,9 @@ def split_indices(
         t = _as_sortable_time(time)
         if spec.cutoffs is not None:
             c1, c2 = spec.cutoffs
+            if not pd.api.types.is_numeric_dtype(pd.Series(np.asarray(time))):
+                # Date-time values are compared as microseconds: parse the cut-offs the same way.
+                c1, c2 = _as_sortable_time(pd.Series([c1, c2], dtype=object), what="cut-off")
             train, valid, test = idx[t <= c1], idx[(t > c1) & (t <= c2)], idx[t > c2]
         else:
             q1, q2 = np.quantile(t, [f_train, f_train + f_valid], method="lower")
@@ -106,7 +109,7 @@ def split_indices(
     return parts[0], parts[1], parts[2]
 
 
-def _as_sortable_time(time) -> np.ndarray:
+def _as_sortable_time(time, what: str = "row") -> np.ndarray:
     s = pd.Series(np.asarray(time))
     if pd.api.types.is_numeric_dtype(s):
         if s.isna().any():
@@ -115,5 +118,7 @@ def _as_sortable_time(time) -> np.ndarray:
     parsed = pd.to_datetime(s, errors="coerce", utc=True)
     if parsed.isna().any():
         bad = int(np.flatnonzero(parsed.isna().to_numpy())[0])
+        if what != "row":
+            raise DataError(f"The time split {what} '{s.iloc[bad]}' is not a time")
         raise DataError(f"The timestamp column has a value that is not a time at row {bad + 1}: '{s.iloc[bad]}'", row=bad)
-    return parsed.astype("int64").to_numpy()
+    return parsed.dt.as_unit("us").astype("int64").to_numpy()
