@@ -188,7 +188,13 @@ def check_tasks(schema: Schema, tasks: list[str]) -> None:
     for t in tasks:
         if t not in schema.labels:
             available = ", ".join(schema.labels) or "none"
-            why = f" (it is a {schema.role_of(t)})" if t in schema.notes else ""
+            role = schema.role_of(t)
+            if t not in schema.notes:
+                why = ""
+            elif role == "ignored":  # the note says why, e.g. "ignored: constant, carries no information"
+                why = f" ({schema.notes[t] or role})"
+            else:
+                why = f" (it is {'an' if role[0] in 'aeiou' else 'a'} {role})"
             raise ConfigError(f"'{t}' is not a label column{why}; labels in this data: {available}")
 
 
