@@ -1,0 +1,47 @@
+"""Shared fixtures for the test suite.
+
+* ``tiny_feed``: a small simulated feed log (4,000 impressions), built once per session.
+  Tests must not mutate it: take ``tiny_feed.copy()`` before changing anything.
+* ``tiny_data``: ``mtl.data.from_frame(tiny_feed)``, also shared and read-only.
+* ``write_table``: writes a DataFrame to a file under the test's ``tmp_path`` in the
+  format given by the file name (``.csv``, ``.csv.gz``, ``.tsv``, ``.parquet``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+
+@pytest.fixture(scope="session")
+def tiny_feed() -> pd.DataFrame:
+    from mtl.data.synthetic import simulate
+
+    return simulate(n_users=120, n_items=200, n_impressions=4000, seed=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tiny_feed):
+    from mtl.data import from_frame
+
+    return from_frame(tiny_feed, name="tiny feed")
+
+
+@pytest.fixture
+def write_table(tmp_path):
+    """``write_table(df, "name.csv.gz", **to_csv_kwargs) -> Path``."""
+
+    def write(df: pd.DataFrame, name: str, **kwargs) -> Path:
+        path = tmp_path / name
+        lower = name.lower()
+        if lower.endswith((".parquet", ".pq")):
+            df.to_parquet(path, index=False, **kwargs)
+        else:
+            if lower.endswith((".tsv", ".tsv.gz")):
+                kwargs.setdefault("sep", "\t")
+            df.to_csv(path, index=False, **kwargs)  # compression inferred from ".gz"
+        return path
+
+    return write

@@ -1,0 +1,202 @@
+"""infer_schema: column roles by name and by value, overrides, side tables, persistence."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mtl.data import RoleOverrides, Schema, infer_schema
+from mtl.errors import DataError
+
+N = 300
+
+
+@pytest.fixture(scope="module")
+def mixed() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {
+            "UserID": rng.integers(0, 40, N),
+            "video_id": rng.integers(0, 60, N),
+            "time_ms": np.sort(rng.integers(0, 10**9, N)),
+            "click": rng.integers(0, 2, N),
+            "liked": rng.random(N) < 0.3,  # booleans
+            "my_rating": rng.integers(1, 6, N).astype(float),
+            "watch_time": rng.exponential(10, N),
+            "label_tier": rng.choice(["gold", "silver", "bronze"], N),
+            "true_click": rng.random(N),
+            "const": 7,
+            "empty": np.nan,
+            "desc": [f"a fairly long description of video number {i}" for i in range(N)],
+            "grade": rng.integers(0, 5, N),
+            "age": rng.integers(18, 80, N) + 0.5,
+            "n_friends": rng.integers(0, 500, N),
+            "author_id": rng.integers(0, 200, N),
+            "city": rng.choice(["Paris", "Oslo", "Rome"], N),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def schema(mixed) -> Schema:
+    return infer_schema(mixed)
+
+
+def test_ids_and_time_by_name(schema):
+    assert (schema.user, schema.item, schema.time) == ("UserID", "video_id", "time_ms")
+    assert schema.notes["UserID"] == "user id (by name)"
+    assert schema.notes["time_ms"] == "timestamp (by name)"
+
+
+def test_labels_by_values_and_names(schema):
+    assert schema.labels == {
+        "click": "binary", "liked": "binary", "my_rating": "regression",
+        "watch_time": "regression", "label_tier": "multiclass",
+    }
+    assert "3 classes" in schema.notes["label_tier"]
+    for col in schema.labels:
+        assert col not in schema.features
+
+
+def test_oracle_constant_empty_and_text(schema):
+    assert schema.oracle == ["true_click"]
+    assert "const" in schema.ignored and "constant" in schema.notes["const"]
+    assert "empty" in schema.ignored and "empty" in schema.notes["empty"]
+    assert schema.text == ["desc"]
+    for col in ("true_click", "const", "empty", "desc"):
+        assert col not in schema.features
+        assert col not in schema.labels
+
+
+def test_feature_kinds(schema):
+    assert "grade" in schema.categorical  # whole numbers, 5 values
+    assert "author_id" in schema.categorical  # whole numbers, many values, but named like an id
+    assert "city" in schema.categorical  # text
+    assert "age" in schema.numeric  # not whole
+    assert "n_friends" in schema.numeric  # whole but high cardinality
+    assert "whole-number codes" in schema.notes["grade"]
+
+
+def test_table_has_a_row_per_column_with_a_reason(schema, mixed):
+    table = schema.table()
+    assert list(table.columns) == ["column", "role", "kind", "why"]
+    assert table["column"].tolist() == list(mixed.columns)
+    assert (table["why"].str.len() > 0).all()
+    row = table.set_index("column")
+    assert row.loc["UserID", "role"] == "user id"
+    assert row.loc["click", "role"] == "label" and row.loc["click", "kind"] == "binary"
+    assert row.loc["age", "role"] == "numeric feature"
+    assert row.loc["true_click", "role"] == "oracle"
+    assert row.loc["const", "role"] == "ignored"
+
+
+def test_schema_round_trip_through_json(schema):
+    again = Schema.from_dict(json.loads(json.dumps(schema.to_dict())))
+    assert again == schema
+    assert again.table().equals(schema.table())
+
+
+def test_tabular_data_without_ids():
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"age": rng.normal(40, 10, 100), "sex": rng.choice(["f", "m"], 100),
+                       "label_income_over_50k": rng.integers(0, 2, 100)})
+    s = infer_schema(df)
+    assert (s.user, s.item, s.time) == (None, None, None)
+    assert s.labels == {"label_income_over_50k": "binary"}
+    assert s.categorical == ["sex"] and s.numeric == ["age"]
+
+
+def test_second_timestamp_is_ignored():
+    df = pd.DataFrame({"user_id": [1, 2, 3, 4], "timestamp": [1, 2, 3, 4], "date": [20240101, 20240101, 20240102, 20240102],
+                       "click": [0, 1, 1, 0]})
+    s = infer_schema(df)
+    assert s.time == "timestamp"
+    assert "date" in s.ignored and "second timestamp" in s.notes["date"]
+
+
+def test_many_unique_strings_are_ignored_as_keys():
+    df = pd.DataFrame({"session": [f"s{i}" for i in range(1500)], "click": np.arange(1500) % 2})
+    s = infer_schema(df)
+    assert "session" in s.ignored and "unique" in s.notes["session"]
+
+
+def test_label_like_names_with_too_many_classes_are_not_multiclass():
+    df = pd.DataFrame({"label_code": [f"c{i % 40}" for i in range(200)], "click": np.arange(200) % 2})
+    s = infer_schema(df)
+    assert "label_code" not in s.labels
+    assert "label_code" in s.categorical
+
+
+# ------------------------------------------------------------------ overrides
+def test_overrides_win(mixed):
+    ov = RoleOverrides(
+        user="", time="", labels={"age": "regression", "city": "multiclass"}, ignore=["grade", "click"],
+        categorical=["n_friends"], numeric=["my_rating"], features=["watch_time"],
+    )
+    s = infer_schema(mixed, ov)
+    assert s.user is None and s.time is None
+    assert s.item == "video_id"
+    assert "UserID" in s.features  # no longer the id: an ordinary feature
+    assert s.labels["age"] == "regression" and s.labels["city"] == "multiclass"
+    assert "click" not in s.labels and {"grade", "click"} <= set(s.ignored)
+    assert "n_friends" in s.categorical and "my_rating" in s.numeric
+    assert "watch_time" in s.numeric and "watch_time" not in s.labels
+    assert s.notes["age"] == "regression label (chosen)"
+    assert s.notes["grade"] == "ignored (chosen)"
+    assert s.notes["n_friends"] == "categorical feature (chosen)"
+
+
+def test_overrides_as_dict_and_chosen_ids(mixed):
+    s = infer_schema(mixed, {"user": "author_id", "item": "UserID", "time": "time_ms"})
+    assert (s.user, s.item) == ("author_id", "UserID")
+    assert s.notes["author_id"] == "user id (chosen)"
+    assert RoleOverrides.from_dict(RoleOverrides(user="x", labels={"a": "binary"}).to_dict()) == RoleOverrides(
+        user="x", labels={"a": "binary"})
+
+
+@pytest.mark.parametrize(
+    "ov",
+    [{"user": "nope"}, {"item": "nope"}, {"time": "nope"}, {"labels": {"nope": "binary"}}, {"ignore": ["nope"]},
+     {"categorical": ["nope"]}, {"numeric": ["nope"]}, {"features": ["nope"]}],
+)
+def test_override_naming_a_missing_column(mixed, ov):
+    with pytest.raises(DataError, match="Column 'nope' was named in the column roles but is not in the data") as info:
+        infer_schema(mixed, ov)
+    assert info.value.column == "nope"
+
+
+def test_unknown_label_kind(mixed):
+    with pytest.raises(DataError, match=r"Label 'age' has unknown kind 'ordinal'.*binary, regression or multiclass"):
+        infer_schema(mixed, {"labels": {"age": "ordinal"}})
+
+
+def test_duplicate_frame_columns():
+    df = pd.DataFrame([[1, 2, 3]], columns=["a", "b", "a"])
+    with pytest.raises(DataError, match="two columns named 'a'"):
+        infer_schema(df)
+
+
+# ------------------------------------------------------------------ side tables
+def test_side_table_columns_are_always_features():
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({
+        "user_id": rng.integers(0, 30, 200), "item_id": rng.integers(0, 50, 200), "click": rng.integers(0, 2, 200),
+        "is_vip": rng.integers(0, 2, 200),  # 0/1, would be a label in the main table
+        "rating_avg": rng.normal(3, 1, 200),  # named like a regression label
+        "label_group": rng.choice(["a", "b", "c"], 200),  # named like a multiclass label
+        "user": rng.integers(0, 5, 200),  # named like an id
+    })
+    side = {"is_vip": "user", "rating_avg": "item", "label_group": "item", "user": "user"}
+    s = infer_schema(df, side=side)
+    assert s.user == "user_id"
+    assert s.labels == {"click": "binary"}
+    assert {"is_vip", "label_group", "user"} <= set(s.categorical)
+    assert "rating_avg" in s.numeric
+    assert s.side == side
+    assert "(user table)" in s.notes["is_vip"] and "(item table)" in s.notes["rating_avg"]
+    # Without the side tagging the same columns are labels.
+    plain = infer_schema(df)
+    assert plain.labels["is_vip"] == "binary" and plain.labels["rating_avg"] == "regression"
