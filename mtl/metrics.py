@@ -90,7 +90,11 @@ def multiclass_metrics(y_true, y_prob) -> dict[str, float]:
     pred = p.argmax(axis=1)
     out["accuracy"] = float(skm.accuracy_score(y, pred))
     out["macro_f1"] = float(skm.f1_score(y, pred, average="macro", zero_division=0.0))
-    out["logloss"] = float(skm.log_loss(y, np.clip(p, 1e-7, 1.0), labels=list(range(p.shape[1]))))
+    # Float32 softmax rows miss 1 by more than scikit-learn's tolerance, which warns
+    # on every call: clip, then scale each row to sum to exactly 1.
+    q = np.clip(p, 1e-7, 1.0)
+    q = q / q.sum(axis=1, keepdims=True)
+    out["logloss"] = float(skm.log_loss(y, q, labels=list(range(p.shape[1]))))
     return out
 
 
