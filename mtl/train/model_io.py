@@ -18,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ..data.dataset import PreparedData
@@ -142,24 +144,36 @@ class TrainedModel:
         try:
             meta = json.loads((path / "model.json").read_text())
             encoder = FeatureEncoder.from_dict(json.loads((path / "encoder.json").read_text()))
-        except (json.JSONDecodeError, TypeError, KeyError) as err:
+            version = meta.get("format_version")
+        except (ValueError, TypeError, KeyError, AttributeError) as err:  # JSONDecodeError is a ValueError
             raise ModelFileError(f"{path} has a damaged model description ({err})") from None
-        if meta.get("format_version") != FORMAT_VERSION:
+        if version != FORMAT_VERSION:
             raise ModelFileError(
-                f"{path} was saved in format {meta.get('format_version')}; this version reads format {FORMAT_VERSION}"
+                f"{path} was saved in format {version}; this version reads format {FORMAT_VERSION}"
             )
-        tasks = [TaskSpec.from_dict(t) for t in meta["tasks"]]
-        model = build_model(meta["arch"], meta["cardinalities"], meta["num_dim"], tasks,
-                            ModelConfig.from_dict(meta["model_config"]))
+        try:
+            tasks = [TaskSpec.from_dict(t) for t in meta["tasks"]]
+            model_config = ModelConfig.from_dict(meta["model_config"])
+            config = TrainConfig.from_dict(meta["train_config"])
+            schema = Schema.from_dict(meta["schema"])
+            cards, num_dim, arch = meta["cardinalities"], meta["num_dim"], meta["arch"]
+        except (ValueError, TypeError, KeyError, AttributeError) as err:
+            raise ModelFileError(f"{path} has a damaged model description (missing or invalid {err})") from None
+        model = build_model(arch, cards, num_dim, tasks, model_config)
         try:
             model.load_state_dict(load_file(str(path / "model.safetensors")))
-        except (RuntimeError, OSError, ValueError) as err:
-            raise ModelFileError(f"{path}: the weights do not match the model description ({str(err)[:200]})") from None
-        tables = {n: pd.read_parquet(path / f"{n}.parquet") if (path / f"{n}.parquet").exists() else None
-                  for n in ("items", "users", "interactions")}
-        return cls(model.eval(), encoder, tasks, TrainConfig.from_dict(meta["train_config"]),
-                   Schema.from_dict(meta["schema"]), meta.get("metrics", {}), meta.get("data_name", "data"),
-                   **tables)
+        except (RuntimeError, OSError, ValueError, SafetensorError) as err:
+            raise ModelFileError(f"{path}: the weights are damaged or do not match the model description "
+                                 f"({str(err)[:200]})") from None
+        tables = {}
+        for n in ("items", "users", "interactions"):
+            target = path / f"{n}.parquet"
+            try:
+                tables[n] = pd.read_parquet(target) if target.exists() else None
+            except (OSError, ValueError, pa.ArrowException) as err:
+                raise ModelFileError(f"{path}: {target.name} is damaged ({str(err)[:200]})") from None
+        return cls(model.eval(), encoder, tasks, config, schema, meta.get("metrics", {}),
+                   meta.get("data_name", "data"), **tables)
 
 
 def _json_default(o):
