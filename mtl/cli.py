@@ -90,7 +90,8 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def print_metrics_table(result, out=sys.stdout) -> None:
+def print_metrics_table(result, out=None) -> None:
+    out = out if out is not None else sys.stdout  # looked up per call: stdout may be redirected
     cols = ["auc", "gauc", "accuracy", "logloss", "f1", "rmse", "mae", "macro_f1"]
     present = [c for c in cols if any(c in m for m in result.test.values())]
     header = ["task", "kind", "n"] + present
