@@ -312,8 +312,9 @@ def prepare(
     check_tasks(schema, list(tasks))
     spec = SplitSpec(method=split, seed=seed) if isinstance(split, str) else split
     frame = data.frame
-    labels = {name: _numeric_label(frame, name, kind) for name, kind in schema.labels.items()
-              if name in tasks or kind != "multiclass"}
+    # Only chosen tasks must be clean; other labels feed per-id statistics, which
+    # skip values that are not numbers.
+    labels = {name: _numeric_label(frame, name, schema.labels[name]) for name in tasks}
     time_col = spec.column or schema.time
     if spec.column and spec.column not in frame.columns:
         raise DataError(f"The split column '{spec.column}' is not in the data", column=spec.column)
