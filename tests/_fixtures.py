@@ -1,0 +1,89 @@
+"""Shared tiny data and trained models for the library tests (metrics, models,
+weighting, train, recommend, cli).
+
+Plain functions cached per process (``functools.lru_cache``), so every test module
+in one pytest(-xdist) worker reuses the same simulated frame, prepared data and
+trained model instead of re-training. Callers must treat the returned objects as
+read-only. This is a helper module, not a conftest: import it with
+``from _fixtures import ...`` (pytest puts ``tests/`` on ``sys.path``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import torch
+
+from mtl.data import SplitSpec, from_frame, prepare
+from mtl.data.synthetic import simulate
+from mtl.models import ModelConfig
+from mtl.train import Done, TrainConfig, Trainer
+
+# The tests run tiny tensors under pytest-xdist (``-n 2``): with several OpenMP
+# threads per worker on a 2-core machine, the threads spin against each other and a
+# 512x4 matmul measured ~100x slower than on one thread. One thread per worker.
+torch.set_num_threads(1)
+
+#: Small network: fast on CPU, still learns something on the tiny feed.
+TINY_MODEL = ModelConfig(emb_dim=4, hidden=(16,), tower=(8,))
+FEED_TASKS = ("click", "like")
+BATCH = 256
+
+
+def tiny_config(tasks=FEED_TASKS, **overrides) -> TrainConfig:
+    """A CPU training config with the tiny network; ``overrides`` replace fields."""
+    kw = dict(tasks=list(tasks), epochs=1, batch_size=BATCH, lr=5e-3, device="cpu", model=TINY_MODEL,
+              patience=10, seed=0)
+    kw.update(overrides)
+    return TrainConfig(**kw)
+
+
+@lru_cache(maxsize=None)
+def feed_frame() -> pd.DataFrame:
+    """The simulated feed: 120 users, 200 items, 4,000 impressions."""
+    return simulate(n_users=120, n_items=200, n_impressions=4000, seed=1)
+
+
+@lru_cache(maxsize=None)
+def feed_data():
+    return from_frame(feed_frame(), name="tiny-feed")
+
+
+@lru_cache(maxsize=None)
+def feed_prepared(tasks: tuple[str, ...] = FEED_TASKS):
+    return prepare(feed_data(), list(tasks), SplitSpec("random", seed=0), seed=0)
+
+
+@lru_cache(maxsize=None)
+def mixed_frame() -> pd.DataFrame:
+    """The feed with a 3-class label column (``label_mood``) next to the regression
+    ``rating`` (present only after a click) and the binary ``click``."""
+    df = feed_frame().copy()
+    rng = np.random.default_rng(5)
+    # Loosely tied to the item category so there is something to learn.
+    codes = df["item_category"].astype("category").cat.codes.to_numpy()
+    noise = rng.integers(0, 3, len(df))
+    df["label_mood"] = np.array(["calm", "happy", "sad"], dtype=object)[np.where(rng.random(len(df)) < 0.5,
+                                                                                   codes % 3, noise)]
+    return df
+
+
+MIXED_TASKS = ("click", "rating", "label_mood")
+
+
+@lru_cache(maxsize=None)
+def mixed_prepared():
+    return prepare(from_frame(mixed_frame(), name="tiny-mixed"), list(MIXED_TASKS), "random", seed=0)
+
+
+@lru_cache(maxsize=None)
+def trained_feed():
+    """(events, trainer, result) of a 3-epoch shared-bottom run on click+like with two
+    validation evaluations per epoch. Shared by the train and recommend tests."""
+    cfg = tiny_config(epochs=3, evals_per_epoch=2)
+    trainer = Trainer(feed_prepared(), cfg)
+    events = list(trainer.run())
+    assert isinstance(events[-1], Done)
+    return events, trainer, events[-1].result

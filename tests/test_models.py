@@ -1,0 +1,188 @@
+"""Architectures (mtl.models): registry, output shapes, sharing, parameter counts."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mtl.errors import ConfigError
+from mtl.models import (
+    ModelConfig,
+    ModelOutput,
+    MultiTaskModel,
+    available_models,
+    build_model,
+    get_model_class,
+)
+from mtl.models.layers import InputLayer, mlp, mlp_out_dim
+from mtl.tasks import TaskSpec, predict
+
+import _fixtures  # noqa: F401  (one torch thread per test worker)
+
+TASKS = [
+    TaskSpec("click", "binary"),
+    TaskSpec("watch_time", "regression", mean=10.0, std=5.0),
+    TaskSpec("mood", "multiclass", classes=("a", "b", "c", "d")),
+]
+CARDS = [7, 11, 3]   # three categorical columns (code 0 = out of vocabulary)
+NUM_DIM = 5
+CFG = ModelConfig(emb_dim=4, hidden=(16,), tower=(8,))
+B = 9
+
+
+def _batch(seed: int = 0, batch: int = B):
+    g = torch.Generator().manual_seed(seed)
+    x_cat = torch.stack([torch.randint(0, c, (batch,), generator=g) for c in CARDS], dim=1)
+    x_num = torch.randn(batch, NUM_DIM, generator=g)
+    return x_cat, x_num
+
+
+def test_builtin_architectures_are_registered_in_display_order():
+    models = available_models()
+    assert list(models)[:4] == ["single", "shared_bottom", "mmoe", "ple"]
+    assert all(isinstance(d, str) and d for d in models.values())
+
+
+@pytest.mark.parametrize("name", list(available_models()))
+def test_forward_gives_one_output_per_task_with_the_right_shape(name):
+    torch.manual_seed(0)
+    model = build_model(name, CARDS, NUM_DIM, TASKS, CFG)
+    assert isinstance(model, MultiTaskModel) and model.name == name
+    out = model(*_batch())
+    assert isinstance(out, ModelOutput)
+    assert len(out.outputs) == len(TASKS)
+    assert out.outputs[0].shape == (B,)          # binary logit
+    assert out.outputs[1].shape == (B,)          # regression value
+    assert out.outputs[2].shape == (B, 4)        # multiclass logits
+    assert all(torch.isfinite(o).all() for o in out.outputs)
+    # Every task's output depends on the inputs and is trainable end to end.
+    sum(o.float().pow(2).mean() for o in out.outputs).backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+    # Predictions are on the labels' scales.
+    probs = predict(TASKS[2], out.outputs[2].detach())
+    assert torch.allclose(probs.sum(-1), torch.ones(B), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", list(available_models()))
+def test_n_parameters_and_sharing(name):
+    model = build_model(name, CARDS, NUM_DIM, TASKS, CFG)
+    assert model.n_parameters() == sum(p.numel() for p in model.parameters()) > 0
+    shared = model.shared_parameters()
+    if name == "single":
+        assert shared == [] and model.shares_parameters is False
+        assert model(*_batch()).features == []
+    else:
+        assert len(shared) > 0 and model.shares_parameters is True
+        own = {id(p) for p in model.parameters()}
+        assert all(id(p) in own for p in shared)
+        # Shared parameters are a strict subset: the towers belong to single tasks.
+        assert sum(p.numel() for p in shared) < model.n_parameters()
+        assert len(model(*_batch()).features) >= 1
+
+
+@pytest.mark.parametrize("name", ["shared_bottom", "mmoe", "ple"])
+def test_shared_parameters_receive_gradient_from_every_task(name):
+    model = build_model(name, CARDS, NUM_DIM, TASKS, CFG)
+    out = model(*_batch())
+    for j in range(len(TASKS)):
+        model.zero_grad()
+        out = model(*_batch())
+        out.outputs[j].float().sum().backward()
+        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.shared_parameters()), j
+
+
+def test_single_task_networks_are_independent():
+    model = build_model("single", CARDS, NUM_DIM, TASKS, CFG)
+    out = model(*_batch())
+    out.outputs[0].sum().backward()
+    # Only the first task's input layer and net get gradients.
+    assert model.inputs[0].embedding.weight.grad is not None
+    assert model.inputs[1].embedding.weight.grad is None
+    assert all(p.grad is None for p in model.nets[2].parameters())
+
+
+def test_ple_with_two_levels():
+    cfg = ModelConfig(emb_dim=4, hidden=(16,), tower=(8,), n_levels=2, n_shared_experts=2, n_task_experts=2)
+    model = build_model("ple", CARDS, NUM_DIM, TASKS, cfg)
+    assert len(model.levels) == 2
+    assert model.levels[0].shared_gate is not None and model.levels[1].shared_gate is None
+    out = model(*_batch())
+    assert [tuple(o.shape) for o in out.outputs] == [(B,), (B,), (B, 4)]
+    one = build_model("ple", CARDS, NUM_DIM, TASKS, ModelConfig(emb_dim=4, hidden=(16,), tower=(8,)))
+    assert model.n_parameters() > one.n_parameters()
+
+
+def test_mmoe_expert_count_changes_size():
+    small = build_model("mmoe", CARDS, NUM_DIM, TASKS, ModelConfig(emb_dim=4, hidden=(16,), tower=(8,), n_experts=2))
+    big = build_model("mmoe", CARDS, NUM_DIM, TASKS, ModelConfig(emb_dim=4, hidden=(16,), tower=(8,), n_experts=5))
+    assert len(big.experts) == 5 and big.n_parameters() > small.n_parameters()
+
+
+@pytest.mark.parametrize("name,cfg", [("mmoe", dict(n_experts=0)), ("ple", dict(n_levels=0)),
+                                      ("ple", dict(n_shared_experts=0))])
+def test_invalid_expert_settings(name, cfg):
+    with pytest.raises(ValueError):
+        build_model(name, CARDS, NUM_DIM, TASKS, ModelConfig(emb_dim=4, hidden=(16,), tower=(8,), **cfg))
+
+
+def test_unknown_architecture_lists_choices():
+    with pytest.raises(ConfigError) as err:
+        build_model("transformer", CARDS, NUM_DIM, TASKS, CFG)
+    for name in available_models():
+        assert name in str(err.value)
+    assert "transformer" in str(err.value)
+    with pytest.raises(ConfigError):
+        get_model_class("")
+
+
+@pytest.mark.parametrize("name", list(available_models()))
+def test_oov_code_zero_is_accepted(name):
+    model = build_model(name, CARDS, NUM_DIM, TASKS, CFG).eval()
+    x_cat = torch.zeros(4, len(CARDS), dtype=torch.long)
+    out = model(x_cat, torch.zeros(4, NUM_DIM))
+    assert all(torch.isfinite(o).all() for o in out.outputs)
+    # Code 0 is a real (learned) embedding, not padding: it differs from code 1.
+    other = model(torch.ones(4, len(CARDS), dtype=torch.long), torch.zeros(4, NUM_DIM))
+    assert not torch.equal(out.outputs[0], other.outputs[0])
+
+
+def test_no_categorical_or_no_numeric_inputs():
+    # Tabular data without ids (numeric only), and categorical-only data.
+    m = build_model("shared_bottom", [], 3, TASKS[:1], CFG)
+    assert m(torch.zeros(5, 0, dtype=torch.long), torch.randn(5, 3)).outputs[0].shape == (5,)
+    m = build_model("mmoe", [4, 6], 0, TASKS[:1], CFG)
+    assert m(torch.ones(5, 2, dtype=torch.long), torch.zeros(5, 0)).outputs[0].shape == (5,)
+
+
+def test_input_layer_offsets_keep_columns_apart():
+    layer = InputLayer([3, 4], num_dim=2, emb_dim=2)
+    assert layer.out_dim == 2 * 2 + 2
+    assert layer.embedding.num_embeddings == 7
+    x = layer(torch.tensor([[0, 0]]), torch.tensor([[5.0, 6.0]]))
+    w = layer.embedding.weight
+    # Code 0 of column 2 is row 3 of the shared table, not row 0.
+    assert torch.equal(x[0, :2], w[0]) and torch.equal(x[0, 2:4], w[3])
+    assert torch.equal(x[0, 4:], torch.tensor([5.0, 6.0]))
+
+
+def test_mlp_helpers():
+    net = mlp(6, (5, 4), dropout=0.1, out_dim=2)
+    assert net(torch.zeros(3, 6)).shape == (3, 2)
+    assert any(isinstance(m, torch.nn.Dropout) for m in net)
+    assert mlp_out_dim(6, (5, 4)) == 4 and mlp_out_dim(6, ()) == 6
+
+
+def test_model_config_round_trip():
+    cfg = ModelConfig(emb_dim=3, hidden=(8, 4), tower=(2,), n_levels=2, dropout=0.1)
+    d = cfg.to_dict()
+    assert d["hidden"] == [8, 4]
+    assert ModelConfig.from_dict(d) == cfg
+
+
+def test_same_seed_same_initialization():
+    torch.manual_seed(3)
+    a = build_model("mmoe", CARDS, NUM_DIM, TASKS, CFG)
+    torch.manual_seed(3)
+    b = build_model("mmoe", CARDS, NUM_DIM, TASKS, CFG)
+    for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert ka == kb and torch.equal(va, vb)
