@@ -13,6 +13,7 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, MTLError
@@ -154,8 +155,7 @@ def cmd_train(args) -> int:
           f"{result.train_seconds:.1f}s on {result.device}, best epoch {result.best_epoch:g} ({result.reason})")
     print_metrics_table(result)
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(json_safe(result.to_json()), indent=2))
+        _write_json(args.json, result.to_json())
     if args.save:
         result.trained.save(args.save)
         print(f"saved model to {args.save}")
@@ -192,6 +192,87 @@ def cmd_recommend(args) -> int:
     show = ["rank", s.item, "score"] + [c for c in s.text + ["item_category"] if c in top.columns] + trained.task_names
     with pd.option_context("display.max_colwidth", 48, "display.width", 200):
         print(top[list(dict.fromkeys(show))].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    return 0
+
+
+# ----------------------------------------------------------------------- sweep
+def _write_json(path: str, doc: dict) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(json_safe(doc), indent=2))
+
+
+def cmd_sweep(args) -> int:
+    from .data import SplitSpec, prepare
+    from .train import TrainConfig
+    from .tradeoff import sweep, weight_grid
+
+    data, sample = _load_data(args)
+    tasks = _csv_list(args.tasks) if args.tasks else list(sample.tasks) if sample else []
+    if len(tasks) < 2:
+        raise ConfigError("A sweep needs at least two tasks: --tasks a,b")
+    split = sample.split if (sample is not None and args.split is None) else SplitSpec(args.split or "random", seed=args.seed)
+    prepared = prepare(data, tasks, split, seed=args.seed)
+    base = TrainConfig(tasks=tasks, arch=args.arch, epochs=args.epochs, seed=args.seed, device=args.device, split=split)
+    base.validate()
+    grid = weight_grid(len(tasks), args.points)
+
+    def progress(i: int, n: int, message: str) -> None:
+        if not args.quiet:
+            print(f"[{i + 1}/{n}] {message}", file=sys.stderr)
+
+    result = sweep(prepared, base, grid, retrain=not args.no_retrain, conditioned=args.conditioned, progress=progress)
+    names = [t.name for t in result.tasks]
+    for label, which in (("retrained", "points"), ("conditioned", "conditioned")):
+        pts = getattr(result, which)
+        if not pts:
+            continue
+        front = set(result.pareto(which))
+        print(f"{label}: {len(pts)} weightings, hypervolume {result.hypervolume(which):.5f} "
+              f"(reference: no-skill {', '.join(f'{v:.3f}' for v in result.reference)})")
+        print("  " + "  ".join(f"{'w:' + n:>14}" for n in names) + "  " + "  ".join(f"{o:>22}" for o in result.objective_names) + "  pareto")
+        for i, (p, obj) in enumerate(zip(pts, result.objectives(which))):
+            print("  " + "  ".join(f"{w:>14.3f}" for w in p.weights) + "  " + "  ".join(f"{v:>22.4f}" for v in obj)
+                  + ("  *" if i in front else ""))
+    if result.baselines:
+        print("single-task baselines: " + ", ".join(
+            f"{t.name} {t.primary_metric} {result.baselines[t.name].get(t.primary_metric, math.nan):.4f}" for t in result.tasks))
+    fidelity = result.fidelity()
+    if fidelity:
+        print("conditioned vs retrained (|Δ| per task): " + "; ".join(
+            f"{t.name} mean {np.mean([r[f'{t.name} |Δ{t.primary_metric}|'] for r in fidelity]):.4f} "
+            f"max {np.max([r[f'{t.name} |Δ{t.primary_metric}|'] for r in fidelity]):.4f}" for t in result.tasks))
+    flat = result.flatness() if result.points else result.flatness("conditioned")
+    if flat:
+        print(flat)
+    if args.json:
+        _write_json(args.json, result.to_json())
+    return 0
+
+
+# ----------------------------------------------------------------------- curve
+def cmd_curve(args) -> int:
+    from .train import TrainedModel
+    from .tradeoff import curve_for_model
+
+    trained = TrainedModel.load(args.model)
+    fusion = None
+    if args.fusion:
+        from .recommend import parse_fusion
+
+        fusion = parse_fusion(args.fusion)
+    curve = curve_for_model(trained, _csv_list(args.efficiency), _csv_list(args.relevance), k=args.k, fusion=fusion)
+    print(f"{curve.n_users:,} users; efficiency = mean {curve.efficiency[0]} in the top {curve.k}, "
+          f"relevance = NDCG@{curve.k} on {' + '.join(curve.relevance)}")
+    table = curve.points[["alpha", "efficiency_at_k", "relevance_ndcg_at_k"]].copy()
+    if curve.oracle is not None:
+        table["oracle_efficiency"] = curve.oracle["efficiency_at_k"].to_numpy()
+        table["oracle_relevance"] = curve.oracle["relevance_ndcg_at_k"].to_numpy()
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(f"random ranking: efficiency {curve.random['efficiency_at_k']:.4f}, relevance {curve.random['relevance_ndcg_at_k']:.4f}")
+    for note in curve.notes:
+        print(note)
+    if args.json:
+        _write_json(args.json, curve.to_json())
     return 0
 
 
@@ -248,6 +329,30 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--save", help="save the trained model to this folder")
     t.add_argument("--quiet", action="store_true", help="no progress line")
     t.set_defaults(func=cmd_train)
+
+    w = sub.add_parser("sweep", help="train across task weights: Pareto front, hypervolume, conditioned model")
+    data_args(w)
+    w.add_argument("--tasks", help="comma-separated label columns (at least two)")
+    w.add_argument("--points", type=int, default=11, help="number of weight vectors")
+    w.add_argument("--arch", default="shared_bottom", choices=list(available_models()))
+    w.add_argument("--epochs", type=int, default=5)
+    w.add_argument("--seed", type=int, default=0)
+    w.add_argument("--device", default="auto", choices=list(DEVICES))
+    w.add_argument("--split", choices=list(SPLITS))
+    w.add_argument("--conditioned", action="store_true", help="also train one preference-conditioned model and compare")
+    w.add_argument("--no-retrain", action="store_true", help="only the conditioned model (with --conditioned)")
+    w.add_argument("--json", help="write points, pareto, hypervolume, conditioned and baselines as JSON")
+    w.add_argument("--quiet", action="store_true")
+    w.set_defaults(func=cmd_sweep)
+
+    c = sub.add_parser("curve", help="relevance-versus-efficiency curve of a saved model")
+    c.add_argument("--model", required=True, help="folder written by train --save")
+    c.add_argument("--efficiency", required=True, help="comma-separated efficiency tasks, e.g. click")
+    c.add_argument("--relevance", required=True, help="comma-separated relevance tasks, e.g. like,long_view")
+    c.add_argument("--k", type=int, default=10)
+    c.add_argument("--fusion", help="current fusion weights, to mark the position on the curve")
+    c.add_argument("--json", help="write the curve points as JSON")
+    c.set_defaults(func=cmd_curve)
 
     r = sub.add_parser("recommend", help="top-K items for a user from a saved model")
     r.add_argument("--model", required=True, help="folder written by train --save")

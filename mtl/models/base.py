@@ -31,6 +31,9 @@ class ModelConfig:
     n_shared_experts: int = 2     # ple: shared experts per level
     n_task_experts: int = 1       # ple: experts owned by each task, per level
     n_levels: int = 1             # ple: extraction levels (CGC layers)
+    #: Preference-conditioned: the task-weight vector is an input, so one trained
+    #: network serves every weighting (see ``TrainConfig`` and ``mtl.tradeoff``).
+    conditioned: bool = False
     #: Dropout after hidden layers. Off by default: early stopping regularizes, and
     #: dropout's random masks cost about a quarter of a CPU training step.
     dropout: float = 0.0
@@ -70,9 +73,25 @@ class MultiTaskModel(nn.Module):
         self.num_dim = num_dim
         self.tasks = list(tasks)
         self.config = config
+        if config.conditioned:
+            # The weighting used when a caller gives none (set by the trainer to the
+            # user's weights; saved with the model).
+            self.register_buffer("default_pref", torch.full((len(self.tasks),), 1.0 / len(self.tasks)))
 
-    def forward(self, x_cat: torch.Tensor, x_num: torch.Tensor) -> ModelOutput:  # pragma: no cover
+    @property
+    def cond_dim(self) -> int:
+        return len(self.tasks) if self.config.conditioned else 0
+
+    def forward(self, x_cat: torch.Tensor, x_num: torch.Tensor, pref: torch.Tensor | None = None) -> ModelOutput:  # pragma: no cover
+        """``pref`` (conditioned models only): task weights, [T] or [B, T]."""
         raise NotImplementedError
+
+    def _pref(self, pref: torch.Tensor | None, batch: int) -> torch.Tensor | None:
+        """The preference rows for a batch: None for unconditioned models."""
+        if not self.config.conditioned:
+            return None
+        p = self.default_pref if pref is None else pref.to(self.default_pref)
+        return p.expand(batch, -1) if p.dim() == 1 else p
 
     @staticmethod
     def _squeeze(out: torch.Tensor, spec: TaskSpec) -> torch.Tensor:

@@ -24,15 +24,15 @@ class MMoE(MultiTaskModel):
         c = config
         if c.n_experts < 1:
             raise ValueError("MMoE needs at least one expert")
-        self.input = InputLayer(cardinalities, num_dim, c.emb_dim)
+        self.input = InputLayer(cardinalities, num_dim, c.emb_dim, self.cond_dim)
         d_in = self.input.out_dim
         self.experts = nn.ModuleList(mlp(d_in, c.hidden, c.dropout) for _ in range(c.n_experts))
         self.gates = nn.ModuleList(nn.Linear(d_in, c.n_experts) for _ in tasks)
         d = mlp_out_dim(d_in, c.hidden)
         self.towers = nn.ModuleList(mlp(d, c.tower, c.dropout, out_dim=t.output_dim) for t in tasks)
 
-    def forward(self, x_cat, x_num) -> ModelOutput:
-        x = self.input(x_cat, x_num)
+    def forward(self, x_cat, x_num, pref=None) -> ModelOutput:
+        x = self.input(x_cat, x_num, self._pref(pref, len(x_cat)))
         experts = torch.stack([e(x) for e in self.experts], dim=1)  # [B, E, D]
         outs = []
         for gate, tower, t in zip(self.gates, self.towers, self.tasks):

@@ -52,7 +52,7 @@ class PLE(MultiTaskModel):
         c = config
         if c.n_levels < 1 or c.n_shared_experts < 1 or c.n_task_experts < 1:
             raise ValueError("PLE needs at least one level, one shared expert and one expert per task")
-        self.input = InputLayer(cardinalities, num_dim, c.emb_dim)
+        self.input = InputLayer(cardinalities, num_dim, c.emb_dim, self.cond_dim)
         d = self.input.out_dim
         levels = []
         for i in range(c.n_levels):
@@ -62,8 +62,8 @@ class PLE(MultiTaskModel):
         self.levels = nn.ModuleList(levels)
         self.towers = nn.ModuleList(mlp(d, c.tower, c.dropout, out_dim=t.output_dim) for t in tasks)
 
-    def forward(self, x_cat, x_num) -> ModelOutput:
-        x = self.input(x_cat, x_num)
+    def forward(self, x_cat, x_num, pref=None) -> ModelOutput:
+        x = self.input(x_cat, x_num, self._pref(pref, len(x_cat)))
         task_inputs, shared = [x] * len(self.tasks), x
         for level in self.levels:
             task_inputs, shared = level(task_inputs, shared)

@@ -17,13 +17,13 @@ class SharedBottom(MultiTaskModel):
     def __init__(self, cardinalities, num_dim, tasks, config):
         super().__init__(cardinalities, num_dim, tasks, config)
         c = config
-        self.input = InputLayer(cardinalities, num_dim, c.emb_dim)
+        self.input = InputLayer(cardinalities, num_dim, c.emb_dim, self.cond_dim)
         self.bottom = mlp(self.input.out_dim, c.hidden, c.dropout)
         d = mlp_out_dim(self.input.out_dim, c.hidden)
         self.towers = nn.ModuleList(mlp(d, c.tower, c.dropout, out_dim=t.output_dim) for t in tasks)
 
-    def forward(self, x_cat, x_num) -> ModelOutput:
-        h = self.bottom(self.input(x_cat, x_num))
+    def forward(self, x_cat, x_num, pref=None) -> ModelOutput:
+        h = self.bottom(self.input(x_cat, x_num, self._pref(pref, len(x_cat))))
         return ModelOutput([self._squeeze(tw(h), t) for tw, t in zip(self.towers, self.tasks)], [h])
 
     def shared_parameters(self):

@@ -18,14 +18,15 @@ class SingleTask(MultiTaskModel):
     def __init__(self, cardinalities, num_dim, tasks, config):
         super().__init__(cardinalities, num_dim, tasks, config)
         c = config
-        self.inputs = nn.ModuleList(InputLayer(cardinalities, num_dim, c.emb_dim) for _ in tasks)
+        self.inputs = nn.ModuleList(InputLayer(cardinalities, num_dim, c.emb_dim, self.cond_dim) for _ in tasks)
         self.nets = nn.ModuleList(
             mlp(inp.out_dim, c.hidden + c.tower, c.dropout, out_dim=t.output_dim)
             for inp, t in zip(self.inputs, tasks)
         )
         _ = mlp_out_dim  # sizes follow the shared-bottom model for a like-for-like comparison
 
-    def forward(self, x_cat, x_num) -> ModelOutput:
+    def forward(self, x_cat, x_num, pref=None) -> ModelOutput:
+        p = self._pref(pref, len(x_cat))
         return ModelOutput(
-            [self._squeeze(net(inp(x_cat, x_num)), t) for inp, net, t in zip(self.inputs, self.nets, self.tasks)]
+            [self._squeeze(net(inp(x_cat, x_num, p)), t) for inp, net, t in zip(self.inputs, self.nets, self.tasks)]
         )

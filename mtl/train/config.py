@@ -26,6 +26,9 @@ class TrainConfig:
     device: str = "auto"
     #: Validation evaluations per epoch (more gives livelier charts on large data).
     evals_per_epoch: int = 1
+    #: Conditioned models only: concentration of the Dirichlet that task weights are
+    #: drawn from during training (1 = uniform over all weightings).
+    pref_alpha: float = 1.0
     model: ModelConfig = field(default_factory=ModelConfig)
     split: SplitSpec = field(default_factory=SplitSpec)
 
@@ -40,6 +43,13 @@ class TrainConfig:
             raise ConfigError("patience must be at least 1")
         if self.evals_per_epoch < 1:
             raise ConfigError("evals_per_epoch must be at least 1")
+        if self.model.conditioned and self.weighting != "static":
+            raise ConfigError(
+                "A preference-conditioned model draws its own task weights while training; "
+                f"use the static weighting with it, not '{self.weighting}'"
+            )
+        if self.pref_alpha <= 0:
+            raise ConfigError("pref_alpha must be positive")
         if self.model.emb_dim < 1 or any(h < 1 for h in (*self.model.hidden, *self.model.tower)):
             raise ConfigError("embedding and hidden sizes must be positive")
 

@@ -7,7 +7,9 @@ A saved model is a folder:
 * ``encoder.json``: vocabularies, scalers and per-id statistics;
 * ``items.parquet`` / ``users.parquet`` / ``interactions.parquet`` (when the data has
   ids): the item catalogue, per-user features and the interaction history, so
-  recommendations work without the original files.
+  recommendations work without the original files;
+* ``test_rows.parquet``: the held-out test rows (features, labels and any simulator
+  ground truth), so trade-off curves can be computed from the saved model alone.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from safetensors.torch import load_file, save_file
 from ..data.dataset import PreparedData
 from ..data.encode import FeatureEncoder
 from ..data.schema import Schema
-from ..errors import DataError, ModelFileError
+from ..errors import ConfigError, DataError, ModelFileError
 from ..models import MultiTaskModel, build_model
 from ..models.base import ModelConfig
 from ..tasks import TaskSpec, predict
@@ -48,6 +50,7 @@ class TrainedModel:
     items: pd.DataFrame | None = None
     users: pd.DataFrame | None = None
     interactions: pd.DataFrame | None = None
+    test_rows: pd.DataFrame | None = None
 
     @property
     def task_names(self) -> list[str]:
@@ -71,34 +74,47 @@ class TrainedModel:
             split[data.valid.rows] = "valid"
             split[data.test.rows] = "test"
             interactions["split"] = split
+        keep = [c for c in (schema.user, schema.item, schema.time) if c]
+        keep += [c for c in enc.categorical + enc.numeric + list(schema.labels) + schema.oracle + schema.text
+                 if c not in keep]
+        test_rows = frame.iloc[data.test.rows][keep].reset_index(drop=True)
         return cls(model.eval(), enc, list(data.tasks), config, schema,
                    {"test": result.test, "valid": result.valid, "train_seconds": result.train_seconds,
                     "params": result.params},
-                   data.data.name, items, users, interactions)
+                   data.data.name, items, users, interactions, test_rows)
 
     # ------------------------------------------------------------ prediction
     @torch.no_grad()
-    def predict_arrays(self, frame: pd.DataFrame) -> list[np.ndarray]:
+    def predict_arrays(self, frame: pd.DataFrame, pref=None) -> list[np.ndarray]:
         """Per-task predictions for the rows of ``frame`` (label scale; class
-        probabilities [N, K] for multiclass). Missing feature columns are an error."""
+        probabilities [N, K] for multiclass). Missing feature columns are an error.
+        ``pref`` (preference-conditioned models only) are the task weights to predict
+        with; by default the weights the model was trained for."""
         missing = [c for c in self.encoder.categorical + self.encoder.numeric if c not in frame.columns]
         if missing:
             raise DataError(f"The rows to score lack feature column(s): {', '.join(missing[:5])}", column=missing[0])
         x_cat, x_num = self.encoder.transform(frame)
         self.model.eval()
         device = next(self.model.parameters()).device
+        if pref is not None:
+            if not self.model.config.conditioned:
+                raise ConfigError("Only a preference-conditioned model can predict for other task weights")
+            pref = torch.as_tensor([float(v) for v in pref], dtype=torch.float32)
+            if len(pref) != len(self.tasks) or (pref < 0).any() or pref.sum() <= 0:
+                raise ConfigError(f"Give {len(self.tasks)} non-negative task weights with a positive sum")
+            pref = (pref / pref.sum()).to(device)
         outs: list[list[torch.Tensor]] = [[] for _ in self.tasks]
         for a in range(0, len(frame), PREDICT_BATCH):
             res = self.model(torch.from_numpy(x_cat[a : a + PREDICT_BATCH]).to(device),
-                             torch.from_numpy(x_num[a : a + PREDICT_BATCH]).to(device)).outputs
+                             torch.from_numpy(x_num[a : a + PREDICT_BATCH]).to(device), pref).outputs
             for j, (o, t) in enumerate(zip(res, self.tasks)):
                 outs[j].append(predict(t, o).float().cpu())
         return [torch.cat(o).numpy() if o else np.zeros(0) for o in outs]
 
-    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def predict(self, frame: pd.DataFrame, pref=None) -> pd.DataFrame:
         """A table of predictions: one column per task (probability for binary, value
         for regression, most likely class for multiclass)."""
-        preds = self.predict_arrays(frame)
+        preds = self.predict_arrays(frame, pref)
         cols = {}
         for t, p in zip(self.tasks, preds):
             cols[t.name] = np.asarray(t.classes, dtype=object)[p.argmax(1)] if t.kind == "multiclass" else p
@@ -124,7 +140,7 @@ class TrainedModel:
         }
         (path / "model.json").write_text(json.dumps(meta, indent=2, default=_json_default))
         (path / "encoder.json").write_text(json.dumps(self.encoder.to_dict(), default=_json_default))
-        for name in ("items", "users", "interactions"):
+        for name in ("items", "users", "interactions", "test_rows"):
             table = getattr(self, name)
             target = path / f"{name}.parquet"
             if table is not None:
@@ -166,7 +182,7 @@ class TrainedModel:
             raise ModelFileError(f"{path}: the weights are damaged or do not match the model description "
                                  f"({str(err)[:200]})") from None
         tables = {}
-        for n in ("items", "users", "interactions"):
+        for n in ("items", "users", "interactions", "test_rows"):
             target = path / f"{n}.parquet"
             try:
                 tables[n] = pd.read_parquet(target) if target.exists() else None

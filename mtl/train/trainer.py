@@ -50,6 +50,12 @@ class Trainer:
         enc = data.encoder
         self.model = build_model(config.arch, enc.cardinalities, len(enc.numeric_names), data.tasks, config.model)
         self.weighting = build_weighting(config.weighting, data.tasks, config.weights)
+        self.conditioned = config.model.conditioned
+        if self.conditioned:
+            # One network for every weighting: each batch trains at task weights drawn
+            # from a Dirichlet (YOTO); evaluation uses the user's own weights.
+            self.model.default_pref.copy_(self.weighting.preference)
+            self._pref_rng = np.random.default_rng(config.seed)
         self.model.to(self.device)
         self.weighting.to(self.device)
         params = list(self.model.parameters()) + list(self.weighting.parameters())
@@ -58,6 +64,10 @@ class Trainer:
 
     def _to_device(self, part: Part) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return part.x_cat.to(self.device), part.x_num.to(self.device), part.y.to(self.device)
+
+    def _sample_preference(self) -> torch.Tensor:
+        w = self._pref_rng.dirichlet(np.full(len(self.data.tasks), self.config.pref_alpha))
+        return torch.as_tensor(w, dtype=torch.float32, device=self.device)
 
     # ----------------------------------------------------------------- control
     def request_stop(self) -> None:
@@ -158,11 +168,15 @@ class Trainer:
                 if self._stop.is_set():
                     break
                 idx = order[(step - 1) * cfg.batch_size : step * cfg.batch_size]
-                out = self.model(x_cat[idx], x_num[idx])
+                pref = self._sample_preference() if self.conditioned else None
+                out = self.model(x_cat[idx], x_num[idx], pref)
                 yb = y[idx]
                 losses = torch.stack([task_loss(t, o, yb[:, j]) for j, (o, t) in enumerate(zip(out.outputs, tasks))])
                 self.optimizer.zero_grad(set_to_none=True)
-                self.weighting.backward(losses, out, shared)
+                if pref is not None:
+                    (pref * losses).sum().backward()
+                else:
+                    self.weighting.backward(losses, out, shared)
                 self.optimizer.step()
                 sums += losses.detach().double().cpu()
                 batches += 1

@@ -1,0 +1,199 @@
+"""Trade-off logic: Pareto fronts, hypervolume, weight grids, curves, conditioned models."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mtl.cli import main
+from mtl.data import from_frame, prepare
+from mtl.data.synthetic import simulate
+from mtl.errors import ConfigError
+from mtl.models import ModelConfig
+from mtl.train import TrainConfig, Trainer
+from mtl.tasks import TaskSpec
+from mtl.tradeoff import (
+    ConditionedExplorer,
+    SweepPoint,
+    SweepResult,
+    alpha_from_fusion,
+    efficiency_relevance_curve,
+    hypervolume,
+    pareto_mask,
+    sweep,
+    weight_grid,
+)
+
+SMALL = ModelConfig(emb_dim=4, hidden=(16,), tower=(8,))
+
+
+# ------------------------------------------------------------------ Pareto / HV
+def test_pareto_mask_marks_non_dominated_points():
+    pts = np.array([[0.7, 0.6], [0.6, 0.7], [0.65, 0.65], [0.6, 0.6], [0.7, 0.6], [np.nan, 0.9]])
+    assert pareto_mask(pts).tolist() == [True, True, True, False, True, False]
+
+
+def test_hypervolume_two_dimensions_by_hand():
+    # Staircase of (3,1), (2,2), (1,3) above the origin: 3 + 2 + 1 = 6.
+    assert hypervolume(np.array([[3, 1], [2, 2], [1, 3]]), np.zeros(2)) == pytest.approx(6.0)
+    # Dominated points add nothing; points below the reference add nothing.
+    assert hypervolume(np.array([[3, 1], [2, 2], [1, 3], [1, 1], [-1, 5]]), np.zeros(2)) == pytest.approx(6.0)
+    assert hypervolume(np.zeros((0, 2)), np.zeros(2)) == 0.0
+
+
+def test_hypervolume_three_dimensions_matches_inclusion_exclusion():
+    rng = np.random.default_rng(3)
+    pts = rng.random((6, 3))
+    ref = np.zeros(3)
+    exact = 0.0  # inclusion-exclusion over all subsets (small n only)
+    for r in range(1, len(pts) + 1):
+        for subset in itertools.combinations(range(len(pts)), r):
+            exact += (-1) ** (r + 1) * np.prod(pts[list(subset)].min(axis=0))
+    assert hypervolume(pts, ref) == pytest.approx(exact, rel=1e-9)
+
+
+# ------------------------------------------------------------------ weight grid
+def test_weight_grid_two_tasks_is_an_inset_line():
+    grid = weight_grid(2, 11)
+    assert len(grid) == 11
+    assert grid[0] == (0.95, 0.05) and grid[-1] == (0.05, 0.95)
+    assert all(sum(w) == pytest.approx(1) for w in grid)
+
+
+def test_weight_grid_three_tasks_is_a_simplex_lattice():
+    grid = weight_grid(3, 10)
+    assert len(grid) >= 10 and len(set(grid)) == len(grid)
+    assert all(sum(w) == pytest.approx(1) and min(w) >= 0.05 - 1e-9 for w in grid)
+    with pytest.raises(ConfigError):
+        weight_grid(1, 5)
+
+
+# ------------------------------------------------------------------------ curve
+def _curve_frame(seed: int = 0, users: int = 40, per_user: int = 12) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n = users * per_user
+    click = rng.integers(0, 2, n)
+    like = rng.integers(0, 2, n) * (rng.random(n) < 0.5)
+    return pd.DataFrame({"user": np.repeat(np.arange(users), per_user), "click": click, "like": like})
+
+
+def test_curve_endpoints_rank_by_one_side_only():
+    f = _curve_frame()
+    noise = np.random.default_rng(1).random(len(f)) * 0.01
+    preds = {"click": f["click"] + noise, "like": f["like"] + noise}
+    curve = efficiency_relevance_curve(f, preds, ["click"], ["like"], "user", k=3, alphas=[0.0, 1.0])
+    by_eff = curve.at(0.0)
+    by_rel = curve.at(1.0)
+    # alpha = 0: perfect efficiency ranking -> top-3 click rate is the best achievable
+    best_click = f.groupby("user")["click"].apply(lambda s: np.sort(s.to_numpy())[::-1][:3].mean()).mean()
+    assert by_eff["efficiency_at_k"] == pytest.approx(best_click)
+    # alpha = 1: perfect relevance ranking -> NDCG = 1
+    assert by_rel["relevance_ndcg_at_k"] == pytest.approx(1.0)
+    assert by_eff["relevance_ndcg_at_k"] < 1.0
+    assert curve.random["relevance_ndcg_at_k"] < 1.0
+
+
+def test_curve_oracle_and_validation():
+    f = _curve_frame()
+    preds = {"click": np.random.default_rng(2).random(len(f)), "like": np.random.default_rng(3).random(len(f))}
+    oracle = {"click": f["click"].to_numpy(float), "like": f["like"].to_numpy(float)}
+    curve = efficiency_relevance_curve(f, preds, ["click"], ["like"], "user", k=3, oracle=oracle)
+    assert len(curve.points) == 21 and curve.oracle is not None
+    assert curve.oracle["relevance_ndcg_at_k"].iloc[-1] == pytest.approx(1.0)
+    with pytest.raises(ConfigError):
+        efficiency_relevance_curve(f, preds, ["click"], ["click"], "user")
+    with pytest.raises(ConfigError):
+        efficiency_relevance_curve(f, preds, [], ["like"], "user")
+
+
+def test_alpha_from_fusion():
+    assert alpha_from_fusion({"click": 1, "like": 3}, ["click"], ["like"]) == pytest.approx(0.75)
+    assert alpha_from_fusion({"other": 1}, ["click"], ["like"]) is None
+
+
+# ------------------------------------------------------------ sweeps (tiny data)
+@pytest.fixture(scope="module")
+def tiny_prepared():
+    frame = simulate(n_users=150, n_items=200, n_impressions=6000, seed=4)
+    return prepare(from_frame(frame), ["click", "long_view"], "random", seed=0)
+
+
+def test_sweep_collects_points_front_and_baselines(tiny_prepared):
+    base = TrainConfig(tasks=["click", "long_view"], epochs=2, model=ModelConfig(hidden=(32,), tower=(8,)), device="cpu")
+    res = sweep(tiny_prepared, base, points=3, conditioned=True)
+    objectives = res.objectives()
+    assert objectives.shape == (3, 2)
+    # More weight on long_view (later points) must help long_view.
+    assert objectives[-1, 1] > objectives[0, 1], objectives
+    assert [p.weights for p in res.points] == [list(w) for w in weight_grid(2, 3)]
+    assert set(res.baselines) == {"click", "long_view"}
+    assert len(res.conditioned) == 3 and len(res.fidelity()) == 3
+    front = res.pareto()
+    assert front and res.hypervolume() > 0
+    assert res.hypervolume() == pytest.approx(hypervolume(objectives[front], np.array([0.5, 0.5])))
+    doc = res.to_json()
+    assert {"points", "pareto", "hypervolume", "conditioned", "baselines"} <= set(doc)
+    json.dumps(doc)  # serializable
+
+
+def test_conditioned_model_reacts_to_the_weights(tiny_prepared):
+    cfg = TrainConfig(tasks=["click", "long_view"], epochs=2, model=ModelConfig(emb_dim=4, hidden=(16,), tower=(8,), conditioned=True))
+    result = Trainer(tiny_prepared, cfg).fit()
+    explorer = ConditionedExplorer.from_prepared(result.trained.model, tiny_prepared)
+    a, b = explorer.predict([0.9, 0.1]), explorer.predict([0.1, 0.9])
+    assert not np.allclose(a[1], b[1])
+    assert set(explorer.metrics([0.5, 0.5])) == {"click", "long_view"}
+    with pytest.raises(ConfigError):
+        explorer.predict([1.0])
+    with pytest.raises(ConfigError):
+        TrainConfig(tasks=["click", "like"], weighting="dwa", model=ModelConfig(conditioned=True)).validate()
+
+
+def test_flat_front_is_reported_in_words():
+    tasks = [TaskSpec("click", "binary"), TaskSpec("like", "binary")]
+
+    def result(like_aucs):
+        pts = [SweepPoint([1 - a, a], {"click": {"auc": 0.70}, "like": {"auc": v}}) for a, v in zip((0.1, 0.5, 0.9), like_aucs)]
+        return SweepResult(tasks=tasks, points=pts, reference=[0.5, 0.5])
+
+    flat = result([0.801, 0.802, 0.803]).flatness()
+    assert flat is not None and "flat" in flat and "like AUC moves by 0.0020" in flat
+    assert result([0.70, 0.75, 0.80]).flatness() is None
+
+
+@pytest.mark.slow
+def test_conditioned_fidelity_against_retrains_on_simulated_data():
+    frame = simulate(n_users=600, n_items=800, n_impressions=40_000, seed=11)
+    p = prepare(from_frame(frame), ["click", "like"], "random", seed=0)
+    res = sweep(p, TrainConfig(tasks=["click", "like"], epochs=3, device="cpu"), points=5, conditioned=True)
+    deltas = [row["click |Δauc|"] for row in res.fidelity()] + [row["like |Δauc|"] for row in res.fidelity()]
+    assert len(res.fidelity()) == 5
+    assert float(np.median(deltas)) <= 0.02, res.fidelity()
+
+
+# --------------------------------------------------------------------------- CLI
+def test_cli_sweep_and_curve(tmp_path, capsys):
+    data = tmp_path / "feed.csv.gz"
+    assert main(["synth", "--out", str(data), "--users", "80", "--items", "120", "--impressions", "3000"]) == 0
+    out = tmp_path / "sweep.json"
+    assert main(["sweep", "--data", str(data), "--tasks", "click,like", "--points", "3", "--epochs", "1",
+                 "--conditioned", "--json", str(out), "--quiet"]) == 0
+    doc = json.loads(out.read_text())
+    assert len(doc["points"]) == 3 and len(doc["conditioned"]) == 3
+    assert {"weights", "test"} <= set(doc["points"][0]) and "auc" in doc["points"][0]["test"]["click"]
+    assert isinstance(doc["pareto"], list) and doc["hypervolume"] > 0 and set(doc["baselines"]) == {"click", "like"}
+    model = tmp_path / "m"
+    assert main(["train", "--data", str(data), "--tasks", "click,like,long_view", "--epochs", "1", "--save", str(model), "--quiet"]) == 0
+    cj = tmp_path / "curve.json"
+    assert main(["curve", "--model", str(model), "--efficiency", "click", "--relevance", "like,long_view",
+                 "--k", "5", "--json", str(cj)]) == 0
+    curve = json.loads(cj.read_text())
+    assert len(curve["points"]) == 21 and curve["oracle"] is not None
+    assert curve["points"][0]["alpha"] == 0 and curve["points"][-1]["alpha"] == 1
+    capsys.readouterr()
+    assert main(["curve", "--model", str(model), "--efficiency", "click", "--relevance", "nope"]) == 2
+    assert capsys.readouterr().err.startswith("error:")
