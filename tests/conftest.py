@@ -9,10 +9,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+
+def pytest_configure(config):
+    # Under xdist each worker is a process; with two workers on two cores, two torch
+    # threads per worker oversubscribe the CPU (a tiny matmul measured ~90x slower).
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
