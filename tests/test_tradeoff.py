@@ -197,3 +197,29 @@ def test_cli_sweep_and_curve(tmp_path, capsys):
     capsys.readouterr()
     assert main(["curve", "--model", str(model), "--efficiency", "click", "--relevance", "nope"]) == 2
     assert capsys.readouterr().err.startswith("error:")
+
+
+def test_sweep_stops_between_trainings_and_keeps_points(tiny_prepared):
+    calls = []
+    res = sweep(tiny_prepared, TrainConfig(tasks=["click", "long_view"], epochs=1, model=SMALL), points=4,
+                baselines=False, progress=lambda i, n, m: calls.append(m), should_stop=lambda: len(calls) >= 2)
+    assert res.stopped and len(res.points) == 2
+    assert res.to_json()["stopped"] is True
+
+
+def test_background_job_reports_result_and_errors():
+    from mtl.background import BackgroundJob
+
+    def work(report, should_stop):
+        for i in range(3):
+            report(i, 3, f"step {i}")
+        return 42
+
+    job = BackgroundJob(work).start()
+    assert job.join(5) and job.done and job.result == 42 and job.error is None
+
+    def fails(report, should_stop):
+        raise ConfigError("bad weights")
+
+    job = BackgroundJob(fails).start()
+    assert job.join(5) and job.error == "bad weights" and job.result is None

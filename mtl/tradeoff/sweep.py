@@ -87,6 +87,9 @@ class SweepResult:
     retrain_seconds: float = 0.0
     conditioned_train_seconds: float = 0.0
     conditioned_eval_seconds: float = 0.0
+    stopped: bool = False
+    #: The conditioned model's explorer (not serialized), for instant what-ifs.
+    explorer: "ConditionedExplorer | None" = field(default=None, repr=False, compare=False)
 
     @property
     def objective_names(self) -> list[str]:
@@ -154,6 +157,7 @@ class SweepResult:
             "retrain_seconds": self.retrain_seconds,
             "conditioned_train_seconds": self.conditioned_train_seconds,
             "conditioned_eval_seconds": self.conditioned_eval_seconds,
+            "stopped": self.stopped,
         }
 
 
@@ -217,6 +221,7 @@ def sweep(
     conditioned: bool = False,
     baselines: bool = True,
     progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> SweepResult:
     """Train across weight vectors and collect per-task test metrics.
 
@@ -224,6 +229,8 @@ def sweep(
     ``retrain`` one fixed-weight model is trained per vector; with ``conditioned`` one
     preference-conditioned model is trained and evaluated at every vector (and its
     fidelity can be read from :meth:`SweepResult.fidelity` when both are on).
+    ``should_stop`` is checked before each training: when it returns True the sweep
+    ends early and returns what it has (``result.stopped`` is then True).
     """
     tasks = prepared.tasks
     grid = [tuple(float(v) for v in w) for w in (weights or weight_grid(len(tasks), points))]
@@ -234,25 +241,29 @@ def sweep(
     total = (len(grid) if retrain else 0) + (1 if conditioned else 0) + (1 if baselines else 0)
     step = 0
 
-    def tick(message: str) -> None:
+    def tick(message: str) -> bool:
+        """Report the next step; False when the caller asked to stop."""
         nonlocal step
+        if should_stop is not None and should_stop():
+            result.stopped = True
+            return False
         if progress is not None:
             progress(step, total, message)
         step += 1
+        return True
 
-    if baselines:
-        tick("single-task baselines")
+    if baselines and tick("single-task baselines"):
         r = Trainer(prepared, _config(base, arch="single", weights=None, model=replace(base.model, conditioned=False))).fit()
         result.baselines = r.test
     if retrain:
         start = time.perf_counter()
         for w in grid:
-            tick(f"retraining at weights {', '.join(f'{v:.2f}' for v in w)}")
+            if not tick(f"retraining at weights {', '.join(f'{v:.2f}' for v in w)}"):
+                break
             r = Trainer(prepared, _config(base, weights=list(w), model=replace(base.model, conditioned=False))).fit()
             result.points.append(SweepPoint(list(w), r.test, r.train_seconds))
         result.retrain_seconds = time.perf_counter() - start
-    if conditioned:
-        tick("training one preference-conditioned model")
+    if conditioned and tick("training one preference-conditioned model"):
         r = Trainer(prepared, _config(base, weighting="static", model=replace(base.model, conditioned=True))).fit()
         result.conditioned_train_seconds = r.train_seconds
         explorer = ConditionedExplorer.from_prepared(r.trained.model, prepared)
@@ -260,5 +271,7 @@ def sweep(
         for w in grid:
             result.conditioned.append(SweepPoint(list(w), explorer.metrics(w)))
         result.conditioned_eval_seconds = time.perf_counter() - start
-    tick("done")
+        result.explorer = explorer
+    if progress is not None:
+        progress(total, total, "stopped" if result.stopped else "done")
     return result
