@@ -223,3 +223,15 @@ def test_background_job_reports_result_and_errors():
 
     job = BackgroundJob(fails).start()
     assert job.join(5) and job.error == "bad weights" and job.result is None
+
+
+def test_explorer_from_saved_model_matches_prepared(tiny_prepared, tmp_path):
+    from mtl.train import TrainedModel
+
+    cfg = TrainConfig(tasks=["click", "long_view"], epochs=1, model=ModelConfig(emb_dim=4, hidden=(16,), tower=(8,), conditioned=True))
+    result = Trainer(tiny_prepared, cfg).fit()
+    result.trained.save(tmp_path / "m")
+    loaded = TrainedModel.load(tmp_path / "m")
+    a = ConditionedExplorer.from_prepared(result.trained.model, tiny_prepared).metrics([0.2, 0.8])
+    b = ConditionedExplorer.from_trained(loaded).metrics([0.2, 0.8])
+    assert a == b

@@ -253,6 +253,12 @@ def _numeric_label(frame: pd.DataFrame, name: str, kind: str) -> pd.Series:
     return num.astype(float)
 
 
+def targets(frame: pd.DataFrame, tasks: list[TaskSpec]) -> torch.Tensor:
+    """Encode the label columns of ``frame`` for ``tasks`` as in :class:`Part` ``y``."""
+    labels = {t.name: _numeric_label(frame.reset_index(drop=True), t.name, t.kind) for t in tasks}
+    return _targets(frame, np.arange(len(frame)), tasks, labels)
+
+
 def _targets(frame: pd.DataFrame, rows: np.ndarray, tasks: list[TaskSpec], labels: dict) -> torch.Tensor:
     y = np.full((len(rows), len(tasks)), np.nan, dtype=np.float32)
     for j, t in enumerate(tasks):

@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from ..data.dataset import PreparedData
+from ..data.dataset import PreparedData, targets
 from ..errors import ConfigError
 from ..metrics import task_metrics
 from ..tasks import TaskSpec, predict
@@ -171,6 +171,7 @@ class ConditionedExplorer:
 
     def __init__(self, model, tasks: Sequence[TaskSpec], x_cat: torch.Tensor, x_num: torch.Tensor,
                  y: torch.Tensor, groups: np.ndarray | None = None):
+        """``y`` as in :class:`~mtl.data.Part` (regression standardized, NaN = missing)."""
         if not model.config.conditioned:
             raise ConfigError("This model is not preference-conditioned; train it with conditioned=True")
         self.model = model.eval()
@@ -184,11 +185,26 @@ class ConditionedExplorer:
         self.y = y
         self.groups = groups
 
+    @property
+    def n_rows(self) -> int:
+        return len(self.x_cat)
+
     @classmethod
     def from_prepared(cls, model, prepared: PreparedData, part: str = "test", max_rows: int | None = None):
         p = prepared.part(part)
         n = len(p) if max_rows is None else min(len(p), max_rows)
         return cls(model, prepared.tasks, p.x_cat[:n], p.x_num[:n], p.y[:n], None if p.groups is None else p.groups[:n])
+
+    @classmethod
+    def from_trained(cls, trained, max_rows: int | None = None):
+        """From a saved/trained :class:`~mtl.train.TrainedModel`, on its test rows."""
+        rows = trained.test_rows
+        if rows is None:
+            raise ConfigError("This model has no saved test rows to evaluate on")
+        rows = rows if max_rows is None else rows.iloc[:max_rows]
+        x_cat, x_num = trained.encoder.transform(rows)
+        y = targets(rows, trained.tasks)
+        return cls(trained.model, trained.tasks, torch.from_numpy(x_cat), torch.from_numpy(x_num), y)
 
     def _pref(self, weights: Sequence[float]) -> torch.Tensor:
         w = torch.as_tensor([float(v) for v in weights], dtype=torch.float32)
