@@ -1,0 +1,350 @@
+"""Trade-offs: Pareto fronts from weight sweeps, instant weights from one conditioned
+model, relevance-versus-efficiency curves, and quality against compute."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+
+import pandas as pd
+import streamlit as st
+
+from mtl import plots_tradeoff as tplots
+from mtl.background import BackgroundJob
+from mtl.cli import json_safe
+from mtl.data import prepare
+from mtl.errors import MTLError
+from mtl.models import available_models
+from mtl.tradeoff import ConditionedExplorer, alpha_from_fusion, curve_for_model, objective, sweep, weight_grid
+from pages import _common as ui
+
+UI = ui.UI
+SLIDER_ROWS = 20_000
+
+ui.page_setup()
+st.title("Trade-offs")
+st.markdown(
+    "What does one task gain when another gets more weight? Sweep the task weights and see the **Pareto front**, "
+    "move the weights **instantly** with one preference-conditioned model, see what ranking by engagement costs in "
+    "**relevance**, and weigh quality against **compute**."
+)
+ds = ui.active_dataset()
+labels = ds.data.schema.labels
+st.caption(f"Dataset: **{ds.name}** ({ds.data.n_rows:,} rows). Change it on the Data page.")
+
+
+def _download(label: str, frame: pd.DataFrame, doc: dict, stem: str, key: str) -> None:
+    c1, c2 = st.columns(2)
+    c1.download_button(f"{label} (CSV)", frame.to_csv(index=False), f"{stem}.csv", "text/csv", key=f"{key}.csv",
+                       icon=":material/download:")
+    c2.download_button(f"{label} (JSON)", json.dumps(json_safe(doc), indent=2), f"{stem}.json", "application/json",
+                       key=f"{key}.json", icon=":material/download:")
+
+
+# ===================================================================== sweep
+def _sweep_job() -> dict | None:
+    return st.session_state.get("sweep.job")
+
+
+def _start_sweep(tasks: list[str], points: int, arch: str, epochs: int, conditioned: bool) -> None:
+    config = ui.make_config(ds, tasks, arch=arch, epochs=epochs)
+    config.validate()
+    grid = weight_grid(len(tasks), points)
+    data = ds.data
+
+    def work(report, should_stop):
+        prepared = prepare(data, list(tasks), config.split, seed=config.seed)
+        return sweep(prepared, config, grid, conditioned=conditioned, progress=report, should_stop=should_stop)
+
+    st.session_state["sweep.job"] = {"job": BackgroundJob(work, "mtl-sweep").start(), "dataset": ds.name,
+                                     "tasks": list(tasks), "arch": arch}
+
+
+@st.fragment(run_every=ui.POLL_S)
+def _sweep_progress() -> None:
+    entry = _sweep_job()
+    if entry is None:
+        return
+    job = entry["job"]
+    if job.done:
+        del st.session_state["sweep.job"]
+        if job.error:
+            st.session_state["sweep.outcome"] = job.error
+        elif job.result is not None:
+            st.session_state["sweep.result"] = {**{k: v for k, v in entry.items() if k != "job"}, "result": job.result}
+        st.rerun()
+    done, total, message = job.progress
+    st.progress(min(done / total, 1.0), text=f"{message} · step {min(done + 1, total)} of {total} · {job.elapsed:.0f} s")
+    if st.button("Stop the sweep", icon=":material/stop:", disabled=job.stop_requested,
+                 help="Stops before the next training; the points trained so far are kept"):
+        job.stop()
+
+
+def sweep_section() -> None:
+    st.subheader("Weight sweep and Pareto front")
+    choices = [c for c, k in labels.items() if k != "multiclass"] or list(labels)
+    default = [t for t in ui.default_tasks(ds) if t in choices][:2] or choices[:2]
+    busy = _sweep_job() is not None
+    with st.form("sweep.form", border=False):
+        tasks = st.multiselect("Tasks to trade off (two or more)", choices, default=default, key=f"{UI}to.tasks.{ds.short}")
+        c1, c2, c3 = st.columns(3)
+        points = c1.slider("Weightings", 3, 21, 7, key=f"{UI}to.points",
+                           help="Number of weight vectors (two tasks: a line; three or more: a simplex grid)")
+        epochs = c2.number_input("Epochs per model", 1, 50, 3, key=f"{UI}to.epochs")
+        arch = c3.selectbox("Architecture", [a for a in available_models() if a != "single"], key=f"{UI}to.arch")
+        conditioned = st.checkbox("Also train one preference-conditioned model and compare it with the retrains",
+                                  value=True, key=f"{UI}to.cond")
+        submitted = st.form_submit_button("Run the sweep", type="primary", icon=":material/play_arrow:", disabled=busy)
+    if submitted:
+        if len(tasks) < 2:
+            st.error("Choose at least two tasks: a trade-off needs something to trade.", icon=":material/error:")
+        else:
+            try:
+                _start_sweep(tasks, points, arch, int(epochs), conditioned)
+                st.rerun()
+            except MTLError as err:
+                ui.show_error(err)
+    if "sweep.outcome" in st.session_state:
+        st.error(st.session_state.pop("sweep.outcome"), icon=":material/error:")
+    if busy:
+        _sweep_progress()
+    entry = st.session_state.get("sweep.result")
+    if entry is None:
+        st.info("Run a sweep to draw the front. Each weighting trains one model, plus one set of single-task "
+                "baselines for reference.", icon=":material/info:")
+        return
+    show_front(entry)
+
+
+def show_front(entry: dict) -> None:
+    result = entry["result"]
+    names = [t.name for t in result.tasks]
+    st.markdown(f"**{entry['arch']}** on **{entry['dataset']}**, tasks {', '.join(names)}"
+                + (" (stopped early: partial sweep)" if result.stopped else ""))
+    which = "points" if result.points else "conditioned"
+    flat = result.flatness(which)
+    if flat:
+        st.info(flat, icon=":material/horizontal_rule:")
+    x_task, y_task = names[0], names[1]
+    if len(names) > 2:
+        c1, c2 = st.columns(2)
+        x_task = c1.selectbox("x axis", names, index=0, key=f"{UI}to.x")
+        y_task = c2.selectbox("y axis", [n for n in names if n != x_task], index=0, key=f"{UI}to.y")
+    chart, text = st.columns([3, 2])
+    chart.plotly_chart(tplots.pareto_front(result, x_task, y_task), use_container_width=True)
+    with text:
+        st.markdown(
+            "**How to read it.** Each dot is a model trained with fixed task weights (colour: the weight of the y task). "
+            "A model is **Pareto-optimal** (a star) when no other model is better on both tasks; the blue line joins "
+            "them. Moving along the front, one task gains exactly what the other loses: that is the trade-off. "
+            "Dotted lines are **single-task baselines**: a shared model above and to the right of both beats "
+            "training separate models. The orange dashed line is **one conditioned model** evaluated at the same "
+            "weights: if it hugs the front, you can explore weights instantly instead of retraining."
+        )
+        if result.points:
+            st.metric("Hypervolume of the front", f"{result.hypervolume():.5f}",
+                      help="Volume of quality space dominated by the front, measured from a no-skill model "
+                           f"({', '.join(f'{n} {v:.3f}' for n, v in zip(result.objective_names, result.reference))}). "
+                           "Bigger is better: the front moved outward or widened.")
+    table = tplots.front_table(result, which)
+    st.dataframe(table, hide_index=True, use_container_width=True)
+    if result.conditioned and result.points:
+        st.markdown("**Fidelity of the conditioned model**: the absolute difference from a model retrained at the same "
+                    "weights (small differences are within retraining noise).")
+        c1, c2 = st.columns([3, 2])
+        c1.plotly_chart(tplots.fidelity_bars(result), use_container_width=True)
+        c2.dataframe(pd.DataFrame(result.fidelity()).round(4), hide_index=True, use_container_width=True)
+        st.caption(f"Time to this front: retraining {result.retrain_seconds:.1f} s; one conditioned model "
+                   f"{result.conditioned_train_seconds + result.conditioned_eval_seconds:.1f} s.")
+    _download("Download the front", table, result.to_json(), "tradeoff_front", "to.front")
+
+
+# ============================================================ instant weights
+def _conditioned_runs() -> dict[int, ui.Run]:
+    return {r.id: r for r in ui.runs() if r.result.trained is not None and r.config.model.conditioned}
+
+
+def _explorer(run: ui.Run) -> ConditionedExplorer:
+    cache = st.session_state.setdefault("to.explorers", {})
+    if run.id not in cache:
+        cache.clear()  # one explorer at a time: it holds the encoded test rows
+        cache[run.id] = ConditionedExplorer.from_trained(run.result.trained, max_rows=SLIDER_ROWS)
+    return cache[run.id]
+
+
+def instant_section() -> None:
+    st.subheader("Instant weights: one preference-conditioned model")
+    st.markdown(
+        "A **preference-conditioned** network takes the task weights as an input (FiLM-modulated features, as in "
+        "YOTO) and is trained with weights drawn at random, so one training run covers every weighting. "
+        "Moving a slider below recomputes the predictions and test metrics without retraining."
+    )
+    runs = _conditioned_runs()
+    job = ui.current_job()
+    if not runs:
+        tasks = ui.default_tasks(ds)
+        st.info(f"No conditioned model yet. Train one on **{ds.name}** for {', '.join(tasks)} (it joins your run "
+                "history; watch it on the Train page).", icon=":material/info:")
+        if st.button("Train a conditioned model", icon=":material/play_arrow:", disabled=job is not None):
+            try:
+                cfg = ui.make_config(ds, tasks)
+                ui.start_training(ds, dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, conditioned=True)))
+                st.switch_page(ui.TRAIN)
+            except MTLError as err:
+                ui.show_error(err)
+        return
+    key = f"{UI}to.crun"
+    if st.session_state.get(key) not in runs:
+        st.session_state[key] = max(runs)
+    run = runs[st.selectbox("Conditioned model", list(runs)[::-1], key=key, format_func=lambda i: runs[i].label)]
+    explorer = _explorer(run)
+    names = [t.name for t in explorer.tasks]
+    cols = st.columns(min(len(names), 4))
+    weights = [cols[i % len(cols)].slider(f"{n} weight", 0.0, 1.0, 0.5, 0.01, key=f"{UI}to.cw.{run.id}.{n}")
+               for i, n in enumerate(names)]
+    if sum(weights) <= 0:
+        st.error("At least one weight must be above zero.", icon=":material/error:")
+        return
+    start = time.perf_counter()
+    metrics = explorer.metrics(weights)
+    ms = 1000 * (time.perf_counter() - start)
+    share = [w / sum(weights) for w in weights]
+    st.caption(f"Shares: {', '.join(f'{n} {s:.0%}' for n, s in zip(names, share))} · recomputed on "
+               f"{explorer.n_rows:,} test rows in **{ms:.0f} ms**")
+    trained_at = run.result.test
+    rows = []
+    for t in explorer.tasks:
+        m = t.primary_metric
+        rows.append({"task": t.name, f"{m} at these weights": metrics[t.name].get(m),
+                     f"{m} at training weights": trained_at[t.name].get(m),
+                     "logloss" if t.kind == "binary" else "mae": metrics[t.name].get("logloss" if t.kind == "binary" else "mae")})
+    st.dataframe(pd.DataFrame(rows).round(4), hide_index=True, use_container_width=True)
+    entry = st.session_state.get("sweep.result")
+    if entry is not None and [t.name for t in entry["result"].tasks] == names:
+        current = {t.name: objective(t, metrics[t.name]) for t in explorer.tasks}
+        st.plotly_chart(tplots.pareto_front(entry["result"], names[0], names[1], current=current), use_container_width=True)
+        st.caption("The red cross is this model at the slider weights, drawn over your last sweep's front.")
+
+
+# =================================================== relevance vs efficiency
+def _default_sides(run: ui.Run, tasks: list[str]) -> tuple[list[str], list[str]]:
+    """Efficiency / relevance defaults: the sample's suggestion, else by task name."""
+    sample = run.ds.sample
+    eff = [t for t in (sample.efficiency if sample else ()) if t in tasks]
+    rel = [t for t in (sample.relevance if sample else ()) if t in tasks]
+    if not eff:
+        eff = [t for t in tasks if "click" in t or "watch" in t or "play" in t][:1] or tasks[:1]
+    if not rel:
+        rel = [t for t in tasks if t not in eff][:2]
+    return eff, rel
+
+
+def curve_section() -> None:
+    st.subheader("Relevance versus efficiency")
+    st.markdown(
+        "**Efficiency** tasks measure attention captured per impression (click, watch time); **relevance** tasks "
+        "measure value to the user (like, long view, follow, rating). Each user's held-out impressions are ranked by "
+        "`(1 − α) · efficiency score + α · relevance score` for α from 0 to 1."
+    )
+    runs = {r.id: r for r in ui.runs() if r.result.trained is not None and r.result.trained.schema.user
+            and len([t for t in r.result.trained.tasks if t.kind != "multiclass"]) >= 2}
+    if not runs:
+        st.info("Train a model with at least two tasks on data with user ids (e.g. the simulated feed or KuaiRand).",
+                icon=":material/info:")
+        st.page_link(ui.TRAIN, label="Go to the Train page", icon=":material/model_training:")
+        return
+    key = f"{UI}to.vrun"
+    if st.session_state.get(key) not in runs:
+        st.session_state[key] = max(runs)
+    run = runs[st.selectbox("Model", list(runs)[::-1], key=key, format_func=lambda i: runs[i].label)]
+    trained = run.result.trained
+    tasks = [t.name for t in trained.tasks if t.kind != "multiclass"]
+    eff_default, rel_default = _default_sides(run, tasks)
+    c1, c2, c3 = st.columns([2, 2, 1])
+    eff = c1.multiselect("Efficiency tasks", tasks, default=eff_default, key=f"{UI}to.eff.{run.id}")
+    rel = c2.multiselect("Relevance tasks", [t for t in tasks if t not in eff],
+                         default=[t for t in rel_default if t not in eff], key=f"{UI}to.rel.{run.id}")
+    k = c3.number_input("K (top-K)", 1, 100, 10, key=f"{UI}to.k")
+    if not eff or not rel:
+        st.error("Mark at least one efficiency task and one relevance task.", icon=":material/error:")
+        return
+    alpha = st.slider("Your current fusion: α (0 = rank by efficiency only, 1 = by relevance only)", 0.0, 1.0,
+                      float(alpha_from_fusion({t: 1.0 for t in tasks}, eff, rel) or 0.5), 0.05, key=f"{UI}to.alpha.{run.id}")
+    cache = st.session_state.setdefault("to.curves", {})
+    ckey = (run.id, tuple(eff), tuple(rel), int(k))
+    try:
+        if ckey not in cache:
+            with st.spinner("Ranking every user's held-out impressions at 21 values of α ..."):
+                cache.clear()
+                cache[ckey] = curve_for_model(trained, eff, rel, k=int(k))
+        curve = cache[ckey]
+    except MTLError as err:
+        ui.show_error(err)
+        return
+    curve.current_alpha = alpha
+    chart, text = st.columns([3, 2])
+    chart.plotly_chart(tplots.efficiency_relevance(curve), use_container_width=True)
+    with text:
+        here, first = curve.at(alpha), curve.at(0.0)
+        st.markdown(
+            f"**What to look for.** Left to right is more attention captured, bottom to top more value delivered. "
+            f"Ranking purely by {', '.join(eff)} (α = 0) gives efficiency {first['efficiency_at_k']:.3f} and "
+            f"relevance {first['relevance_ndcg_at_k']:.3f}; at your α = {alpha:.2f}: {here['efficiency_at_k']:.3f} and "
+            f"{here['relevance_ndcg_at_k']:.3f}. When the curve rises steeply as α grows while efficiency barely "
+            "drops, engagement-only ranking was leaving value on the table: the **efficiency paradox**. The grey "
+            "square is a random ranking"
+            + (", the green dashed curve the oracle that knows the true probabilities." if curve.oracle is not None else ".")
+        )
+        st.caption(f"{curve.n_users:,} users with two or more held-out impressions.")
+        for note in curve.notes:
+            st.caption(note)
+    table = curve.points.copy()
+    if curve.oracle is not None:
+        table = table.merge(curve.oracle[["alpha", "efficiency_at_k", "relevance_ndcg_at_k"]], on="alpha",
+                            suffixes=("", "_oracle"))
+    _download("Download the curve", table, curve.to_json(), "relevance_efficiency", "to.curve")
+
+
+# ====================================================================== compute
+def compute_section() -> None:
+    st.subheader("Quality against compute")
+    st.markdown(
+        "Every run of this session as a point: quality against training time, parameter count or inference latency. "
+        "Single-task baselines (one network per task) usually cost the most parameters; a shared model that matches "
+        "their quality for a fraction of the compute is the point of multi-task learning."
+    )
+    runs = [r for r in ui.runs()]
+    if not runs:
+        st.info("No runs yet: train a model (and its single-task baselines) on the Train page.", icon=":material/info:")
+        return
+    rows = []
+    for r in runs:
+        row = {"label": f"#{r.id}", "run": r.label, "arch": r.config.arch, "train_seconds": r.result.train_seconds,
+               "params": r.result.params, "latency_ms_per_1k": r.result.latency_ms_per_1k}
+        for t in r.result.tasks:
+            row[f"{t.name} {t.primary_metric}"] = r.result.test[t.name].get(t.primary_metric)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    quality_cols = [c for c in table.columns if c not in ("label", "run", "arch", "train_seconds", "params", "latency_ms_per_1k")]
+    c1, c2 = st.columns(2)
+    quality = c1.selectbox("Quality", quality_cols, key=f"{UI}to.quality")
+    axis = c2.radio("Compute", list(tplots.COMPUTE_AXES), format_func=tplots.COMPUTE_AXES.get, horizontal=True,
+                    key=f"{UI}to.axis")
+    shown = table.dropna(subset=[quality])
+    st.plotly_chart(tplots.quality_vs_compute(shown, quality, axis), use_container_width=True)
+    st.caption("Runs that did not train this task are left out. Lower RMSE is better; higher AUC or accuracy is better.")
+    st.dataframe(table, hide_index=True, use_container_width=True)
+    _download("Download run metrics", table, {"runs": table.to_dict(orient="records")}, "runs_compute", "to.runs")
+
+
+front_tab, instant_tab, curve_tab, compute_tab = st.tabs(
+    ["Pareto front", "Instant weights", "Relevance vs efficiency", "Quality vs compute"])
+with front_tab:
+    sweep_section()
+with instant_tab:
+    instant_section()
+with curve_tab:
+    curve_section()
+with compute_tab:
+    compute_section()

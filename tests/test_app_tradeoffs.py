@@ -1,0 +1,90 @@
+"""AppTest tests of the Trade-offs page."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from mtl.data import prepare
+from mtl.models import ModelConfig
+from mtl.train import TrainConfig, Trainer
+from pages import _common as ui
+from tests._apptest import app, button, no_errors, tiny_dataset  # noqa: F401  (fixture)
+
+SMALL = dict(emb_dim=4, hidden=(16,), tower=(8,))
+
+
+def _run(ds, run_id: int, tasks, conditioned: bool = False, arch: str = "shared_bottom") -> ui.Run:
+    prepared = prepare(ds.data, tasks, "random", seed=0)
+    cfg = TrainConfig(tasks=tasks, arch=arch, epochs=1, model=ModelConfig(conditioned=conditioned, **SMALL))
+    return ui.Run(id=run_id, ds=ds, result=Trainer(prepared, cfg).fit(), prepared_key=f"k{run_id}")
+
+
+def _open(app, ds, runs=()):
+    app.session_state["dataset"] = ds
+    app.session_state["runs"] = list(runs)
+    app.run()
+    app.switch_page(ui.TRADEOFFS)
+    app.run()
+    return app
+
+
+def test_empty_session_explains_each_view(app):
+    at = _open(app, tiny_dataset())
+    no_errors(at)
+    assert at.title[0].value == "Trade-offs"
+    infos = " ".join(i.value for i in at.info)
+    assert "Run a sweep" in infos and "No conditioned model yet" in infos and "No runs yet" in infos
+
+
+def test_sweep_needs_two_tasks(app):
+    at = _open(app, tiny_dataset())
+    at.multiselect(key="ui.to.tasks." + at.session_state["dataset"].short).set_value(["click"])
+    button(at, "Run the sweep").click().run()
+    assert any("at least two tasks" in e.value for e in at.error)
+    assert "sweep.job" not in at.session_state
+
+
+def test_sweep_runs_in_the_background_and_draws_the_front(app):
+    at = _open(app, tiny_dataset())
+    at.slider(key="ui.to.points").set_value(3)
+    at.number_input(key="ui.to.epochs").set_value(1)
+    button(at, "Run the sweep").click().run()
+    deadline = time.time() + 120
+    while "sweep.job" in at.session_state and time.time() < deadline:
+        at.session_state["sweep.job"]["job"].join(0.5)
+        at.run()
+    no_errors(at)
+    result = at.session_state["sweep.result"]["result"]
+    assert len(result.points) == 3 and len(result.conditioned) == 3 and result.baselines
+    assert any(m.label == "Hypervolume of the front" for m in at.metric)
+    assert len(at.get("plotly_chart")) >= 2  # the front and the fidelity bars
+
+
+def test_instant_weights_recompute_metrics(app):
+    ds = tiny_dataset()
+    run = _run(ds, 1, ["click", "long_view"], conditioned=True)
+    at = _open(app, ds, [run])
+    no_errors(at)
+    table = at.dataframe[0].value
+    first = table.iloc[0, 1]
+    at.slider(key="ui.to.cw.1.click").set_value(0.95)
+    at.slider(key="ui.to.cw.1.long_view").set_value(0.05)
+    at.run()
+    no_errors(at)
+    assert any("recomputed on" in c.value for c in at.caption)
+    assert at.dataframe[0].value.iloc[0, 1] != pytest.approx(first, abs=0)
+
+
+def test_curve_and_compute_views(app):
+    ds = tiny_dataset()
+    runs = [_run(ds, 1, ["click", "like", "long_view"]), _run(ds, 2, ["click", "like", "long_view"], arch="single")]
+    at = _open(app, ds, runs)
+    no_errors(at)
+    assert len(at.get("plotly_chart")) >= 2  # the curve and quality vs compute
+    assert any("efficiency paradox" in m.value for m in at.markdown)
+    eff = at.multiselect(key="ui.to.eff.2")
+    assert eff.value == ["click"]
+    eff.set_value([]).run()
+    assert any("at least one efficiency task" in e.value for e in at.error)
