@@ -6,7 +6,7 @@ from torch import nn
 
 from . import register
 from .base import ModelOutput, MultiTaskModel
-from .layers import InputLayer, mlp, mlp_out_dim
+from .layers import InputLayer, mlp
 
 
 @register
@@ -18,12 +18,13 @@ class SingleTask(MultiTaskModel):
     def __init__(self, cardinalities, num_dim, tasks, config):
         super().__init__(cardinalities, num_dim, tasks, config)
         c = config
+        # Each network has the shared-bottom model's sizes (bottom + tower), for a
+        # like-for-like comparison.
         self.inputs = nn.ModuleList(InputLayer(cardinalities, num_dim, c.emb_dim, self.cond_dim) for _ in tasks)
         self.nets = nn.ModuleList(
             mlp(inp.out_dim, c.hidden + c.tower, c.dropout, out_dim=t.output_dim)
             for inp, t in zip(self.inputs, tasks)
         )
-        _ = mlp_out_dim  # sizes follow the shared-bottom model for a like-for-like comparison
 
     def forward(self, x_cat, x_num, pref=None) -> ModelOutput:
         p = self._pref(pref, len(x_cat))

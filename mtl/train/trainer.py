@@ -31,6 +31,7 @@ from ..weighting import build_weighting
 from .config import TrainConfig
 from .device import resolve_device
 from .events import Done, Evaluation, Event, Progress
+from .model_io import TrainedModel
 from .result import TrainResult
 
 PROGRESS_INTERVAL_S = 0.25
@@ -221,8 +222,6 @@ class Trainer:
             self.model.load_state_dict(best_state)
         test = self.evaluate("test", with_groups=True)
         valid = self.evaluate("valid")
-        from .model_io import TrainedModel  # local import: model_io imports this module's siblings
-
         result = TrainResult(
             config=cfg, tasks=list(tasks), test=test, valid=valid, history=history,
             train_seconds=train_seconds, params=self.model.n_parameters(), best_epoch=best_epoch,
