@@ -1,0 +1,149 @@
+"""Result tables: per-task metrics, gains over single-task baselines, run comparisons.
+
+Pure pandas on top of :class:`~mtl.train.TrainResult`, shared by the app and usable
+from a notebook. Metric names stay the library's keys (``auc``, ``rmse`` ...);
+:data:`METRIC_LABELS` gives their display names.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import pandas as pd
+
+from .metrics import higher_is_better, relative_gain
+from .train.config import TrainConfig
+from .train.result import TrainResult
+
+#: The metrics shown per task kind, in display order.
+TABLE_METRICS: dict[str, tuple[str, ...]] = {
+    "binary": ("auc", "gauc", "accuracy", "logloss"),
+    "regression": ("rmse", "mae", "r2"),
+    "multiclass": ("accuracy", "macro_f1", "logloss"),
+}
+METRIC_LABELS = {
+    "auc": "AUC", "gauc": "GAUC", "accuracy": "accuracy", "logloss": "logloss", "f1": "F1",
+    "rmse": "RMSE", "mae": "MAE", "r2": "R²", "macro_f1": "macro-F1",
+}
+_ORDER = ("auc", "gauc", "accuracy", "logloss", "rmse", "mae", "r2", "macro_f1")
+
+
+def _value(metrics: dict, task: str, metric: str) -> float:
+    v = metrics.get(task, {}).get(metric)
+    return float(v) if v is not None else math.nan
+
+
+def metrics_table(result: TrainResult, part: str = "test") -> pd.DataFrame:
+    """One row per task: ``task``, ``kind``, ``n`` (labelled rows) and the metrics of
+    :data:`TABLE_METRICS` that apply to any of the tasks (NaN where one does not)."""
+    metrics = result.test if part == "test" else result.valid
+    used = {m for t in result.tasks for m in TABLE_METRICS[t.kind]}
+    columns = [m for m in _ORDER if m in used]
+    rows = []
+    for t in result.tasks:
+        row = {"task": t.name, "kind": t.kind, "n": int(metrics.get(t.name, {}).get("n", 0))}
+        for m in columns:
+            row[m] = _value(metrics, t.name, m) if m in TABLE_METRICS[t.kind] else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["task", "kind", "n", *columns])
+
+
+def baseline_comparison(result: TrainResult, baseline: TrainResult, part: str = "test") -> pd.DataFrame:
+    """The model against single-task baselines on the same split: one row per task
+    and metric with ``model``, ``single-task`` and ``gain %`` (positive is better,
+    :func:`mtl.metrics.relative_gain`), and ``primary`` marking each task's main
+    metric. Tasks the baseline did not learn are left out."""
+    ours = result.test if part == "test" else result.valid
+    theirs = baseline.test if part == "test" else baseline.valid
+    rows = []
+    for t in result.tasks:
+        if t.name not in theirs:
+            continue
+        for m in TABLE_METRICS[t.kind]:
+            a, b = _value(ours, t.name, m), _value(theirs, t.name, m)
+            if math.isnan(a) and math.isnan(b):
+                continue
+            rows.append({"task": t.name, "metric": m, "model": a, "single-task": b,
+                         "gain %": relative_gain(a, b, m), "primary": m == t.primary_metric})
+    return pd.DataFrame(rows, columns=["task", "metric", "model", "single-task", "gain %", "primary"])
+
+
+def compare_runs(a: TrainResult, b: TrainResult, part: str = "test") -> pd.DataFrame:
+    """Two runs side by side: one row per task (in either run) and metric, with the
+    values ``A`` and ``B``, ``B - A`` and which is ``better`` ("A", "B", "tie" or ""
+    when a run lacks the task)."""
+    ma = a.test if part == "test" else a.valid
+    mb = b.test if part == "test" else b.valid
+    kinds = {t.name: t.kind for t in a.tasks}
+    kinds.update({t.name: t.kind for t in b.tasks if t.name not in kinds})
+    rows = []
+    for task, kind in kinds.items():
+        for m in TABLE_METRICS[kind]:
+            va, vb = _value(ma, task, m), _value(mb, task, m)
+            if math.isnan(va) and math.isnan(vb):
+                continue
+            if math.isnan(va) or math.isnan(vb):
+                better = ""
+            elif va == vb:
+                better = "tie"
+            else:
+                better = "B" if (vb > va) == higher_is_better(m) else "A"
+            rows.append({"task": task, "metric": m, "A": va, "B": vb, "B - A": vb - va, "better": better})
+    return pd.DataFrame(rows, columns=["task", "metric", "A", "B", "B - A", "better"])
+
+
+def flat_config(config: TrainConfig) -> dict[str, object]:
+    """A training configuration as flat, readable ``setting -> value`` pairs."""
+    d = config.to_dict()
+    out: dict[str, object] = {}
+    for key, value in d.items():
+        if key in ("model", "split"):
+            for sub, v in value.items():
+                out[f"{key}.{sub}"] = _readable(v)
+        else:
+            out[key] = _readable(value)
+    return out
+
+
+def _readable(v) -> object:
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_fmt_number(x) for x in v) if v else "-"
+    return "-" if v is None else v
+
+
+def _fmt_number(x) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def config_differences(a: TrainConfig, b: TrainConfig) -> pd.DataFrame:
+    """The settings in which two configurations differ: ``setting``, ``A``, ``B``."""
+    fa, fb = flat_config(a), flat_config(b)
+    keys = list(dict.fromkeys([*fa, *fb]))
+    rows = [{"setting": k, "A": str(fa.get(k, "-")), "B": str(fb.get(k, "-"))} for k in keys if fa.get(k) != fb.get(k)]
+    return pd.DataFrame(rows, columns=["setting", "A", "B"])
+
+
+def run_summary(result: TrainResult) -> dict[str, object]:
+    """One row for a run-history table: setup, cost, and each task's primary test metric."""
+    cfg = result.config
+    weights = cfg.weights or [1.0] * len(cfg.tasks)
+    total = sum(weights) or 1.0
+    row: dict[str, object] = {
+        "tasks": ", ".join(cfg.tasks),
+        "weights": ", ".join(f"{w / total:.0%}" for w in weights),
+        "architecture": cfg.arch,
+        "weighting": cfg.weighting,
+        "epochs": round(result.epochs_run, 2),
+        "seconds": round(result.train_seconds, 1),
+        "parameters": result.params,
+        "ended": result.reason,
+    }
+    for t in result.tasks:
+        row[f"{t.name} {METRIC_LABELS[t.primary_metric]}"] = _value(result.test, t.name, t.primary_metric)
+    return row
+
+
+def primary_metrics(tasks: Sequence) -> dict[str, str]:
+    """Task name -> its primary metric (``TaskSpec.primary_metric``)."""
+    return {t.name: t.primary_metric for t in tasks}

@@ -1,0 +1,125 @@
+"""Tests of mtl.plots: the figures' traces, names and values (no browser)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mtl import plots
+from mtl.report import compare_runs
+from mtl.tasks import TaskSpec
+from mtl.train import TrainConfig, TrainResult
+
+HISTORY = [
+    {"epoch": 1.0, "train_loss:click": 0.60, "valid_loss:click": 0.62, "valid_auc:click": 0.70, "weight:click": 0.5,
+     "train_loss:time": 1.00, "valid_loss:time": 1.10, "valid_rmse:time": 9.0, "weight:time": 0.5},
+    {"epoch": 2.0, "train_loss:click": 0.55, "valid_loss:click": 0.60, "valid_auc:click": 0.72, "weight:click": 0.4,
+     "train_loss:time": 0.90, "valid_loss:time": 1.05, "valid_rmse:time": 8.5, "weight:time": 0.6},
+]
+TASKS = ["click", "time"]
+
+
+def _trace(fig, name):
+    found = [t for t in fig.data if t.name == name]
+    assert found, f"no trace {name!r} in {[t.name for t in fig.data]}"
+    return found[0]
+
+
+def test_loss_curves_have_training_and_validation_per_task_in_one_colour():
+    fig = plots.loss_curves(HISTORY, TASKS)
+    assert [t.name for t in fig.data] == ["click (training)", "click (validation)", "time (training)",
+                                          "time (validation)"]
+    train, valid = _trace(fig, "click (training)"), _trace(fig, "click (validation)")
+    assert list(train.x) == [1.0, 2.0] and list(train.y) == [0.60, 0.55] and list(valid.y) == [0.62, 0.60]
+    assert train.line.dash == "solid" and valid.line.dash == "dash"
+    assert train.line.color == valid.line.color == plots.task_color(0)
+    assert _trace(fig, "time (training)").line.color == plots.task_color(1)
+    assert fig.layout.xaxis.title.text == "epoch"
+
+
+def test_loss_curves_accept_a_data_frame_and_skip_unknown_tasks():
+    fig = plots.loss_curves(pd.DataFrame(HISTORY), ["click", "not_trained"])
+    assert [t.name for t in fig.data] == ["click (training)", "click (validation)"]
+
+
+def test_metric_curves_use_each_task_primary_metric():
+    fig = plots.metric_curves(HISTORY, TASKS)
+    assert [t.name for t in fig.data] == ["click AUC", "time RMSE"]
+    assert list(_trace(fig, "click AUC").y) == [0.70, 0.72]
+    assert list(_trace(fig, "time RMSE").y) == [9.0, 8.5]
+
+
+def test_curves_of_an_empty_history_are_empty_figures():
+    assert len(plots.loss_curves([], TASKS).data) == 0
+    assert len(plots.metric_curves([], TASKS).data) == 0
+
+
+def test_weight_curves():
+    fig = plots.weight_curves(HISTORY, TASKS)
+    assert [t.name for t in fig.data] == TASKS
+    assert list(_trace(fig, "time").y) == [0.5, 0.6]
+
+
+def test_gain_bars_show_primary_gains_coloured_by_sign():
+    comparison = pd.DataFrame([
+        {"task": "click", "metric": "auc", "model": 0.71, "single-task": 0.70, "gain %": 1.43, "primary": True},
+        {"task": "click", "metric": "logloss", "model": 0.5, "single-task": 0.5, "gain %": 0.0, "primary": False},
+        {"task": "time", "metric": "rmse", "model": 9.5, "single-task": 9.0, "gain %": -5.56, "primary": True},
+        {"task": "like", "metric": "auc", "model": 0.6, "single-task": 0.6, "gain %": math.nan, "primary": True},
+    ])
+    fig = plots.gain_bars(comparison, ["time", "click", "like"])
+    bar = fig.data[0]
+    assert list(bar.x) == ["time (RMSE)", "click (AUC)", "like (AUC)"]  # in the given task order, primary only
+    np.testing.assert_allclose(list(bar.y), [-5.56, 1.43, math.nan])
+    assert list(bar.marker.color) == [plots.GAIN_COLORS["worse"], plots.GAIN_COLORS["better"],
+                                      plots.GAIN_COLORS["better"]]
+    assert list(bar.text) == ["-5.56%", "+1.43%", "n/a"]
+
+
+def test_run_comparison_bars_one_panel_per_task():
+    a = TrainResult(config=TrainConfig(tasks=["click", "time"]), valid={},
+                    tasks=[TaskSpec("click", "binary"), TaskSpec("time", "regression")],
+                    test={"click": {"auc": 0.70, "logloss": 0.5}, "time": {"rmse": 9.0}})
+    b = TrainResult(config=TrainConfig(tasks=["click", "time"]), valid={}, tasks=a.tasks,
+                    test={"click": {"auc": 0.75, "logloss": 0.4}, "time": {"rmse": 8.0}})
+    fig = plots.run_comparison_bars(compare_runs(a, b), ("#1", "#2"), {"click": "auc", "time": "rmse"})
+    assert len(fig.data) == 2
+    assert list(fig.data[0].x) == ["#1", "#2"] and list(fig.data[0].y) == [0.70, 0.75]
+    assert list(fig.data[1].y) == [9.0, 8.0]
+    assert [a.text for a in fig.layout.annotations] == ["click AUC", "time RMSE"]
+    # Without explicit metrics the first listed metric of each task is used.
+    default = plots.run_comparison_bars(compare_runs(a, b))
+    assert list(default.data[0].y) == [0.70, 0.75]
+
+
+def test_label_rates_only_binary_labels():
+    summary = pd.DataFrame([
+        {"label": "click", "kind": "binary", "positive rate %": 40.0},
+        {"label": "like", "kind": "binary", "positive rate %": 2.5},
+        {"label": "time", "kind": "regression", "positive rate %": None},
+    ])
+    bar = plots.label_rates(summary).data[0]
+    assert list(bar.x) == ["click", "like"] and list(bar.y) == [40.0, 2.5]
+    assert list(bar.text) == ["40.00%", "2.50%"]
+
+
+def test_label_distribution_regression_histogram_cuts_the_top_percent():
+    values = pd.Series([1.0] * 99 + [1000.0] + [None])
+    fig = plots.label_distribution(values, "watch_time", "regression")
+    hist = fig.data[0]
+    assert hist.type == "histogram" and 1000.0 not in list(hist.x) and len(hist.x) == 99
+    assert "top 1% not shown" in fig.layout.title.text
+
+
+def test_label_distribution_multiclass_counts_per_value():
+    fig = plots.label_distribution(pd.Series(["a", "b", "a", None]), "tier", "multiclass")
+    bar = fig.data[0]
+    assert list(bar.x) == ["a", "b"] and list(bar.y) == [2, 1]
+
+
+@pytest.mark.parametrize("builder", [plots.loss_curves, plots.metric_curves, plots.weight_curves])
+def test_figures_serialize(builder):
+    assert builder(HISTORY, TASKS).to_json()
