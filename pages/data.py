@@ -1,0 +1,141 @@
+"""Data: choose a bundled sample or upload a log; check column roles and labels."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mtl import plots
+from mtl.errors import MTLError
+from pages import _common as ui
+
+ui.page_setup()
+
+st.title("Data")
+ds = ui.active_dataset()
+
+# ------------------------------------------------------------------ sources
+samples_tab, upload_tab = st.tabs([":material/inventory_2: Bundled samples", ":material/upload: Upload your own"])
+
+with samples_tab:
+    choices = ui.sample_choices()
+    key = st.radio("Sample", list(choices), key=ui.ui_default(ui.UI + "data.sample", ui.DEFAULT_SAMPLE),
+                   format_func=lambda k: choices[k].title, horizontal=True)
+    sample = choices[key]
+    st.markdown(sample.description)
+    st.caption(f"Suggested tasks: {', '.join(sample.tasks)} · split: {sample.split.method} · license: {sample.license}")
+    active = ds.sample is not None and ds.sample.key == key
+    if st.button("Use this sample", disabled=active, key="data.use_sample",
+                 help="This sample is already active" if active else None):
+        try:
+            with st.spinner(f"Loading {sample.title} ..."):
+                ui.set_active_dataset(ui.sample_dataset(key))
+        except MTLError as err:
+            ui.show_error(err)
+        else:
+            st.rerun()
+
+with upload_tab:
+    limit = st.get_option("server.maxUploadSize")
+    st.markdown(
+        "One row per impression (a user was shown an item): ids, optional timestamp, outcome columns "
+        "(0/1 clicks or likes, ratings, watch time ...) and any features. "
+        f"CSV, CSV.gz or Parquet, up to **{limit} MB** per file "
+        "(`server.maxUploadSize` in `.streamlit/config.toml`)."
+    )
+    kinds = ["csv", "gz", "tsv", "parquet", "pq"]
+    main = st.file_uploader("Interactions", type=kinds, key="upload.main")
+    c1, c2 = st.columns(2)
+    users = c1.file_uploader("User features (optional, joined on the user id)", type=kinds, key="upload.users")
+    items = c2.file_uploader("Item features (optional, joined on the item id: titles, categories ...)", type=kinds,
+                             key="upload.items")
+    if main is not None:
+        files = tuple(f.file_id if f is not None else None for f in (main, users, items))
+        if st.session_state.get("upload.loaded") != files:  # a new file or a new combination
+            st.session_state["upload.loaded"] = files
+            try:
+                with st.spinner(f"Reading {main.name} ..."):
+                    new = ui.dataset_from_upload(
+                        (main.name, main.getvalue()),
+                        (users.name, users.getvalue()) if users is not None else None,
+                        (items.name, items.getvalue()) if items is not None else None,
+                    )
+            except MTLError as err:
+                st.session_state["upload.error"] = str(err)
+            else:
+                st.session_state.pop("upload.error", None)
+                ui.set_active_dataset(new)
+                st.rerun()
+        if st.session_state.get("upload.error"):
+            st.error(st.session_state["upload.error"], icon=":material/error:")
+            st.caption(f"Still using: **{ds.name}**.")
+        elif ds.files and ds.files[0] == main.name:
+            st.success(f"Loaded **{main.name}**: {ds.data.n_rows:,} rows.", icon=":material/check_circle:")
+
+# ------------------------------------------------------------------- active
+st.divider()
+data = ds.data
+st.subheader(f"Active: {ds.name}")
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Rows", f"{data.n_rows:,}")
+c2.metric("Columns", len(data.frame.columns))
+c3.metric("Users", f"{data.frame[data.schema.user].nunique():,}" if data.schema.user else "none")
+c4.metric("Items", f"{data.frame[data.schema.item].nunique():,}" if data.schema.item else "none")
+
+st.markdown("**Preview** (first 100 rows, side tables joined)")
+st.dataframe(data.frame.head(100), height=240)
+
+# -------------------------------------------------------------------- roles
+st.markdown("**Column roles**")
+st.caption(
+    "How each column is used, and why. Labels are the outcomes you can train on (never features, even when "
+    "not chosen as tasks); features are the model's inputs; ignored columns are left out. Change a role in "
+    "the *role* column and press **Apply column roles**."
+)
+table = ui.roles_table(data.schema)
+edited = st.data_editor(
+    table, key=f"roles.{ds.short}", hide_index=True, disabled=["column", "why"], height=min(36 * (len(table) + 1) + 3, 420),
+    column_config={
+        "column": st.column_config.TextColumn("column"),
+        "role": st.column_config.SelectboxColumn("role", options=list(ui.ROLE_CHOICES), required=True),
+        "why": st.column_config.TextColumn("why", width="large"),
+    },
+)
+changed = int((edited["role"] != table["role"]).sum())
+if st.button(f"Apply column roles ({changed} changed)", disabled=changed == 0, key="data.apply_roles"):
+    try:
+        with st.spinner("Re-reading the columns ..."):
+            ui.set_active_dataset(ui.apply_roles(ds, edited))
+    except MTLError as err:
+        ui.show_error(err)
+        st.caption(f"Nothing was changed: still using **{ds.name}** with its previous roles.")
+    else:
+        st.rerun()
+
+# ------------------------------------------------------------------- labels
+st.markdown("**Labels**")
+summary = data.label_summary()
+if summary.empty:
+    st.warning("No label columns were found, so there is nothing to train on. Mark outcome columns as labels above.")
+else:
+    st.dataframe(summary, hide_index=True, column_config={
+        "positive rate %": st.column_config.NumberColumn(format="%.2f"),
+        "mean": st.column_config.NumberColumn(format="%.3g"),
+        "std": st.column_config.NumberColumn(format="%.3g"),
+    })
+    if (summary["kind"] == "binary").any():
+        st.plotly_chart(plots.label_rates(summary), key="chart.label_rates")
+        st.caption(
+            "Share of labelled rows where each binary outcome happened. Rare outcomes (a like rate of a few %) "
+            "give a task few positive examples: expect noisier metrics for it, and consider a larger weight."
+        )
+    other = summary[summary["kind"] != "binary"]
+    if not other.empty:
+        cols = st.columns(min(3, len(other)))
+        for i, (_, row) in enumerate(other.iterrows()):
+            with cols[i % len(cols)]:
+                st.plotly_chart(plots.label_distribution(data.frame[row["label"]], row["label"], row["kind"]),
+                                key=f"chart.label.{row['label']}")
+        st.caption(
+            "Distributions of the other labels. Missing values (for example a rating that exists only after a "
+            "click) are left out of both training and metrics for that task."
+        )

@@ -1,0 +1,71 @@
+"""Home: what the tool does, the active dataset, devices, and one-click training."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mtl.errors import MTLError
+from mtl.train import available_devices
+from pages import _common as ui
+
+ui.page_setup()
+
+st.title("MTL Trade-off Explorer")
+st.markdown(
+    "A recommender rarely optimizes one thing: people **click**, **like**, **watch to the end**, "
+    "**rate**. *Multi-task learning* trains one model for all of these signals at once. This "
+    "explorer lets you pick which signals are tasks and how much weight each gets, train shared "
+    "architectures (shared bottom, MMoE, PLE) live in your browser, see how every task fares "
+    "against a model trained for that task alone, and watch a user's recommendations change as "
+    "you re-weigh the tasks: what one task gains or loses when another gets more weight."
+)
+
+ds = ui.active_dataset()
+data = ds.data
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("Active dataset")
+    st.markdown(f"**{ds.name}**  \n{ds.source}")
+    if ds.sample is not None:
+        st.caption(ds.sample.description)
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Rows", f"{data.n_rows:,}")
+    c2.metric("Columns", len(data.frame.columns))
+    c3.metric("Label columns", len(data.schema.labels))
+    tasks = ui.default_tasks(ds)
+    st.caption(f"Default tasks: {', '.join(tasks) or 'none'}. Change the data on the **Data** page.")
+with right:
+    st.subheader("Compute")
+    for name, description in available_devices().items():
+        st.markdown(f":material/memory: **{name}**: {description}")
+    st.caption("The Train page lets you pick among these devices.")
+
+st.divider()
+st.subheader("Try it")
+st.markdown(
+    f"Train a **shared-bottom** model on the default tasks with equal weights "
+    f"({ui.APP_DEFAULTS['epochs']} epochs), then compare each task with single-task baselines."
+)
+job = ui.current_job()
+busy = job is not None and not job.bg.done
+if st.button("Train with defaults", type="primary", icon=":material/play_arrow:", disabled=busy or not tasks,
+             help="Starts training and opens the Train page with live progress"):
+    try:
+        ui.start_training(ds, ui.default_config(ds))
+    except MTLError as err:
+        ui.show_error(err)
+    else:
+        st.switch_page(ui.TRAIN)
+if busy:
+    st.info("A training run is in progress.", icon=":material/sync:")
+    st.page_link(ui.TRAIN, label="Watch it on the Train page", icon=":material/arrow_forward:")
+if not tasks:
+    st.warning("This dataset has no label columns to train on; mark some on the Data page.")
+
+st.divider()
+st.markdown(
+    "**Pages:** **Data**: choose a bundled sample or upload your own log, check how each column "
+    "is used. **Train**: choose tasks, weights, architecture and weighting method; train with live "
+    "charts; compare with single-task baselines and with your earlier runs. "
+    "**Recommendations**: pick a user and re-rank their top items by mixing the tasks' predictions."
+)

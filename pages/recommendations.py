@@ -1,0 +1,181 @@
+"""Recommendations: a user's history and top-K, re-ranked live by fusion weights."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import pandas as pd
+import streamlit as st
+
+from mtl.data.encode import canonical
+from mtl.errors import MTLError
+from mtl.recommend import check_fusion, history, rank_changes, score_candidates, top_k, users
+from pages import _common as ui
+
+UI = ui.UI
+SCORE_CACHE_SIZE = 8
+
+ui.page_setup()
+st.title("Recommendations")
+st.markdown(
+    "Score every item for one user with a trained model, then rank by a **fusion** of the tasks: "
+    "`score = Σ weight × (task prediction, standardized over this user's candidates)`. "
+    "The fusion weights are chosen here, at ranking time, so moving a slider re-ranks instantly without retraining."
+)
+
+candidates = [r for r in ui.runs() if r.result.trained is not None]
+if not candidates:
+    st.info("Train a model first: its recommendations appear here.", icon=":material/info:")
+    st.page_link(ui.TRAIN, label="Go to the Train page", icon=":material/model_training:")
+    st.stop()
+
+by_id = {r.id: r for r in candidates}
+key = f"{UI}rec.run"
+if st.session_state.get(key) not in by_id:
+    st.session_state[key] = candidates[-1].id
+run_id = st.selectbox("Model", list(by_id)[::-1], key=key, format_func=lambda i: by_id[i].label)
+run = by_id[run_id]
+trained = run.result.trained
+schema = trained.schema
+
+if trained.users is None or trained.items is None or not schema.user or not schema.item:
+    missing = " and ".join(w for w, c in (("user ids", schema.user), ("item ids", schema.item)) if not c)
+    st.info(
+        f"**{run.dataset}** has no {missing}, so this model cannot recommend items to users. It predicts outcomes "
+        "for rows (people, in Census) rather than ranking a catalogue. Train on interaction data with user and item "
+        "ids (the simulated feed, KuaiRand, or your own log) to see recommendations.",
+        icon=":material/info:",
+    )
+    st.stop()
+
+fusable = [t.name for t in trained.tasks if t.kind != "multiclass"]
+if not fusable:
+    st.info("This model has only multiclass tasks, which cannot be fused into one ranking score.")
+    st.stop()
+
+
+def _counts(run: ui.Run) -> pd.Series:
+    cache = st.session_state.setdefault("rec.user_counts", {})
+    if run.id not in cache:
+        ids = users(trained)  # most active first
+        counts = canonical(trained.interactions[schema.user]).value_counts()
+        cache[run.id] = counts.reindex(ids).fillna(0).astype(int)
+    return cache[run.id]
+
+
+counts = _counts(run)
+user = st.selectbox(
+    f"User ({len(counts):,}, most active first; type to search)", counts.index.tolist(),
+    key=ui.ui_default(f"{UI}rec.user.{run.id}", counts.index[0]),
+    format_func=lambda u: f"{u} · {counts.get(u, 0)} interactions",
+)
+
+
+def _scores(run: ui.Run, user: str) -> pd.DataFrame:
+    """Per-task predictions for every item: computed once per user and model."""
+    cache: OrderedDict = st.session_state.setdefault("rec.scores", OrderedDict())
+    k = (run.id, user)
+    if k not in cache:
+        with st.spinner(f"Scoring {len(trained.items):,} items for user {user} ..."):
+            cache[k] = score_candidates(trained, user)
+        while len(cache) > SCORE_CACHE_SIZE:
+            cache.popitem(last=False)
+    cache.move_to_end(k)
+    return cache[k]
+
+
+try:
+    scores = _scores(run, user)
+    past = history(trained, user)
+except MTLError as err:
+    ui.show_error(err)
+    st.stop()
+
+meta = [c for c in (*schema.text, "item_category") if c in scores.columns]
+meta += [c for c in schema.categorical if c in scores.columns and c not in meta and c not in fusable][:2]
+
+# ------------------------------------------------------------------- fusion
+st.subheader("Fusion weights")
+train_w = run.config.weights or [1.0] * len(run.config.tasks)
+train_share = dict(zip(run.config.tasks, (w / (sum(train_w) or 1.0) for w in train_w)))
+cols = st.columns(len(fusable) + 1)
+fusion = {}
+for i, task in enumerate(fusable):
+    fusion[task] = cols[i].slider(
+        task, -1.0, 1.0, step=0.05, key=ui.ui_default(f"{UI}rec.fusion.{run.id}.{task}",
+                                                      round(train_share.get(task, 1.0 / len(fusable)), 2)),
+        help="Negative weights push items with this outcome down",
+    )
+with cols[-1]:
+    k = st.number_input("How many (K)", 1, 100, key=ui.ui_default(f"{UI}rec.k", 10))
+    exclude_seen = st.checkbox("Hide items already seen", key=ui.ui_default(f"{UI}rec.exclude_seen", True))
+st.caption("The sliders start at the run's training weights. Predictions are standardized per task over this "
+           "user's candidates, so a 2% like rate and a 40% click rate count in proportion to their weights.")
+
+try:
+    fusion = check_fusion(trained, fusion)
+except MTLError as err:
+    ui.show_error(err)
+    st.stop()
+
+top = top_k(scores, fusion, int(k), exclude_seen=exclude_seen)
+probability = {t.name for t in trained.tasks if t.kind == "binary"}
+task_columns = {
+    t: (st.column_config.ProgressColumn(t, format="%.3f", min_value=0.0, max_value=1.0) if t in probability
+        else st.column_config.NumberColumn(t, format="%.3g"))
+    for t in trained.task_names
+}
+
+left, right = st.columns([3, 2])
+with left:
+    st.subheader(f"Top {len(top)} for user {user}")
+    show = ["rank", schema.item, *meta, "score", *trained.task_names]
+    st.dataframe(top[list(dict.fromkeys(show))], hide_index=True, key="rec.top",
+                 column_config={"score": st.column_config.NumberColumn("fused score", format="%.2f"), **task_columns})
+    st.caption("Each task column is the model's prediction for this user and item (a probability for 0/1 tasks). "
+               "The fused score orders the list; hover a column header to sort by a single task instead.")
+with right:
+    st.subheader(f"History ({len(past):,} interactions)")
+    label_cols = [c for c in trained.task_names if c in past.columns]
+    extra = [c for c in past.columns if c in schema.labels and c not in label_cols]
+    show_past = [c for c in (schema.item, *[m for m in meta if m in past.columns], *label_cols, *extra, schema.time,
+                             "split") if c and c in past.columns]
+    st.dataframe(past[list(dict.fromkeys(show_past))].head(200), hide_index=True, key="rec.history")
+    st.caption("What this user was shown, newest first, with the outcomes (labels). *split* says whether the row "
+               "was used for training, validation or test.")
+
+# ------------------------------------------------------------ what changed
+st.divider()
+st.subheader("What changed")
+reference_key = f"rec.reference.{run.id}"
+references = {"equal": {t: 1.0 for t in fusable}, "training": {t: train_share.get(t, 0.0) for t in fusable}}
+if reference_key in st.session_state:
+    references["pinned"] = st.session_state[reference_key]
+names = {"equal": "equal weights on every task", "training": "the run's training weights",
+         "pinned": "the weights you pinned"}
+c1, c2 = st.columns([3, 1])
+ref = c1.radio("Compare the current top-K with", list(references), format_func=names.get, horizontal=True,
+               key="rec.reference_choice")
+if c2.button("Pin current weights", key="rec.pin", help="Remember these sliders as a reference to compare with"):
+    st.session_state[reference_key] = dict(fusion)
+    st.rerun()
+reference = {t: w for t, w in references[ref].items() if w != 0} or {fusable[0]: 1.0}
+before = top_k(scores, reference, int(k), exclude_seen=exclude_seen)
+changes = rank_changes(before, top, schema.item)
+st.caption(f"Reference: {', '.join(f'{t} {w:+.2f}' for t, w in references[ref].items())} → now: "
+           f"{', '.join(f'{t} {w:+.2f}' for t, w in fusion.items())}. Items entering the list gained from the tasks "
+           "you weighted up; items leaving did well mostly on tasks you weighted down.")
+e, l_, m = st.columns(3)
+item_cols = [schema.item, *meta]
+with e:
+    st.markdown(f"**Entered** ({len(changes['entered'])})")
+    st.dataframe(changes["entered"][["rank", *item_cols]], hide_index=True, key="rec.entered")
+with l_:
+    st.markdown(f"**Left** ({len(changes['left'])})")
+    st.dataframe(changes["left"][["rank", *item_cols]].rename(columns={"rank": "rank before"}), hide_index=True,
+                 key="rec.left")
+with m:
+    st.markdown(f"**Moved** ({len(changes['moved'])})")
+    moved = changes["moved"].assign(change=lambda d: d.rank_before - d.rank_after)
+    st.dataframe(moved, hide_index=True, key="rec.moved",
+                 column_config={"change": st.column_config.NumberColumn("places up", format="%+d")})

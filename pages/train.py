@@ -1,0 +1,308 @@
+"""Train: choose tasks, weights, model and hyperparameters; train live; read the results."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from mtl import plots, report
+from mtl.data import SPLITS
+from mtl.errors import MTLError
+from mtl.models import available_models
+from mtl.train import available_devices
+from mtl.weighting import available_weightings
+from pages import _common as ui
+
+UI = ui.UI
+REASONS = {
+    "completed": "ran all epochs",
+    "early stopping": "stopped early: the validation score stopped improving",
+    "stopped": "stopped by you",
+}
+
+ui.page_setup()
+st.title("Train")
+ds = ui.active_dataset()
+labels = ds.data.schema.labels
+defaults = ui.default_config(ds)
+job = ui.current_job()
+busy = job is not None and not job.bg.done
+
+st.caption(f"Dataset: **{ds.name}** ({ds.data.n_rows:,} rows). Change it on the Data page.")
+
+# -------------------------------------------------------------------- setup
+if not labels:
+    st.warning("This dataset has no label columns. Mark the outcome columns as labels on the Data page.")
+    st.page_link(ui.DATA, label="Go to the Data page", icon=":material/table:")
+    st.stop()
+
+tasks = st.multiselect(
+    "Tasks: the label columns the model learns to predict",
+    list(labels), key=ui.ui_default(f"{UI}train.tasks.{ds.short}", defaults.tasks),
+    format_func=lambda c: f"{c} ({labels[c]})",
+)
+weights: list[float] = []
+if tasks:
+    st.markdown("**Task weights**: the training loss is the weighted sum of the task losses; only ratios matter.")
+    cols = st.columns(min(len(tasks), 4))
+    for i, task in enumerate(tasks):
+        with cols[i % len(cols)]:
+            weights.append(st.slider(
+                f"{task} weight", 0.0, 5.0, step=0.1, key=ui.ui_default(f"{UI}train.w.{ds.short}.{task}",
+                                                                          ui.default_weight(ds, task)),
+            ))
+    total = sum(weights)
+    for i, (task, w) in enumerate(zip(tasks, weights)):
+        with cols[i % len(cols)]:
+            st.caption(f"share: **{w / total:.0%}**" if total > 0 else "share: -")
+    if total <= 0:
+        st.error("At least one task weight must be above zero.")
+else:
+    st.error("Choose at least one task to train.", icon=":material/error:")
+
+models, methods = available_models(), available_weightings()
+c1, c2 = st.columns(2)
+with c1:
+    arch = st.selectbox("Architecture", list(models), key=ui.ui_default(f"{UI}train.arch", defaults.arch))
+    st.caption(models[arch])
+with c2:
+    weighting = st.selectbox("Weighting method", list(methods), key=ui.ui_default(f"{UI}train.weighting",
+                                                                                defaults.weighting))
+    st.caption(methods[weighting])
+
+devices = available_devices()
+with st.expander("Hyperparameters and device"):
+    h1, h2, h3, h4 = st.columns(4)
+    epochs = h1.number_input("Epochs", 1, 500, key=ui.ui_default(f"{UI}train.epochs", defaults.epochs),
+                             help="Passes over the training split (training stops early when validation stalls)")
+    batch_size = h2.number_input("Batch size", 16, 65536, step=256,
+                                 key=ui.ui_default(f"{UI}train.batch", defaults.batch_size))
+    lr = h3.number_input("Learning rate", 1e-5, 1.0, step=1e-3, format="%.4f",
+                         key=ui.ui_default(f"{UI}train.lr", defaults.lr))
+    patience = h4.number_input("Patience", 1, 50, key=ui.ui_default(f"{UI}train.patience", defaults.patience),
+                               help="Stop after this many epochs without a better validation score")
+    h5, h6, h7, h8 = st.columns(4)
+    emb_dim = h5.number_input("Embedding size", 1, 512, key=ui.ui_default(f"{UI}train.emb", defaults.model.emb_dim))
+    hidden = h6.text_input("Hidden sizes", key=ui.ui_default(f"{UI}train.hidden",
+                                                             ", ".join(map(str, defaults.model.hidden))),
+                           help="Shared bottom, or each expert (MMoE, PLE): comma-separated layer widths")
+    experts = h7.number_input("Experts", 1, 64, key=ui.ui_default(f"{UI}train.experts", defaults.model.n_experts),
+                              help="MMoE: shared experts. PLE: half of them are shared experts per level")
+    seed = h8.number_input("Seed", 0, 2**31 - 1, key=ui.ui_default(f"{UI}train.seed", defaults.seed),
+                           help="Same seed, same split and same model (on CPU)")
+    h9, h10 = st.columns(2)
+    split = h9.selectbox("Split", list(SPLITS), key=ui.ui_default(f"{UI}train.split.{ds.short}",
+                                                                 ui.default_split(ds).method),
+                         help="random rows; time: train on the past, test on the future; user: test on unseen users")
+    device = h10.selectbox("Device", list(devices), format_func=lambda d: devices[d],
+                           key=ui.ui_default(f"{UI}train.device", defaults.device))
+
+if st.button("Train", type="primary", icon=":material/play_arrow:", disabled=busy or not tasks, key="train.start"):
+    try:
+        config = ui.make_config(
+            ds, tasks, weights, arch=arch, weighting=weighting, epochs=int(epochs), batch_size=int(batch_size),
+            lr=float(lr), patience=int(patience), emb_dim=int(emb_dim), hidden=ui.parse_sizes(hidden),
+            experts=int(experts), seed=int(seed), device=device, split=split,
+        )
+        job = ui.start_training(ds, config)
+        busy = True
+    except MTLError as err:
+        ui.show_error(err)
+
+outcome = st.session_state.get("job_outcome")
+if outcome and not busy:
+    (st.error if outcome[0] == "error" else st.info)(outcome[1], icon=":material/info:")
+
+
+# --------------------------------------------------------------------- live
+def _eta(seconds: float) -> str:
+    if seconds is None or math.isnan(seconds):
+        return "estimating"
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def live_panel() -> None:
+    """Progress and live learning curves of the running job (reruns on its own)."""
+    job = ui.current_job()
+    if job is None:
+        return
+    bg = job.bg
+    if bg.done:
+        st.rerun()  # the full page collects the run and shows its results
+    what = "single-task baselines" if job.is_baseline else f"{bg.config.arch} + {bg.config.weighting}"
+    st.subheader(f"Training {what}")
+    progress = bg.progress
+    if bg.stop_requested:
+        st.progress(progress.fraction if progress else 0.0,
+                    text="Stopping: evaluating the best model so far on the test split ...")
+    elif bg.phase == "preparing" or progress is None:
+        st.progress(0.0, text=f"Preparing the data (splitting rows, fitting encoders on the training split) ... "
+                              f"{bg.elapsed:.0f} s")
+    else:
+        st.progress(min(progress.fraction, 1.0), text=(
+            f"Epoch {progress.epoch}/{progress.epochs} · {progress.fraction:.0%} · {progress.elapsed:.0f} s elapsed "
+            f"· about {_eta(progress.eta)} left"))
+    if st.button("Stop", icon=":material/stop:", key="train.stop", disabled=bg.stop_requested,
+                 help="Ends training after the current batch and keeps the best model so far"):
+        bg.stop()
+        st.rerun(scope="fragment")
+    history = bg.history
+    task_names = list(bg.config.tasks)
+    if history:
+        a, b = st.columns(2)
+        a.plotly_chart(plots.loss_curves(history, task_names), key="live.loss")
+        b.plotly_chart(plots.metric_curves(history, task_names), key="live.metric")
+        st.caption(
+            "Left: each task's loss on the training rows (solid) and on held-out validation rows (dashed). "
+            "Both should fall; a validation loss that turns up while training loss keeps falling is overfitting. "
+            "Right: each task's validation metric (AUC for 0/1 tasks: 0.5 is guessing, 1 is perfect). "
+            "Watch whether the tasks improve together or one stalls while another gains."
+        )
+    else:
+        st.caption("The charts appear after the first validation pass (each epoch; several times per epoch on "
+                   "large data).")
+
+
+if busy:
+    st.fragment(live_panel, run_every=ui.POLL_S)()
+
+
+# ------------------------------------------------------------------ results
+def metrics_frame(result) -> pd.DataFrame:
+    table = report.metrics_table(result)
+    return table.rename(columns={m: report.METRIC_LABELS[m] for m in report.METRIC_LABELS if m in table})
+
+
+def show_run(run: ui.Run) -> None:
+    result = run.result
+    cfg = result.config
+    st.markdown(
+        f"**{run.label}**  \n{result.params:,} parameters · {result.train_seconds:.1f} s on {result.device} · "
+        f"best epoch {result.best_epoch:g} of {result.epochs_run:g} · {REASONS.get(result.reason, result.reason)} · "
+        f"inference {result.latency_ms_per_1k:.2f} ms per 1,000 rows"
+    )
+    for warning in run.warnings:
+        st.warning(warning)
+    st.markdown("**Test metrics per task**")
+    st.dataframe(metrics_frame(result), hide_index=True, key=f"results.table.{run.id}",
+                 column_config={c: st.column_config.NumberColumn(format="%.4f") for c in report.METRIC_LABELS.values()})
+    st.caption(
+        "Measured on the held-out test rows, with the model from the best validation epoch. AUC: how well the "
+        "model ranks positives above negatives (0.5 = chance). GAUC: the same within each user, which is what a "
+        "feed ranking needs. Accuracy at a 0.5 threshold; logloss: the penalty for confident mistakes (lower is "
+        "better). RMSE / MAE for numeric tasks (lower is better), R²: share of variance explained."
+    )
+
+    # Baselines
+    st.markdown("**Versus single-task baselines**")
+    if run.baseline_for is not None:
+        st.caption(f"These are the single-task baselines of run #{run.baseline_for}: one independent network per "
+                   "task, same split and hyperparameters.")
+    elif cfg.arch == "single":
+        st.caption("This run already trains one independent network per task: it is its own baseline.")
+    else:
+        base = ui.baseline_run(run)
+        if base is None:
+            st.caption("Train one independent network per task on the same split, with the same hyperparameters, "
+                       "to see what sharing gains or costs each task.")
+            if st.button("Train single-task baselines", key=f"train.baselines.{run.id}", disabled=busy,
+                         icon=":material/compare_arrows:"):
+                try:
+                    ui.start_baselines(run)
+                except MTLError as err:
+                    ui.show_error(err)
+                else:
+                    st.rerun()
+        else:
+            comparison = report.baseline_comparison(result, base.result)
+            c1, c2 = st.columns([3, 2])
+            with c1:
+                st.dataframe(
+                    comparison.drop(columns="primary").assign(metric=lambda d: d.metric.map(report.METRIC_LABELS)),
+                    hide_index=True, key=f"results.baseline.{run.id}",
+                    column_config={"model": st.column_config.NumberColumn(f"this run (#{run.id})", format="%.4f"),
+                                   "single-task": st.column_config.NumberColumn(f"single-task (#{base.id})",
+                                                                                format="%.4f"),
+                                   "gain %": st.column_config.NumberColumn(format="%+.2f%%")},
+                )
+            with c2:
+                st.plotly_chart(plots.gain_bars(comparison, cfg.tasks), key=f"chart.gain.{run.id}")
+            st.caption(
+                "Relative gain of this run over single-task networks trained on the same split, in % of the "
+                "baseline; positive is better (for lower-is-better metrics such as logloss and RMSE the sign is "
+                "flipped). Sharing helps a task when it borrows signal from related tasks, often a sparse one such "
+                "as likes; it hurts when tasks pull the shared layers apart (negative transfer)."
+            )
+
+    # Curves
+    if result.history:
+        st.markdown("**Learning curves**")
+        a, b = st.columns(2)
+        a.plotly_chart(plots.loss_curves(result.history, cfg.tasks), key=f"chart.loss.{run.id}")
+        b.plotly_chart(plots.metric_curves(result.history, cfg.tasks), key=f"chart.metric.{run.id}")
+        st.caption(
+            f"Loss (left: training solid, validation dashed) and validation metric (right) at each evaluation. "
+            f"The model kept is the one from epoch {result.best_epoch:g}, where the weighted validation score "
+            "was best."
+        )
+        if cfg.weighting != "static":
+            st.plotly_chart(plots.weight_curves(result.history, cfg.tasks), key=f"chart.weights.{run.id}")
+            st.caption(
+                f"The weights {cfg.weighting} actually applied to each task's loss during training (your slider "
+                "weights act as a preference multiplying them). A task whose weight shrinks was judged noisy or "
+                "already learned."
+            )
+
+
+runs = ui.runs()
+st.divider()
+st.header("Results")
+if not runs:
+    st.info("No runs yet in this session: press **Train** above.", icon=":material/info:")
+else:
+    ids = [r.id for r in runs]
+    labels_by_id = {r.id: r.label for r in runs}
+    key = f"{UI}train.run"
+    if st.session_state.get(key) not in ids:
+        st.session_state[key] = ids[-1]
+    shown = st.selectbox("Show run", ids[::-1], key=key, format_func=labels_by_id.get)
+    show_run(ui.get_run(shown))
+
+    # ------------------------------------------------------------- history
+    st.divider()
+    st.header("Run history")
+    st.caption("Every run of this session with its setup and each task's primary test metric (AUC for 0/1 tasks, "
+               "RMSE for numeric ones). Only you see these runs.")
+    rows = [{"run": r.id, "dataset": r.dataset, **report.run_summary(r.result)} for r in runs]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="history.table")
+    if len(runs) >= 2:
+        st.subheader("Compare two runs")
+        c1, c2 = st.columns(2)
+        a_id = c1.selectbox("Run A", ids[::-1], index=1, format_func=labels_by_id.get, key="compare.a")
+        b_id = c2.selectbox("Run B", ids[::-1], index=0, format_func=labels_by_id.get, key="compare.b")
+        if a_id == b_id:
+            st.info("Choose two different runs.")
+        else:
+            run_a, run_b = ui.get_run(a_id), ui.get_run(b_id)
+            table = report.compare_runs(run_a.result, run_b.result)
+            left, right = st.columns([3, 2])
+            left.dataframe(
+                table.assign(metric=table.metric.map(report.METRIC_LABELS)), hide_index=True, key="compare.table",
+                column_config={"A": st.column_config.NumberColumn(f"A (#{a_id})", format="%.4f"),
+                               "B": st.column_config.NumberColumn(f"B (#{b_id})", format="%.4f"),
+                               "B - A": st.column_config.NumberColumn(format="%+.4f")},
+            )
+            primary = {t.name: t.primary_metric for t in [*run_a.result.tasks, *run_b.result.tasks]}
+            right.plotly_chart(plots.run_comparison_bars(table, (f"#{a_id}", f"#{b_id}"), primary),
+                               key="compare.chart")
+            st.caption("Each task's test metrics in both runs; *better* names the run that wins on that metric "
+                       "(higher AUC, lower logloss or RMSE). The panels show each task's primary metric.")
+            diff = report.config_differences(run_a.config, run_b.config)
+            st.markdown("**What differs in the setup**")
+            if diff.empty:
+                st.caption("Nothing: the two runs have the same settings (differences come from the data).")
+            else:
+                st.dataframe(diff.rename(columns={"A": f"A (#{a_id})", "B": f"B (#{b_id})"}), hide_index=True,
+                             key="compare.config")

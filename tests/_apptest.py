@@ -1,0 +1,85 @@
+"""Helpers for the dashboard's AppTest tests (``tests/test_app_*.py``).
+
+``app_test()`` opens ``app.py`` exactly as ``streamlit run`` serves it after its
+first run: through ``st.navigation``. (Streamlit runs the first script of a folder
+that has a ``pages/`` directory in its legacy mode, and AppTest resets that mode
+before every run, so without the patch every AppTest run after a page switch would
+run the page file on its own, skipping ``app.py``.)
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # the app imports `pages._common`, as `streamlit run` does from the app folder
+    sys.path.insert(0, str(ROOT))
+
+from streamlit.runtime.scriptrunner import script_runner  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from mtl.data.synthetic import simulate  # noqa: E402
+from pages import _common as ui  # noqa: E402
+
+# Tiny tensors under pytest-xdist on a 2-core machine: one thread per worker.
+torch.set_num_threads(1)
+
+APP = str(ROOT / "app.py")
+TIMEOUT = 60
+
+
+def _run_main_script(main_script_path: str) -> None:
+    path = Path(main_script_path)
+    code = compile(path.read_text(), str(path), "exec")
+    exec(code, {"__name__": "__main__", "__file__": str(path)})  # noqa: S102 - the app under test
+
+
+@pytest.fixture
+def app(monkeypatch):
+    """A fresh AppTest of app.py (one browser session), not yet run."""
+    monkeypatch.setattr(script_runner, "_mpa_v1", _run_main_script)
+    return AppTest.from_file(APP, default_timeout=TIMEOUT)
+
+
+def tiny_frame(seed: int = 1) -> pd.DataFrame:
+    return simulate(n_users=100, n_items=200, n_impressions=3000, seed=seed)
+
+
+def tiny_dataset(seed: int = 1, name: str = "tiny.csv") -> ui.Dataset:
+    return ui.dataset_from_frames(tiny_frame(seed), name)
+
+
+def fast_settings(at: AppTest, epochs: int = 2) -> None:
+    """Make the Train page's run quick: few epochs, a small network."""
+    at.number_input(key="ui.train.epochs").set_value(epochs)
+    at.number_input(key="ui.train.batch").set_value(256)
+    at.number_input(key="ui.train.emb").set_value(4)
+    at.text_input(key="ui.train.hidden").set_value("16")
+
+
+def wait_for_job(at: AppTest, timeout: float = 90.0) -> AppTest:
+    """Rerun the app until the session's training job has been collected."""
+    deadline = time.time() + timeout
+    while "job" in at.session_state and time.time() < deadline:
+        job = at.session_state["job"]
+        job.bg.join(0.5)
+        at.run()
+    assert "job" not in at.session_state, "training did not finish in time"
+    return at
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def button(at: AppTest, label: str):
+    found = [b for b in at.button if b.label == label]
+    assert found, f"no button {label!r}; buttons: {[b.label for b in at.button]}"
+    return found[0]
