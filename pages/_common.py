@@ -30,7 +30,6 @@ from mtl.weighting import normalize_preference
 
 HOME, DATA, TRAIN, RECOMMEND = "pages/home.py", "pages/data.py", "pages/train.py", "pages/recommendations.py"
 TRADEOFFS = "pages/tradeoffs.py"
-TRADEOFFS = "pages/tradeoffs.py"
 DEFAULT_SAMPLE = "simulated"
 #: Widgets whose key starts with this keep their value when the user visits another page.
 UI = "ui."
