@@ -83,3 +83,41 @@ def button(at: AppTest, label: str):
     found = [b for b in at.button if b.label == label]
     assert found, f"no button {label!r}; buttons: {[b.label for b in at.button]}"
     return found[0]
+
+
+def trained_run(ds: ui.Dataset, run_id: int = 1, tasks=("click", "like", "long_view"), **config) -> ui.Run:
+    """A finished run of ``ds`` trained directly with the library (no UI), tiny and quick."""
+    from mtl.data import prepare
+    from mtl.models import ModelConfig
+    from mtl.train import TrainConfig, Trainer
+
+    kw = dict(tasks=list(tasks), epochs=1, batch_size=256, lr=5e-3, device="cpu",
+              model=ModelConfig(emb_dim=4, hidden=(16,), tower=(8,)))
+    kw.update(config)
+    cfg = TrainConfig(**kw)
+    prepared = prepare(ds.data, cfg.tasks, cfg.split, seed=cfg.seed)
+    return ui.Run(id=run_id, ds=ds, result=Trainer(prepared, cfg).fit(), prepared_key=ui.prepared_key(ds.token, cfg))
+
+
+def open_page(at: AppTest, page: str, ds: ui.Dataset | None = None, runs=()) -> AppTest:
+    """Start a session on ``page`` with ``ds`` active and ``runs`` in its history."""
+    if ds is not None:
+        at.session_state["dataset"] = ds
+    if runs:
+        at.session_state["runs"] = list(runs)
+    at.run()
+    if page != ui.HOME:
+        at.switch_page(page).run()
+    return at
+
+
+def tables(at: AppTest) -> list[pd.DataFrame]:
+    return [d.value for d in at.dataframe]
+
+
+def table_with(at: AppTest, *columns: str) -> pd.DataFrame:
+    """The first table on the page that has all ``columns``."""
+    for frame in tables(at):
+        if set(columns) <= set(frame.columns):
+            return frame
+    raise AssertionError(f"no table with columns {columns}; tables: {[list(f.columns) for f in tables(at)]}")

@@ -1,0 +1,180 @@
+"""AppTest tests of the Data page, and of the upload and column-role functions it calls."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+
+from mtl.errors import ConfigError, DataError, MTLError
+from pages import _common as ui
+from tests._apptest import (  # noqa: F401 (app is a fixture)
+    app, button, no_errors, open_page, table_with, tiny_dataset, tiny_frame,
+)
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False).encode()
+
+
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
+# -------------------------------------------------------------------- page
+def test_shows_the_active_sample_its_columns_and_labels(app):
+    at = open_page(app, ui.DATA)
+    no_errors(at)
+    assert at.title[0].value == "Data"
+    assert at.subheader[0].value == "Active: Simulated short-video feed"
+    assert at.radio(key="ui.data.sample").options == [s.title for s in ui.SAMPLES.values()]
+    roles = at.data_editor[0].value.set_index("column")["role"]
+    assert roles["user_id"] == "user id" and roles["click"] == "binary label"
+    assert roles["watch_time"] == "regression label" and roles["true_click"] == "oracle"
+    labels = table_with(at, "label", "kind", "positive rate %")
+    assert labels["label"].tolist() == ["click", "like", "long_view", "watch_time", "rating"]
+    assert len(at.get("plotly_chart")) == 3  # binary rates + watch_time + rating distributions
+    assert button(at, "Use this sample").disabled  # already active
+    assert button(at, "Apply column roles (0 changed)").disabled
+
+
+def test_choosing_another_sample_makes_it_active(app):
+    at = open_page(app, ui.DATA, tiny_dataset())
+    at.radio(key="ui.data.sample").set_value("census").run()
+    button(at, "Use this sample").click().run()
+    no_errors(at)
+    ds = at.session_state["dataset"]
+    assert ds.sample.key == "census" and ds.data.schema.user is None
+    assert at.subheader[0].value == "Active: Census-Income (KDD)"
+    assert "income" in ds.data.schema.ignored  # the sample's curated roles apply
+
+
+def test_uploading_a_csv_makes_it_the_active_dataset(app):
+    at = open_page(app, ui.DATA)
+    at.file_uploader(key="upload.main").set_value(("my_log.csv", csv_bytes(tiny_frame()), "text/csv")).run()
+    no_errors(at)
+    ds = at.session_state["dataset"]
+    assert ds.name == "my_log.csv" and ds.sample is None and ds.data.n_rows == 3000
+    assert at.subheader[0].value == "Active: my_log.csv"
+    assert any("Loaded **my_log.csv**" in s.value for s in at.success)
+
+
+def test_a_bad_upload_shows_an_error_and_keeps_the_previous_dataset(app):
+    before = tiny_dataset()
+    at = open_page(app, ui.DATA, before)
+    bad = b"user_id,,click\n1,2,0\n3,4,1\n"
+    at.file_uploader(key="upload.main").set_value(("unnamed.csv", bad, "text/csv")).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "unnamed.csv has a column without a name (position 2); give every column a header"]
+    assert any("Still using: **tiny.csv**" in c.value for c in at.caption)
+    assert at.session_state["dataset"].token == before.token
+
+
+def test_a_bad_upload_after_a_good_one_keeps_the_good_one(app):
+    at = open_page(app, ui.DATA)
+    at.file_uploader(key="upload.main").set_value(("good.csv", csv_bytes(tiny_frame()), "text/csv")).run()
+    at.file_uploader(key="upload.main").set_value(("empty.csv", b"", "text/csv")).run()
+    assert any("empty" in e.value for e in at.error)
+    assert at.session_state["dataset"].name == "good.csv"
+
+
+def test_upload_with_an_item_table(app):
+    frame = tiny_frame()
+    items = frame[["item_id", "item_category", "item_title"]].drop_duplicates("item_id")
+    log = frame.drop(columns=["item_category", "item_title"])
+    at = open_page(app, ui.DATA)
+    at.file_uploader(key="upload.items").set_value(("items.parquet", parquet_bytes(items), "application/octet-stream"))
+    at.file_uploader(key="upload.main").set_value(("log.csv", csv_bytes(log), "text/csv")).run()
+    no_errors(at)
+    ds = at.session_state["dataset"]
+    assert ds.files == ("log.csv", "items.parquet")
+    assert ds.data.schema.side.get("item_category") == "item"
+    assert "item_title" in ds.data.schema.text
+
+
+# ----------------------------------------------------- the upload function
+def test_dataset_from_upload_reads_csv_gzip_and_parquet_alike():
+    frame = tiny_frame()
+    a = ui.dataset_from_upload(("a.csv", csv_bytes(frame)))
+    b = ui.dataset_from_upload(("a.parquet", parquet_bytes(frame)))
+    import gzip
+
+    c = ui.dataset_from_upload(("a.csv.gz", gzip.compress(csv_bytes(frame))))
+    for ds in (a, b, c):
+        assert ds.data.n_rows == len(frame)
+        assert list(ds.data.schema.labels) == ["click", "like", "long_view", "watch_time", "rating"]
+    assert a.token != b.token  # different bytes, different identity
+    assert ui.dataset_from_upload(("a.csv", csv_bytes(frame))).token == a.token
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("x.csv", b"", "x.csv is empty (0 bytes)"),
+    ("x.csv", b"a,b,a\n1,2,3\n", "x.csv has two columns named 'a'"),
+    ("x.csv", b"\x00\x01\x02garbage", "looks like a binary file"),
+    ("x.parquet", b"PAR1 not really", "x.parquet is not a readable Parquet file"),
+    ("x.csv", b"only\n1\n2\n", "x.csv has only one column 'only'"),
+])
+def test_bad_uploads_raise_readable_errors(name, content, message):
+    with pytest.raises(DataError) as err:
+        ui.dataset_from_upload((name, content))
+    assert message in str(err.value)
+
+
+def test_a_side_table_without_ids_to_join_on_is_rejected():
+    frame = tiny_frame().drop(columns=["item_id"])
+    items = pd.DataFrame({"item_id": [1, 2], "genre": ["a", "b"]})
+    with pytest.raises(MTLError, match="no item id column"):
+        ui.dataset_from_upload(("log.csv", csv_bytes(frame)), items=("items.csv", csv_bytes(items)))
+
+
+# ------------------------------------------------------------ column roles
+def _edit(ds: ui.Dataset, **roles) -> pd.DataFrame:
+    table = ui.roles_table(ds.data.schema)
+    for col, role in roles.items():
+        table.loc[table.column == col, "role"] = role
+    return table
+
+
+def test_unchanged_roles_keep_the_dataset():
+    ds = tiny_dataset()
+    assert ui.apply_roles(ds, ui.roles_table(ds.data.schema)) is ds
+
+
+def test_changing_roles_rebuilds_the_dataset_with_only_those_pinned():
+    ds = tiny_dataset()
+    new = ui.apply_roles(ds, _edit(ds, rating="ignored", item_category="ignored", user_activity="categorical feature",
+                                   watch_time="numeric feature"))
+    s = new.data.schema
+    assert "rating" not in s.labels and "rating" in s.ignored and "item_category" in s.ignored
+    assert "user_activity" in s.categorical and "watch_time" in s.numeric
+    assert s.labels == {"click": "binary", "like": "binary", "long_view": "binary"}
+    assert set(new.overrides.ignore) == {"rating", "item_category"}
+    assert new.token != ds.token and ds.data.schema.labels["rating"] == "regression"  # the original is untouched
+    # Edits accumulate: a second edit keeps the first.
+    again = ui.apply_roles(new, _edit(new, rating="regression label"))
+    assert again.data.schema.labels["rating"] == "regression" and "item_category" in again.data.schema.ignored
+
+
+def test_moving_the_user_id_to_another_column():
+    ds = tiny_dataset()
+    new = ui.apply_roles(ds, _edit(ds, user_id="ignored"))
+    assert new.data.schema.user is None and new.overrides.user == ""
+    with pytest.raises(ConfigError, match="Only one column can be the item id"):
+        ui.apply_roles(ds, _edit(ds, user_id="item id"))
+
+
+@pytest.mark.parametrize("edit, message", [
+    ({"item_title": "binary label"}, "Column 'item_title' cannot be a binary label: it has the value"),
+    ({"watch_time": "binary label"}, "Column 'watch_time' cannot be a binary label"),
+    ({"user_activity": "text"}, "Column 'user_activity': the 'text' role is assigned automatically"),
+    ({"click": None}, "Column 'click' has no role"),
+])
+def test_impossible_roles_are_refused_naming_the_column(edit, message):
+    ds = tiny_dataset()
+    with pytest.raises(MTLError) as err:
+        ui.apply_roles(ds, _edit(ds, **edit))
+    assert message in str(err.value)

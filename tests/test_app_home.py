@@ -1,0 +1,53 @@
+"""AppTest tests of the Home page."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from mtl.train import available_devices
+from pages import _common as ui
+from tests._apptest import (  # noqa: F401 (app is a fixture)
+    app, button, no_errors, open_page, table_with, tiny_dataset, wait_for_job,
+)
+
+
+def test_opens_on_the_bundled_sample_with_devices_and_a_train_button(app):
+    at = app.run()
+    no_errors(at)
+    assert at.title[0].value == "MTL Trade-off Explorer"
+    text = " ".join(m.value for m in at.markdown)
+    assert "Simulated short-video feed" in text
+    assert "Multi-task learning" in text or "multi-task learning" in text.lower()
+    for name, description in available_devices().items():
+        assert f"**{name}**: {description}" in text
+    rows = [m for m in at.metric if m.label == "Rows"]
+    assert rows and rows[0].value == "120,000"
+    assert not button(at, "Train with defaults").disabled
+    # Four pages in the navigation, the default one is Home.
+    assert at.session_state["dataset"].sample.key == "simulated"
+
+
+def test_train_with_defaults_opens_the_train_page_and_ends_with_a_results_table(app):
+    ds = tiny_dataset()
+    at = open_page(app, ui.HOME, ds)
+    button(at, "Train with defaults").click().run()
+    no_errors(at)
+    assert at.title[0].value == "Train"
+    assert "job" in at.session_state or ui.runs  # started (it may already have finished)
+    wait_for_job(at)
+    no_errors(at)
+    runs = at.session_state["runs"]
+    assert len(runs) == 1 and runs[0].config.tasks == ui.default_tasks(ds)
+    table = table_with(at, "task", "AUC")
+    assert table["task"].tolist() == ["click", "like", "long_view"]
+    assert {"AUC", "accuracy", "logloss"} <= set(table.columns)
+    assert table["AUC"].between(0, 1).all()
+
+
+def test_a_dataset_without_labels_cannot_be_trained(app):
+    frame = pd.DataFrame({"user_id": range(50), "item_id": [i % 7 for i in range(50)],
+                          "price": [float(i) for i in range(50)]})
+    at = open_page(app, ui.HOME, ui.dataset_from_frames(frame, "no-labels.csv"))
+    assert not at.exception
+    assert button(at, "Train with defaults").disabled
+    assert any("no label columns" in w.value for w in at.warning)

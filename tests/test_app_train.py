@@ -1,0 +1,186 @@
+"""AppTest tests of the Train page: setup, live training, stop, errors, baselines, history."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import pytest
+
+from mtl.metrics import relative_gain
+from mtl.models import available_models
+from mtl.weighting import available_weightings
+from pages import _common as ui
+from tests._apptest import (  # noqa: F401 (app is a fixture)
+    app, button, fast_settings, no_errors, open_page, table_with, tiny_dataset, trained_run, wait_for_job,
+)
+
+
+def open_train(app, ds=None, runs=()):
+    at = open_page(app, ui.TRAIN, ds or tiny_dataset(), runs)
+    fast_settings(at)
+    return at.run()
+
+
+def tasks_widget(at):
+    return at.multiselect(key=f"ui.train.tasks.{at.session_state['dataset'].short}")
+
+
+def weight(at, task):
+    return at.slider(key=f"ui.train.w.{at.session_state['dataset'].short}.{task}")
+
+
+def test_setup_lists_labels_weights_models_and_devices(app):
+    at = open_train(app)
+    no_errors(at)
+    assert tasks_widget(at).value == ["click", "like", "long_view"]
+    assert tasks_widget(at).options == ["click (binary)", "like (binary)", "long_view (binary)",
+                                        "watch_time (regression)", "rating (regression)"]
+    assert at.selectbox(key="ui.train.arch").options == list(available_models())
+    assert at.selectbox(key="ui.train.weighting").options == list(available_weightings())
+    captions = [c.value for c in at.caption]
+    assert available_models()["shared_bottom"] in captions
+    assert available_weightings()["static"] in captions
+    assert "cpu" in at.selectbox(key="ui.train.device").options[0].lower()
+    # Weight sliders show normalized shares.
+    weight(at, "like").set_value(2.0).run()
+    shares = [c.value for c in at.caption if c.value.startswith("share")]
+    assert shares == ["share: **25%**", "share: **50%**", "share: **25%**"]
+    assert any("No runs yet" in i.value for i in at.info)
+
+
+def test_no_task_chosen_is_an_error_and_train_is_disabled(app):
+    at = open_train(app)
+    tasks_widget(at).set_value([]).run()
+    assert any("Choose at least one task" in e.value for e in at.error)
+    assert button(at, "Train").disabled
+
+
+def test_all_weights_zero_is_an_error(app):
+    at = open_train(app)
+    tasks_widget(at).set_value(["click"]).run()
+    weight(at, "click").set_value(0.0).run()
+    assert any("At least one task weight must be above zero" in e.value for e in at.error)
+    button(at, "Train").click().run()
+    assert "job" not in at.session_state
+
+
+def test_bad_hidden_sizes_are_reported_before_training(app):
+    at = open_train(app)
+    at.text_input(key="ui.train.hidden").set_value("64, lots").run()
+    button(at, "Train").click().run()
+    assert any("Hidden sizes must be comma-separated whole numbers" in e.value for e in at.error)
+    assert "job" not in at.session_state
+
+
+def test_data_errors_from_the_background_thread_are_shown(app):
+    # A time split needs a timestamp: the error is raised while preparing, in the thread.
+    frame = tiny_dataset().frame.drop(columns=["timestamp"])
+    at = open_train(app, ui.dataset_from_frames(frame, "no-time.csv"))
+    at.selectbox(key=f"ui.train.split.{at.session_state['dataset'].short}").set_value("time").run()
+    button(at, "Train").click().run()
+    wait_for_job(at)
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "A time split needs a timestamp column; this data has none (choose random or user)"]
+    assert at.session_state["runs"] == []
+
+
+def test_training_shows_results_and_baselines_with_relative_gains(app):
+    at = open_train(app)
+    weight(at, "like").set_value(2.0)
+    button(at, "Train").click().run()
+    assert "job" in at.session_state or at.session_state["runs"]
+    wait_for_job(at)
+    no_errors(at)
+    run = at.session_state["runs"][0]
+    assert run.config.weights == [1.0, 2.0, 1.0] and run.config.epochs == 2 and run.config.model.hidden == (16,)
+    table = table_with(at, "task", "AUC")
+    assert table["task"].tolist() == ["click", "like", "long_view"]
+    assert table.set_index("task").loc["click", "AUC"] == pytest.approx(run.result.test["click"]["auc"])
+    assert len(at.get("plotly_chart")) >= 2  # learning curves
+
+    button(at, "Train single-task baselines").click().run()
+    wait_for_job(at)
+    no_errors(at)
+    runs = at.session_state["runs"]
+    assert len(runs) == 2 and runs[1].config.arch == "single" and runs[1].baseline_for == 1
+    assert runs[1].result.config.split == run.config.split  # the same split
+    # The page still shows run #1, now next to its baselines.
+    gains = table_with(at, "task", "metric", "gain %")
+    row = gains[(gains.task == "click") & (gains.metric == "AUC")].iloc[0]
+    assert row["gain %"] == pytest.approx(relative_gain(run.result.test["click"]["auc"],
+                                                        runs[1].result.test["click"]["auc"], "auc"))
+    assert not [b for b in at.button if b.label == "Train single-task baselines"]  # cached
+    # The run history lists both runs; compare them side by side.
+    history = table_with(at, "run", "architecture")
+    assert history["run"].tolist() == [1, 2]
+    comparison = table_with(at, "task", "metric", "A", "B", "B - A", "better")
+    assert set(comparison["task"]) == {"click", "like", "long_view"}
+    setup = table_with(at, "setting")
+    assert "arch" in setup["setting"].tolist()
+
+
+def test_baselines_are_cached_per_setup(app):
+    ds = tiny_dataset()
+    first = trained_run(ds, 1, ("click", "like"))
+    at = open_page(app, ui.TRAIN, ds, [first])
+    assert [b for b in at.button if b.label == "Train single-task baselines"]
+    base = trained_run(ds, 2, ("click", "like"), arch="single")
+    base.baseline_for = 1
+    at.session_state["runs"] = [first, base]
+    at.session_state["baselines"] = {ui.baseline_key(first): 2}
+    at.run()
+    no_errors(at)
+    assert not [b for b in at.button if b.label == "Train single-task baselines"]
+    assert set(table_with(at, "gain %")["task"]) == {"click", "like"}
+    # Another seed is another setup: no baselines for it yet.
+    other = trained_run(ds, 3, ("click", "like"), seed=7)
+    assert ui.baseline_key(other) != ui.baseline_key(first)
+
+
+def test_stop_keeps_the_best_model_so_far(app):
+    at = open_train(app)
+    at.number_input(key="ui.train.epochs").set_value(300)
+    at.number_input(key="ui.train.batch").set_value(32)
+    at.number_input(key="ui.train.patience").set_value(50)
+    button(at, "Train").click().run()
+    job = at.session_state["job"]
+    deadline = time.time() + 60
+    while not job.bg.events and time.time() < deadline:
+        time.sleep(0.1)
+    at.run()
+    bars = [p.text for p in at.get("progress")]
+    assert any(t.startswith("Epoch ") and "/300" in t and "left" in t for t in bars), bars
+    asked = time.time()
+    button(at, "Stop").click().run()
+    assert job.bg.stop_requested
+    assert job.bg.join(10), "training did not stop"
+    assert time.time() - asked < 10
+    wait_for_job(at)
+    assert not at.exception and not at.error
+    result = at.session_state["runs"][0].result
+    assert result.stopped and result.reason == "stopped" and result.epochs_run < 300
+    assert any("was stopped" in i.value for i in at.info)
+    assert any("stopped by you" in m.value for m in at.markdown)
+
+
+def test_two_sessions_training_at_once_see_only_their_own_runs(app):
+    from streamlit.testing.v1 import AppTest
+
+    from tests._apptest import APP, TIMEOUT
+
+    one = open_train(app, tiny_dataset(seed=1, name="one.csv"))
+    two = open_train(AppTest.from_file(APP, default_timeout=TIMEOUT), tiny_dataset(seed=2, name="two.csv"))
+    button(one, "Train").click().run()
+    button(two, "Train").click().run()
+    wait_for_job(one)
+    wait_for_job(two)
+    for at, name in ((one, "one.csv"), (two, "two.csv")):
+        no_errors(at)
+        runs = at.session_state["runs"]
+        assert [r.dataset for r in runs] == [name]
+        assert table_with(at, "run", "dataset")["dataset"].tolist() == [name]
+    a, b = one.session_state["runs"][0].result, two.session_state["runs"][0].result
+    assert a.test != b.test
+    assert isinstance(table_with(one, "task", "AUC"), pd.DataFrame)
