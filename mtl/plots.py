@@ -26,7 +26,9 @@ from .report import METRIC_LABELS
 
 PALETTE = qualitative.Plotly
 GAIN_COLORS = {"better": "#2e7d32", "worse": "#c62828"}
-_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2), height=320)
+# Legends go under the plot, below the x-axis title, so they never cover the curves.
+_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), height=340,
+               legend=dict(orientation="h", yanchor="top", y=-0.28, xanchor="left", x=0))
 
 
 def task_color(i: int) -> str:

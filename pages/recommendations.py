@@ -126,23 +126,23 @@ task_columns = {
     for t in trained.task_names
 }
 
-left, right = st.columns([3, 2])
-with left:
-    st.subheader(f"Top {len(top)} for user {user}")
-    show = ["rank", schema.item, *meta, "score", *trained.task_names]
-    st.dataframe(top[list(dict.fromkeys(show))], hide_index=True, key="rec.top",
-                 column_config={"score": st.column_config.NumberColumn("fused score", format="%.2f"), **task_columns})
-    st.caption("Each task column is the model's prediction for this user and item (a probability for 0/1 tasks). "
-               "The fused score orders the list; hover a column header to sort by a single task instead.")
-with right:
-    st.subheader(f"History ({len(past):,} interactions)")
+st.subheader(f"Top {len(top)} for user {user}")
+show = ["rank", schema.item, *meta, "score", *trained.task_names]
+st.dataframe(top[list(dict.fromkeys(show))], hide_index=True, key="rec.top",
+             column_config={"score": st.column_config.NumberColumn("fused score", format="%.2f"),
+                            **{c: st.column_config.TextColumn(c, width="medium") for c in schema.text},
+                            **task_columns})
+st.caption("Each task column is the model's prediction for this user and item (a probability for 0/1 tasks). "
+           "The fused score orders the list; click a column header to sort by a single task instead.")
+
+with st.expander(f"History of user {user} ({len(past):,} interactions)", expanded=True):
     label_cols = [c for c in trained.task_names if c in past.columns]
     extra = [c for c in past.columns if c in schema.labels and c not in label_cols]
     show_past = [c for c in (schema.item, *[m for m in meta if m in past.columns], *label_cols, *extra, schema.time,
                              "split") if c and c in past.columns]
-    st.dataframe(past[list(dict.fromkeys(show_past))].head(200), hide_index=True, key="rec.history")
-    st.caption("What this user was shown, newest first, with the outcomes (labels). *split* says whether the row "
-               "was used for training, validation or test.")
+    st.dataframe(past[list(dict.fromkeys(show_past))].head(200), hide_index=True, key="rec.history", height=250)
+    st.caption("What this user was shown, newest first (up to 200 rows), with the outcomes (labels). *split* says "
+               "whether the row was used for training, validation or test.")
 
 # ------------------------------------------------------------ what changed
 st.divider()

@@ -40,7 +40,8 @@ def test_top_k_history_and_per_task_scores_for_the_most_active_user(app, feed_ru
     assert top["item_id"].tolist() == expected["item_id"].tolist()
     past = table_with(at, "item_id", "click", "split")
     assert len(past) == min(200, len(history(trained, active[0])))
-    assert any(s.value == f"History ({len(history(trained, active[0])):,} interactions)" for s in at.subheader)
+    assert any(e.label == f"History of user {active[0]} ({len(history(trained, active[0])):,} interactions)"
+               for e in at.expander)
 
 
 def test_fusion_sliders_rerank_without_rescoring_and_show_what_changed(app, feed_run):
