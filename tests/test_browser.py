@@ -1,0 +1,170 @@
+"""End-to-end journeys in a real Chromium against ``streamlit run app.py``.
+
+Uses Debian's Chromium (``/usr/bin/chromium``; never ``playwright install``). Each
+journey saves a screenshot of its final screen under ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+#: Longest wait for the app to react (training included).
+WAIT_MS = 90_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.xdist_group("browser"),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's Chromium is not installed (make chromium)"),
+]
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with status {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"streamlit did not answer {url}/_stcore/health within {timeout:.0f} s")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """``streamlit run app.py`` on a free port; yields its URL and stops it afterwards."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    env = dict(os.environ)
+    # The other xdist worker keeps a core busy: one torch thread avoids OpenMP threads
+    # spinning against each other (which slows small models down many times).
+    env.setdefault("OMP_NUM_THREADS", "1")
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+           "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        text = log.read_text(errors="replace")
+        assert "Traceback" not in text, f"the server logged a traceback:\n{text[-4000:]}"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(server)
+    yield page
+    context.close()
+
+
+def _screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def _nav(page, title: str) -> None:
+    page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=title).click()
+    page.get_by_role("heading", name=title, level=1).wait_for()
+
+
+def _no_errors(page) -> None:
+    assert page.get_by_test_id("stException").count() == 0
+    errors = page.get_by_test_id("stAlertContentError")
+    assert errors.count() == 0, [errors.nth(i).inner_text() for i in range(errors.count())]
+
+
+def test_journey_train_with_defaults(page):
+    expect = sync_api.expect
+    page.get_by_role("heading", name="MTL Trade-off Explorer").wait_for()
+    expect(page.get_by_text("Simulated short-video feed").first).to_be_visible()
+    page.get_by_role("button", name="Train with defaults").click()
+    # The Train page opens with live progress, then the per-task results.
+    page.get_by_role("heading", name="Train", level=1).wait_for()
+    page.get_by_text("Test metrics per task").wait_for(timeout=WAIT_MS)
+    results = page.get_by_test_id("stDataFrame").first
+    expect(results).to_be_visible()
+    for task in ("click", "like", "long_view"):
+        expect(page.get_by_text(task).first).to_be_visible()
+    expect(page.get_by_text("shared_bottom + static").first).to_be_visible()
+    _no_errors(page)
+    page.get_by_text("Learning curves").scroll_into_view_if_needed()
+    assert page.get_by_test_id("stPlotlyChart").count() >= 2
+    _screenshot(page, "journey-train-with-defaults")
+
+
+def test_journey_upload_weigh_train_recommend(page, tmp_path):
+    from mtl.data.synthetic import simulate
+
+    csv = tmp_path / "my_feed.csv"
+    simulate(n_users=100, n_items=200, n_impressions=3000, seed=3).to_csv(csv, index=False)
+    expect = sync_api.expect
+
+    _nav(page, "Data")
+    page.get_by_role("tab", name="Upload your own").click()
+    page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(csv))
+    page.get_by_role("heading", name="Active: my_feed.csv").wait_for()
+    _no_errors(page)
+
+    _nav(page, "Train")
+    expect(page.get_by_text("my_feed.csv").first).to_be_visible()
+    like = page.get_by_role("slider").nth(1)  # click, like, long_view
+    like.focus()
+    for _ in range(10):  # 1.0 -> 2.0 in steps of 0.1
+        page.keyboard.press("ArrowRight")
+    expect(page.get_by_text("share: 50%")).to_be_visible()
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Test metrics per task").wait_for(timeout=WAIT_MS)
+    _no_errors(page)
+
+    _nav(page, "Recommendations")
+    page.get_by_role("heading", name="Top 10 for user").wait_for()
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+    expect(page.get_by_role("heading", name="What changed")).to_be_visible()
+    _no_errors(page)
+    _screenshot(page, "journey-upload-weigh-train-recommend")
+
