@@ -19,7 +19,9 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-run: demo
+# The dashboard, opening on the bundled simulated sample (http://localhost:8501).
+run: setup
+	$(VENV)/bin/streamlit run app.py
 
 # Browser tests need Debian's Chromium; install it when missing (root or sudo).
 chromium:
@@ -42,7 +44,7 @@ quality: setup
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache
 
-# Until the dashboard lands: a command-line demo end to end on the bundled data.
+# The same journey on the command line: train on the bundled data, then recommend.
 demo: setup
 	$(PY) -m mtl train --data sample:simulated --epochs 5 --save runs/demo
 	$(PY) -m mtl recommend --model runs/demo --user 1 --k 10 --fusion like=0.5,long_view=0.3,click=0.2
