@@ -186,8 +186,22 @@ def dataset_from_upload(main: tuple[str, bytes], users: tuple[str, bytes] | None
 def active_dataset() -> Dataset:
     """The session's dataset; the bundled simulated sample until the user picks another."""
     if "dataset" not in st.session_state:
-        st.session_state["dataset"] = sample_dataset(DEFAULT_SAMPLE)
+        with st.spinner(f"Loading the bundled sample ({get_sample(DEFAULT_SAMPLE).title}) ..."):
+            st.session_state["dataset"] = sample_dataset(DEFAULT_SAMPLE)
     return st.session_state["dataset"]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def label_summary(token: str, _data: InteractionData) -> pd.DataFrame:
+    """``_data.label_summary()``, computed once per dataset (``token`` identifies it)."""
+    return _data.label_summary()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def id_counts(token: str, _data: InteractionData) -> tuple[int | None, int | None]:
+    """Distinct users and items of a dataset (``None`` without that id column)."""
+    s, frame = _data.schema, _data.frame
+    return (int(frame[s.user].nunique()) if s.user else None, int(frame[s.item].nunique()) if s.item else None)
 
 
 def set_active_dataset(ds: Dataset) -> None:

@@ -78,8 +78,9 @@ st.subheader(f"Active: {ds.name}")
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Rows", f"{data.n_rows:,}")
 c2.metric("Columns", len(data.frame.columns))
-c3.metric("Users", f"{data.frame[data.schema.user].nunique():,}" if data.schema.user else "none")
-c4.metric("Items", f"{data.frame[data.schema.item].nunique():,}" if data.schema.item else "none")
+n_users, n_items = ui.id_counts(ds.token, data)
+c3.metric("Users", f"{n_users:,}" if n_users is not None else "none")
+c4.metric("Items", f"{n_items:,}" if n_items is not None else "none")
 
 st.markdown("**Preview** (first 100 rows, side tables joined)")
 st.dataframe(data.frame.head(100), height=240)
@@ -113,7 +114,7 @@ if st.button(f"Apply column roles ({changed} changed)", disabled=changed == 0, k
 
 # ------------------------------------------------------------------- labels
 st.markdown("**Labels**")
-summary = data.label_summary()
+summary = ui.label_summary(ds.token, data)
 if summary.empty:
     st.warning("No label columns were found, so there is nothing to train on. Mark outcome columns as labels above.")
 else:
