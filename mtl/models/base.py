@@ -5,6 +5,12 @@ A model maps a batch of encoded features to one raw output per task (see
 parameters that the task-specific parts read. Gradient-based weighting methods take
 task Jacobians with respect to these (their size stays bounded however large the
 embedding tables grow); loss-based methods ignore them.
+
+The features must form a *cut* of the computation graph: every path from a shared
+parameter to a task's output passes through exactly one feature, and no feature is
+computed from another. Then back-propagating any combination of the per-task
+feature gradients gives the same combination of per-task gradients on the shared
+parameters (``tests/test_weighting_gradient.py`` checks every architecture).
 """
 
 from __future__ import annotations
@@ -55,7 +61,8 @@ class ModelConfig:
 @dataclass
 class ModelOutput:
     outputs: list[torch.Tensor]
-    #: Shared representations read by task-specific parameters (empty if nothing is shared).
+    #: Shared representations read by task-specific parameters, forming a cut of the
+    #: graph (see the module docstring); empty if nothing is shared.
     features: list[torch.Tensor] = field(default_factory=list)
 
 

@@ -2,6 +2,13 @@
 
 Each task learns how much to rely on each expert, so tasks that conflict can use
 different experts while related tasks share them.
+
+Shared representation (``ModelOutput.features``): the expert outputs and the input
+representation *as read by the gates*. The gates read an alias of the input
+representation, a graph node of its own, so that the two features form a cut of the
+graph: the gradient on the alias holds only the gates' share, and the experts' share
+reaches the input layer through the expert outputs alone (taking the input
+representation itself would count the experts' path twice).
 """
 
 from __future__ import annotations
@@ -34,11 +41,12 @@ class MMoE(MultiTaskModel):
     def forward(self, x_cat, x_num, pref=None) -> ModelOutput:
         x = self.input(x_cat, x_num, self._pref(pref, len(x_cat)))
         experts = torch.stack([e(x) for e in self.experts], dim=1)  # [B, E, D]
+        gate_input = x.view_as(x)  # the gates' own view of x (see the module docstring)
         outs = []
         for gate, tower, t in zip(self.gates, self.towers, self.tasks):
-            w = torch.softmax(gate(x), dim=-1).unsqueeze(-1)  # [B, E, 1]
+            w = torch.softmax(gate(gate_input), dim=-1).unsqueeze(-1)  # [B, E, 1]
             outs.append(self._squeeze(tower((w * experts).sum(1)), t))
-        return ModelOutput(outs, [x, experts])
+        return ModelOutput(outs, [gate_input, experts])
 
     def shared_parameters(self):
         return list(self.input.parameters()) + list(self.experts.parameters())
