@@ -50,8 +50,24 @@ class TrainConfig:
             )
         if self.pref_alpha <= 0:
             raise ConfigError("pref_alpha must be positive")
+        self._validate_weighting()
         if self.model.emb_dim < 1 or any(h < 1 for h in (*self.model.hidden, *self.model.tower)):
             raise ConfigError("embedding and hidden sizes must be positive")
+
+    def _validate_weighting(self) -> None:
+        """The method exists, its optional dependencies are installed, and the
+        architecture shares the parameters a gradient method balances."""
+        from ..models import available_models, get_model_class
+        from ..weighting import check_available
+
+        method = check_available(self.weighting)
+        if method.needs_shared and not get_model_class(self.arch).shares_parameters:
+            sharing = [name for name in available_models() if get_model_class(name).shares_parameters]
+            raise ConfigError(
+                f"{method.display_name()} balances the tasks' gradients on shared parameters, and the "
+                f"'{self.arch}' architecture shares none; use it with an architecture that shares "
+                f"({', '.join(sharing)}), or train single-task models with static weights"
+            )
 
     def to_dict(self) -> dict:
         d = asdict(self)

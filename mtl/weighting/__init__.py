@@ -2,15 +2,25 @@
 
 Add a method by writing one file with a :class:`Weighting` subclass decorated with
 :func:`register` and importing it below; the trainer, CLI and app list it by name.
+
+Loss-based methods (``static``, ``uncertainty``, ``dwa``) combine the task losses.
+Gradient-based methods balance the task gradients on the shared representation:
+``gradnorm`` and ``imtl_g`` need nothing more; ``upgrad``, ``mgda``, ``pcgrad`` and
+``aligned_mtl`` use `TorchJD <https://torchjd.org>`_ (``pip install
+'mtl-tradeoff-explorer[torchjd]'``), ``cagrad`` and ``nash_mtl`` also cvxpy
+(``pip install 'mtl-tradeoff-explorer[cvxpy]'``). Every method is listed whether or
+not its dependencies are installed; :func:`weighting_status` tells which can run
+and how to install the others, and :func:`build_weighting` raises a
+:class:`~mtl.errors.ConfigError` carrying the install command.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from ..errors import ConfigError
 from ..tasks import TaskSpec
-from .base import Weighting, normalize_preference
+from .base import JacobianWeighting, Weighting, normalize_preference
 
 _REGISTRY: dict[str, type[Weighting]] = {}
 
@@ -23,18 +33,58 @@ def register(cls: type[Weighting]) -> type[Weighting]:
 
 
 def available_weightings() -> dict[str, str]:
-    """Registered methods: name -> one-line description."""
+    """Registered methods: name -> one-line description (including methods whose
+    optional dependencies are missing: see :func:`weighting_status`)."""
     return {name: cls.description for name, cls in _REGISTRY.items()}
 
 
-def build_weighting(name: str, tasks: Sequence[TaskSpec], weights: Sequence[float] | None = None) -> Weighting:
+class MethodStatus(NamedTuple):
+    """Whether a method can run here, and if not, the command that makes it run."""
+
+    available: bool
+    hint: str
+
+
+def weighting_status() -> dict[str, MethodStatus]:
+    """Registered methods: name -> (available, install hint). The hint is empty for
+    available methods. Checks that the modules can be found, without importing them."""
+    return {name: _status(cls) for name, cls in _REGISTRY.items()}
+
+
+def _status(cls: type[Weighting]) -> MethodStatus:
+    missing = cls.missing_dependencies()
+    if not missing:
+        return MethodStatus(True, "")
+    return MethodStatus(False, f"{cls.display_name()} needs {', '.join(missing)}: {cls.install_hint()}")
+
+
+def get_weighting_class(name: str) -> type[Weighting]:
     try:
-        cls = _REGISTRY[name]
+        return _REGISTRY[name]
     except KeyError:
         raise ConfigError(f"Unknown weighting method '{name}'; choose one of: {', '.join(_REGISTRY)}") from None
+
+
+def check_available(name: str) -> type[Weighting]:
+    """The method's class; a :class:`ConfigError` naming the install command when its
+    optional dependencies are missing (or when the name is unknown)."""
+    cls = get_weighting_class(name)
+    status = _status(cls)
+    if not status.available:
+        raise ConfigError(status.hint)
+    return cls
+
+
+def build_weighting(name: str, tasks: Sequence[TaskSpec], weights: Sequence[float] | None = None) -> Weighting:
+    cls = check_available(name)
     return cls(tasks, normalize_preference(weights, len(tasks)))
 
 
+# Built-in methods register themselves on import (order = display order).
 from . import static, uncertainty, dwa  # noqa: E402,F401
+from . import gradnorm, upgrad, mgda, pcgrad, imtl_g, aligned_mtl, cagrad, nash_mtl  # noqa: E402,F401
 
-__all__ = ["Weighting", "available_weightings", "build_weighting", "normalize_preference", "register"]
+__all__ = [
+    "JacobianWeighting", "MethodStatus", "Weighting", "available_weightings", "build_weighting", "check_available",
+    "get_weighting_class", "normalize_preference", "register", "weighting_status",
+]

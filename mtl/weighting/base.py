@@ -3,18 +3,27 @@
 A method receives the per-task losses of a batch and is responsible for filling the
 parameters' ``.grad``. Loss-based methods (static, uncertainty, DWA) implement
 :meth:`Weighting.loss`, a scalar combination of the losses; gradient-based methods
-(later: GradNorm, torchjd aggregators) override :meth:`Weighting.backward` and work
-on the shared representation in ``output.features``. Either way the trainer calls
-``backward`` and never needs to know which method runs.
+override :meth:`Weighting.backward` and work on the per-task gradients with respect
+to the shared representation in ``output.features`` (see :mod:`.jacobian`): GradNorm
+directly, the Jacobian-aggregation methods (UPGrad, MGDA, PCGrad, ...) through
+:class:`JacobianWeighting`, which only has to turn the Gramian of those gradients
+into task weights. Either way the trainer calls ``backward`` and never needs to know
+which method runs.
 
 The user's task weights (the app's sliders) arrive as ``preference``, normalized to
 sum to 1. Methods that learn their own weights use the preference as a prior
-multiplier; :meth:`effective_weights` reports the weights actually applied, for the
-diagnostics charts.
+multiplier; gradient methods document per method what the preference means.
+:meth:`effective_weights` reports the weights actually applied, for the diagnostics
+charts.
+
+Methods that need packages beyond the core install name them in ``requires`` and
+the project extra that installs them in ``extra``; the registry then reports them
+as unavailable, with the install command, instead of failing on import.
 """
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from typing import ClassVar, Sequence
 
 import torch
@@ -23,6 +32,10 @@ from torch import nn
 from ..errors import ConfigError
 from ..models.base import ModelOutput
 from ..tasks import TaskSpec
+from .jacobian import gramian, shared_features, split_like, task_jacobian
+
+#: The installed distribution's name, for install hints.
+DISTRIBUTION = "mtl-tradeoff-explorer"
 
 
 def normalize_preference(weights: Sequence[float] | None, n_tasks: int) -> torch.Tensor:
@@ -44,9 +57,32 @@ class Weighting(nn.Module):
     """Base class: set ``name``/``description``; implement ``loss`` or ``backward``."""
 
     name: ClassVar[str] = ""
+    #: Display name (e.g. "Nash-MTL"); defaults to ``name``.
+    title: ClassVar[str] = ""
     description: ClassVar[str] = ""
     #: Whether the method uses the user's preference weights.
     uses_preference: ClassVar[bool] = True
+    #: True for methods that balance task gradients on shared parameters: they need an
+    #: architecture whose tasks share some (not the single-task one).
+    needs_shared: ClassVar[bool] = False
+    #: Importable top-level modules the method needs beyond the core dependencies.
+    requires: ClassVar[tuple[str, ...]] = ()
+    #: The optional-dependency group of this project that installs ``requires``.
+    extra: ClassVar[str] = ""
+
+    @classmethod
+    def display_name(cls) -> str:
+        return cls.title or cls.name
+
+    @classmethod
+    def missing_dependencies(cls) -> list[str]:
+        """The modules in ``requires`` that cannot be imported here (without importing them)."""
+        return [m for m in cls.requires if find_spec(m) is None]
+
+    @classmethod
+    def install_hint(cls) -> str:
+        """The command that installs what the method needs (empty when it needs nothing)."""
+        return f"pip install '{DISTRIBUTION}[{cls.extra}]'" if cls.extra else ""
 
     def __init__(self, tasks: Sequence[TaskSpec], preference: torch.Tensor):
         super().__init__()
@@ -71,3 +107,82 @@ class Weighting(nn.Module):
 
     def epoch_end(self, epoch_losses: torch.Tensor) -> None:
         """Called with the mean training loss per task after every epoch."""
+
+
+class JacobianWeighting(Weighting):
+    """Base of the methods that aggregate the task Jacobian on the shared representation.
+
+    Each batch, :meth:`backward`
+
+    1. computes every task's gradient on ``output.features`` (T short backward passes
+       through the task-specific parts, see :func:`~.jacobian.task_jacobian`) and
+       their Gramian ``G = J J^T``, scaled to unit trace (all methods here are
+       invariant to that scale, and solvers with absolute tolerances stay in range);
+    2. asks the method for one weight per task, :meth:`task_weights`, from the Gramian
+       restricted to the tasks with a non-zero gradient in this batch (a task with no
+       labelled row has nothing to say) and the preference on those tasks;
+    3. back-propagates once: the shared parameters receive the weighted combination of
+       task gradients, ``sum_t w_t grad L_t``, by replacing the gradient arriving at
+       each feature with the same combination of the feature gradients (exact because
+       the features form a cut of the graph); the task-specific parameters receive
+       their own tasks' gradients scaled by :meth:`head_weights` (the preference), as
+       in TorchJD's ``mtl_backward``.
+
+    The weights are scaled so that their absolute values sum to 1 (the direction is
+    the method's; the step length is left to the optimizer, as Adam would rescale it
+    anyway) and reported by :meth:`effective_weights`. The guarantees a method states
+    (no conflict, equal projections, ...) hold for the gradients on the shared
+    representation: the MGDA-UB approximation of Sener & Koltun (2018), whose cost
+    does not grow with the embedding tables.
+    """
+
+    needs_shared = True
+
+    def task_weights(self, gramian: torch.Tensor, preference: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+        """Weights on the task gradients. ``gramian`` is [k, k] float64 on the CPU for
+        the k tasks with a gradient in this batch; ``preference`` is theirs, rescaled
+        to sum to 1 (it may hold zeros)."""
+        raise NotImplementedError
+
+    def head_weights(self) -> torch.Tensor:
+        """Scale of each task's gradient on its own (task-specific) parameters: the
+        preference, or equal weights for a method that ignores it."""
+        if self.uses_preference:
+            return self.preference
+        return torch.full_like(self.preference, 1.0 / self.n_tasks)
+
+    def backward(self, losses: torch.Tensor, output: ModelOutput, shared_params: list[nn.Parameter]) -> None:
+        features = shared_features(output)
+        if not features:
+            raise ConfigError(f"{self.display_name()} balances gradients on a shared representation, "
+                              "and this model shares none; choose an architecture that shares parameters")
+        jac = task_jacobian(losses, features)
+        weights = self._weights(gramian(jac))
+        self._last_weights = weights.float()
+        direction = split_like(weights.to(jac) @ jac, features)
+        handles = [f.register_hook(lambda _grad, d=d: d) for f, d in zip(features, direction)]
+        try:
+            (self.head_weights().to(losses) * losses).sum().backward()
+        finally:
+            for handle in handles:
+                handle.remove()
+
+    def _weights(self, gram: torch.Tensor) -> torch.Tensor:
+        """Full-length weights (zero for the tasks left out), absolute values summing to 1."""
+        diag = gram.diagonal()
+        trace = float(diag.sum())
+        weights = torch.zeros(self.n_tasks, dtype=torch.float64)
+        if not trace > 0:  # no task has a gradient on the shared part: nothing to balance
+            return weights
+        active = diag > 1e-12 * float(diag.max())
+        pref = self.head_weights().detach().double().cpu()[active]
+        if not float(pref.sum()) > 0:
+            return weights  # only tasks the user switched off have a gradient here
+        sub = (gram / trace)[active][:, active]
+        weights[active] = self.task_weights(sub, pref / pref.sum()).detach().double().cpu()
+        total = float(weights.abs().sum())
+        if not (total > 0 and bool(torch.isfinite(weights).all())):
+            # Nothing to combine (e.g. CAGrad on the Pareto front) or a solver that
+            # failed numerically: leave the shared parameters alone for this batch.
+            return torch.zeros_like(weights)
+        return weights / total

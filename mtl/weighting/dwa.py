@@ -19,6 +19,7 @@ TEMPERATURE = 2.0
 @register
 class DWA(Weighting):
     name = "dwa"
+    title = "DWA"
     description = "Dynamic Weight Average: boosts tasks whose loss is falling slowest (Liu et al., 2019)."
 
     def __init__(self, tasks, preference):

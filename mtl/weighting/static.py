@@ -16,6 +16,7 @@ from .base import Weighting
 @register
 class Static(Weighting):
     name = "static"
+    title = "Static"
     description = "Fixed weights from the sliders (normalized to sum to 1): the classic weighted sum of losses."
 
     def loss(self, losses: torch.Tensor) -> torch.Tensor:

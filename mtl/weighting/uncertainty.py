@@ -20,6 +20,7 @@ from .base import Weighting
 @register
 class Uncertainty(Weighting):
     name = "uncertainty"
+    title = "Uncertainty"
     description = "Learns one noise level per task and down-weights noisy tasks (Kendall et al., 2018)."
 
     def __init__(self, tasks, preference):

@@ -1,0 +1,78 @@
+"""Per-task gradients on the shared representation, and their Gramian.
+
+Gradient-based weighting methods and the training diagnostics both need the
+gradient of every task's loss with respect to the shared representation
+(``ModelOutput.features``) rather than with respect to the shared parameters:
+
+* its size is ``batch x width`` whatever the size of the embedding tables, so the
+  cost of a method does not grow with the number of users and items;
+* it is what Sener & Koltun (NeurIPS 2018) call the *MGDA-UB* approximation: with
+  ``z = f(theta)`` the representation, ``grad_theta L_t = J_f^T grad_z L_t``, so
+  weights computed from the ``grad_z L_t`` and applied to the losses steer the shared
+  parameters through one ordinary backward pass.
+
+The features of every architecture form a *cut* of the computation graph: each
+path from a shared parameter to a loss passes through exactly one of them, and no
+feature is computed from another (``tests/test_weighting_gradient.py`` checks this
+for every architecture). That is what makes back-propagating a combination of the
+per-task feature gradients give the same combination of per-task parameter
+gradients.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from ..models.base import ModelOutput
+
+
+def shared_features(output: ModelOutput | Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """The differentiable shared representations of a forward pass (empty when the
+    model shares nothing, as the single-task architecture)."""
+    feats = output.features if isinstance(output, ModelOutput) else output
+    return [f for f in feats if f.requires_grad]
+
+
+def task_jacobian(losses: torch.Tensor, features: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The Jacobian of the per-task ``losses`` ([T]) with respect to ``features``: one
+    row per task, the task's gradient on every feature flattened and concatenated
+    ([T, total size of the features]). The graph is kept for the backward pass that
+    follows, and no ``.grad`` field is touched.
+
+    Costs T backward passes from the losses down to the features (the task towers,
+    not the embedding tables). A batched single pass (``is_grads_batched``) measured
+    no faster on CPU, and a plain loop needs no ``vmap`` support from every operation.
+    """
+    features = list(features)
+    rows = []
+    for t in range(losses.shape[0]):
+        loss = losses[t]
+        grads = (torch.autograd.grad(loss, features, retain_graph=True, allow_unused=True)
+                 if loss.requires_grad else [None] * len(features))
+        rows.append(torch.cat([(g if g is not None else torch.zeros_like(f)).reshape(-1)
+                               for g, f in zip(grads, features)]))
+    return torch.stack(rows)
+
+
+def split_like(vector: torch.Tensor, features: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """Cut a flat vector (a combination of Jacobian rows) back into tensors shaped
+    like ``features``."""
+    sizes = [f.numel() for f in features]
+    return [part.reshape(f.shape).to(f.dtype) for part, f in zip(vector.split(sizes), features)]
+
+
+def gramian(jacobian: torch.Tensor) -> torch.Tensor:
+    """``J J^T`` as a float64 CPU matrix ([T, T]): inner products of the task
+    gradients, all that Gramian-based methods and the diagnostics read."""
+    return (jacobian @ jacobian.T).double().cpu()
+
+
+def cosine_matrix(gram: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-task gradient norms and pairwise cosine similarities from a Gramian.
+    A task whose gradient is zero (no labelled row in the batch) has NaN cosines."""
+    norms = gram.diagonal().clamp_min(0).sqrt()
+    denom = norms[:, None] * norms[None, :]
+    cos = torch.where(denom > 0, gram / denom.clamp_min(1e-300), torch.full_like(gram, float("nan")))
+    return norms, cos.clamp(-1.0, 1.0)
