@@ -4,7 +4,9 @@
 keeps what a user interface needs to poll: the phase, the latest
 :class:`~mtl.train.Progress`, every :class:`~mtl.train.Evaluation` so far (and the
 same rows as :attr:`TrainResult.history <mtl.train.TrainResult.history>`, for live
-learning curves), and at the end the :class:`~mtl.train.TrainResult` or a readable
+learning curves), the gradient diagnostics rows so far (as
+:attr:`TrainResult.diagnostics <mtl.train.TrainResult.diagnostics>`, updated at every
+evaluation), and at the end the :class:`~mtl.train.TrainResult` or a readable
 error message. Every accessor returns a snapshot taken under a lock, so a poller
 never sees a half-updated list.
 
@@ -110,6 +112,7 @@ class BackgroundTraining:
         self._progress: Progress | None = None
         self._evaluations: list[Evaluation] = []
         self._history: list[dict] = []
+        self._diagnostics: list[dict] = []
         self._result: TrainResult | None = None
         self._error: str | None = None
         self._started: float | None = None
@@ -188,6 +191,12 @@ class BackgroundTraining:
             return [dict(r) for r in self._history]
 
     @property
+    def diagnostics(self) -> list[dict]:
+        """Gradient diagnostics rows so far (a copy; see :mod:`mtl.train.diagnostics`)."""
+        with self._lock:
+            return [dict(r) for r in self._diagnostics]
+
+    @property
     def prepared(self) -> PreparedData | None:
         """The prepared data (once preparation is done)."""
         with self._lock:
@@ -240,6 +249,7 @@ class BackgroundTraining:
                     elif isinstance(event, Evaluation):
                         self._evaluations.append(event)
                         self._history.append(evaluation_row(event, primary))
+                        self._diagnostics.extend(event.diagnostic_rows)
                     elif isinstance(event, Done):
                         self._result = event.result
             with self._lock:

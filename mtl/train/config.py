@@ -29,6 +29,10 @@ class TrainConfig:
     #: Conditioned models only: concentration of the Dirichlet that task weights are
     #: drawn from during training (1 = uniform over all weightings).
     pref_alpha: float = 1.0
+    #: Record gradient diagnostics (task-gradient cosines and norms on the shared
+    #: representation, effective weights) every this many batches; 0 turns them off.
+    #: They never change training (see ``mtl.train.diagnostics``).
+    diagnostics_every: int = 50
     model: ModelConfig = field(default_factory=ModelConfig)
     split: SplitSpec = field(default_factory=SplitSpec)
 
@@ -50,6 +54,8 @@ class TrainConfig:
             )
         if self.pref_alpha <= 0:
             raise ConfigError("pref_alpha must be positive")
+        if self.diagnostics_every < 0:
+            raise ConfigError("diagnostics_every must be 0 (off) or a positive number of batches")
         self._validate_weighting()
         if self.model.emb_dim < 1 or any(h < 1 for h in (*self.model.hidden, *self.model.tower)):
             raise ConfigError("embedding and hidden sizes must be positive")

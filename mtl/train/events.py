@@ -40,6 +40,13 @@ class Evaluation:
     best: bool              # a new best model was kept
     task_weights: dict[str, float]
     elapsed: float
+    #: Gradient diagnostics averaged over the batches measured since the previous
+    #: evaluation: ``cos:<a>|<b>``, ``norm:<task>``, ``weight:<task>`` (see
+    #: :mod:`mtl.train.diagnostics`); empty when off or when nothing is shared.
+    diagnostics: dict[str, float] = field(default_factory=dict)
+    #: The diagnostics rows recorded since the previous evaluation (``step``,
+    #: ``epoch`` and the keys above), for live charts.
+    diagnostic_rows: list[dict] = field(default_factory=list)
 
 
 @dataclass

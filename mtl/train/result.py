@@ -30,9 +30,15 @@ class TrainResult:
     latency_ms_per_1k: float = 0.0
     #: The trained model with its encoders (a :class:`~mtl.train.TrainedModel`).
     trained: object | None = None
+    #: Gradient diagnostics, one row per measured batch: ``step``, ``epoch``,
+    #: ``cos:<a>|<b>``, ``norm:<task>``, ``weight:<task>`` (see :mod:`mtl.train.diagnostics`).
+    diagnostics: list[dict] = field(default_factory=list)
 
     def history_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.history)
+
+    def diagnostics_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.diagnostics)
 
     def table(self, part: str = "test") -> pd.DataFrame:
         """Per-task metrics as a table (rows: tasks)."""
@@ -59,4 +65,5 @@ class TrainResult:
             "device": self.device,
             "config": self.config.to_dict(),
             "history": self.history,
+            "diagnostics": self.diagnostics,
         }

@@ -30,6 +30,7 @@ from ..tasks import predict, task_loss
 from ..weighting import build_weighting
 from .config import TrainConfig
 from .device import resolve_device
+from .diagnostics import GradientDiagnostics, summarize
 from .events import Done, Evaluation, Event, Progress
 from .model_io import TrainedModel
 from .result import TrainResult
@@ -61,6 +62,7 @@ class Trainer:
         self.weighting.to(self.device)
         params = list(self.model.parameters()) + list(self.weighting.parameters())
         self.optimizer = _adam(params, config.lr, config.weight_decay)
+        self.diagnostics = GradientDiagnostics(data.task_names, config.diagnostics_every)
         self._parts = {name: self._to_device(data.part(name)) for name in ("train", "valid", "test")}
 
     def _to_device(self, part: Part) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -159,6 +161,7 @@ class Trainer:
         history: list[dict] = []
         start = last_progress = time.perf_counter()
         reason, epochs_run = "completed", 0.0
+        diagnostics, global_step = self.diagnostics, 0
 
         for epoch in range(1, cfg.epochs + 1):
             self.model.train()
@@ -173,11 +176,16 @@ class Trainer:
                 out = self.model(x_cat[idx], x_num[idx], pref)
                 yb = y[idx]
                 losses = torch.stack([task_loss(t, o, yb[:, j]) for j, (o, t) in enumerate(zip(out.outputs, tasks))])
+                global_step += 1
+                probe = diagnostics.measure(losses, out.features) if diagnostics.due(global_step) else None
                 self.optimizer.zero_grad(set_to_none=True)
                 if pref is not None:
                     (pref * losses).sum().backward()
                 else:
                     self.weighting.backward(losses, out, shared)
+                if probe is not None:
+                    diagnostics.record(probe, global_step, epoch - 1 + step / steps,
+                                       pref if pref is not None else self.weighting.effective_weights())
                 self.optimizer.step()
                 sums += losses.detach().double().cpu()
                 batches += 1
@@ -205,8 +213,10 @@ class Trainer:
                         best_state = copy.deepcopy(self.model.state_dict())
                     weights = self.weighting.effective_weights().detach().cpu().tolist()
                     history.append(_history_row(frac_epoch, train_losses, valid_losses, valid_metrics, tasks, weights))
+                    new_rows = diagnostics.new_rows()
                     yield Evaluation(frac_epoch, train_losses, valid_losses, valid_metrics, score, improved,
-                                     dict(zip(names, weights)), time.perf_counter() - start)
+                                     dict(zip(names, weights)), time.perf_counter() - start,
+                                     summarize(new_rows), new_rows)
                     self.model.train()
             if self._stop.is_set():
                 reason = "stopped"
@@ -226,7 +236,7 @@ class Trainer:
             config=cfg, tasks=list(tasks), test=test, valid=valid, history=history,
             train_seconds=train_seconds, params=self.model.n_parameters(), best_epoch=best_epoch,
             epochs_run=epochs_run, stopped=reason == "stopped", reason=reason, device=str(self.device),
-            latency_ms_per_1k=self.measure_latency(),
+            latency_ms_per_1k=self.measure_latency(), diagnostics=[dict(r) for r in diagnostics.rows],
         )
         self.model.to("cpu").eval()
         result.trained = TrainedModel.from_training(self.model, self.data, cfg, result)
