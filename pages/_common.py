@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable
@@ -38,7 +39,7 @@ POLL_S = 0.5
 
 #: Hyperparameters the app starts with: small enough that "Train with defaults" on the
 #: simulated sample takes seconds on a laptop CPU, large enough to learn something.
-APP_DEFAULTS = dict(epochs=3, batch_size=2048, lr=3e-3, patience=2, emb_dim=16, hidden=(128, 64), experts=4, seed=0)
+APP_DEFAULTS = dict(epochs=2, batch_size=2048, lr=3e-3, patience=2, emb_dim=16, hidden=(128, 64), experts=4, seed=0)
 
 ROLE_CHOICES = (
     "user id", "item id", "timestamp", "binary label", "regression label", "multiclass label",
@@ -446,6 +447,27 @@ def get_run(run_id: int | None) -> Run | None:
     return next((r for r in runs() if r.id == run_id), None)
 
 
+class _SessionAnchor:
+    """Lives exactly as long as one browser session's state."""
+
+
+def stop_when_collected(anchor: object, bg: BackgroundTraining) -> None:
+    """Stop ``bg`` once ``anchor`` is garbage-collected: a closed tab's session state
+    goes away, and its training must not keep a CPU busy for nobody. Holds ``bg``
+    weakly (its thread keeps it alive while it runs), so finished runs are freed."""
+    weakref.finalize(anchor, _stop_if_alive, weakref.ref(bg))
+
+
+def _stop_if_alive(ref: weakref.ref) -> None:
+    bg = ref()
+    if bg is not None:
+        bg.stop()
+
+
+def _session_anchor() -> _SessionAnchor:
+    return st.session_state.setdefault("session.anchor", _SessionAnchor())
+
+
 def start_training(ds: Dataset, config: TrainConfig, *, baseline_for: Run | None = None) -> Job:
     """Validate ``config`` and start training it on ``ds`` in the background (raises
     :class:`MTLError` for a bad setting; data problems surface as the job's error)."""
@@ -468,6 +490,7 @@ def start_training(ds: Dataset, config: TrainConfig, *, baseline_for: Run | None
               baseline_for=baseline_for.id if baseline_for is not None else None)
     st.session_state["job"] = job
     st.session_state.pop("job_outcome", None)
+    stop_when_collected(_session_anchor(), bg)
     bg.start()
     return job
 

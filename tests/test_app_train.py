@@ -184,3 +184,34 @@ def test_two_sessions_training_at_once_see_only_their_own_runs(app):
     a, b = one.session_state["runs"][0].result, two.session_state["runs"][0].result
     assert a.test != b.test
     assert isinstance(table_with(one, "task", "AUC"), pd.DataFrame)
+
+
+def test_closing_a_session_stops_its_training():
+    """A session's state going away (a closed tab) stops its job; a finished job is
+    not kept alive by that hook."""
+    import gc
+    import weakref
+
+    from mtl.train import BackgroundTraining
+
+    ds = tiny_dataset()
+    cfg = ui.make_config(ds, ["click"], epochs=500, batch_size=32, hidden=(8,), emb_dim=4, patience=500)
+    from mtl.data import prepare
+
+    bg = BackgroundTraining(prepare(ds.data, ["click"], cfg.split), cfg)
+    anchor = ui._SessionAnchor()
+    ui.stop_when_collected(anchor, bg)
+    bg.start()
+    del anchor
+    gc.collect()
+    assert bg.stop_requested
+    assert bg.join(15) and bg.result.stopped
+
+    finished = BackgroundTraining(bg.prepared, ui.make_config(ds, ["click"], epochs=1, hidden=(8,), emb_dim=4))
+    keep = ui._SessionAnchor()
+    ui.stop_when_collected(keep, finished)
+    finished.start().join(30)
+    ref = weakref.ref(finished)
+    del finished
+    gc.collect()
+    assert ref() is None  # the session's hook does not keep finished runs (and their data) alive
