@@ -1,8 +1,10 @@
 """Command-line interface: ``python -m mtl <command>``.
 
 Commands: ``synth`` (simulate a dataset), ``inspect`` (show inferred column roles),
-``train`` (train and evaluate a model), ``recommend`` (top-K for a user from a saved
-model). Bad input prints one ``error: ...`` line on stderr and exits with status 2.
+``train`` (train and evaluate a model), ``compare`` (weighting methods x seeds against
+single-task baselines), ``sweep`` and ``curve`` (trade-offs), ``recommend`` (top-K for
+a user from a saved model). Bad input prints one ``error: ...`` line on stderr and
+exits with status 2.
 """
 
 from __future__ import annotations
@@ -249,6 +251,82 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+# --------------------------------------------------------------------- compare
+def _metric_choice(text: str) -> dict[str, str]:
+    out = {}
+    for part in _csv_list(text):
+        task, sep, metric = part.partition("=")
+        if not sep or not task.strip() or not metric.strip():
+            raise ConfigError(f"Metrics must look like task=metric,task=metric, got '{text}'")
+        out[task.strip()] = metric.strip()
+    return out
+
+
+def cmd_compare(args) -> int:
+    from .compare import check_methods, compare
+    from .data import SplitSpec, prepare
+    from .train import TrainConfig
+
+    data, sample = _load_data(args)
+    tasks = _csv_list(args.tasks) if args.tasks else list(sample.tasks) if sample else []
+    if len(tasks) < 2:
+        raise ConfigError("A comparison needs at least two tasks: --tasks a,b")
+    methods = _csv_list(args.methods)
+    if args.seeds < 1:
+        raise ConfigError(f"--seeds must be at least 1, got {args.seeds}")
+    if args.split is None and sample is not None and sample.split.method != "random":
+        split = SplitSpec(**{**sample.split.__dict__, "seed": args.seed})
+    else:
+        split = SplitSpec(args.split or "random", seed=args.seed)
+    base = TrainConfig(tasks=tasks, weights=_floats(args.weights) if args.weights else None, arch=args.arch,
+                       epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
+                       seed=args.seed, device=args.device, split=split)
+    base.validate()
+    check_methods(base, methods)  # before the data is prepared: a missing package fails fast
+    metrics = _metric_choice(args.metrics) if args.metrics else None
+    prepared = prepare(data, tasks, split, seed=args.seed)
+    for w in prepared.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+
+    def progress(i: int, n: int, message: str) -> None:
+        if not args.quiet:
+            print(f"[{i + 1}/{n}] {message}", file=sys.stderr)
+
+    result = compare(prepared, base, methods, args.seeds, metrics=metrics, progress=progress)
+    print(f"{data.name}: {base.arch}, {len(result.seeds)} seed(s) ({', '.join(map(str, result.seeds))}), "
+          f"test metrics as mean ± std; Δm = mean relative gain over the single-task baseline, in %")
+    print_comparison_table(result)
+    if args.json:
+        _write_json(args.json, result.to_json())
+    return 0
+
+
+def print_comparison_table(result, out=None) -> None:
+    out = out if out is not None else sys.stdout
+    table = result.table()
+    header = ["method"] + [f"{result.metrics[t.name]} {t.name}" for t in result.tasks] + ["Δm %", "s/run"]
+
+    def pm(mean: float, std: float, fmt: str) -> str:
+        if math.isnan(mean):
+            return "-"
+        mean = round(mean, 6) + 0.0  # no "-0.00" for a baseline whose Δm is 0 up to rounding
+        return format(mean, fmt) + ("" if math.isnan(std) else " ± " + format(std, fmt.lstrip("+")))
+
+    rows = []
+    for _, r in table.iterrows():
+        cells = [str(r["method"])]
+        for t in result.tasks:
+            m = result.metrics[t.name]
+            cells.append(pm(r[f"{m}:{t.name}"], r[f"{m}_std:{t.name}"], ".4f"))
+        cells += [pm(r["delta_m"], r["delta_m_std"], "+.2f"), f"{r['train_seconds']:.1f}"]
+        rows.append(cells)
+    widths = [max(len(h), *(len(c[i]) for c in rows)) for i, h in enumerate(header)]
+    line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    print(line(header), file=out)
+    for cells in rows:
+        print(line(cells), file=out)
+
+
 # ----------------------------------------------------------------------- curve
 def cmd_curve(args) -> int:
     from .train import TrainedModel
@@ -312,7 +390,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--tasks", help="comma-separated label columns (default for samples: their suggested tasks)")
     t.add_argument("--weights", help="comma-separated task weights, scaled to sum to 1 (default equal)")
     t.add_argument("--arch", default="shared_bottom", choices=list(available_models()))
-    t.add_argument("--weighting", default="static", choices=list(available_weightings()))
+    t.add_argument("--weighting", default="static", choices=list(available_weightings()),
+                   help="task weighting; gradient-based methods need a shared architecture, and some an optional "
+                        "install (see README)")
     t.add_argument("--epochs", type=int, default=10)
     t.add_argument("--batch-size", type=int, default=1024)
     t.add_argument("--lr", type=float, default=2e-3)
@@ -344,6 +424,26 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--json", help="write points, pareto, hypervolume, conditioned and baselines as JSON")
     w.add_argument("--quiet", action="store_true")
     w.set_defaults(func=cmd_sweep)
+
+    m = sub.add_parser("compare", help="compare weighting methods over seeds against single-task baselines (Δm)")
+    data_args(m)
+    m.add_argument("--tasks", help="comma-separated label columns (at least two; default for samples: theirs)")
+    m.add_argument("--methods", required=True,
+                   help=f"comma-separated weighting methods, from: {', '.join(available_weightings())}")
+    m.add_argument("--seeds", type=int, default=3, help="runs per method, seeds --seed, --seed+1, ...")
+    m.add_argument("--weights", help="comma-separated task weights (the preference of methods that use one)")
+    m.add_argument("--metrics", help="metric compared per task, e.g. click=auc,rating=mae (default: primary)")
+    m.add_argument("--arch", default="shared_bottom", choices=list(available_models()))
+    m.add_argument("--epochs", type=int, default=5)
+    m.add_argument("--batch-size", type=int, default=1024)
+    m.add_argument("--lr", type=float, default=2e-3)
+    m.add_argument("--patience", type=int, default=2)
+    m.add_argument("--seed", type=int, default=0, help="first seed; also seeds the split")
+    m.add_argument("--device", default="auto", choices=list(DEVICES))
+    m.add_argument("--split", choices=list(SPLITS), help="default: random (samples: their suggested split)")
+    m.add_argument("--json", help="write the table, every run and the baseline as JSON")
+    m.add_argument("--quiet", action="store_true", help="no progress lines")
+    m.set_defaults(func=cmd_compare)
 
     c = sub.add_parser("curve", help="relevance-versus-efficiency curve of a saved model")
     c.add_argument("--model", required=True, help="folder written by train --save")

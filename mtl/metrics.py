@@ -19,6 +19,14 @@ from .tasks import TaskSpec
 # Higher is better for these; lower is better for the rest.
 HIGHER_IS_BETTER = {"auc", "gauc", "accuracy", "f1", "macro_f1", "r2"}
 
+#: The metrics :func:`task_metrics` reports per task kind (GAUC only on the test split,
+#: where user ids are passed), besides the row count ``n``.
+METRICS_BY_KIND: dict[str, tuple[str, ...]] = {
+    "binary": ("auc", "gauc", "accuracy", "logloss", "f1"),
+    "regression": ("rmse", "mae", "r2"),
+    "multiclass": ("accuracy", "macro_f1", "logloss"),
+}
+
 
 def higher_is_better(metric: str) -> bool:
     return metric in HIGHER_IS_BETTER

@@ -1,0 +1,258 @@
+"""Compare weighting methods: several methods x seeds on the same data and split.
+
+:func:`compare` trains every method once per seed, plus a single-task baseline (one
+independent network per task, static weights) per seed, all on the same prepared
+data, hence the same split and encoders; the seed changes initialization and
+shuffling. The :class:`Comparison` it returns gives each method's per-task test
+metrics as mean ± standard deviation over seeds and its **Δm**, the average
+relative gain over the single-task baseline (Maninis et al., CVPR 2019; the
+multi-task summary reported by LibMTL and most MTL papers), in %:
+
+    Δm = 100/T * sum_t (-1)^{l_t} (M_t - B_t) / |B_t|
+
+where ``M_t`` is the method's value of task t's metric, ``B_t`` the single-task
+baseline's (averaged over seeds) and ``l_t = 1`` when lower is better (RMSE,
+logloss), so a positive Δm means better than training the tasks separately. One
+metric per task: its primary metric (AUC, RMSE, accuracy) unless chosen otherwise.
+Δm is computed per run and then averaged, which equals the Δm of the averaged
+metrics, and its standard deviation shows how much of a difference is seed noise
+(the baseline row's own spread is the noise floor).
+
+::
+
+    cmp = compare(prepared, TrainConfig(tasks=["click", "like"], epochs=5),
+                  ["static", "uncertainty", "upgrad"], seeds=3)
+    cmp.table()      # one row per method: metric means and stds, Δm, seconds
+    cmp.long()       # tidy: one row per method, seed, task and metric
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .data.dataset import PreparedData
+from .errors import ConfigError
+from .metrics import METRICS_BY_KIND, higher_is_better, relative_gain
+from .tasks import TaskSpec
+from .train import TrainConfig, Trainer
+from .weighting import check_available, get_weighting_class
+
+#: The method label of the single-task baseline rows.
+BASELINE = "single-task"
+
+
+@dataclass
+class Run:
+    """One trained model: a method (or the baseline) at one seed."""
+
+    method: str
+    seed: int
+    test: dict[str, dict[str, float]]
+    train_seconds: float
+    best_epoch: float
+    reason: str
+
+    def to_json(self) -> dict:
+        return {"method": self.method, "seed": self.seed, "test": self.test, "train_seconds": self.train_seconds,
+                "best_epoch": self.best_epoch, "reason": self.reason}
+
+
+@dataclass
+class Comparison:
+    tasks: list[TaskSpec]
+    #: Task -> the metric compared and used in Δm.
+    metrics: dict[str, str]
+    methods: list[str]
+    seeds: list[int]
+    config: TrainConfig
+    #: Every run, the baseline's included (method ``"single-task"``), in training order.
+    runs: list[Run] = field(default_factory=list)
+    #: True when ``should_stop`` ended the comparison before every run was trained.
+    stopped: bool = False
+
+    # ----------------------------------------------------------------- numbers
+    def baseline(self) -> dict[str, float]:
+        """The single-task baseline's metric per task, averaged over its seeds."""
+        runs = [r for r in self.runs if r.method == BASELINE]
+        return {t.name: _mean([_value(r, t.name, self.metrics[t.name]) for r in runs]) for t in self.tasks}
+
+    def delta_m(self, run: Run) -> float:
+        """Δm of one run in % (NaN when a metric or the baseline is missing)."""
+        base = self.baseline()
+        gains = [relative_gain(_value(run, t.name, self.metrics[t.name]), base[t.name], self.metrics[t.name])
+                 for t in self.tasks]
+        return float(np.mean(gains)) if gains and not any(math.isnan(g) for g in gains) else math.nan
+
+    def table(self) -> pd.DataFrame:
+        """One row per method, the baseline first: ``method``, ``title``, ``runs``,
+        per task ``<metric>:<task>`` (mean over seeds) and ``<metric>_std:<task>``,
+        ``delta_m`` and ``delta_m_std`` (in %), ``train_seconds`` (mean per run).
+        Standard deviations are over seeds (sample, ddof=1): NaN with one seed."""
+        rows = []
+        for method in [BASELINE] + self.methods:
+            runs = [r for r in self.runs if r.method == method]
+            if not runs:
+                continue
+            row: dict = {"method": method, "title": _title(method), "runs": len(runs)}
+            for t in self.tasks:
+                m = self.metrics[t.name]
+                values = [_value(r, t.name, m) for r in runs]
+                row[f"{m}:{t.name}"], row[f"{m}_std:{t.name}"] = _mean(values), _std(values)
+            deltas = [self.delta_m(r) for r in runs]
+            row["delta_m"], row["delta_m_std"] = _mean(deltas), _std(deltas)
+            row["train_seconds"] = _mean([r.train_seconds for r in runs])
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def long(self) -> pd.DataFrame:
+        """Tidy: one row per run, task and metric (every test metric of every run):
+        ``method``, ``seed``, ``task``, ``metric``, ``value``, ``higher_is_better``,
+        ``compared`` (the metric used in Δm)."""
+        rows = []
+        for r in self.runs:
+            for t in self.tasks:
+                for metric, value in r.test.get(t.name, {}).items():
+                    if metric == "n":
+                        continue
+                    rows.append({"method": r.method, "seed": r.seed, "task": t.name, "metric": metric,
+                                 "value": value, "higher_is_better": higher_is_better(metric),
+                                 "compared": metric == self.metrics[t.name]})
+        return pd.DataFrame(rows, columns=["method", "seed", "task", "metric", "value", "higher_is_better", "compared"])
+
+    def to_json(self) -> dict:
+        """The CLI's ``compare --json`` document."""
+        return {
+            "tasks": [t.name for t in self.tasks],
+            "metrics": self.metrics,
+            "methods": self.methods,
+            "seeds": self.seeds,
+            "baseline": self.baseline(),
+            "table": self.table().to_dict(orient="records"),
+            "runs": [dict(r.to_json(), delta_m=self.delta_m(r)) for r in self.runs],
+            "stopped": self.stopped,
+            "config": self.config.to_dict(),
+        }
+
+
+def compare(
+    prepared: PreparedData,
+    base: TrainConfig,
+    methods: Sequence[str],
+    seeds: int | Sequence[int] = 3,
+    *,
+    metrics: Mapping[str, str] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Comparison:
+    """Train each of ``methods`` and a single-task baseline once per seed on
+    ``prepared`` and collect their test metrics.
+
+    ``base`` gives everything but the method and the seed (architecture, weights,
+    epochs, ...). ``seeds`` is a count (``base.seed``, ``base.seed + 1``, ...) or the
+    seeds themselves. ``metrics`` maps tasks to the metric to compare (default: each
+    task's primary metric). Every method is checked before anything is trained: an
+    unknown name, a missing optional dependency (with the command that installs it)
+    or a method that cannot run with ``base.arch`` raises :class:`ConfigError`.
+    ``progress(i, total, message)`` is called before each training; when
+    ``should_stop()`` returns True the comparison ends early with what it has.
+    """
+    tasks = list(prepared.tasks)
+    if list(base.tasks) != prepared.task_names:
+        raise ConfigError(f"The configuration's tasks {list(base.tasks)} differ from the data's {prepared.task_names}")
+    methods = list(methods)
+    seed_list = _seeds(seeds, base.seed)
+    chosen = _metrics(tasks, metrics)
+    check_methods(base, methods)
+    baseline = baseline_config(base)
+
+    result = Comparison(tasks=tasks, metrics=chosen, methods=methods, seeds=seed_list, config=base)
+    plan: list[tuple[str, int]] = []
+    for s in seed_list:  # seed by seed, so a comparison stopped early is complete for the seeds it has
+        plan += [(BASELINE, s)] + [(m, s) for m in methods]
+    for i, (method, seed) in enumerate(plan):
+        if should_stop is not None and should_stop():
+            result.stopped = True
+            break
+        if progress is not None:
+            progress(i, len(plan), f"{_title(method)}, seed {seed}")
+        cfg = replace(baseline if method == BASELINE else replace(base, weighting=method), seed=seed)
+        start = time.perf_counter()
+        r = Trainer(prepared, cfg).fit()
+        result.runs.append(Run(method, seed, r.test, time.perf_counter() - start, r.best_epoch, r.reason))
+    return result
+
+
+def check_methods(base: TrainConfig, methods: Sequence[str]) -> None:
+    """Everything :func:`compare` checks before training, without the data: at least
+    two tasks, each method named once, known, installed (else the
+    :class:`ConfigError` names the install command) and valid with ``base``."""
+    if len(base.tasks) < 2:
+        raise ConfigError("Comparing weighting methods needs at least two tasks")
+    methods = list(methods)
+    if not methods:
+        raise ConfigError("Name at least one weighting method to compare")
+    duplicates = sorted({m for m in methods if methods.count(m) > 1})
+    if duplicates:
+        raise ConfigError(f"Name each method once: {', '.join(duplicates)} is repeated")
+    for method in methods:
+        check_available(method)
+        replace(base, weighting=method).validate()
+    baseline_config(base).validate()
+
+
+def baseline_config(base: TrainConfig) -> TrainConfig:
+    """The single-task baseline's configuration: ``base`` with one independent network
+    per task, trained with static equal weights."""
+    return replace(base, arch="single", weighting="static", weights=None, model=replace(base.model, conditioned=False))
+
+
+def _seeds(seeds: int | Sequence[int], first: int) -> list[int]:
+    if isinstance(seeds, (int, np.integer)):
+        if seeds < 1:
+            raise ConfigError(f"Give at least one seed, got {seeds}")
+        return [first + i for i in range(int(seeds))]
+    out = [int(s) for s in seeds]
+    if not out or len(set(out)) != len(out):
+        raise ConfigError(f"Seeds must be distinct and at least one, got {out}")
+    return out
+
+
+def _metrics(tasks: Sequence[TaskSpec], chosen: Mapping[str, str] | None) -> dict[str, str]:
+    chosen = dict(chosen or {})
+    unknown = sorted(set(chosen) - {t.name for t in tasks})
+    if unknown:
+        raise ConfigError(f"Metrics given for tasks not compared: {', '.join(unknown)}")
+    out = {}
+    for t in tasks:
+        metric = chosen.get(t.name, t.primary_metric)
+        if metric not in METRICS_BY_KIND[t.kind]:
+            raise ConfigError(f"'{metric}' is not a metric of the {t.kind} task {t.name}; "
+                              f"choose one of: {', '.join(METRICS_BY_KIND[t.kind])}")
+        out[t.name] = metric
+    return out
+
+
+def _title(method: str) -> str:
+    return "Single-task baseline" if method == BASELINE else get_weighting_class(method).display_name()
+
+
+def _value(run: Run, task: str, metric: str) -> float:
+    v = run.test.get(task, {}).get(metric, math.nan)
+    return math.nan if v is None else float(v)
+
+
+def _mean(values: Sequence[float]) -> float:
+    finite = [v for v in values if not math.isnan(v)]
+    return float(np.mean(finite)) if finite and len(finite) == len(values) else math.nan
+
+
+def _std(values: Sequence[float]) -> float:
+    if len(values) < 2 or any(math.isnan(v) for v in values):
+        return math.nan
+    return float(np.std(values, ddof=1))

@@ -1,0 +1,86 @@
+"""Plotly figures for a method comparison (:class:`mtl.compare.Comparison`).
+
+Pure functions, no user-interface imports, like :mod:`mtl.plots`:
+
+* :func:`delta_m_bars`: Δm per method with its spread over seeds; the zero line is
+  the single-task baseline.
+* :func:`metric_bars`: one panel per task, each method's test metric (mean and
+  standard deviation over seeds), the baseline as a dashed line.
+"""
+
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+from .compare import BASELINE, Comparison
+from .metrics import higher_is_better
+
+BETTER, WORSE, NEUTRAL = "#2e7d32", "#c62828", "#78909c"
+_LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10), showlegend=False)
+
+
+def _errors(values: list[float]) -> dict:
+    """Error bars, or none when no standard deviation is defined (one seed)."""
+    if all(math.isnan(v) for v in values):
+        return dict(visible=False)
+    return dict(type="data", array=[0.0 if math.isnan(v) else v for v in values], visible=True)
+
+
+def delta_m_bars(comparison: Comparison) -> go.Figure:
+    """Horizontal bars: each method's Δm (%) over the single-task baseline, mean over
+    seeds with ± one standard deviation; green when better than the baseline."""
+    table = comparison.table()
+    table = table[table["method"] != BASELINE]
+    means, stds = table["delta_m"].tolist(), table["delta_m_std"].tolist()
+    colors = [NEUTRAL if math.isnan(m) else BETTER if m > 0 else WORSE for m in means]
+    fig = go.Figure(go.Bar(
+        x=means, y=table["title"].tolist(), orientation="h", marker_color=colors, error_x=_errors(stds),
+        text=["-" if math.isnan(m) else f"{m:+.2f}%" for m in means], textposition="outside",
+        hovertemplate="%{y}: Δm %{x:+.2f}%<extra></extra>",
+    ))
+    fig.add_vline(x=0, line=dict(color="black", width=1))
+    n_seeds = len(comparison.seeds)
+    fig.update_layout(
+        title=f"Δm over single-task training ({n_seeds} seed{'s' if n_seeds != 1 else ''}; higher is better)",
+        xaxis_title="mean relative gain over tasks (%)", yaxis=dict(autorange="reversed"),
+        height=max(220, 60 + 40 * len(table)), **_LAYOUT,
+    )
+    return fig
+
+
+def metric_bars(comparison: Comparison) -> go.Figure:
+    """One panel per task: each method's compared test metric, mean ± one standard
+    deviation over seeds, with the single-task baseline as a dashed line."""
+    table = comparison.table()
+    tasks = comparison.tasks
+    titles = [f"{t.name}: {comparison.metrics[t.name]} ({'higher' if higher_is_better(comparison.metrics[t.name]) else 'lower'}"
+              " is better)" for t in tasks]
+    fig = make_subplots(rows=1, cols=len(tasks), subplot_titles=titles)
+    methods = table[table["method"] != BASELINE]
+    colors = [qualitative.Plotly[i % len(qualitative.Plotly)] for i in range(len(methods))]
+    base = table[table["method"] == BASELINE]
+    for col, t in enumerate(tasks, start=1):
+        m = comparison.metrics[t.name]
+        means, stds = methods[f"{m}:{t.name}"].tolist(), methods[f"{m}_std:{t.name}"].tolist()
+        fig.add_trace(go.Bar(
+            x=methods["title"].tolist(), y=means, marker_color=colors, error_y=_errors(stds),
+            hovertemplate=f"%{{x}}: {m} %{{y:.4f}}<extra>{t.name}</extra>",
+        ), row=1, col=col)
+        values = [v + sign * (0.0 if math.isnan(s) else s) for v, s in zip(means, stds) if not math.isnan(v)
+                  for sign in (-1, 1)]
+        if len(base):
+            b = float(base[f"{m}:{t.name}"].iloc[0])
+            if not math.isnan(b):
+                fig.add_hline(y=b, line=dict(dash="dash", color="black", width=1), row=1, col=col,
+                              annotation_text="single-task", annotation_position="top left")
+                values.append(b)
+        if values:  # zoom on the differences: bars from zero would hide them
+            lo, hi = min(values), max(values)
+            pad = max(hi - lo, 1e-3 * max(abs(hi), 1.0)) * 0.6
+            fig.update_yaxes(range=[lo - pad, hi + pad], row=1, col=col)
+    fig.update_layout(title="Test metric per task (mean ± std over seeds)", height=360, **_LAYOUT)
+    return fig
