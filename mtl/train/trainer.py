@@ -201,7 +201,7 @@ class Trainer:
                     )
                 if step in eval_at:
                     self.model.train(False)
-                    frac_epoch = epoch - 1 + step / steps
+                    frac_epoch = round(epoch - 1 + step / steps, 2)
                     epochs_run = frac_epoch
                     train_losses = {nm: float(sums[j] / batches) for j, nm in enumerate(names)}
                     valid_metrics = self.evaluate("valid")
