@@ -126,7 +126,9 @@ def run_comparison_bars(table: pd.DataFrame, labels: tuple[str, str] = ("A", "B"
         fig.add_trace(go.Bar(x=list(labels), y=[row["A"], row["B"]], marker_color=["#636efa", "#ef553b"],
                              name=task, showlegend=False, text=[_short(row["A"]), _short(row["B"])],
                              textposition="outside"), row=1, col=j)
-    fig.update_layout(title="Primary metric per task", **{**_LAYOUT, "height": 300})
+    # Category axes: plotly would read labels such as "#1" as the number 1.
+    fig.update_xaxes(type="category")
+    fig.update_layout(**{**_LAYOUT, "height": 300, "margin": dict(l=10, r=10, t=30, b=10)})
     return fig
 
 

@@ -166,7 +166,7 @@ st.caption(f"Reference: {', '.join(f'{t} {w:+.2f}' for t, w in references[ref].i
            f"{', '.join(f'{t} {w:+.2f}' for t, w in fusion.items())}. Items entering the list gained from the tasks "
            "you weighted up; items leaving did well mostly on tasks you weighted down.")
 e, l_, m = st.columns(3)
-item_cols = [schema.item, *meta]
+item_cols = [schema.item, *(meta[:1] if meta else [])]  # the id and a title (or category) fit three columns
 with e:
     st.markdown(f"**Entered** ({len(changes['entered'])})")
     st.dataframe(changes["entered"][["rank", *item_cols]], hide_index=True, key="rec.entered")

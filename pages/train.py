@@ -106,14 +106,18 @@ if st.button("Train", type="primary", icon=":material/play_arrow:", disabled=bus
             lr=float(lr), patience=int(patience), emb_dim=int(emb_dim), hidden=ui.parse_sizes(hidden),
             experts=int(experts), seed=int(seed), device=device, split=split,
         )
-        job = ui.start_training(ds, config)
-        busy = True
+        ui.start_training(ds, config)
     except MTLError as err:
         ui.show_error(err)
+    else:
+        st.rerun()  # redraw the page as busy: Train disabled, live progress below
 
 outcome = st.session_state.get("job_outcome")
 if outcome and not busy:
-    (st.error if outcome[0] == "error" else st.info)(outcome[1], icon=":material/info:")
+    if outcome[0] == "error":
+        st.error(outcome[1], icon=":material/error:")
+    else:
+        st.info(outcome[1], icon=":material/info:")
 
 
 # --------------------------------------------------------------------- live

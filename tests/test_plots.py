@@ -90,6 +90,7 @@ def test_run_comparison_bars_one_panel_per_task():
     assert list(fig.data[0].x) == ["#1", "#2"] and list(fig.data[0].y) == [0.70, 0.75]
     assert list(fig.data[1].y) == [9.0, 8.0]
     assert [a.text for a in fig.layout.annotations] == ["click AUC", "time RMSE"]
+    assert fig.layout.xaxis.type == fig.layout.xaxis2.type == "category"  # "#1" must not become the number 1
     # Without explicit metrics the first listed metric of each task is used.
     default = plots.run_comparison_bars(compare_runs(a, b))
     assert list(default.data[0].y) == [0.70, 0.75]
