@@ -175,7 +175,7 @@ if busy:
 
 # ------------------------------------------------------------------ results
 def metrics_frame(result) -> pd.DataFrame:
-    table = report.metrics_table(result)
+    table = report.metrics_table(result).dropna(axis=1, how="all")  # e.g. no GAUC without user ids
     return table.rename(columns={m: report.METRIC_LABELS[m] for m in report.METRIC_LABELS if m in table})
 
 
@@ -189,6 +189,10 @@ def show_run(run: ui.Run) -> None:
     )
     for warning in run.warnings:
         st.warning(warning)
+    with st.expander("All settings of this run"):
+        settings = report.flat_config(cfg)
+        st.dataframe(pd.DataFrame({"setting": list(settings), "value": [str(v) for v in settings.values()]}),
+                     hide_index=True, key=f"results.settings.{run.id}")
     st.markdown("**Test metrics per task**")
     st.dataframe(metrics_frame(result), hide_index=True, key=f"results.table.{run.id}",
                  column_config={c: st.column_config.NumberColumn(format="%.4f") for c in report.METRIC_LABELS.values()})
