@@ -4,7 +4,8 @@ Everything that belongs to one user lives in ``st.session_state`` (datasets, job
 runs, caches of prepared data and scores), so two browser tabs never see each
 other's work. ``st.cache_resource`` holds only immutable shared things: the raw
 tables of the bundled samples and the datasets built from them, which no page
-mutates. The ML work itself is done by :mod:`mtl`; this module only wires it to
+mutates; ``st.cache_data`` holds per-dataset statistics keyed by the dataset's
+content token. The ML work itself is done by :mod:`mtl`; this module only wires it to
 the session.
 """
 
@@ -32,7 +33,8 @@ from mtl.weighting import normalize_preference
 HOME, DATA, TRAIN, RECOMMEND = "pages/home.py", "pages/data.py", "pages/train.py", "pages/recommendations.py"
 TRADEOFFS = "pages/tradeoffs.py"
 DEFAULT_SAMPLE = "simulated"
-#: Widgets whose key starts with this keep their value when the user visits another page.
+#: Value widgets (not buttons or uploaders) whose key starts with this keep their value
+#: when the user visits another page (see :func:`keep_widget_state`).
 UI = "ui."
 #: Polling interval of live parts (seconds).
 POLL_S = 0.5
