@@ -41,7 +41,10 @@ POLL_S = 0.5
 
 #: Hyperparameters the app starts with: small enough that "Train with defaults" on the
 #: simulated sample takes seconds on a laptop CPU, large enough to learn something.
-APP_DEFAULTS = dict(epochs=2, batch_size=2048, lr=3e-3, patience=2, emb_dim=16, hidden=(128, 64), experts=4, seed=0)
+#: The batch size is the largest power of two up to ``batch_size`` that still gives
+#: ``min_steps`` optimizer steps per epoch (see :func:`default_batch_size`).
+APP_DEFAULTS = dict(epochs=2, batch_size=2048, min_steps=25, lr=3e-3, patience=2, emb_dim=16, hidden=(128, 64),
+                    experts=4, seed=0)
 
 ROLE_CHOICES = (
     "user id", "item id", "timestamp", "binary label", "regression label", "multiclass label",
@@ -326,6 +329,18 @@ def default_split(ds: Dataset) -> SplitSpec:
     return ds.sample.split if ds.sample is not None else SplitSpec("random")
 
 
+def default_batch_size(n_rows: int, largest: int = APP_DEFAULTS["batch_size"],
+                       min_steps: int = APP_DEFAULTS["min_steps"]) -> int:
+    """Large batches are fast on big data, but on a few thousand rows they leave only a
+    handful of optimizer steps per epoch and the model barely moves: halve from
+    ``largest`` until an epoch of the training split (~80% of rows) has ``min_steps``
+    steps, down to 32."""
+    batch = largest
+    while batch > 32 and 0.8 * n_rows / batch < min_steps:
+        batch //= 2
+    return batch
+
+
 def default_device() -> str:
     devices = available_devices()
     return next((d for d in ("cuda", "mps") if d in devices), "cpu")
@@ -333,12 +348,15 @@ def default_device() -> str:
 
 def make_config(ds: Dataset, tasks: list[str], weights: list[float] | None = None, *, arch: str = "shared_bottom",
                 weighting: str = "static", epochs: int = APP_DEFAULTS["epochs"],
-                batch_size: int = APP_DEFAULTS["batch_size"], lr: float = APP_DEFAULTS["lr"],
+                batch_size: int | None = None, lr: float = APP_DEFAULTS["lr"],
                 patience: int = APP_DEFAULTS["patience"], emb_dim: int = APP_DEFAULTS["emb_dim"],
                 hidden: tuple[int, ...] = APP_DEFAULTS["hidden"], experts: int = APP_DEFAULTS["experts"],
                 seed: int = APP_DEFAULTS["seed"], device: str | None = None, split: str | None = None) -> TrainConfig:
     """A training configuration for ``ds``; ``split`` is a method name, and the
-    dataset's suggested split (e.g. KuaiRand's dates) when it matches its method."""
+    dataset's suggested split (e.g. KuaiRand's dates) when it matches its method;
+    ``batch_size`` defaults to :func:`default_batch_size` of the data."""
+    if batch_size is None:
+        batch_size = default_batch_size(ds.data.n_rows)
     suggested = default_split(ds)
     spec = suggested if split in (None, suggested.method) else SplitSpec(split)
     spec = dataclasses.replace(spec, seed=seed)

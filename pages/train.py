@@ -78,7 +78,9 @@ with st.expander("Hyperparameters and device"):
     epochs = h1.number_input("Epochs", 1, 500, key=ui.ui_default(f"{UI}train.epochs", defaults.epochs),
                              help="Passes over the training split (training stops early when validation stalls)")
     batch_size = h2.number_input("Batch size", 16, 65536, step=256,
-                                 key=ui.ui_default(f"{UI}train.batch", defaults.batch_size))
+                                 key=ui.ui_default(f"{UI}train.batch.{ds.short}", defaults.batch_size),
+                                 help="Rows per optimizer step (the default gives at least "
+                                      f"{ui.APP_DEFAULTS['min_steps']} steps per epoch on this data)")
     lr = h3.number_input("Learning rate", 1e-5, 1.0, step=1e-3, format="%.4f",
                          key=ui.ui_default(f"{UI}train.lr", defaults.lr))
     patience = h4.number_input("Patience", 1, 50, key=ui.ui_default(f"{UI}train.patience", defaults.patience),

@@ -58,7 +58,7 @@ def tiny_dataset(seed: int = 1, name: str = "tiny.csv") -> ui.Dataset:
 def fast_settings(at: AppTest, epochs: int = 2) -> None:
     """Make the Train page's run quick: few epochs, a small network."""
     at.number_input(key="ui.train.epochs").set_value(epochs)
-    at.number_input(key="ui.train.batch").set_value(256)
+    at.number_input(key=f"ui.train.batch.{at.session_state['dataset'].short}").set_value(256)
     at.number_input(key="ui.train.emb").set_value(4)
     at.text_input(key="ui.train.hidden").set_value("16")
 

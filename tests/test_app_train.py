@@ -142,7 +142,7 @@ def test_baselines_are_cached_per_setup(app):
 def test_stop_keeps_the_best_model_so_far(app):
     at = open_train(app)
     at.number_input(key="ui.train.epochs").set_value(300)
-    at.number_input(key="ui.train.batch").set_value(32)
+    at.number_input(key=f"ui.train.batch.{at.session_state['dataset'].short}").set_value(32)
     at.number_input(key="ui.train.patience").set_value(50)
     button(at, "Train").click().run()
     job = at.session_state["job"]
@@ -184,6 +184,16 @@ def test_two_sessions_training_at_once_see_only_their_own_runs(app):
     a, b = one.session_state["runs"][0].result, two.session_state["runs"][0].result
     assert a.test != b.test
     assert isinstance(table_with(one, "task", "AUC"), pd.DataFrame)
+
+
+def test_default_batch_size_leaves_enough_steps_per_epoch():
+    assert ui.default_batch_size(120_000) == 2048       # the simulated sample: 47 steps per epoch
+    assert ui.default_batch_size(3_000) == 64           # 2,400 training rows: 37 steps, not 2
+    assert ui.default_batch_size(100) == 32             # never below 32
+    for n in (500, 3_000, 40_000, 120_000):
+        batch = ui.default_batch_size(n)
+        assert batch == 32 or 0.8 * n / batch >= ui.APP_DEFAULTS["min_steps"]
+    assert ui.default_config(tiny_dataset()).batch_size == 64
 
 
 def test_closing_a_session_stops_its_training():

@@ -7,6 +7,7 @@ journey saves a screenshot of its final screen under ``test-artifacts/``.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -126,10 +127,12 @@ def test_journey_train_with_defaults(page):
     # The Train page opens with live progress, then the per-task results.
     page.get_by_role("heading", name="Train", level=1).wait_for()
     page.get_by_text("Test metrics per task").wait_for(timeout=WAIT_MS)
-    results = page.get_by_test_id("stDataFrame").first
+    results = page.get_by_test_id("stDataFrame").filter(visible=True).first  # the per-task table
     expect(results).to_be_visible()
-    for task in ("click", "like", "long_view"):
-        expect(page.get_by_text(task).first).to_be_visible()
+    # The grid draws on a canvas; its accessible table carries the cells.
+    expect(results.locator("table[role=grid]")).to_have_attribute("aria-rowcount", "4")  # header + 3 tasks
+    for text in ("click", "like", "long_view", "AUC", "logloss"):
+        expect(results.locator("td, th").filter(has_text=re.compile(f"^{text}$"))).to_have_count(1)
     expect(page.get_by_text("shared_bottom + static").first).to_be_visible()
     _no_errors(page)
     page.get_by_text("Learning curves").scroll_into_view_if_needed()
@@ -163,7 +166,10 @@ def test_journey_upload_weigh_train_recommend(page, tmp_path):
 
     _nav(page, "Recommendations")
     page.get_by_role("heading", name="Top 10 for user").wait_for()
-    expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+    top = page.get_by_test_id("stDataFrame").filter(visible=True).first
+    expect(top.locator("table[role=grid]")).to_have_attribute("aria-rowcount", "11")  # header + 10 items
+    for column in ("rank", "item_title", "fused score", "click", "like", "long_view"):
+        expect(top.locator("th").filter(has_text=re.compile(f"^{column}$"))).to_have_count(1)
     expect(page.get_by_role("heading", name="What changed")).to_be_visible()
     _no_errors(page)
     _screenshot(page, "journey-upload-weigh-train-recommend")
