@@ -67,7 +67,7 @@ def test_a_task_without_gradient_has_nan_cosines_and_zero_norm():
 def test_no_shared_representation_means_no_measurement():
     losses = torch.tensor([1.0, 2.0], requires_grad=True)
     assert GradientDiagnostics(NAMES, every=1).measure(losses, []) is None
-    assert GradientDiagnostics(NAMES, every=1).measure(losses, ModelOutput([], []).features) is None
+    assert GradientDiagnostics(NAMES, every=1).measure(losses, ModelOutput([losses[0], losses[1]], [])) is None
 
 
 def test_due_on_the_first_batch_then_every_n():

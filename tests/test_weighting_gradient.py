@@ -38,7 +38,7 @@ from mtl.weighting import (
 from mtl.weighting.cagrad import C as CAGRAD_C
 from mtl.weighting.jacobian import task_jacobian
 
-from _fixtures import TINY_MODEL, feed_prepared, tiny_config
+from _fixtures import TINY_MODEL, feed_prepared, mixed_prepared, tiny_config
 
 LOSS_BASED = ["static", "uncertainty", "dwa"]
 JACOBIAN = ["upgrad", "mgda", "pcgrad", "imtl_g", "aligned_mtl", "cagrad", "nash_mtl"]
@@ -163,6 +163,25 @@ def test_features_form_a_cut_of_the_graph(arch, conditioned):
             w = torch.zeros_like(g) if w is None else w
             g = torch.zeros_like(w) if g is None else g
             assert torch.allclose(w, g, atol=1e-7, rtol=1e-5)
+
+
+@pytest.mark.parametrize("arch", ["shared_bottom", "mmoe", "ple"])
+def test_jacobian_through_the_outputs_equals_the_direct_one(arch):
+    """The two-stage Jacobian (loss -> outputs -> features) on binary, regression (with
+    missing labels) and multiclass tasks, and with a loss that reads two outputs."""
+    prepared = mixed_prepared()
+    enc = prepared.encoder
+    torch.manual_seed(0)
+    model = build_model(arch, enc.cardinalities, len(enc.numeric_names), prepared.tasks, TINY_MODEL)
+    x_cat, x_num, y = (t[:128] for t in (prepared.train.x_cat, prepared.train.x_num, prepared.train.y))
+    out = model(x_cat, x_num)
+    losses = torch.stack([task_loss(t, o, y[:, j]) for j, (o, t) in enumerate(zip(out.outputs, prepared.tasks))])
+    direct = task_jacobian(losses, out.features)
+    assert torch.allclose(task_jacobian(losses, out.features, out.outputs), direct, atol=1e-9, rtol=1e-6)
+    assert (direct.norm(dim=1) > 0).all()
+    coupled = torch.stack([losses[0], losses[1] + (out.outputs[0] * out.outputs[1]).mean()])
+    assert torch.allclose(task_jacobian(coupled, out.features, out.outputs), task_jacobian(coupled, out.features),
+                          atol=1e-9, rtol=1e-6)
 
 
 @pytest.mark.parametrize("arch", ["shared_bottom", "mmoe", "ple"])

@@ -31,6 +31,7 @@ from typing import Sequence
 
 import torch
 
+from ..models.base import ModelOutput
 from ..weighting.jacobian import cosine_matrix, gramian, shared_features, task_jacobian
 
 
@@ -51,13 +52,16 @@ class GradientDiagnostics:
         then every ``every`` batches."""
         return self.every > 0 and (step - 1) % self.every == 0
 
-    def measure(self, losses: torch.Tensor, features: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor] | None:
+    def measure(self, losses: torch.Tensor,
+                output: ModelOutput | Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor] | None:
         """Per-task gradient norms and cosine matrix for one batch, or ``None`` when
-        the model has no shared representation. Call before the backward pass."""
-        feats = shared_features(features)
+        the model has no shared representation. ``output`` is the forward pass's
+        :class:`ModelOutput` (or just its features). Call before the backward pass."""
+        feats = shared_features(output)
         if not feats:
             return None
-        return cosine_matrix(gramian(task_jacobian(losses, feats).detach()))
+        outputs = output.outputs if isinstance(output, ModelOutput) else ()
+        return cosine_matrix(gramian(task_jacobian(losses, feats, outputs).detach()))
 
     def record(self, measurement: tuple[torch.Tensor, torch.Tensor], step: int, epoch: float,
                weights: torch.Tensor) -> dict:

@@ -177,7 +177,7 @@ class Trainer:
                 yb = y[idx]
                 losses = torch.stack([task_loss(t, o, yb[:, j]) for j, (o, t) in enumerate(zip(out.outputs, tasks))])
                 global_step += 1
-                probe = diagnostics.measure(losses, out.features) if diagnostics.due(global_step) else None
+                probe = diagnostics.measure(losses, out) if diagnostics.due(global_step) else None
                 self.optimizer.zero_grad(set_to_none=True)
                 if pref is not None:
                     (pref * losses).sum().backward()

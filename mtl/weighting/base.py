@@ -98,7 +98,8 @@ class Weighting(nn.Module):
         raise NotImplementedError(f"{type(self).__name__} must implement loss() or backward()")
 
     def backward(self, losses: torch.Tensor, output: ModelOutput, shared_params: list[nn.Parameter]) -> None:
-        """Accumulate gradients for one batch. ``losses`` has one entry per task."""
+        """Accumulate gradients for one batch. ``losses`` has one entry per task,
+        computed from ``output.outputs``."""
         self.loss(losses).backward()
 
     def effective_weights(self) -> torch.Tensor:
@@ -125,8 +126,8 @@ class JacobianWeighting(Weighting):
        task gradients, ``sum_t w_t grad L_t``, by replacing the gradient arriving at
        each feature with the same combination of the feature gradients (exact because
        the features form a cut of the graph); the task-specific parameters receive
-       their own tasks' gradients scaled by :meth:`head_weights` (the preference), as
-       in TorchJD's ``mtl_backward``.
+       their own task's gradient scaled by :meth:`head_weights` (the preference): as
+       in TorchJD's ``mtl_backward``, only the shared part is aggregated.
 
     The weights are scaled so that their absolute values sum to 1 (the direction is
     the method's; the step length is left to the optimizer, as Adam would rescale it
@@ -156,7 +157,7 @@ class JacobianWeighting(Weighting):
         if not features:
             raise ConfigError(f"{self.display_name()} balances gradients on a shared representation, "
                               "and this model shares none; choose an architecture that shares parameters")
-        jac = task_jacobian(losses, features)
+        jac = task_jacobian(losses, features, output.outputs)
         weights = self._weights(gramian(jac))
         self._last_weights = weights.float()
         direction = split_like(weights.to(jac) @ jac, features)

@@ -73,7 +73,7 @@ class GradNorm(Weighting):
         if not features:
             raise ConfigError("GradNorm balances gradients on a shared representation, and this model shares "
                               "none; choose an architecture that shares parameters")
-        norms = task_jacobian(losses, features).detach().norm(dim=1)
+        norms = task_jacobian(losses, features, output.outputs).detach().norm(dim=1)
         observed = losses.detach()
         fresh = torch.isnan(self.initial_losses) & (norms > 0) & (observed > 0)
         self.initial_losses = torch.where(fresh, observed, self.initial_losses)
