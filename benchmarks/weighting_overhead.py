@@ -1,0 +1,126 @@
+"""Per-epoch cost of each weighting method, and of the gradient diagnostics, relative
+to static weights measured in the same run.
+
+Setup: a simulated feed (``mtl.data.synthetic.simulate``; 3,000 users, 5,000 items,
+60,000 impressions by default), three tasks (click, like, long_view), random
+80/10/10 split, the default network, batch 1024, CPU. Each configuration trains
+one epoch with the project's trainer, after a warm-up epoch at the start of the
+process; the figure is the epoch's training time (first to last batch, validation
+excluded), the best of ``--repeats`` runs, the configurations interleaved so that
+drifting machine load affects them alike.
+
+By default the time is this process's CPU time with one PyTorch thread
+(``--clock cpu --threads 1``): the work a method adds, which other programs
+competing for the cores barely change (wall-clock ratios on a busy 2-core machine
+varied by 10x between repeats). ``--clock wall --threads N`` measures elapsed time
+on an idle machine.
+
+Two tables:
+
+* every registered method whose dependencies are installed, with diagnostics off,
+  as a ratio to static weights (diagnostics off) on the same architecture;
+* static weights with diagnostics every 50 batches (the default), every 10 and on
+  every batch, as a ratio to diagnostics off, and the cost of one measurement.
+
+Run: ``.venv/bin/python benchmarks/weighting_overhead.py [--impressions N]
+[--archs shared_bottom,mmoe] [--methods a,b] [--repeats 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from typing import Callable
+
+import torch
+
+from mtl.data import from_frame, prepare
+from mtl.data.synthetic import simulate
+from mtl.train import Progress, TrainConfig, Trainer
+from mtl.weighting import weighting_status
+
+TASKS = ["click", "like", "long_view"]
+
+
+CLOCKS: dict[str, Callable[[], float]] = {"cpu": time.process_time, "wall": time.perf_counter}
+
+
+def epoch_seconds(prepared, arch: str, weighting: str, diagnostics_every: int, batch_size: int, clock) -> float:
+    """Training time of one epoch, validation excluded."""
+    cfg = TrainConfig(tasks=TASKS, arch=arch, weighting=weighting, epochs=1, batch_size=batch_size,
+                      device="cpu", diagnostics_every=diagnostics_every)
+    trainer = Trainer(prepared, cfg)
+    start = clock()
+    for event in trainer.run():
+        if isinstance(event, Progress) and event.step == event.steps_per_epoch:
+            return clock() - start  # validation and test metrics that would follow are not measured
+    raise RuntimeError("the epoch did not finish")
+
+
+def best_of(prepared, runs: list[tuple], repeats: int, batch_size: int, clock) -> dict[tuple, float]:
+    """Each (arch, weighting, diagnostics_every) configuration's best time, interleaved."""
+    best = {run: float("inf") for run in runs}
+    for _ in range(repeats):
+        for run in runs:
+            best[run] = min(best[run], epoch_seconds(prepared, *run, batch_size, clock))
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--impressions", type=int, default=60_000)
+    ap.add_argument("--users", type=int, default=3_000)
+    ap.add_argument("--items", type=int, default=5_000)
+    ap.add_argument("--batch-size", type=int, default=1024)
+    ap.add_argument("--archs", default="shared_bottom,mmoe")
+    ap.add_argument("--methods", help="comma-separated (default: every installed method)")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--clock", choices=list(CLOCKS), default="cpu", help="process CPU time or elapsed time")
+    ap.add_argument("--threads", type=int, default=1, help="PyTorch threads")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    clock = CLOCKS[args.clock]
+
+    status = weighting_status()
+    methods = args.methods.split(",") if args.methods else [m for m, s in status.items() if s.available]
+    missing = [f"{m} ({s.hint})" for m, s in status.items() if not s.available and not args.methods]
+    archs = args.archs.split(",")
+
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
+    frame = simulate(n_users=args.users, n_items=args.items, n_impressions=args.impressions, seed=0)
+    prepared = prepare(from_frame(frame, name="benchmark"), TASKS, "random", seed=0)
+    steps = -(-len(prepared.train) // args.batch_size)
+    print(f"{len(prepared.train):,} training rows, batch {args.batch_size}: {steps} batches per epoch; "
+          f"{args.clock} time, best of {args.repeats}")
+    if missing:
+        print("not installed, skipped: " + "; ".join(missing))
+
+    # Warm-up: the first training in a process pays for imports and allocator growth.
+    epoch_seconds(prepared, archs[0], "static", 0, args.batch_size, clock)
+
+    runs = [(arch, m, 0) for arch in archs for m in methods]
+    times = best_of(prepared, runs, args.repeats, args.batch_size, clock)
+    print(f"\n{'architecture':<15}{'method':<13}{'epoch s':>9}{'ms/batch':>10}{'vs static':>11}")
+    for arch in archs:
+        ref = times[(arch, "static", 0)] if (arch, "static", 0) in times else None
+        for m in methods:
+            t = times[(arch, m, 0)]
+            ratio = f"{t / ref:>10.2f}x" if ref else f"{'-':>11}"
+            print(f"{arch:<15}{m:<13}{t:>9.2f}{1000 * t / steps:>10.1f}{ratio}")
+
+    arch = archs[0]
+    diag_runs = [(arch, "static", every) for every in (0, 50, 10, 1)]
+    diag = best_of(prepared, diag_runs, args.repeats, args.batch_size, clock)
+    off = diag[(arch, "static", 0)]
+    print(f"\ndiagnostics, static weights on {arch} (ratio to diagnostics off, {off:.2f}s):")
+    for every in (50, 10, 1):
+        t = diag[(arch, "static", every)]
+        print(f"  every {every:>2} batches: {t:6.2f}s  {t / off:5.3f}x")
+    per_measure = (diag[(arch, "static", 1)] - off) / steps
+    print(f"  one measurement: {1000 * per_measure:.1f} ms, "
+          f"{100 * per_measure / (off / steps):.0f}% of a training batch ({1000 * off / steps:.1f} ms)")
+
+
+if __name__ == "__main__":
+    main()
