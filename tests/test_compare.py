@@ -25,6 +25,12 @@ from _fixtures import feed_prepared, tiny_config
 TASKS = [TaskSpec("click", "binary"), TaskSpec("rating", "regression"), TaskSpec("mood", "multiclass", classes=(0, 1, 2))]
 
 
+def _only_missing(*modules: str):
+    """Stands in for ``importlib.util.find_spec``: exactly ``modules`` are missing and
+    everything else is present, whatever is really installed here."""
+    return lambda name: None if name in modules else object()
+
+
 def _run(method, seed, auc, rmse, acc, seconds=1.0):
     return Run(method, seed, {"click": {"auc": auc, "logloss": 0.5, "n": 10}, "rating": {"rmse": rmse, "mae": 0.7},
                               "mood": {"accuracy": acc}}, seconds, 1.0, "completed")
@@ -158,8 +164,7 @@ def test_gradient_methods_cannot_compare_single_task_architectures():
 
 
 def test_a_missing_optional_dependency_names_the_install_command(monkeypatch):
-    real = weighting_base.find_spec
-    monkeypatch.setattr(weighting_base, "find_spec", lambda m: None if m == "torchjd" else real(m))
+    monkeypatch.setattr(weighting_base, "find_spec", _only_missing("torchjd"))
     with pytest.raises(ConfigError, match=r"UPGrad needs torchjd: pip install 'mtl-tradeoff-explorer\[torchjd\]'"):
         compare(feed_prepared(), tiny_config(), ["static", "upgrad"], 1, progress=lambda *a: pytest.fail("trained"))
 
@@ -229,14 +234,12 @@ def test_cli_compare_bad_input(feed_csv, args, needles):
 
 
 def test_cli_compare_missing_dependency(feed_csv, monkeypatch):
-    real = weighting_base.find_spec
-    monkeypatch.setattr(weighting_base, "find_spec", lambda m: None if m == "cvxpy" else real(m))
+    monkeypatch.setattr(weighting_base, "find_spec", _only_missing("cvxpy"))
     _one_error_line(*_main(["compare", "--data", feed_csv, "--tasks", "click,like", "--methods", "static,cagrad"]),
                     "CAGrad needs cvxpy", "pip install 'mtl-tradeoff-explorer[cvxpy]'")
 
 
 def test_cli_train_names_the_install_command(feed_csv, monkeypatch):
-    real = weighting_base.find_spec
-    monkeypatch.setattr(weighting_base, "find_spec", lambda m: None if m == "torchjd" else real(m))
+    monkeypatch.setattr(weighting_base, "find_spec", _only_missing("torchjd"))
     _one_error_line(*_main(["train", "--data", feed_csv, "--tasks", "click,like", "--weighting", "mgda", "--quiet"]),
                     "MGDA needs torchjd", "pip install 'mtl-tradeoff-explorer[torchjd]'")

@@ -56,6 +56,12 @@ def _params(methods):
     return [pytest.param(m, marks=_installed(m)) for m in methods]
 
 
+def _only_missing(*modules: str):
+    """Stands in for ``importlib.util.find_spec``: exactly ``modules`` are missing and
+    everything else is present, whatever is really installed here."""
+    return lambda name: None if name in modules else object()
+
+
 def _tasks(k: int, kind: str = "regression") -> list[TaskSpec]:
     return [TaskSpec(f"t{i}", kind) for i in range(k)]
 
@@ -79,8 +85,7 @@ def test_registry_lists_every_method_in_display_order():
 
 
 def test_missing_optional_dependency_names_the_install_command(monkeypatch):
-    real = weighting_base.find_spec
-    monkeypatch.setattr(weighting_base, "find_spec", lambda m: None if m in ("torchjd", "cvxpy") else real(m))
+    monkeypatch.setattr(weighting_base, "find_spec", _only_missing("torchjd", "cvxpy"))
     status = weighting_status()
     assert status["upgrad"] == (False, "UPGrad needs torchjd: pip install 'mtl-tradeoff-explorer[torchjd]'")
     assert status["mgda"].hint.endswith("pip install 'mtl-tradeoff-explorer[torchjd]'")

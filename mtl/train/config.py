@@ -64,9 +64,9 @@ class TrainConfig:
         """The method exists, its optional dependencies are installed, and the
         architecture shares the parameters a gradient method balances."""
         from ..models import available_models, get_model_class
-        from ..weighting import check_available
+        from ..weighting import check_available, get_weighting_class
 
-        method = check_available(self.weighting)
+        method = get_weighting_class(self.weighting)
         if method.needs_shared and not get_model_class(self.arch).shares_parameters:
             sharing = [name for name in available_models() if get_model_class(name).shares_parameters]
             raise ConfigError(
@@ -74,6 +74,7 @@ class TrainConfig:
                 f"'{self.arch}' architecture shares none; use it with an architecture that shares "
                 f"({', '.join(sharing)}), or train single-task models with static weights"
             )
+        check_available(self.weighting)  # after: no point installing a method that cannot run here
 
     def to_dict(self) -> dict:
         d = asdict(self)
