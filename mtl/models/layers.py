@@ -51,7 +51,10 @@ class InputLayer(nn.Module):
         x = torch.cat(parts, dim=1)
         if self.film is None:
             return x
-        gamma, beta = self.film(pref).chunk(2, dim=-1)
+        # One weighting for the whole batch (an expanded vector, the usual case): run
+        # the FiLM network once and broadcast, instead of once per row.
+        shared_pref = pref.dim() == 2 and pref.stride(0) == 0
+        gamma, beta = self.film(pref[:1] if shared_pref else pref).chunk(2, dim=-1)
         return torch.cat([x * (1 + gamma) + beta, pref], dim=1)
 
 
