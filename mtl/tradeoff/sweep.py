@@ -269,7 +269,8 @@ def sweep(
         return True
 
     if baselines and tick("single-task baselines"):
-        r = Trainer(prepared, _config(base, arch="single", weights=None, model=replace(base.model, conditioned=False))).fit()
+        r = Trainer(prepared, _config(base, arch="single", weighting="static", weights=None,
+                                      model=replace(base.model, conditioned=False))).fit()
         result.baselines = r.test
     if retrain:
         start = time.perf_counter()
