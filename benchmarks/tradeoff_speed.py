@@ -67,12 +67,12 @@ def main() -> None:
     idx = torch.arange(len(test)).repeat(reps)[:SLIDER_ROWS]
     explorer = ConditionedExplorer(model, prepared.tasks, test.x_cat[idx], test.x_num[idx], test.y[idx])
     rng = np.random.default_rng(0)
-    explorer.metrics([1.0 / len(tasks)] * len(tasks))  # warm-up
+    explorer.quick_metrics([1.0 / len(tasks)] * len(tasks))  # warm-up (the Trade-offs page slider path)
     times = []
     for _ in range(30):
         w = rng.dirichlet(np.ones(len(tasks)))
         t0 = time.perf_counter()
-        explorer.metrics(w)
+        explorer.quick_metrics(w)
         times.append(1000 * (time.perf_counter() - t0))
     one_retrain = result.retrain_seconds / len(grid)
     med = float(np.median(times))

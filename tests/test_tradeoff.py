@@ -235,3 +235,12 @@ def test_explorer_from_saved_model_matches_prepared(tiny_prepared, tmp_path):
     a = ConditionedExplorer.from_prepared(result.trained.model, tiny_prepared).metrics([0.2, 0.8])
     b = ConditionedExplorer.from_trained(loaded).metrics([0.2, 0.8])
     assert a == b
+
+
+def test_quick_metrics_match_full_metrics(tiny_prepared):
+    cfg = TrainConfig(tasks=["click", "long_view"], epochs=1, model=ModelConfig(emb_dim=4, hidden=(16,), tower=(8,), conditioned=True))
+    explorer = ConditionedExplorer.from_prepared(Trainer(tiny_prepared, cfg).fit().trained.model, tiny_prepared)
+    quick, full = explorer.quick_metrics([0.3, 0.7]), explorer.metrics([0.3, 0.7])
+    for task in ("click", "long_view"):
+        assert quick[task]["auc"] == pytest.approx(full[task]["auc"])
+        assert quick[task]["logloss"] == pytest.approx(full[task]["logloss"], rel=1e-5)
