@@ -113,6 +113,14 @@ def _nav(page, title: str) -> None:
     page.get_by_role("heading", name=title, level=1).wait_for()
 
 
+def _upload(page, csv: Path) -> None:
+    """Make ``csv`` the active dataset through the Data page's uploader."""
+    _nav(page, "Data")
+    page.get_by_role("tab", name="Upload your own").click()
+    page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(csv))
+    page.get_by_role("heading", name=f"Active: {csv.name}").wait_for()
+
+
 def _no_errors(page) -> None:
     assert page.get_by_test_id("stException").count() == 0
     errors = page.get_by_test_id("stAlertContentError")
@@ -147,10 +155,7 @@ def test_journey_upload_weigh_train_recommend(page, tmp_path):
     simulate(n_users=100, n_items=200, n_impressions=3000, seed=3).to_csv(csv, index=False)
     expect = sync_api.expect
 
-    _nav(page, "Data")
-    page.get_by_role("tab", name="Upload your own").click()
-    page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(csv))
-    page.get_by_role("heading", name="Active: my_feed.csv").wait_for()
+    _upload(page, csv)
     _no_errors(page)
 
     _nav(page, "Train")
@@ -187,10 +192,7 @@ def test_journey_tradeoff_front(page, tmp_path):
     simulate(n_users=100, n_items=200, n_impressions=3000, seed=5).to_csv(csv, index=False)
     expect = sync_api.expect
 
-    _nav(page, "Data")
-    page.get_by_role("tab", name="Upload your own").click()
-    page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(csv))
-    page.get_by_role("heading", name="Active: front_feed.csv").wait_for()
+    _upload(page, csv)
 
     _nav(page, "Trade-offs")
     points = page.get_by_role("slider").first  # "Weightings", 7 by default

@@ -81,7 +81,7 @@ def _group_z(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return np.where(sd > 0, z, 0.0)
 
 
-def _evaluate_ranking(score: np.ndarray, groups: np.ndarray, gain: np.ndarray, eff: np.ndarray, k: int) -> tuple[float, np.ndarray, int]:
+def _evaluate_ranking(score: np.ndarray, groups: np.ndarray, gain: np.ndarray, eff: np.ndarray, k: int) -> tuple[float, np.ndarray]:
     """Mean NDCG@k over users with any gain, and the mean of each efficiency label
     column in the top k over all users. ``groups`` are integer user codes."""
     order = np.lexsort((-score, groups))
@@ -106,7 +106,7 @@ def _evaluate_ranking(score: np.ndarray, groups: np.ndarray, gain: np.ndarray, e
         c = np.bincount(g[ok], minlength=g.max() + 1).astype(float)
         per_user = np.divide(s, c, out=np.full_like(s, np.nan), where=c > 0)
         eff_means.append(np.nanmean(per_user[users]) if np.any(c[users] > 0) else np.nan)
-    return ndcg, np.array(eff_means), int(has_gain.sum())
+    return ndcg, np.array(eff_means)
 
 
 def efficiency_relevance_curve(
@@ -164,7 +164,7 @@ def efficiency_relevance_curve(
         e, r = combined(source)
         out = []
         for a in alphas:
-            ndcg, effs, _ = _evaluate_ranking((1 - a) * e + a * r, groups, gain, eff, k)
+            ndcg, effs = _evaluate_ranking((1 - a) * e + a * r, groups, gain, eff, k)
             row = {"alpha": float(a), "efficiency_at_k": float(effs[0]), "relevance_ndcg_at_k": ndcg}
             row.update({f"{t}_at_k": float(v) for t, v in zip(efficiency, effs)})
             out.append(row)
@@ -182,7 +182,6 @@ def efficiency_relevance_curve(
     elif oracle is not None:
         missing = [t for t in efficiency + relevance if t not in oracle]
         notes.append(f"No oracle curve: the data has no true probabilities for {', '.join(missing)}.")
-    _, _, n_users = _evaluate_ranking(np.zeros(len(groups)), groups, gain, eff, k)
     return CurveResult(k, efficiency, relevance, points, random_point, oracle_points, current_alpha,
                        int(groups.max() + 1), notes)
 
