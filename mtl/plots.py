@@ -8,7 +8,8 @@ every figure (its position in the task list).
 History rows are those of :attr:`TrainResult.history <mtl.train.TrainResult.history>`
 and :attr:`BackgroundTraining.history <mtl.train.BackgroundTraining.history>`:
 ``epoch``, ``train_loss:<task>``, ``valid_loss:<task>``, ``valid_<metric>:<task>``,
-``weight:<task>``.
+``weight:<task>``. The weights a method applied, batch by batch, are drawn from the
+gradient diagnostics by :mod:`mtl.plots_diagnostics`.
 """
 
 from __future__ import annotations
@@ -77,19 +78,6 @@ def metric_curves(history: Sequence[dict] | pd.DataFrame, tasks: Sequence[str]) 
             line=dict(color=task_color(i)),
         ))
     fig.update_layout(title="Validation metric per task", xaxis_title="epoch", yaxis_title="metric", **_LAYOUT)
-    return fig
-
-
-def weight_curves(history: Sequence[dict] | pd.DataFrame, tasks: Sequence[str]) -> go.Figure:
-    """The effective task weights the weighting method used, against epochs."""
-    frame = _rows(history)
-    fig = go.Figure()
-    for i, task in enumerate(tasks):
-        col = f"weight:{task}"
-        if col in frame:
-            fig.add_trace(go.Scatter(x=frame["epoch"], y=frame[col], mode="lines+markers", name=task,
-                                     line=dict(color=task_color(i))))
-    fig.update_layout(title="Effective task weights", xaxis_title="epoch", yaxis_title="weight", **_LAYOUT)
     return fig
 
 

@@ -8,11 +8,13 @@ import pandas as pd
 import streamlit as st
 
 from mtl import plots, report
+from mtl import plots_diagnostics as dplots
 from mtl.data import SPLITS
 from mtl.errors import MTLError
-from mtl.models import available_models
+from mtl.models import available_models, get_model_class
 from mtl.train import available_devices
-from mtl.weighting import available_weightings
+from mtl.train.diagnostics import explain
+from mtl.weighting import available_weightings, get_weighting_class, weighting_status
 from pages import _common as ui
 
 UI = ui.UI
@@ -62,15 +64,31 @@ if tasks:
 else:
     st.error("Choose at least one task to train.", icon=":material/error:")
 
-models, methods = available_models(), available_weightings()
+models, methods, status = available_models(), available_weightings(), weighting_status()
 c1, c2 = st.columns(2)
 with c1:
     arch = st.selectbox("Architecture", list(models), key=ui.ui_default(f"{UI}train.arch", defaults.arch))
     st.caption(models[arch])
 with c2:
-    weighting = st.selectbox("Weighting method", list(methods), key=ui.ui_default(f"{UI}train.weighting",
-                                                                                defaults.weighting))
+    weighting = st.selectbox(
+        "Weighting method", list(methods), key=ui.ui_default(f"{UI}train.weighting", defaults.weighting),
+        format_func=lambda m: get_weighting_class(m).display_name() + ("" if status[m].available else " (not installed)"),
+    )
     st.caption(methods[weighting])
+method_class = get_weighting_class(weighting)
+# Problems with the chosen method, said before anything is trained.
+method_problem = ""
+if not status[weighting].available:
+    method_problem = f"{status[weighting].hint}, then restart the app."
+elif method_class.needs_shared and not get_model_class(arch).shares_parameters:
+    method_problem = (f"{method_class.display_name()} balances the tasks' gradients on shared layers, and the "
+                      f"{arch} architecture shares none: choose another architecture, or static weights.")
+if method_problem:
+    st.warning(method_problem, icon=":material/extension:")
+elif weighting != "static" and len(tasks) > 1:
+    st.caption("Your slider weights act as this method's preference: it balances the tasks around them."
+               if method_class.uses_preference else
+               f"{method_class.display_name()} decides the balance itself and ignores the slider weights.")
 
 devices = available_devices()
 with st.expander("Hyperparameters and device"):
@@ -101,7 +119,8 @@ with st.expander("Hyperparameters and device"):
     device = h10.selectbox("Device", list(devices), format_func=lambda d: devices[d],
                            key=ui.ui_default(f"{UI}train.device", defaults.device))
 
-if st.button("Train", type="primary", icon=":material/play_arrow:", disabled=busy or not tasks, key="train.start"):
+if st.button("Train", type="primary", icon=":material/play_arrow:", disabled=busy or not tasks or bool(method_problem),
+             key="train.start"):
     try:
         config = ui.make_config(
             ds, tasks, weights, arch=arch, weighting=weighting, epochs=int(epochs), batch_size=int(batch_size),
@@ -120,6 +139,44 @@ if outcome and not busy:
         st.error(outcome[1], icon=":material/error:")
     else:
         st.info(outcome[1], icon=":material/info:")
+
+
+# ------------------------------------------------------- gradient diagnostics
+DIAGNOSTICS_TEXT = (
+    "**How to read these.** Every task's loss pulls the shared layers in some direction: its *gradient*. "
+    "**Left, conflict:** the cosine between two tasks' gradients is +1 when they pull the same way, 0 when they "
+    "are unrelated, and negative (shaded) when a step that helps one task hurts the other. Tasks that often "
+    "conflict are where gradient-balancing methods (UPGrad, PCGrad, CAGrad, Nash-MTL) earn their keep. "
+    "**Middle, dominance:** the norm is how hard each task pulls (log scale). A task whose weighted pull is "
+    "several times the others' decides most of what the shared layers learn, and the others get little say. "
+    "**Right:** the weights the method applied: flat for static weights, changing batch by batch for adaptive "
+    "methods (GradNorm, UPGrad, ...), which shows how they respond to conflict and dominance. Lines are smoothed; "
+    "faint dots are single batches."
+)
+
+
+def diagnostics_panel(rows: list[dict], config, key: str) -> None:
+    """Cosine, norm and weight charts of a run's gradient diagnostics, with findings."""
+    tasks = list(config.tasks)
+    if not get_model_class(config.arch).shares_parameters:
+        st.caption("Single-task networks share no layers, so their tasks cannot conflict: there are no gradient "
+                   "diagnostics. Train a shared architecture to see them.")
+        return
+    if config.diagnostics_every == 0:
+        st.caption("Gradient diagnostics were turned off for this run.")
+        return
+    if not rows:
+        st.caption("The diagnostics charts appear after the first measured batch.")
+        return
+    a, b, c = st.columns(3)
+    a.plotly_chart(dplots.cosine_curves(rows, tasks), key=f"{key}.diag.cos")
+    b.plotly_chart(dplots.norm_curves(rows, tasks), key=f"{key}.diag.norm")
+    c.plotly_chart(dplots.weight_curves(rows, tasks), key=f"{key}.diag.weight")
+    found = explain(rows, tasks)
+    every = config.diagnostics_every
+    st.markdown("\n".join(f"- {f}" for f in found.findings))
+    st.caption(DIAGNOSTICS_TEXT + f" Measured on the training batches, every {every} batch{'es' if every > 1 else ''} "
+               f"({len(rows)} so far), on the shared representation; measuring never changes training.")
 
 
 # --------------------------------------------------------------------- live
@@ -169,6 +226,9 @@ def live_panel() -> None:
     else:
         st.caption("The charts appear after the first validation pass (each epoch; several times per epoch on "
                    "large data).")
+    if len(task_names) > 1:
+        st.markdown("**Gradient diagnostics, live**")
+        diagnostics_panel(bg.diagnostics, bg.config, "live")
 
 
 if busy:
@@ -257,13 +317,26 @@ def show_run(run: ui.Run) -> None:
             f"The model kept is the one from epoch {result.best_epoch:g}, where the weighted validation score "
             "was best."
         )
-        if cfg.weighting != "static":
-            st.plotly_chart(plots.weight_curves(result.history, cfg.tasks), key=f"chart.weights.{run.id}")
-            st.caption(
-                f"The weights {cfg.weighting} actually applied to each task's loss during training (your slider "
-                "weights act as a preference multiplying them). A task whose weight shrinks was judged noisy or "
-                "already learned."
-            )
+
+    if len(cfg.tasks) > 1:
+        st.markdown("**Gradient diagnostics**")
+        diagnostics_panel(result.diagnostics, cfg, f"results.{run.id}")
+        found = explain(result.diagnostics, cfg.tasks)
+        if not found.empty:
+            with st.expander("Diagnostics in numbers"):
+                st.dataframe(found.pairs, hide_index=True, key=f"results.diag.pairs.{run.id}", column_config={
+                    "a": "task A", "b": "task B",
+                    "mean_cosine": st.column_config.NumberColumn("mean cosine", format="%+.3f"),
+                    "conflict_share": st.column_config.NumberColumn("share of batches in conflict", format="percent"),
+                    "measured": "batches measured"})
+                st.dataframe(found.tasks, hide_index=True, key=f"results.diag.tasks.{run.id}", column_config={
+                    "mean_norm": st.column_config.NumberColumn("mean gradient norm", format="%.4g"),
+                    "mean_weight": st.column_config.NumberColumn("mean weight", format="%.3f"),
+                    "contribution": st.column_config.NumberColumn("weighted pull (weight x norm)", format="%.4g"),
+                    "share": st.column_config.NumberColumn("share of the pull", format="percent")})
+                st.download_button("Download every measured batch (CSV)", result.diagnostics_frame().to_csv(index=False),
+                                   f"diagnostics_run{run.id}.csv", "text/csv", key=f"results.diag.csv.{run.id}",
+                                   icon=":material/download:")
 
 
 runs = ui.runs()

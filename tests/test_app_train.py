@@ -9,7 +9,7 @@ import pytest
 
 from mtl.metrics import relative_gain
 from mtl.models import available_models
-from mtl.weighting import available_weightings
+from mtl.weighting import available_weightings, get_weighting_class
 from pages import _common as ui
 from tests._apptest import (  # noqa: F401 (app is a fixture)
     app, button, fast_settings, no_errors, open_page, table_with, tiny_dataset, trained_run, wait_for_job,
@@ -37,7 +37,9 @@ def test_setup_lists_labels_weights_models_and_devices(app):
     assert tasks_widget(at).options == ["click (binary)", "like (binary)", "long_view (binary)",
                                         "watch_time (regression)", "rating (regression)"]
     assert at.selectbox(key="ui.train.arch").options == list(available_models())
-    assert at.selectbox(key="ui.train.weighting").options == list(available_weightings())
+    shown = at.selectbox(key="ui.train.weighting").options  # display names; uninstalled ones say so
+    assert [o.removesuffix(" (not installed)") for o in shown] == [
+        get_weighting_class(m).display_name() for m in available_weightings()]
     captions = [c.value for c in at.caption]
     assert available_models()["shared_bottom"] in captions
     assert available_weightings()["static"] in captions
@@ -98,7 +100,14 @@ def test_training_shows_results_and_baselines_with_relative_gains(app):
     table = table_with(at, "task", "AUC")
     assert table["task"].tolist() == ["click", "like", "long_view"]
     assert table.set_index("task").loc["click", "AUC"] == pytest.approx(run.result.test["click"]["auc"])
-    assert len(at.get("plotly_chart")) >= 2  # learning curves
+    assert len(at.get("plotly_chart")) >= 5  # learning curves, then cosines, norms and weights
+    # Gradient diagnostics: findings in words and the numbers behind them.
+    findings = [m.value for m in at.markdown if m.value.startswith("- **")]
+    assert findings and any(w in findings[0] for w in ("conflict", "aligned", "unrelated", "dominat"))
+    assert any("How to read these" in c.value for c in at.caption)
+    pairs = table_with(at, "a", "b", "mean_cosine", "conflict_share")
+    assert len(pairs) == 3 and pairs["measured"].iloc[0] == len(run.result.diagnostics) > 0
+    assert table_with(at, "task", "mean_norm", "share")["share"].sum() == pytest.approx(1.0)
 
     button(at, "Train single-task baselines").click().run()
     wait_for_job(at)
@@ -152,6 +161,10 @@ def test_stop_keeps_the_best_model_so_far(app):
     at.run()
     bars = [p.text for p in at.get("progress")]
     assert any(t.startswith("Epoch ") and "/300" in t and "left" in t for t in bars), bars
+    # Live gradient diagnostics next to the learning curves.
+    assert job.bg.diagnostics
+    assert any(m.value == "**Gradient diagnostics, live**" for m in at.markdown)
+    assert len(at.get("plotly_chart")) == 5
     asked = time.time()
     button(at, "Stop").click().run()
     assert job.bg.stop_requested
@@ -225,3 +238,40 @@ def test_closing_a_session_stops_its_training():
     del finished
     gc.collect()
     assert ref() is None  # the session's hook does not keep finished runs (and their data) alive
+
+
+def test_a_method_that_is_not_installed_says_how_to_install_it(app, monkeypatch):
+    monkeypatch.setattr(get_weighting_class("upgrad"), "requires", ("no_such_module_for_tests",))
+    at = open_train(app)
+    select = at.selectbox(key="ui.train.weighting")
+    assert "UPGrad (not installed)" in select.options
+    select.set_value("upgrad").run()
+    warning = [w.value for w in at.warning]
+    assert warning and "no_such_module_for_tests" in warning[0] and "pip install" in warning[0]
+    assert button(at, "Train").disabled
+    select.set_value("static").run()
+    assert not at.warning and not button(at, "Train").disabled
+
+
+def test_gradient_methods_need_an_architecture_that_shares(app):
+    at = open_train(app)
+    at.selectbox(key="ui.train.arch").set_value("single")
+    at.selectbox(key="ui.train.weighting").set_value("gradnorm").run()
+    assert any("shares none" in w.value for w in at.warning)
+    assert button(at, "Train").disabled
+
+
+def test_the_page_says_whether_the_sliders_steer_the_method(app):
+    at = open_train(app)
+    at.selectbox(key="ui.train.weighting").set_value("gradnorm").run()
+    assert any("slider weights act as this method's preference" in c.value for c in at.caption)
+    at.selectbox(key="ui.train.weighting").set_value("nash_mtl").run()
+    if not at.warning:  # installed: it balances by itself
+        assert any("ignores the slider weights" in c.value for c in at.caption)
+
+
+def test_single_task_runs_explain_why_they_have_no_diagnostics(app):
+    ds = tiny_dataset()
+    at = open_page(app, ui.TRAIN, ds, [trained_run(ds, 1, ("click", "like"), arch="single")])
+    no_errors(at)
+    assert any("share no layers" in c.value for c in at.caption)

@@ -5,6 +5,7 @@ its events, its result and BackgroundTraining expose them."""
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 import torch
@@ -12,8 +13,8 @@ import torch
 from mtl.errors import ConfigError
 from mtl.models import ModelConfig
 from mtl.models.base import ModelOutput
-from mtl.train import BackgroundTraining, Evaluation, Trainer
-from mtl.train.diagnostics import GradientDiagnostics, summarize
+from mtl.train import BackgroundTraining, Evaluation, Progress, Trainer, live_config
+from mtl.train.diagnostics import GradientDiagnostics, every_for, explain, summarize
 from mtl.weighting import weighting_status
 
 from _fixtures import feed_prepared, tiny_config
@@ -175,3 +176,120 @@ def test_background_training_exposes_the_rows():
     job = BackgroundTraining(feed_prepared(), tiny_config(diagnostics_every=4), auto_evals=False).start()
     assert job.join(60)
     assert job.result is not None and job.diagnostics == job.result.diagnostics and job.diagnostics
+
+
+# ------------------------------------------------------- live rows and interpretation
+def test_progress_events_carry_every_row_once_for_live_charts():
+    trainer = Trainer(feed_prepared(), tiny_config(diagnostics_every=1))
+    events = list(trainer.run())
+    live = [r for e in events if isinstance(e, Progress) for r in e.diagnostic_rows]
+    result = events[-1].result
+    assert live and live == result.diagnostics[:len(live)]
+    # Evaluations keep their own place: they still get every row too.
+    assert [r for e in events if isinstance(e, Evaluation) for r in e.diagnostic_rows] == result.diagnostics
+
+
+def test_each_reader_of_new_rows_keeps_its_own_place():
+    diag = GradientDiagnostics(NAMES, every=1)
+    y = torch.randn(64)
+    for step in (1, 2, 3):
+        losses, z = _regression([y, -y])
+        diag.record(diag.measure(losses, [z]), step, step / 3, torch.tensor([0.5, 0.5]))
+        if step == 2:
+            assert [r["step"] for r in diag.new_rows("progress")] == [1, 2]
+    assert [r["step"] for r in diag.new_rows("progress")] == [3]
+    assert [r["step"] for r in diag.new_rows()] == [1, 2, 3]
+
+
+def test_live_config_aims_for_a_few_hundred_rows_and_never_turns_diagnostics_on():
+    cfg = tiny_config(batch_size=100, epochs=2, diagnostics_every=50)
+    assert every_for(40) == 1 and every_for(4000) == 20 and every_for(4000, 100) == 40
+    assert live_config(cfg, 2_000).diagnostics_every == 4          # 40 batches: every 4th (bounded cost)
+    assert live_config(tiny_config(diagnostics_every=2), 2_000).diagnostics_every == 2  # finer on request
+    assert live_config(cfg, 1_000_000).diagnostics_every == 50     # 20k batches: the config's 50 is finer than 100
+    assert live_config(cfg, 200_000).diagnostics_every == 20       # 4k batches -> 200 rows
+    assert live_config(tiny_config(diagnostics_every=0), 2_000).diagnostics_every == 0
+
+
+def test_background_training_shows_rows_while_it_runs():
+    """Rows arrive with progress events, before the run ends (not only at evaluations)."""
+    import threading
+
+    seen = threading.Event()
+    original = Trainer.run
+
+    def slow_run(self):
+        for event in original(self):
+            if isinstance(event, Progress) and event.diagnostic_rows:
+                yield event
+                seen.wait(10)  # hold the run until the test has looked
+            else:
+                yield event
+
+    cfg = tiny_config(diagnostics_every=1, epochs=1)
+    try:
+        Trainer.run = slow_run
+        job = BackgroundTraining(feed_prepared(), cfg, auto_evals=False).start()
+        deadline = time.time() + 30
+        while not job.diagnostics and time.time() < deadline:
+            time.sleep(0.02)
+        assert job.diagnostics and job.result is None and job.history == []
+    finally:
+        seen.set()
+        Trainer.run = original
+    assert job.join(60) and job.diagnostics == job.result.diagnostics
+
+
+def _rows(cos: list[float], norms: dict[str, list[float]], weights: dict[str, float] | None = None):
+    names = list(norms)
+    weights = weights or {t: 1 / len(names) for t in names}
+    return [{"step": i + 1, "epoch": (i + 1) / len(cos), f"cos:{names[0]}|{names[1]}": c,
+             **{f"norm:{t}": norms[t][i] for t in names}, **{f"weight:{t}": weights[t] for t in names}}
+            for i, c in enumerate(cos)]
+
+
+def test_explain_calls_negative_cosines_a_conflict():
+    rows = _rows([-0.3, -0.1, 0.05, -0.2], {"click": [1, 1, 1, 1], "like": [1.2, 1, 1, 0.9]})
+    out = explain(rows, ["click", "like"])
+    pair = out.pairs.iloc[0]
+    assert (pair.a, pair.b, pair.verdict, pair.measured) == ("click", "like", "conflict", 4)
+    assert pair.conflict_share == pytest.approx(0.75) and pair.mean_cosine == pytest.approx(-0.1375)
+    assert "conflict" in out.findings[0] and "75%" in out.findings[0]
+    assert "No task dominates" in out.findings[-1]
+
+
+def test_explain_calls_positive_cosines_aligned_and_small_ones_unrelated():
+    aligned = explain(_rows([0.6, 0.5, 0.4], {"a": [1, 1, 1], "b": [1, 1, 1]}), ["a", "b"])
+    assert aligned.pairs.verdict.tolist() == ["aligned"] and "aligned" in aligned.findings[0]
+    unrelated = explain(_rows([0.1, -0.05, 0.2], {"a": [1, 1, 1], "b": [1, 1, 1]}), ["a", "b"])
+    assert unrelated.pairs.verdict.tolist() == ["unrelated"] and "unrelated" in unrelated.findings[0]
+
+
+def test_explain_finds_a_dominant_task_from_the_weighted_norms():
+    rows = _rows([0.2, 0.2], {"click": [4.0, 4.0], "like": [0.5, 0.5]})
+    out = explain(rows, ["click", "like"])
+    assert out.findings[0].startswith("**click** dominates") and "8.0x" in out.findings[0]
+    tasks = out.tasks.set_index("task")
+    assert tasks.loc["click", "share"] == pytest.approx(8 / 9)
+    # Weights that compensate: the raw imbalance is reported as corrected.
+    fixed = explain(_rows([0.2, 0.2], {"click": [4.0, 4.0], "like": [0.5, 0.5]}, {"click": 0.1, "like": 0.9}),
+                    ["click", "like"])
+    assert any("8.0x" in f and "correcting" in f for f in fixed.findings)
+    assert not any("dominates" in f for f in fixed.findings)
+
+
+def test_explain_handles_no_rows_and_unmeasured_pairs():
+    empty = explain([], ["a", "b"])
+    assert empty.empty and empty.findings == [] and list(empty.pairs.columns)[:2] == ["a", "b"]
+    nan_rows = _rows([math.nan, math.nan], {"a": [1.0, 1.0], "b": [0.0, 0.0]})
+    out = explain(nan_rows, ["a", "b"])
+    assert out.pairs.verdict.tolist() == ["not measured"]
+    assert not any("**a** and **b**" in f for f in out.findings)
+
+
+def test_explain_reads_a_real_run():
+    result = Trainer(feed_prepared(), tiny_config(diagnostics_every=1)).fit()
+    out = explain(result.diagnostics, ["click", "like"])
+    assert len(out.pairs) == 1 and out.pairs.measured.iloc[0] == len(result.diagnostics)
+    assert -1 <= out.pairs.mean_cosine.iloc[0] <= 1
+    assert out.tasks.share.sum() == pytest.approx(1.0) and out.findings

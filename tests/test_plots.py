@@ -57,12 +57,6 @@ def test_curves_of_an_empty_history_are_empty_figures():
     assert len(plots.metric_curves([], TASKS).data) == 0
 
 
-def test_weight_curves():
-    fig = plots.weight_curves(HISTORY, TASKS)
-    assert [t.name for t in fig.data] == TASKS
-    assert list(_trace(fig, "time").y) == [0.5, 0.6]
-
-
 def test_gain_bars_show_primary_gains_coloured_by_sign():
     comparison = pd.DataFrame([
         {"task": "click", "metric": "auc", "model": 0.71, "single-task": 0.70, "gain %": 1.43, "primary": True},
@@ -121,6 +115,6 @@ def test_label_distribution_multiclass_counts_per_value():
     assert list(bar.x) == ["a", "b"] and list(bar.y) == [2, 1]
 
 
-@pytest.mark.parametrize("builder", [plots.loss_curves, plots.metric_curves, plots.weight_curves])
+@pytest.mark.parametrize("builder", [plots.loss_curves, plots.metric_curves])
 def test_figures_serialize(builder):
     assert builder(HISTORY, TASKS).to_json()

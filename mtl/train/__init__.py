@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..data.dataset import InteractionData, prepare
-from .background import BackgroundTraining, evals_per_epoch_for
+from .background import BackgroundTraining, evals_per_epoch_for, live_config
 from .config import TrainConfig
 from .device import DEVICES, available_devices, resolve_device
 from .events import Done, Evaluation, Event, Progress
@@ -20,5 +20,5 @@ def train(data: InteractionData, config: TrainConfig, callback=None) -> TrainRes
 
 __all__ = [
     "BackgroundTraining", "DEVICES", "Done", "Evaluation", "Event", "Progress", "TrainConfig", "TrainResult", "TrainedModel",
-    "Trainer", "available_devices", "evals_per_epoch_for", "resolve_device", "train",
+    "Trainer", "available_devices", "evals_per_epoch_for", "live_config", "resolve_device", "train",
 ]

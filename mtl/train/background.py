@@ -5,8 +5,8 @@ keeps what a user interface needs to poll: the phase, the latest
 :class:`~mtl.train.Progress`, every :class:`~mtl.train.Evaluation` so far (and the
 same rows as :attr:`TrainResult.history <mtl.train.TrainResult.history>`, for live
 learning curves), the gradient diagnostics rows so far (as
-:attr:`TrainResult.diagnostics <mtl.train.TrainResult.diagnostics>`, updated at every
-evaluation), and at the end the :class:`~mtl.train.TrainResult` or a readable
+:attr:`TrainResult.diagnostics <mtl.train.TrainResult.diagnostics>`, updated with every
+progress event, a few times per second), and at the end the :class:`~mtl.train.TrainResult` or a readable
 error message. Every accessor returns a snapshot taken under a lock, so a poller
 never sees a half-updated list.
 
@@ -42,6 +42,7 @@ from typing import Callable, Union
 from ..data.dataset import PreparedData
 from ..errors import MTLError
 from .config import TrainConfig
+from .diagnostics import every_for
 from .events import Done, Evaluation, Progress
 from .result import TrainResult
 from .trainer import Trainer
@@ -61,6 +62,12 @@ FINAL_PHASES = (FINISHED, FAILED, CANCELLED)
 #: staring at a flat chart for a long time on large data).
 ROWS_PER_EVALUATION = 50_000
 MAX_EVALS_PER_EPOCH = 10
+#: Diagnostics rows a live run aims for, measuring at most every
+#: ``MIN_DIAGNOSTICS_EVERY`` batches: one measurement costs about a third of a
+#: training batch with three tasks (``benchmarks/weighting_overhead.py``: 1.34x on
+#: every batch), so this bounds the cost to about +9%.
+DIAGNOSTICS_PER_RUN = 200
+MIN_DIAGNOSTICS_EVERY = 4
 
 # Trainer() seeds torch's global generator and then initializes the model from it:
 # two sessions building models at the same moment would interleave their draws and
@@ -72,6 +79,20 @@ def evals_per_epoch_for(n_train: int) -> int:
     """Validation evaluations per epoch that keep live charts moving on ``n_train`` rows:
     1 up to 50k rows, then one more per further 50k rows, at most 10."""
     return max(1, min(MAX_EVALS_PER_EPOCH, math.ceil(n_train / ROWS_PER_EVALUATION)))
+
+
+def live_config(config: TrainConfig, n_train: int) -> TrainConfig:
+    """``config`` with enough evaluations per epoch (:func:`evals_per_epoch_for`) and
+    diagnostics rows (about :data:`DIAGNOSTICS_PER_RUN`, at most one every
+    :data:`MIN_DIAGNOSTICS_EVERY` batches) for live charts on ``n_train``
+    training rows; never fewer than ``config`` asks for, and diagnostics stay off
+    when ``diagnostics_every`` is 0."""
+    evals = max(config.evals_per_epoch, evals_per_epoch_for(n_train))
+    every = config.diagnostics_every
+    if every > 0:
+        steps = math.ceil(n_train / config.batch_size) * config.epochs
+        every = min(every, max(MIN_DIAGNOSTICS_EVERY, every_for(steps, DIAGNOSTICS_PER_RUN)))
+    return dataclasses.replace(config, evals_per_epoch=evals, diagnostics_every=every)
 
 
 def evaluation_row(event: Evaluation, primary_metrics: dict[str, str]) -> dict:
@@ -93,8 +114,10 @@ class BackgroundTraining:
     ``prepared`` is a :class:`~mtl.data.PreparedData` for ``config.tasks`` or a
     function returning one (called in the thread). With ``auto_evals`` (default),
     ``config.evals_per_epoch`` is raised to :func:`evals_per_epoch_for` the size of
-    the training split; the config actually used is :attr:`config` (and
-    ``result.config``).
+    the training split, and (unless diagnostics are off) ``diagnostics_every`` is
+    lowered so that about :data:`DIAGNOSTICS_PER_RUN` diagnostics rows are recorded:
+    live charts then have points to draw on short runs too. The config actually used
+    is :attr:`config` (and ``result.config``).
     """
 
     def __init__(self, prepared: DataSource, config: TrainConfig, *, auto_evals: bool = True):
@@ -230,8 +253,7 @@ class BackgroundTraining:
                 return
             config = self._config
             if self._auto_evals:
-                evals = max(config.evals_per_epoch, evals_per_epoch_for(len(prepared.train)))
-                config = dataclasses.replace(config, evals_per_epoch=evals)
+                config = live_config(config, len(prepared.train))
             with _BUILD_LOCK:
                 trainer = Trainer(prepared, config)
             primary = {t.name: t.primary_metric for t in prepared.tasks}
@@ -246,12 +268,13 @@ class BackgroundTraining:
                 with self._lock:
                     if isinstance(event, Progress):
                         self._progress = event
+                        self._diagnostics.extend(event.diagnostic_rows)
                     elif isinstance(event, Evaluation):
                         self._evaluations.append(event)
                         self._history.append(evaluation_row(event, primary))
-                        self._diagnostics.extend(event.diagnostic_rows)
                     elif isinstance(event, Done):
                         self._result = event.result
+                        self._diagnostics = [dict(r) for r in event.result.diagnostics]  # incl. rows after the last progress
             with self._lock:
                 if self._result is None:  # pragma: no cover - Trainer.run always ends with Done
                     self._error = "Training ended without a result"

@@ -21,14 +21,22 @@ Measuring never changes training: ``torch.autograd.grad`` leaves every ``.grad``
 alone and draws no random numbers, so a run is bit-identical with diagnostics on or
 off. It costs T short backward passes through the task-specific parts once every
 ``diagnostics_every`` batches (see ``benchmarks/weighting_overhead.py``).
+
+:func:`explain` turns a run's rows into per-pair and per-task summaries and a few
+plain sentences about **conflict** (task gradients with a negative cosine pull the
+shared layers apart) and **dominance** (one task's weighted gradient is several times
+another's, so the shared layers mostly serve it), as shown on the Train page.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Sequence
 
+import numpy as np
+import pandas as pd
 import torch
 
 from ..models.base import ModelOutput
@@ -45,7 +53,7 @@ class GradientDiagnostics:
         self.pairs = list(combinations(range(len(self.task_names)), 2))
         #: Every row recorded so far.
         self.rows: list[dict] = []
-        self._reported = 0
+        self._cursors: dict[str, int] = {}
 
     def due(self, step: int) -> bool:
         """Whether to measure at global batch ``step`` (1-based): the first batch,
@@ -79,11 +87,13 @@ class GradientDiagnostics:
         self.rows.append(row)
         return row
 
-    def new_rows(self) -> list[dict]:
-        """The rows recorded since the previous call (copies)."""
-        rows = [dict(r) for r in self.rows[self._reported:]]
-        self._reported = len(self.rows)
-        return rows
+    def new_rows(self, reader: str = "evaluation") -> list[dict]:
+        """The rows recorded since ``reader``'s previous call (copies). Each reader
+        keeps its own place, so the trainer can hand rows both to its progress
+        events (for live charts) and to its evaluations (for per-epoch summaries)."""
+        start = self._cursors.get(reader, 0)
+        self._cursors[reader] = len(self.rows)
+        return [dict(r) for r in self.rows[start:]]
 
 
 def summarize(rows: Sequence[dict]) -> dict[str, float]:
@@ -94,3 +104,139 @@ def summarize(rows: Sequence[dict]) -> dict[str, float]:
         values = [r[key] for r in rows if not math.isnan(r[key])]
         out[key] = sum(values) / len(values) if values else math.nan
     return out
+
+
+def every_for(total_steps: int, measurements: int = 200) -> int:
+    """The ``diagnostics_every`` that records about ``measurements`` rows over a run of
+    ``total_steps`` batches (every batch for short runs): enough points for a smooth
+    live chart at a bounded cost."""
+    return max(1, int(total_steps) // max(1, int(measurements)))
+
+
+# ------------------------------------------------------------ interpretation
+#: A pair whose cosine is negative in at least this share of the measured batches
+#: (or whose mean cosine is below ``CONFLICT_MEAN``) is called conflicting.
+CONFLICT_SHARE = 0.5
+CONFLICT_MEAN = -0.05
+#: A pair whose mean cosine is at least this is called aligned.
+ALIGNED_MEAN = 0.3
+#: One task dominates when its weighted gradient norm is at least this many times
+#: another's.
+DOMINANCE_RATIO = 3.0
+
+
+@dataclass
+class Explanation:
+    """What a run's gradient diagnostics say, from :func:`explain`."""
+
+    #: One row per task pair: ``a``, ``b``, ``mean_cosine``, ``conflict_share`` (the
+    #: share of measured batches with a negative cosine), ``measured``, ``verdict``
+    #: ("conflict", "unrelated" or "aligned").
+    pairs: pd.DataFrame
+    #: One row per task: ``task``, ``mean_norm`` (of its own loss's gradient),
+    #: ``mean_weight`` (applied by the method), ``contribution`` (mean of weight x
+    #: norm: how hard it pulls the shared layers in the combined update) and
+    #: ``share`` (of the total contribution).
+    tasks: pd.DataFrame
+    #: Plain sentences (markdown) about conflict and dominance, most important first.
+    findings: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return self.tasks.empty
+
+
+def explain(rows: Sequence[dict] | pd.DataFrame, task_names: Sequence[str]) -> Explanation:
+    """Summaries and findings from diagnostics rows (those of
+    :attr:`TrainResult.diagnostics <mtl.train.TrainResult.diagnostics>`); empty when
+    there are no rows (nothing shared, or diagnostics off)."""
+    frame = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    names = list(task_names)
+    pair_cols = ["a", "b", "mean_cosine", "conflict_share", "measured", "verdict"]
+    task_cols = ["task", "mean_norm", "mean_weight", "contribution", "share"]
+    if frame.empty or not all(f"norm:{t}" in frame for t in names):
+        return Explanation(pd.DataFrame(columns=pair_cols), pd.DataFrame(columns=task_cols))
+
+    pairs = []
+    for a, b in combinations(names, 2):
+        cos = frame.get(f"cos:{a}|{b}", pd.Series(dtype=float)).dropna()
+        mean = float(cos.mean()) if len(cos) else math.nan
+        share = float((cos < 0).mean()) if len(cos) else math.nan
+        pairs.append({"a": a, "b": b, "mean_cosine": mean, "conflict_share": share, "measured": int(len(cos)),
+                      "verdict": _verdict(mean, share)})
+    pair_frame = pd.DataFrame(pairs, columns=pair_cols)
+
+    tasks = []
+    for t in names:
+        norm = frame[f"norm:{t}"].to_numpy(dtype=float)
+        weight = frame[f"weight:{t}"].to_numpy(dtype=float) if f"weight:{t}" in frame else np.ones_like(norm)
+        pulled = np.abs(weight) * norm
+        tasks.append({"task": t, "mean_norm": _nanmean(norm), "mean_weight": _nanmean(weight),
+                      "contribution": _nanmean(pulled)})
+    task_frame = pd.DataFrame(tasks, columns=task_cols)
+    total = task_frame["contribution"].sum(skipna=True)
+    task_frame["share"] = task_frame["contribution"] / total if total > 0 else math.nan
+
+    findings = [_pair_sentence(p) for p in sorted(pairs, key=_pair_order) if not math.isnan(p["mean_cosine"])]
+    dominance, dominant = _dominance_sentence(task_frame)
+    if dominance:  # a dominant task is the headline; balance is a footnote
+        findings.insert(0 if dominant else len(findings), dominance)
+    return Explanation(pair_frame, task_frame, findings)
+
+
+def _nanmean(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if len(finite) else math.nan
+
+
+def _verdict(mean: float, share: float) -> str:
+    if math.isnan(mean):
+        return "not measured"
+    if share >= CONFLICT_SHARE or mean < CONFLICT_MEAN:
+        return "conflict"
+    return "aligned" if mean >= ALIGNED_MEAN else "unrelated"
+
+
+def _pair_order(pair: dict) -> tuple:
+    rank = {"conflict": 0, "unrelated": 1, "aligned": 2}.get(pair["verdict"], 3)
+    return rank, pair["mean_cosine"]
+
+
+def _pair_sentence(p: dict) -> str:
+    a, b, mean, share = p["a"], p["b"], p["mean_cosine"], p["conflict_share"]
+    if p["verdict"] == "conflict":
+        return (f"**{a}** and **{b}** conflict: their gradients on the shared layers pointed in opposing "
+                f"directions (negative cosine) in {share:.0%} of the measured batches (mean cosine {mean:+.2f}). "
+                "A step that helps one hurts the other; conflict-aware methods (UPGrad, PCGrad, CAGrad, Nash-MTL) "
+                "target exactly this.")
+    if p["verdict"] == "aligned":
+        return (f"**{a}** and **{b}** are aligned (mean cosine {mean:+.2f}, negative in {share:.0%} of batches): "
+                "what helps one helps the other, so sharing layers should pay off.")
+    return (f"**{a}** and **{b}** are mostly unrelated (mean cosine {mean:+.2f}, negative in {share:.0%} of "
+            "batches): they neither help nor fight each other much and compete mildly for shared capacity.")
+
+
+def _dominance_sentence(tasks: pd.DataFrame) -> tuple[str, bool]:
+    """A sentence about how evenly the tasks pull the shared layers, and whether one
+    task dominates."""
+    valid = tasks.dropna(subset=["contribution", "mean_norm"])
+    valid = valid[(valid["contribution"] > 0) & (valid["mean_norm"] > 0)]
+    if len(valid) < 2:
+        return "", False
+    top = valid.loc[valid["contribution"].idxmax()]
+    low = valid.loc[valid["contribution"].idxmin()]
+    ratio = float(top["contribution"] / low["contribution"])
+    raw_top = valid.loc[valid["mean_norm"].idxmax()]
+    raw_low = valid.loc[valid["mean_norm"].idxmin()]
+    raw_ratio = float(raw_top["mean_norm"] / raw_low["mean_norm"])
+    if ratio >= DOMINANCE_RATIO:
+        return (f"**{top['task']}** dominates the shared update: with the weights applied, its gradient is "
+                f"{ratio:.1f}x as large as **{low['task']}**'s, so the shared layers mostly learn what "
+                f"{top['task']} needs. Raising {low['task']}'s weight or a gradient-balancing method "
+                "(GradNorm, IMTL-G, Aligned-MTL) evens this out."), True
+    if raw_ratio >= DOMINANCE_RATIO:
+        return (f"**{raw_top['task']}**'s own gradient is {raw_ratio:.1f}x **{raw_low['task']}**'s, but the "
+                f"weights bring the tasks' pulls on the shared layers within {ratio:.1f}x of each other: the "
+                "weighting is correcting the imbalance."), False
+    return (f"No task dominates: the tasks' weighted gradients on the shared layers are within {ratio:.1f}x of "
+            "each other."), False

@@ -25,6 +25,9 @@ class Progress:
     elapsed: float          # seconds since training started
     eta: float              # estimated seconds left at the current pace
     train_losses: dict[str, float] = field(default_factory=dict)  # running means this epoch
+    #: The gradient diagnostics rows recorded since the previous progress event (see
+    #: :mod:`mtl.train.diagnostics`), so live charts move between evaluations.
+    diagnostic_rows: list[dict] = field(default_factory=list)
 
 
 @dataclass

@@ -198,6 +198,7 @@ class Trainer:
                         epoch, cfg.epochs, step, steps, done, elapsed,
                         elapsed / done * (1 - done) if done > 0 else math.nan,
                         {nm: float(sums[j] / batches) for j, nm in enumerate(names)},
+                        diagnostics.new_rows("progress"),
                     )
                 if step in eval_at:
                     self.model.train(False)

@@ -1,0 +1,98 @@
+"""Plotly figures for gradient diagnostics (see :mod:`mtl.train.diagnostics`).
+
+Pure functions from diagnostics rows (``step``, ``epoch``, ``cos:<a>|<b>``,
+``norm:<task>``, ``weight:<task>``: :attr:`TrainResult.diagnostics
+<mtl.train.TrainResult.diagnostics>` or :attr:`BackgroundTraining.diagnostics
+<mtl.train.BackgroundTraining.diagnostics>`) to figures, no user-interface imports:
+
+* :func:`cosine_curves`: each task pair's gradient cosine over training, the
+  negative (conflict) half shaded;
+* :func:`norm_curves`: each task's gradient norm over training (log scale);
+* :func:`weight_curves`: the weights the method applied to each task, per batch.
+
+One value per measured batch is noisy, so each curve is an exponential moving
+average (as TensorBoard smooths) with the raw values as faint dots behind it. Tasks
+keep their colours from :mod:`mtl.plots`; pairs get their own palette.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+
+from .plots import _LAYOUT, task_color
+
+PAIR_PALETTE = qualitative.Dark2
+CONFLICT_FILL = "rgba(198, 40, 40, 0.08)"
+
+
+def _frame(rows: Sequence[dict] | pd.DataFrame) -> pd.DataFrame:
+    return rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+
+
+def smooth(values: pd.Series) -> pd.Series:
+    """Exponential moving average whose span grows with the number of points (about
+    a twentieth of them, at least 1), skipping missing values."""
+    span = max(1, len(values) // 20)
+    return values.astype(float).ewm(span=span, ignore_na=True).mean()
+
+
+def _add_series(fig: go.Figure, x: pd.Series, y: pd.Series, name: str, color: str, hover: str) -> None:
+    if len(y) > 1:
+        fig.add_trace(go.Scatter(x=x, y=y, mode="markers", marker=dict(color=color, size=4, opacity=0.25),
+                                 name=name, legendgroup=name, showlegend=False, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=x, y=smooth(y), mode="lines" if len(y) > 1 else "markers", name=name,
+                             legendgroup=name, line=dict(color=color, width=2), marker=dict(color=color),
+                             hovertemplate=f"{name}<br>epoch %{{x:.2f}}<br>{hover} %{{y:.3g}}<extra></extra>"))
+
+
+def pair_names(tasks: Sequence[str]) -> list[tuple[str, str]]:
+    return list(combinations(tasks, 2))
+
+
+def cosine_curves(rows: Sequence[dict] | pd.DataFrame, tasks: Sequence[str]) -> go.Figure:
+    """Cosine similarity of each pair of task gradients on the shared representation
+    against epochs: above 0 the tasks agree, below 0 (shaded) they conflict."""
+    frame = _frame(rows)
+    fig = go.Figure()
+    fig.add_hrect(y0=-1, y1=0, fillcolor=CONFLICT_FILL, line_width=0, layer="below",
+                  annotation_text="conflict", annotation_position="bottom left")
+    fig.add_hline(y=0, line=dict(color="black", width=1))
+    for i, (a, b) in enumerate(pair_names(tasks)):
+        col = f"cos:{a}|{b}"
+        if col in frame:
+            _add_series(fig, frame["epoch"], frame[col], f"{a} · {b}", PAIR_PALETTE[i % len(PAIR_PALETTE)], "cosine")
+    fig.update_layout(title="Gradient agreement between tasks (cosine)", xaxis_title="epoch",
+                      yaxis=dict(title="cosine", range=[-1.05, 1.05]), **_LAYOUT)
+    return fig
+
+
+def norm_curves(rows: Sequence[dict] | pd.DataFrame, tasks: Sequence[str]) -> go.Figure:
+    """Each task's gradient norm on the shared representation (its own, unweighted
+    loss) against epochs, on a log scale: a task far above the others pulls hardest."""
+    frame = _frame(rows)
+    fig = go.Figure()
+    for i, task in enumerate(tasks):
+        col = f"norm:{task}"
+        if col in frame:
+            _add_series(fig, frame["epoch"], frame[col], task, task_color(i), "norm")
+    fig.update_layout(title="Gradient size per task (norm)", xaxis_title="epoch",
+                      yaxis=dict(title="gradient norm (log scale)", type="log"), **_LAYOUT)
+    return fig
+
+
+def weight_curves(rows: Sequence[dict] | pd.DataFrame, tasks: Sequence[str]) -> go.Figure:
+    """The weight the method applied to each task's gradient or loss, per measured
+    batch, against epochs (constant for static weights)."""
+    frame = _frame(rows)
+    fig = go.Figure()
+    for i, task in enumerate(tasks):
+        col = f"weight:{task}"
+        if col in frame:
+            _add_series(fig, frame["epoch"], frame[col], task, task_color(i), "weight")
+    fig.update_layout(title="Effective task weights", xaxis_title="epoch", yaxis_title="weight", **_LAYOUT)
+    return fig
