@@ -21,6 +21,7 @@ page = st.navigation([
     st.Page(ui.HOME, title="Home", icon=":material/home:", default=True),
     st.Page(ui.DATA, title="Data", icon=":material/table:"),
     st.Page(ui.TRAIN, title="Train", icon=":material/model_training:"),
+    st.Page(ui.COMPARE, title="Compare methods", icon=":material/leaderboard:"),
     st.Page(ui.RECOMMEND, title="Recommendations", icon=":material/recommend:"),
     st.Page(ui.TRADEOFFS, title="Trade-offs", icon=":material/balance:"),
 ])

@@ -171,17 +171,6 @@ def _primary(m: dict) -> float:
     return math.nan
 
 
-def json_safe(obj):
-    """NaN and infinity become null, so the output is strict JSON."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    return obj
-
-
 # ------------------------------------------------------------------- recommend
 def cmd_recommend(args) -> int:
     from .recommend import parse_fusion, recommend
@@ -199,6 +188,8 @@ def cmd_recommend(args) -> int:
 
 # ----------------------------------------------------------------------- sweep
 def _write_json(path: str, doc: dict) -> None:
+    from .report import json_safe
+
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(json_safe(doc), indent=2))
 
@@ -302,29 +293,17 @@ def cmd_compare(args) -> int:
 
 
 def print_comparison_table(result, out=None) -> None:
-    out = out if out is not None else sys.stdout
-    table = result.table()
-    header = ["method"] + [f"{result.metrics[t.name]} {t.name}" for t in result.tasks] + ["Δm %", "s/run"]
+    """The comparison as aligned text: methods in the order given, the baseline first."""
+    from .report import comparison_table
 
-    def pm(mean: float, std: float, fmt: str) -> str:
-        if math.isnan(mean):
-            return "-"
-        mean = round(mean, 6) + 0.0  # no "-0.00" for a baseline whose Δm is 0 up to rounding
-        return format(mean, fmt) + ("" if math.isnan(std) else " ± " + format(std, fmt.lstrip("+")))
-
-    rows = []
-    for _, r in table.iterrows():
-        cells = [str(r["method"])]
-        for t in result.tasks:
-            m = result.metrics[t.name]
-            cells.append(pm(r[f"{m}:{t.name}"], r[f"{m}_std:{t.name}"], ".4f"))
-        cells += [pm(r["delta_m"], r["delta_m_std"], "+.2f"), f"{r['train_seconds']:.1f}"]
-        rows.append(cells)
+    table = comparison_table(result, sort=False, label="method")
+    header = list(table.columns)
+    rows = [[str(v) for v in row] for row in table.itertuples(index=False)]
     widths = [max(len(h), *(len(c[i]) for c in rows)) for i, h in enumerate(header)]
     line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-    print(line(header), file=out)
+    print(line(header), file=out if out is not None else sys.stdout)
     for cells in rows:
-        print(line(cells), file=out)
+        print(line(cells), file=out if out is not None else sys.stdout)
 
 
 # ----------------------------------------------------------------------- curve

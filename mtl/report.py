@@ -1,4 +1,5 @@
-"""Result tables: per-task metrics, gains over single-task baselines, run comparisons.
+"""Result tables: per-task metrics, gains over single-task baselines, run and method
+comparisons, and strict JSON for downloads.
 
 Pure pandas on top of :class:`~mtl.train.TrainResult`, shared by the app and usable
 from a notebook. Metric names stay the library's keys (``auc``, ``rmse`` ...);
@@ -12,6 +13,7 @@ from typing import Sequence
 
 import pandas as pd
 
+from .compare import BASELINE, Comparison
 from .metrics import higher_is_better, relative_gain
 from .train.config import TrainConfig
 from .train.result import TrainResult
@@ -147,3 +149,91 @@ def run_summary(result: TrainResult) -> dict[str, object]:
 def primary_metrics(tasks: Sequence) -> dict[str, str]:
     """Task name -> its primary metric (``TaskSpec.primary_metric``)."""
     return {t.name: t.primary_metric for t in tasks}
+
+
+def comparison_table(comparison: "Comparison", digits: int = 4, *, sort: bool = True,
+                     label: str = "title") -> pd.DataFrame:
+    """A method comparison (:class:`mtl.compare.Comparison`) for reading: one row per
+    method, the single-task baseline first, then the others by Δm, best first (in
+    the comparison's order with ``sort=False``). Columns: ``method`` (its display
+    title, or its registry name with ``label="method"``), ``runs``, ``Δm %`` and one
+    ``"<METRIC> <task>"`` per task, each as ``"mean ± std"`` over seeds (the mean
+    alone with one seed), and ``s per run``."""
+    table = comparison.table()
+    if table.empty:
+        return pd.DataFrame(columns=["method", "runs", "Δm %", "s per run"])
+    if sort:
+        table = pd.concat([table[table["method"] == BASELINE],
+                           table[table["method"] != BASELINE].sort_values("delta_m", ascending=False,
+                                                                          na_position="last")])
+    out = pd.DataFrame({"method": table[label], "runs": table["runs"]})
+    for t in comparison.tasks:
+        metric = comparison.metrics[t.name]
+        out[f"{METRIC_LABELS.get(metric, metric)} {t.name}"] = [
+            _pm(m, s, digits) for m, s in zip(table[f"{metric}:{t.name}"], table[f"{metric}_std:{t.name}"])]
+    out["Δm %"] = [_pm(m, s, 2, signed=True) for m, s in zip(table["delta_m"], table["delta_m_std"])]
+    out["s per run"] = [f"{v:.1f}" for v in table["train_seconds"]]
+    return out.reset_index(drop=True)
+
+
+def comparison_findings(comparison: "Comparison") -> list[str]:
+    """A few plain sentences (markdown) about a method comparison: the best Δm and
+    whether its lead is larger than the seed-to-seed spread, how many methods beat
+    single-task training, and the best method for each task."""
+    table = comparison.table()
+    if table.empty:
+        return []
+    ranked = table[(table["method"] != BASELINE) & table["delta_m"].notna()].sort_values("delta_m", ascending=False)
+    if ranked.empty:
+        return []
+    best = ranked.iloc[0]
+    text = f"**{best['title']}** has the best Δm, {best['delta_m']:+.2f}%"
+    if len(ranked) > 1:
+        second = ranked.iloc[1]
+        spread = math.hypot(best["delta_m_std"], second["delta_m_std"])
+        lead = best["delta_m"] - second["delta_m"]
+        versus = f"{second['title']} ({second['delta_m']:+.2f}%)"
+        if math.isnan(spread):
+            text += f", ahead of {versus}; with one seed there is no telling a lead from luck: run more seeds."
+        elif lead <= spread:
+            text += (f", but its lead over {versus} is within the seed-to-seed spread (±{spread:.2f} points): "
+                     "treat them as tied.")
+        else:
+            text += f", ahead of {versus} by more than the seed-to-seed spread (±{spread:.2f} points)."
+    else:
+        text += "."
+    beat = int((ranked["delta_m"] > 0).sum())
+    out = [text, f"{beat} of {len(ranked)} method{'s' if len(ranked) != 1 else ''} beat training each task on its "
+                 "own (Δm above 0)."]
+    per_task = []
+    for t in comparison.tasks:
+        metric = comparison.metrics[t.name]
+        col = f"{metric}:{t.name}"
+        scored = table[table[col].notna()]
+        if scored.empty:
+            continue
+        row = scored.loc[scored[col].idxmax() if higher_is_better(metric) else scored[col].idxmin()]
+        per_task.append(f"{t.name}: {row['title']} ({METRIC_LABELS.get(metric, metric)} {row[col]:.4f})")
+    if per_task:
+        out.append("Best per task: " + "; ".join(per_task) + ".")
+    return out
+
+
+def _pm(mean: float, std: float, digits: int, signed: bool = False) -> str:
+    """``"mean ± std"``, the mean alone when there is no spread (one seed), ``-`` when missing."""
+    if math.isnan(mean):
+        return "-"
+    mean = round(mean, digits + 2) + 0.0  # no "-0.00" for a baseline whose Δm is 0 up to rounding
+    text = f"{mean:+.{digits}f}" if signed else f"{mean:.{digits}f}"
+    return text if math.isnan(std) else f"{text} ± {std:.{digits}f}"
+
+
+def json_safe(obj):
+    """NaN and infinity become null, so the output is strict JSON."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    return obj

@@ -49,7 +49,7 @@ def use_explicit_navigation() -> None:
 use_explicit_navigation()
 
 HOME, DATA, TRAIN, RECOMMEND = "pages/home.py", "pages/data.py", "pages/train.py", "pages/recommendations.py"
-TRADEOFFS = "pages/tradeoffs.py"
+TRADEOFFS, COMPARE = "pages/tradeoffs.py", "pages/compare.py"
 DEFAULT_SAMPLE = "simulated"
 #: Value widgets (not buttons or uploaders) whose key starts with this keep their value
 #: when the user visits another page (see :func:`keep_widget_state`).
@@ -97,6 +97,8 @@ def page_setup() -> None:
         job = current_job()
         if job is not None:
             st.caption(":material/sync: Training in progress: see the Train page")
+        if "cmp.job" in st.session_state:
+            st.caption(":material/sync: Method comparison in progress: see Compare methods")
         st.caption(f"Runs this session: {len(runs())}")
 
 

@@ -67,5 +67,9 @@ st.markdown(
     "**Pages:** **Data**: choose a bundled sample or upload your own log, check how each column "
     "is used. **Train**: choose tasks, weights, architecture and weighting method; train with live "
     "charts; compare with single-task baselines and with your earlier runs. "
-    "**Recommendations**: pick a user and re-rank their top items by mixing the tasks' predictions."
+    "**Compare methods**: train several task-weighting methods (static, uncertainty, GradNorm, UPGrad, ...) "
+    "over a few seeds and see which beats single-task training, and by more than luck. "
+    "**Recommendations**: pick a user and re-rank their top items by mixing the tasks' predictions. "
+    "**Trade-offs**: Pareto fronts from weight sweeps, instant re-weighting with one preference-conditioned "
+    "model, relevance against engagement, and quality against compute."
 )

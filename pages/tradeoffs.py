@@ -12,10 +12,10 @@ import streamlit as st
 
 from mtl import plots_tradeoff as tplots
 from mtl.background import BackgroundJob
-from mtl.cli import json_safe
 from mtl.data import prepare
 from mtl.errors import MTLError
 from mtl.models import available_models
+from mtl.report import json_safe
 from mtl.tradeoff import ConditionedExplorer, alpha_from_fusion, curve_for_model, objective, sweep, weight_grid
 from pages import _common as ui
 

@@ -17,6 +17,7 @@ from mtl.cli import main
 from mtl.compare import BASELINE, Comparison, Run, check_methods, compare
 from mtl.errors import ConfigError
 from mtl.plots_compare import delta_m_bars, metric_bars
+from mtl.report import comparison_findings, comparison_table
 from mtl.tasks import TaskSpec
 from mtl.train import TrainConfig
 
@@ -96,6 +97,39 @@ def test_long_form_and_json(made_up):
     assert set(doc) == {"tasks", "metrics", "methods", "seeds", "baseline", "table", "runs", "stopped", "config"}
     assert [r["method"] for r in doc["table"]] == [BASELINE, "static", "upgrad"]
     assert doc["runs"][1]["delta_m"] == pytest.approx(made_up.delta_m(made_up.runs[1]))
+
+
+def test_reading_table_sorts_by_delta_m_and_writes_mean_plus_minus_std(made_up):
+    given = Comparison(TASKS, made_up.metrics, ["upgrad", "static"], [0, 1], made_up.config, runs=made_up.runs)
+    table = comparison_table(given)
+    assert table["method"].tolist() == ["Single-task baseline", "Static", "UPGrad"]  # best Δm first
+    assert list(table.columns) == ["method", "runs", "AUC click", "RMSE rating", "accuracy mood", "Δm %", "s per run"]
+    static = table.iloc[1]
+    assert static["AUC click"] == f"0.7600 ± {np.std([0.77, 0.75], ddof=1):.4f}" and static["s per run"] == "4.0"
+    assert table.iloc[0]["Δm %"].startswith("+0.00 ± ")
+    assert comparison_table(given, sort=False, label="method")["method"].tolist() == [BASELINE, "upgrad", "static"]
+    one = Comparison(TASKS, made_up.metrics, ["static"], [0], made_up.config, runs=made_up.runs[:2])
+    assert comparison_table(one).iloc[1]["AUC click"] == "0.7700"  # no spread with one seed
+    made_up.runs[2].test["mood"].pop("accuracy")
+    assert comparison_table(made_up, sort=False).iloc[2]["accuracy mood"] == "-"  # a seed without it
+    assert comparison_table(made_up).iloc[2]["Δm %"] == "-"  # unknown Δm sorts last
+
+
+def test_findings_name_the_best_method_and_whether_its_lead_is_noise(made_up):
+    found = comparison_findings(made_up)
+    static, upgrad = made_up.table().set_index("method").loc[["static", "upgrad"], "delta_m"]
+    assert found[0].startswith(f"**Static** has the best Δm, {static:+.2f}%") and "UPGrad" in found[0]
+    assert found[1] == "1 of 2 methods beat training each task on its own (Δm above 0)."
+    # Best per task: AUC highest (static 0.76), RMSE lowest (the baseline, 1.10), accuracy: a three-way tie at 0.50.
+    assert found[2].startswith("Best per task: click: Static (AUC 0.7600); rating: Single-task baseline (RMSE 1.1000)")
+    # A lead smaller than the spread over seeds is called a tie; one seed cannot tell.
+    close = Comparison(TASKS, made_up.metrics, ["static", "upgrad"], [0, 1], made_up.config, runs=[
+        _run(BASELINE, 0, 0.70, 1.0, 0.5), _run("static", 0, 0.72, 1.0, 0.5), _run("upgrad", 0, 0.74, 1.0, 0.5),
+        _run(BASELINE, 1, 0.70, 1.0, 0.5), _run("static", 1, 0.74, 1.0, 0.5), _run("upgrad", 1, 0.71, 1.0, 0.5)])
+    assert "treat them as tied" in comparison_findings(close)[0]
+    one = Comparison(TASKS, made_up.metrics, ["static", "upgrad"], [0], made_up.config, runs=made_up.runs[:3])
+    assert "with one seed" in comparison_findings(one)[0]
+    assert comparison_findings(Comparison(TASKS, made_up.metrics, ["static"], [0], made_up.config)) == []
 
 
 def test_charts(made_up):
@@ -193,9 +227,10 @@ def test_cli_compare_prints_a_table_and_writes_json(feed_csv, tmp_path):
     assert code == 0, err
     lines = out.splitlines()
     assert "2 seed(s) (0, 1)" in lines[0]
-    assert lines[1].split() == ["method", "auc", "click", "rmse", "watch_time", "Δm", "%", "s/run"]
+    assert lines[1].split() == ["method", "runs", "AUC", "click", "RMSE", "watch_time", "Δm", "%", "s", "per", "run"]
     assert [ln.split()[0] for ln in lines[2:]] == [BASELINE, "static", "imtl_g"]
-    assert " ± " in lines[3]
+    assert " ± " in lines[3] and lines[2].split()[1] == "2"
+    assert lines[2].split()[-4:-1] == ["+0.00", "±", lines[2].split()[-2]]  # the baseline against itself
     doc = json.loads(out_json.read_text())
     assert set(doc) == {"tasks", "metrics", "methods", "seeds", "baseline", "table", "runs", "stopped", "config"}
     assert doc["tasks"] == ["click", "watch_time"] and doc["methods"] == ["static", "imtl_g"] and doc["seeds"] == [0, 1]

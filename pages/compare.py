@@ -1,0 +1,206 @@
+"""Compare methods: several weighting methods x seeds on the same data and split, with
+per-task test metrics as mean ± std and Δm over single-task baselines."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from mtl import plots_compare as cplots
+from mtl import report
+from mtl.background import BackgroundJob
+from mtl.compare import check_methods, compare
+from mtl.data import prepare
+from mtl.errors import MTLError
+from mtl.models import available_models, get_model_class
+from mtl.weighting import available_weightings, get_weighting_class, weighting_status
+from pages import _common as ui
+
+UI = ui.UI
+#: Preselected: the classic weighted sum, a loss-based and two gradient-based methods.
+DEFAULT_METHODS = ("static", "uncertainty", "gradnorm", "upgrad")
+JOB, RESULT, OUTCOME = "cmp.job", "cmp.result", "cmp.outcome"
+
+ui.page_setup()
+st.title("Compare weighting methods")
+st.markdown(
+    "How should you weight your tasks? Train several **weighting methods** on the same data and split, each with "
+    "several **seeds**, next to single-task networks. The table and charts show each task's test metric as "
+    "mean ± standard deviation over seeds, and **Δm**: the average relative gain over training each task on its own."
+)
+ds = ui.active_dataset()
+labels = ds.data.schema.labels
+st.caption(f"Dataset: **{ds.name}** ({ds.data.n_rows:,} rows). Change it on the Data page.")
+if len(labels) < 2:
+    st.warning("A comparison needs at least two label columns. Mark the outcome columns as labels on the Data page.")
+    st.page_link(ui.DATA, label="Go to the Data page", icon=":material/table:")
+    st.stop()
+
+status = weighting_status()
+methods_all = available_weightings()
+
+
+def method_label(name: str) -> str:
+    return get_weighting_class(name).display_name() + ("" if status[name].available else " (not installed)")
+
+
+def _job() -> dict | None:
+    return st.session_state.get(JOB)
+
+
+# ===================================================================== setup
+busy = _job() is not None
+tasks = st.multiselect("Tasks (two or more)", list(labels), key=ui.ui_default(f"{UI}cmp.tasks.{ds.short}",
+                                                                              ui.default_tasks(ds)),
+                       format_func=lambda c: f"{c} ({labels[c]})")
+methods = st.multiselect("Weighting methods", list(methods_all), format_func=method_label,
+                         key=ui.ui_default(f"{UI}cmp.methods", [m for m in DEFAULT_METHODS if status[m].available]))
+with st.expander("What each method does"):
+    for name, text in methods_all.items():
+        cls = get_weighting_class(name)
+        steer = "uses your task weights as its preference" if cls.uses_preference else "ignores the task weights"
+        extra = "" if status[name].available else f" **Not installed:** `{status[name].hint.split(': ', 1)[-1]}`"
+        st.markdown(f"- **{cls.display_name()}**: {text} ({steer}.){extra}")
+
+c1, c2, c3 = st.columns(3)
+seeds = c1.number_input("Seeds per method", 1, 10, key=ui.ui_default(f"{UI}cmp.seeds", 3),
+                        help="Each seed changes the initialization and the batch order, not the split: the spread "
+                             "over seeds shows how much of a difference is luck")
+epochs = c2.number_input("Epochs per model", 1, 50, key=ui.ui_default(f"{UI}cmp.epochs", ui.APP_DEFAULTS["epochs"]))
+sharing = [a for a in available_models() if get_model_class(a).shares_parameters]
+arch = c3.selectbox("Architecture", sharing, key=ui.ui_default(f"{UI}cmp.arch", "shared_bottom"),
+                    help="Weighting methods balance what tasks share, so only sharing architectures are offered")
+
+weights: list[float] = []
+if tasks:
+    st.markdown("**Task weights**: the preference of the methods that take one (static weights use them as is).")
+    cols = st.columns(min(len(tasks), 4))
+    for i, task in enumerate(tasks):
+        with cols[i % len(cols)]:
+            weights.append(st.slider(f"{task} weight", 0.0, 5.0, step=0.1,
+                                     key=ui.ui_default(f"{UI}cmp.w.{ds.short}.{task}", ui.default_weight(ds, task))))
+
+problems = []
+if len(tasks) < 2:
+    problems.append("Choose at least two tasks: weighting methods balance tasks against each other.")
+if not methods:
+    problems.append("Choose at least one weighting method.")
+problems += [f"{status[m].hint}, then restart the app (or leave it out)." for m in methods if not status[m].available]
+if tasks and sum(weights) <= 0:
+    problems.append("At least one task weight must be above zero.")
+for problem in problems:
+    st.error(problem, icon=":material/error:")
+n_runs = (len(methods) + 1) * int(seeds)
+if not problems:
+    st.caption(f"This trains **{n_runs} models**: {len(methods)} method{'s' if len(methods) != 1 else ''} and the "
+               f"single-task baseline, {int(seeds)} seed{'s' if seeds != 1 else ''} each, all on the same split "
+               f"({int(epochs)} epoch{'s' if epochs != 1 else ''} per model).")
+
+
+def start(config, chosen: list[str], n_seeds: int) -> None:
+    data = ds.data
+
+    def work(report_progress, should_stop):
+        prepared = prepare(data, list(config.tasks), config.split, seed=config.seed)
+        return compare(prepared, config, chosen, n_seeds, progress=report_progress, should_stop=should_stop)
+
+    st.session_state[JOB] = {"job": BackgroundJob(work, "mtl-compare").start(), "dataset": ds.name, "arch": config.arch,
+                             "epochs": config.epochs}
+
+
+if st.button("Run the comparison", type="primary", icon=":material/play_arrow:", key="cmp.start",
+             disabled=busy or bool(problems)):
+    try:
+        config = ui.make_config(ds, tasks, weights, arch=arch, epochs=int(epochs))
+        check_methods(config, methods)  # a method that cannot run fails here, before anything is trained
+        start(config, list(methods), int(seeds))
+    except MTLError as err:
+        ui.show_error(err)
+    else:
+        st.rerun()
+
+
+# ================================================================== progress
+@st.fragment(run_every=ui.POLL_S)
+def progress_panel() -> None:
+    entry = _job()
+    if entry is None:
+        return
+    job = entry["job"]
+    if job.done:
+        del st.session_state[JOB]
+        if job.error:
+            st.session_state[OUTCOME] = job.error
+        elif job.result is not None:
+            st.session_state[RESULT] = {**{k: v for k, v in entry.items() if k != "job"}, "result": job.result}
+        st.rerun()
+    done, total, message = job.progress
+    if message == "starting":
+        text = f"Preparing the data (splitting rows, fitting encoders on the training split) ... {job.elapsed:.0f} s"
+    else:
+        left = f" · about {job.elapsed / done * (total - done):.0f} s left" if done else ""
+        text = f"Training {message} · model {min(done + 1, total)} of {total} · {job.elapsed:.0f} s{left}"
+    st.progress(min(done / total, 1.0), text=text)
+    if st.button("Stop the comparison", icon=":material/stop:", disabled=job.stop_requested, key="cmp.stop",
+                 help="Stops before the next model; the models trained so far are compared"):
+        job.stop()
+        st.rerun(scope="fragment")
+
+
+if OUTCOME in st.session_state:
+    st.error(st.session_state.pop(OUTCOME), icon=":material/error:")
+if busy:
+    progress_panel()
+
+
+# =================================================================== results
+def show(entry: dict) -> None:
+    result = entry["result"]
+    st.subheader("Results")
+    trained = len({r.seed for r in result.runs})
+    st.markdown(
+        f"**{entry['arch']}** on **{entry['dataset']}**, tasks {', '.join(t.name for t in result.tasks)}; "
+        f"{len(result.runs)} models, {trained} seed{'s' if trained != 1 else ''}, {entry['epochs']} epochs each"
+        + (" (stopped early: only the seeds completed count fully)" if result.stopped else "")
+    )
+    if not result.runs:
+        st.info("The comparison was stopped before any model was trained.", icon=":material/info:")
+        return
+    for finding in report.comparison_findings(result):
+        st.markdown(f"- {finding}")
+    st.dataframe(report.comparison_table(result), hide_index=True, key="cmp.table")
+    st.caption(
+        "Test metrics as **mean ± standard deviation over seeds** (one metric per task: AUC for 0/1 tasks, higher "
+        "is better; RMSE for numeric ones, lower is better). **Δm** is the relative gain over the single-task "
+        "baseline averaged over tasks, in % (Maninis et al., 2019), with the sign flipped for lower-is-better "
+        "metrics: positive means the shared model beats training each task on its own. The baseline's own ± is "
+        "the seed noise: differences smaller than that are luck."
+    )
+    left, right = st.columns([2, 3])
+    left.plotly_chart(cplots.delta_m_bars(result), key="cmp.delta_m")
+    right.plotly_chart(cplots.metric_bars(result), key="cmp.metrics")
+    st.caption(
+        "Left: Δm per method, the bar is the mean over seeds and the whisker one standard deviation; green beats "
+        "single-task training, red loses to it. Right: each task's test metric per method, with the single-task "
+        "baseline as the dashed line. A method can win on Δm by lifting one task a lot while costing another a "
+        "little: read both."
+    )
+    with st.expander("Every model trained"):
+        long = result.long()
+        st.dataframe(long, hide_index=True, key="cmp.runs")
+        d1, d2 = st.columns(2)
+        d1.download_button("Download every metric (CSV)", long.to_csv(index=False), "method_comparison.csv",
+                           "text/csv", key="cmp.csv", icon=":material/download:")
+        d2.download_button("Download the comparison (JSON)", json.dumps(report.json_safe(result.to_json()), indent=2),
+                           "method_comparison.json", "application/json", key="cmp.json", icon=":material/download:")
+
+
+entry = st.session_state.get(RESULT)
+if entry is None:
+    if not busy:
+        st.info("Choose methods and press **Run the comparison**. Tip: two or three seeds show whether a difference "
+                "is real or seed noise; the same comparison runs from the command line with "
+                "`python -m mtl compare`.", icon=":material/info:")
+else:
+    show(entry)

@@ -1,0 +1,143 @@
+"""AppTest tests of the Compare methods page: setup, input errors, a comparison run
+in the background, stopping it, and errors from the background thread."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import mtl.compare
+from mtl.errors import DataError
+from mtl.report import comparison_table
+from mtl.weighting import get_weighting_class, weighting_status
+from pages import _common as ui
+from tests._apptest import app, button, no_errors, open_page, table_with, tiny_dataset  # noqa: F401 (fixture)
+
+
+def open_compare(app):
+    return open_page(app, ui.COMPARE, tiny_dataset())
+
+
+def tasks_widget(at):
+    return at.multiselect(key=f"ui.cmp.tasks.{at.session_state['dataset'].short}")
+
+
+def wait(at, timeout: float = 120.0):
+    deadline = time.time() + timeout
+    while "cmp.job" in at.session_state and time.time() < deadline:
+        at.session_state["cmp.job"]["job"].join(0.5)
+        at.run()
+    assert "cmp.job" not in at.session_state, "the comparison did not finish in time"
+    return at
+
+
+def quick(at, methods=("static", "uncertainty"), seeds=2, tasks=("click", "like")):
+    tasks_widget(at).set_value(list(tasks))
+    at.multiselect(key="ui.cmp.methods").set_value(list(methods))
+    at.number_input(key="ui.cmp.seeds").set_value(seeds)
+    at.number_input(key="ui.cmp.epochs").set_value(1)
+    return at.run()
+
+
+def test_setup_preselects_installed_methods_and_says_what_will_be_trained(app):
+    at = open_compare(app)
+    no_errors(at)
+    assert at.title[0].value == "Compare weighting methods"
+    chosen = at.multiselect(key="ui.cmp.methods").value
+    assert chosen == [m for m in ("static", "uncertainty", "gradnorm", "upgrad") if weighting_status()[m].available]
+    assert "single" not in at.selectbox(key="ui.cmp.arch").options  # nothing to balance without sharing
+    n = (len(chosen) + 1) * 3
+    assert any(f"This trains **{n} models**" in c.value for c in at.caption)
+    assert any("Run the comparison" in i.value for i in at.info)
+    explained = " ".join(m.value for m in at.markdown)
+    assert "**GradNorm**" in explained and "ignores the task weights" in explained  # Nash-MTL
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda at: tasks_widget(at).set_value(["click"]), "at least two tasks"),
+    (lambda at: at.multiselect(key="ui.cmp.methods").set_value([]), "at least one weighting method"),
+])
+def test_bad_setups_are_explained_and_nothing_starts(app, change, message):
+    at = open_compare(app)
+    change(at)
+    at.run()
+    assert any(message in e.value for e in at.error)
+    assert button(at, "Run the comparison").disabled
+    assert "cmp.job" not in at.session_state
+
+
+def test_zero_weights_are_an_error(app):
+    at = quick(open_compare(app))
+    for task in ("click", "like"):
+        at.slider(key=f"ui.cmp.w.{at.session_state['dataset'].short}.{task}").set_value(0.0)
+    at.run()
+    assert any("At least one task weight must be above zero" in e.value for e in at.error)
+    assert button(at, "Run the comparison").disabled
+
+
+def test_a_method_that_is_not_installed_names_the_install_command(app, monkeypatch):
+    monkeypatch.setattr(get_weighting_class("upgrad"), "requires", ("no_such_module_for_tests",))
+    at = quick(open_compare(app), methods=("static", "upgrad"))
+    assert "UPGrad (not installed)" in at.multiselect(key="ui.cmp.methods").options
+    errors = [e.value for e in at.error]
+    assert errors and "pip install" in errors[0] and "no_such_module_for_tests" in errors[0]
+    assert button(at, "Run the comparison").disabled
+
+
+def test_a_comparison_runs_in_the_background_and_shows_table_charts_and_findings(app):
+    at = quick(open_compare(app))
+    button(at, "Run the comparison").click().run()
+    assert "cmp.job" in at.session_state or "cmp.result" in at.session_state
+    wait(at)
+    no_errors(at)
+    result = at.session_state["cmp.result"]["result"]
+    assert [(r.method, r.seed) for r in result.runs] == [
+        ("single-task", 0), ("static", 0), ("uncertainty", 0), ("single-task", 1), ("static", 1), ("uncertainty", 1)]
+    assert result.config.weights == [1.0, 1.0] and result.config.epochs == 1
+    table = table_with(at, "method", "Δm %", "AUC click", "AUC like")
+    assert table.equals(comparison_table(result))
+    assert table["method"].iloc[0] == "Single-task baseline" and set(table["method"]) >= {"Static", "Uncertainty"}
+    assert " ± " in table["AUC click"].iloc[0]
+    assert len(at.get("plotly_chart")) == 2
+    assert any("has the best Δm" in m.value for m in at.markdown)
+    assert any("beat training each task on its own" in m.value for m in at.markdown)
+    long = table_with(at, "method", "seed", "task", "metric", "value")
+    assert len(long) == len(result.long())
+    assert not at.info or not any("Run the comparison" in i.value for i in at.info)
+
+
+def test_stopping_keeps_the_models_trained_so_far(app):
+    at = quick(open_compare(app), seeds=10)
+    at.number_input(key="ui.cmp.epochs").set_value(3)
+    button(at, "Run the comparison").click().run()
+    job = at.session_state["cmp.job"]["job"]
+    deadline = time.time() + 60
+    while job.progress[0] < 1 and time.time() < deadline:  # the first model is trained
+        time.sleep(0.05)
+    at.run()
+    assert any(p.text.startswith("Training ") and "model 2 of 30" in p.text for p in at.get("progress"))
+    button(at, "Stop the comparison").click().run()
+    assert job.stop_requested
+    wait(at)
+    no_errors(at)
+    result = at.session_state["cmp.result"]["result"]
+    assert result.stopped and 0 < len(result.runs) < 30
+    assert any("stopped early" in m.value for m in at.markdown)
+
+
+def test_errors_in_the_background_are_shown_and_earlier_results_kept(app, monkeypatch):
+    at = quick(open_compare(app), methods=("static",), seeds=1)
+    button(at, "Run the comparison").click().run()
+    wait(at)
+    earlier = at.session_state["cmp.result"]
+
+    def broken(*args, **kwargs):
+        raise DataError("Column 'like' has no positive label in the training split")
+
+    monkeypatch.setattr(mtl.compare, "compare", broken)
+    button(at, "Run the comparison").click().run()
+    wait(at)
+    assert any("no positive label" in e.value for e in at.error)
+    assert at.session_state["cmp.result"] is earlier
+    assert table_with(at, "method", "Δm %") is not None
