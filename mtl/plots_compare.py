@@ -18,9 +18,14 @@ from plotly.subplots import make_subplots
 
 from .compare import BASELINE, Comparison
 from .metrics import higher_is_better
+from .report import METRIC_LABELS
 
 BETTER, WORSE, NEUTRAL = "#2e7d32", "#c62828", "#78909c"
 _LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10), showlegend=False)
+
+
+def _label(metric: str) -> str:
+    return METRIC_LABELS.get(metric, metric)
 
 
 def _errors(values: list[float]) -> dict:
@@ -43,10 +48,10 @@ def delta_m_bars(comparison: Comparison) -> go.Figure:
         hovertemplate="%{y}: Δm %{x:+.2f}%<extra></extra>",
     ))
     fig.add_vline(x=0, line=dict(color="black", width=1))
-    n_seeds = len(comparison.seeds)
+    n_seeds = len({r.seed for r in comparison.runs})
     fig.update_layout(
-        title=f"Δm over single-task training ({n_seeds} seed{'s' if n_seeds != 1 else ''}; higher is better)",
-        xaxis_title="mean relative gain over tasks (%)", yaxis=dict(autorange="reversed"),
+        title="Δm: gain over single-task training",
+        xaxis_title=f"mean relative gain over tasks, % (higher is better; {n_seeds} seed{'s' if n_seeds != 1 else ''})", yaxis=dict(autorange="reversed"),
         height=max(220, 60 + 40 * len(table)), **_LAYOUT,
     )
     return fig
@@ -57,8 +62,8 @@ def metric_bars(comparison: Comparison) -> go.Figure:
     deviation over seeds, with the single-task baseline as a dashed line."""
     table = comparison.table()
     tasks = comparison.tasks
-    titles = [f"{t.name}: {comparison.metrics[t.name]} ({'higher' if higher_is_better(comparison.metrics[t.name]) else 'lower'}"
-              " is better)" for t in tasks]
+    titles = [f"{t.name}: {_label(comparison.metrics[t.name])} "
+              f"({'higher' if higher_is_better(comparison.metrics[t.name]) else 'lower'} is better)" for t in tasks]
     fig = make_subplots(rows=1, cols=len(tasks), subplot_titles=titles)
     methods = table[table["method"] != BASELINE]
     colors = [qualitative.Plotly[i % len(qualitative.Plotly)] for i in range(len(methods))]

@@ -94,5 +94,6 @@ def weight_curves(rows: Sequence[dict] | pd.DataFrame, tasks: Sequence[str]) -> 
         col = f"weight:{task}"
         if col in frame:
             _add_series(fig, frame["epoch"], frame[col], task, task_color(i), "weight")
-    fig.update_layout(title="Effective task weights", xaxis_title="epoch", yaxis_title="weight", **_LAYOUT)
+    fig.update_layout(title="Effective task weights", xaxis_title="epoch",
+                      yaxis=dict(title="weight", rangemode="tozero"), **_LAYOUT)
     return fig

@@ -23,7 +23,7 @@ DEFAULT_METHODS = ("static", "uncertainty", "gradnorm", "upgrad")
 JOB, RESULT, OUTCOME = "cmp.job", "cmp.result", "cmp.outcome"
 
 ui.page_setup()
-st.title("Compare weighting methods")
+st.title("Compare methods")
 st.markdown(
     "How should you weight your tasks? Train several **weighting methods** on the same data and split, each with "
     "several **seeds**, next to single-task networks. The table and charts show each task's test metric as "
@@ -177,15 +177,13 @@ def show(entry: dict) -> None:
         "metrics: positive means the shared model beats training each task on its own. The baseline's own ± is "
         "the seed noise: differences smaller than that are luck."
     )
-    left, right = st.columns([2, 3])
-    left.plotly_chart(cplots.delta_m_bars(result), key="cmp.delta_m")
-    right.plotly_chart(cplots.metric_bars(result), key="cmp.metrics")
-    st.caption(
-        "Left: Δm per method, the bar is the mean over seeds and the whisker one standard deviation; green beats "
-        "single-task training, red loses to it. Right: each task's test metric per method, with the single-task "
-        "baseline as the dashed line. A method can win on Δm by lifting one task a lot while costing another a "
-        "little: read both."
-    )
+    st.plotly_chart(cplots.delta_m_bars(result), key="cmp.delta_m")
+    st.caption("Δm per method: the bar is the mean over seeds and the whisker one standard deviation. Green beats "
+               "training each task on its own, red loses to it; whiskers that cross zero mean the seeds disagree.")
+    st.plotly_chart(cplots.metric_bars(result), key="cmp.metrics")
+    st.caption("Each task's test metric per method (mean ± one standard deviation over seeds), with the single-task "
+               "baseline as the dashed line. A method can win on Δm by lifting one task a lot while costing another "
+               "a little: read both charts.")
     with st.expander("Every model trained"):
         long = result.long()
         st.dataframe(long, hide_index=True, key="cmp.runs")

@@ -155,7 +155,7 @@ DIAGNOSTICS_TEXT = (
 )
 
 
-def diagnostics_panel(rows: list[dict], config, key: str) -> None:
+def diagnostics_panel(rows: list[dict], config, key: str, live: bool = False) -> None:
     """Cosine, norm and weight charts of a run's gradient diagnostics, with findings."""
     tasks = list(config.tasks)
     if not get_model_class(config.arch).shares_parameters:
@@ -176,7 +176,8 @@ def diagnostics_panel(rows: list[dict], config, key: str) -> None:
     every = config.diagnostics_every
     st.markdown("\n".join(f"- {f}" for f in found.findings))
     st.caption(DIAGNOSTICS_TEXT + f" Measured on the training batches, every {every} batch{'es' if every > 1 else ''} "
-               f"({len(rows)} so far), on the shared representation; measuring never changes training.")
+               f"({len(rows)} {'so far' if live else 'in all'}), on the shared representation; measuring never "
+               "changes training.")
 
 
 # --------------------------------------------------------------------- live
@@ -228,7 +229,7 @@ def live_panel() -> None:
                    "large data).")
     if len(task_names) > 1:
         st.markdown("**Gradient diagnostics, live**")
-        diagnostics_panel(bg.diagnostics, bg.config, "live")
+        diagnostics_panel(bg.diagnostics, bg.config, "live", live=True)
 
 
 if busy:

@@ -43,7 +43,7 @@ def quick(at, methods=("static", "uncertainty"), seeds=2, tasks=("click", "like"
 def test_setup_preselects_installed_methods_and_says_what_will_be_trained(app):
     at = open_compare(app)
     no_errors(at)
-    assert at.title[0].value == "Compare weighting methods"
+    assert at.title[0].value == "Compare methods"
     chosen = at.multiselect(key="ui.cmp.methods").value
     assert chosen == [m for m in ("static", "uncertainty", "gradnorm", "upgrad") if weighting_status()[m].available]
     assert "single" not in at.selectbox(key="ui.cmp.arch").options  # nothing to balance without sharing

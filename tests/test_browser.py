@@ -144,7 +144,11 @@ def test_journey_train_with_defaults(page):
     expect(page.get_by_text("shared_bottom + static").first).to_be_visible()
     _no_errors(page)
     page.get_by_text("Learning curves").scroll_into_view_if_needed()
-    assert page.get_by_test_id("stPlotlyChart").count() >= 2
+    # Gradient diagnostics of the run: cosine, norm and weight charts with findings in words.
+    page.get_by_text("How to read these.").scroll_into_view_if_needed()
+    expect(page.get_by_text("Gradient agreement between tasks (cosine)").first).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^\*?\*?click\*?\*? and ")).first).to_be_attached()
+    assert page.get_by_test_id("stPlotlyChart").count() >= 5
     _screenshot(page, "journey-train-with-defaults")
 
 
@@ -209,3 +213,30 @@ def test_journey_tradeoff_front(page, tmp_path):
     expect(page.get_by_text("How to read it.")).to_be_visible()
     assert page.get_by_test_id("stPlotlyChart").filter(visible=True).count() >= 2  # front + fidelity
     _screenshot(page, "journey-tradeoff-front")
+
+
+def test_journey_compare_methods(page, tmp_path):
+    from mtl.data.synthetic import simulate
+
+    csv = tmp_path / "compare_feed.csv"
+    simulate(n_users=100, n_items=200, n_impressions=3000, seed=7).to_csv(csv, index=False)
+    expect = sync_api.expect
+
+    _upload(page, csv)
+    _nav(page, "Compare methods")
+    seeds = page.get_by_role("spinbutton", name="Seeds per method")
+    seeds.fill("2")
+    seeds.press("Enter")
+    expect(page.get_by_text(re.compile(r"This trains \d+ models"))).to_be_visible()
+    page.get_by_role("button", name="Run the comparison").click()
+    page.get_by_role("heading", name="Results").wait_for(timeout=WAIT_MS)
+    _no_errors(page)
+    table = page.get_by_test_id("stDataFrame").filter(visible=True).first
+    from mtl.weighting import weighting_status
+
+    methods = [m for m in ("static", "uncertainty", "gradnorm", "upgrad") if weighting_status()[m].available]
+    expect(table.locator("table[role=grid]")).to_have_attribute("aria-rowcount", str(len(methods) + 2))
+    expect(page.get_by_text("has the best Δm")).to_be_visible()
+    assert page.get_by_test_id("stPlotlyChart").filter(visible=True).count() == 2
+    page.get_by_test_id("stPlotlyChart").filter(visible=True).last.scroll_into_view_if_needed()
+    _screenshot(page, "journey-compare-methods")
