@@ -50,6 +50,16 @@ def _add_series(fig: go.Figure, x: pd.Series, y: pd.Series, name: str, color: st
                              hovertemplate=f"{name}<br>epoch %{{x:.2f}}<br>{hover} %{{y:.3g}}<extra></extra>"))
 
 
+def _per_task(frame: pd.DataFrame, tasks: Sequence[str], quantity: str) -> go.Figure:
+    """A figure with one smoothed series per task of the ``<quantity>:<task>`` columns."""
+    fig = go.Figure()
+    for i, task in enumerate(tasks):
+        col = f"{quantity}:{task}"
+        if col in frame:
+            _add_series(fig, frame["epoch"], frame[col], task, task_color(i), quantity)
+    return fig
+
+
 def pair_names(tasks: Sequence[str]) -> list[tuple[str, str]]:
     return list(combinations(tasks, 2))
 
@@ -74,12 +84,7 @@ def cosine_curves(rows: Sequence[dict] | pd.DataFrame, tasks: Sequence[str]) -> 
 def norm_curves(rows: Sequence[dict] | pd.DataFrame, tasks: Sequence[str]) -> go.Figure:
     """Each task's gradient norm on the shared representation (its own, unweighted
     loss) against epochs, on a log scale: a task far above the others pulls hardest."""
-    frame = _frame(rows)
-    fig = go.Figure()
-    for i, task in enumerate(tasks):
-        col = f"norm:{task}"
-        if col in frame:
-            _add_series(fig, frame["epoch"], frame[col], task, task_color(i), "norm")
+    fig = _per_task(_frame(rows), tasks, "norm")
     fig.update_layout(title="Gradient size per task (norm)", xaxis_title="epoch",
                       yaxis=dict(title="gradient norm (log scale)", type="log"), **_LAYOUT)
     return fig
@@ -88,12 +93,7 @@ def norm_curves(rows: Sequence[dict] | pd.DataFrame, tasks: Sequence[str]) -> go
 def weight_curves(rows: Sequence[dict] | pd.DataFrame, tasks: Sequence[str]) -> go.Figure:
     """The weight the method applied to each task's gradient or loss, per measured
     batch, against epochs (constant for static weights)."""
-    frame = _frame(rows)
-    fig = go.Figure()
-    for i, task in enumerate(tasks):
-        col = f"weight:{task}"
-        if col in frame:
-            _add_series(fig, frame["epoch"], frame[col], task, task_color(i), "weight")
+    fig = _per_task(_frame(rows), tasks, "weight")
     fig.update_layout(title="Effective task weights", xaxis_title="epoch",
                       yaxis=dict(title="weight", rangemode="tozero"), **_LAYOUT)
     return fig

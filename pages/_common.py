@@ -345,6 +345,26 @@ def default_weight(ds: Dataset, task: str) -> float:
     return 1.0
 
 
+def weight_sliders(ds: Dataset, tasks: list[str], scope: str, intro: str) -> list[float]:
+    """One weight slider per task (0 to 5, starting at the dataset's suggested weight)
+    with each task's share of the total under it; returns the weights. ``scope``
+    keeps each page's sliders apart (``ui.<scope>.w.<dataset>.<task>``)."""
+    if not tasks:
+        return []
+    st.markdown(intro)
+    cols = st.columns(min(len(tasks), 4))
+    weights = []
+    for i, task in enumerate(tasks):
+        with cols[i % len(cols)]:
+            weights.append(st.slider(f"{task} weight", 0.0, 5.0, step=0.1,
+                                     key=ui_default(f"{UI}{scope}.w.{ds.short}.{task}", default_weight(ds, task))))
+    total = sum(weights)
+    for i, w in enumerate(weights):
+        with cols[i % len(cols)]:
+            st.caption(f"share: **{w / total:.0%}**" if total > 0 else "share: -")
+    return weights
+
+
 def default_split(ds: Dataset) -> SplitSpec:
     return ds.sample.split if ds.sample is not None else SplitSpec("random")
 

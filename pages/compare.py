@@ -72,14 +72,8 @@ sharing = [a for a in available_models() if get_model_class(a).shares_parameters
 arch = c3.selectbox("Architecture", sharing, key=ui.ui_default(f"{UI}cmp.arch", "shared_bottom"),
                     help="Weighting methods balance what tasks share, so only sharing architectures are offered")
 
-weights: list[float] = []
-if tasks:
-    st.markdown("**Task weights**: the preference of the methods that take one (static weights use them as is).")
-    cols = st.columns(min(len(tasks), 4))
-    for i, task in enumerate(tasks):
-        with cols[i % len(cols)]:
-            weights.append(st.slider(f"{task} weight", 0.0, 5.0, step=0.1,
-                                     key=ui.ui_default(f"{UI}cmp.w.{ds.short}.{task}", ui.default_weight(ds, task))))
+weights = ui.weight_sliders(
+    ds, tasks, "cmp", "**Task weights**: the preference of the methods that take one (static weights use them as is).")
 
 problems = []
 if len(tasks) < 2:

@@ -45,21 +45,10 @@ tasks = st.multiselect(
     list(labels), key=ui.ui_default(f"{UI}train.tasks.{ds.short}", defaults.tasks),
     format_func=lambda c: f"{c} ({labels[c]})",
 )
-weights: list[float] = []
+weights = ui.weight_sliders(
+    ds, tasks, "train", "**Task weights**: the training loss is the weighted sum of the task losses; only ratios matter.")
 if tasks:
-    st.markdown("**Task weights**: the training loss is the weighted sum of the task losses; only ratios matter.")
-    cols = st.columns(min(len(tasks), 4))
-    for i, task in enumerate(tasks):
-        with cols[i % len(cols)]:
-            weights.append(st.slider(
-                f"{task} weight", 0.0, 5.0, step=0.1, key=ui.ui_default(f"{UI}train.w.{ds.short}.{task}",
-                                                                          ui.default_weight(ds, task)),
-            ))
-    total = sum(weights)
-    for i, (task, w) in enumerate(zip(tasks, weights)):
-        with cols[i % len(cols)]:
-            st.caption(f"share: **{w / total:.0%}**" if total > 0 else "share: -")
-    if total <= 0:
+    if sum(weights) <= 0:
         st.error("At least one task weight must be above zero.")
 else:
     st.error("Choose at least one task to train.", icon=":material/error:")

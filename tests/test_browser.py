@@ -121,6 +121,17 @@ def _upload(page, csv: Path) -> None:
     page.get_by_role("heading", name=f"Active: {csv.name}").wait_for()
 
 
+def _upload_simulated(page, tmp_path: Path, name: str, seed: int) -> Path:
+    """Simulate a small feed log (100 users, 200 items, 3,000 impressions), save it as
+    ``name`` and upload it."""
+    from mtl.data.synthetic import simulate
+
+    csv = tmp_path / name
+    simulate(n_users=100, n_items=200, n_impressions=3000, seed=seed).to_csv(csv, index=False)
+    _upload(page, csv)
+    return csv
+
+
 def _no_errors(page) -> None:
     assert page.get_by_test_id("stException").count() == 0
     errors = page.get_by_test_id("stAlertContentError")
@@ -153,13 +164,8 @@ def test_journey_train_with_defaults(page):
 
 
 def test_journey_upload_weigh_train_recommend(page, tmp_path):
-    from mtl.data.synthetic import simulate
-
-    csv = tmp_path / "my_feed.csv"
-    simulate(n_users=100, n_items=200, n_impressions=3000, seed=3).to_csv(csv, index=False)
     expect = sync_api.expect
-
-    _upload(page, csv)
+    _upload_simulated(page, tmp_path, "my_feed.csv", seed=3)
     _no_errors(page)
 
     _nav(page, "Train")
@@ -190,13 +196,8 @@ def test_journey_upload_weigh_train_recommend(page, tmp_path):
 
 
 def test_journey_tradeoff_front(page, tmp_path):
-    from mtl.data.synthetic import simulate
-
-    csv = tmp_path / "front_feed.csv"
-    simulate(n_users=100, n_items=200, n_impressions=3000, seed=5).to_csv(csv, index=False)
     expect = sync_api.expect
-
-    _upload(page, csv)
+    _upload_simulated(page, tmp_path, "front_feed.csv", seed=5)
 
     _nav(page, "Trade-offs")
     points = page.get_by_role("slider").first  # "Weightings", 7 by default
@@ -216,13 +217,8 @@ def test_journey_tradeoff_front(page, tmp_path):
 
 
 def test_journey_compare_methods(page, tmp_path):
-    from mtl.data.synthetic import simulate
-
-    csv = tmp_path / "compare_feed.csv"
-    simulate(n_users=100, n_items=200, n_impressions=3000, seed=7).to_csv(csv, index=False)
     expect = sync_api.expect
-
-    _upload(page, csv)
+    _upload_simulated(page, tmp_path, "compare_feed.csv", seed=7)
     _nav(page, "Compare methods")
     seeds = page.get_by_role("spinbutton", name="Seeds per method")
     seeds.fill("2")
