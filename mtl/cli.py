@@ -156,12 +156,24 @@ def cmd_train(args) -> int:
     print(f"{data.name}: {config.arch} + {config.weighting}, {result.params:,} parameters, "
           f"{result.train_seconds:.1f}s on {result.device}, best epoch {result.best_epoch:g} ({result.reason})")
     print_metrics_table(result)
+    print_diagnostics(result)
     if args.json:
         _write_json(args.json, result.to_json())
     if args.save:
         result.trained.save(args.save)
         print(f"saved model to {args.save}")
     return 0
+
+
+def print_diagnostics(result) -> None:
+    """What the gradient diagnostics say about conflict and dominance, in words."""
+    from .train.diagnostics import explain
+
+    found = explain(result.diagnostics, result.config.tasks)
+    if found.findings:
+        print(f"gradient diagnostics ({len(result.diagnostics)} batches measured on the shared layers):")
+        for finding in found.findings:
+            print(f"  - {finding.replace('**', '')}")
 
 
 def _primary(m: dict) -> float:

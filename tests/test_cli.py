@@ -94,6 +94,11 @@ def test_train_prints_a_per_task_table(run):
     assert rows[2][cols.index("auc")] == "-"        # not a metric of a regression task
     assert float(rows[2][cols.index("rmse")]) > 0
     assert "shared_bottom + static" in out and f"saved model to {run['model']}" in out
+    # Gradient diagnostics in words: one line per task pair, one about dominance.
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("gradient diagnostics ("))
+    findings = [ln for ln in lines[at + 1:] if ln.startswith("  - ")]
+    assert len(findings) == 4 and "**" not in "".join(findings)
+    assert sum(" and " in f and "(mean cosine" in f for f in findings) == 3
     # --quiet: no progress line, only the per-evaluation summary.
     assert "eta" not in err and "epoch 1: valid" in err
 
