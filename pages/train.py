@@ -164,7 +164,9 @@ def diagnostics_panel(rows: list[dict], config, key: str, live: bool = False) ->
     found = explain(rows, tasks)
     every = config.diagnostics_every
     st.markdown("\n".join(f"- {f}" for f in found.findings))
-    st.caption(DIAGNOSTICS_TEXT + f" Measured on the training batches, every {every} batch{'es' if every > 1 else ''} "
+    drawn = (" This is a preference-conditioned model: its weights are drawn at random for every batch, so the "
+             "weights chart shows the draws." if config.model.conditioned else "")
+    st.caption(DIAGNOSTICS_TEXT + drawn + f" Measured on the training batches, every {every} batch{'es' if every > 1 else ''} "
                f"({len(rows)} {'so far' if live else 'in all'}), on the shared representation; measuring never "
                "changes training.")
 

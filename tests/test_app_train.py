@@ -275,3 +275,15 @@ def test_single_task_runs_explain_why_they_have_no_diagnostics(app):
     at = open_page(app, ui.TRAIN, ds, [trained_run(ds, 1, ("click", "like"), arch="single")])
     no_errors(at)
     assert any("share no layers" in c.value for c in at.caption)
+
+
+def test_a_conditioned_run_explains_that_its_weights_are_random_draws(app):
+    from mtl.models import ModelConfig
+
+    ds = tiny_dataset()
+    run = trained_run(ds, 1, ("click", "like"), diagnostics_every=2,
+                      model=ModelConfig(emb_dim=4, hidden=(16,), tower=(8,), conditioned=True))
+    at = open_page(app, ui.TRAIN, ds, [run])
+    no_errors(at)
+    assert any("weights are drawn at random for every batch" in c.value for c in at.caption)
+    assert any(f"({len(run.result.diagnostics)} in all)" in c.value for c in at.caption)
