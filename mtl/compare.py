@@ -89,6 +89,14 @@ class Comparison:
                  for t in self.tasks]
         return float(np.mean(gains)) if gains and not any(math.isnan(g) for g in gains) else math.nan
 
+    def best(self) -> str | None:
+        """The method with the highest mean Δm (``None`` before any method has one)."""
+        table = self.table()
+        if table.empty:
+            return None
+        ranked = table[(table["method"] != BASELINE) & table["delta_m"].notna()]
+        return None if ranked.empty else str(ranked.loc[ranked["delta_m"].idxmax(), "method"])
+
     def table(self) -> pd.DataFrame:
         """One row per method, the baseline first: ``method``, ``title``, ``runs``,
         per task ``<metric>:<task>`` (mean over seeds) and ``<metric>_std:<task>``,

@@ -99,8 +99,8 @@ def start(config, chosen: list[str], n_seeds: int) -> None:
         prepared = prepare(data, list(config.tasks), config.split, seed=config.seed)
         return compare(prepared, config, chosen, n_seeds, progress=report_progress, should_stop=should_stop)
 
-    st.session_state[JOB] = {"job": BackgroundJob(work, "mtl-compare").start(), "dataset": ds.name, "arch": config.arch,
-                             "epochs": config.epochs}
+    st.session_state[JOB] = {"job": BackgroundJob(work, "mtl-compare").start(), "dataset": ds.name, "token": ds.token,
+                             "arch": config.arch, "epochs": config.epochs}
 
 
 if st.button("Run the comparison", type="primary", icon=":material/play_arrow:", key="cmp.start",
@@ -178,6 +178,13 @@ def show(entry: dict) -> None:
     st.caption("Each task's test metric per method (mean ± one standard deviation over seeds), with the single-task "
                "baseline as the dashed line. A method can win on Δm by lifting one task a lot while costing another "
                "a little: read both charts.")
+    best = result.best()
+    if best is not None and entry["token"] == ds.token:
+        title = get_weighting_class(best).display_name()
+        if st.button(f"Train with {title} on the Train page", icon=":material/model_training:", key="cmp.use",
+                     help="Opens the Train page set up like this comparison (tasks, weights, architecture, epochs) "
+                          "with the method of the best Δm, to look at its diagnostics and predictions"):
+            use_on_train_page(result, best)
     with st.expander("Every model trained"):
         long = result.long()
         st.dataframe(long, hide_index=True, key="cmp.runs")
@@ -186,6 +193,18 @@ def show(entry: dict) -> None:
                            "text/csv", key="cmp.csv", icon=":material/download:")
         d2.download_button("Download the comparison (JSON)", json.dumps(report.json_safe(result.to_json()), indent=2),
                            "method_comparison.json", "application/json", key="cmp.json", icon=":material/download:")
+
+
+def use_on_train_page(result, method: str) -> None:
+    """Set the Train page's widgets to this comparison's setup and ``method``, and go there."""
+    cfg = result.config
+    st.session_state[f"{UI}train.tasks.{ds.short}"] = list(cfg.tasks)
+    for task, weight in zip(cfg.tasks, cfg.weights or [1.0] * len(cfg.tasks)):
+        st.session_state[f"{UI}train.w.{ds.short}.{task}"] = float(weight)
+    st.session_state[f"{UI}train.arch"] = cfg.arch
+    st.session_state[f"{UI}train.weighting"] = method
+    st.session_state[f"{UI}train.epochs"] = cfg.epochs
+    st.switch_page(ui.TRAIN)
 
 
 entry = st.session_state.get(RESULT)

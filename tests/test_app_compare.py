@@ -105,6 +105,14 @@ def test_a_comparison_runs_in_the_background_and_shows_table_charts_and_findings
     long = table_with(at, "method", "seed", "task", "metric", "value")
     assert len(long) == len(result.long())
     assert not at.info or not any("Run the comparison" in i.value for i in at.info)
+    # Take the best method to the Train page, set up like the comparison.
+    best = result.best()
+    button(at, f"Train with {get_weighting_class(best).display_name()} on the Train page").click().run()
+    no_errors(at)
+    assert at.title[0].value == "Train"
+    assert at.selectbox(key="ui.train.weighting").value == best
+    assert at.multiselect(key=f"ui.train.tasks.{at.session_state['dataset'].short}").value == ["click", "like"]
+    assert at.number_input(key="ui.train.epochs").value == 1
 
 
 def test_stopping_keeps_the_models_trained_so_far(app):

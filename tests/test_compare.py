@@ -115,6 +115,13 @@ def test_reading_table_sorts_by_delta_m_and_writes_mean_plus_minus_std(made_up):
     assert comparison_table(made_up).iloc[2]["Δm %"] == "-"  # unknown Δm sorts last
 
 
+def test_best_is_the_method_with_the_highest_mean_delta_m(made_up):
+    assert made_up.best() == "static"
+    assert Comparison(TASKS, made_up.metrics, ["static"], [0], made_up.config).best() is None
+    only_baseline = Comparison(TASKS, made_up.metrics, ["static"], [0], made_up.config, runs=made_up.runs[:1])
+    assert only_baseline.best() is None
+
+
 def test_findings_name_the_best_method_and_whether_its_lead_is_noise(made_up):
     found = comparison_findings(made_up)
     static, upgrad = made_up.table().set_index("method").loc[["static", "upgrad"], "delta_m"]
