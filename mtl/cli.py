@@ -169,7 +169,8 @@ def print_diagnostics(result) -> None:
     """What the gradient diagnostics say about conflict and dominance, in words."""
     from .train.diagnostics import explain
 
-    found = explain(result.diagnostics, result.config.tasks)
+    cfg = result.config
+    found = explain(result.diagnostics, cfg.tasks, method=cfg.weighting, conditioned=cfg.model.conditioned)
     if found.findings:
         print(f"gradient diagnostics ({len(result.diagnostics)} batches measured on the shared layers):")
         for finding in found.findings:
@@ -301,6 +302,9 @@ def cmd_compare(args) -> int:
     print_comparison_table(result)
     if args.json:
         _write_json(args.json, result.to_json())
+    if result.error:  # the runs before the failure are in the table and the JSON
+        print(f"error: {result.error}", file=sys.stderr)
+        return 2
     return 0
 
 

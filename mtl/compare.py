@@ -28,6 +28,7 @@ metrics, and its standard deviation shows how much of a difference is seed noise
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass, field, replace
@@ -37,11 +38,13 @@ import numpy as np
 import pandas as pd
 
 from .data.dataset import PreparedData
-from .errors import ConfigError
+from .errors import ConfigError, MTLError
 from .metrics import METRICS_BY_KIND, higher_is_better, relative_gain
 from .tasks import TaskSpec
 from .train import TrainConfig, Trainer
 from .weighting import check_available, get_weighting_class
+
+log = logging.getLogger(__name__)
 
 #: The method label of the single-task baseline rows.
 BASELINE = "single-task"
@@ -73,13 +76,29 @@ class Comparison:
     config: TrainConfig
     #: Every run, the baseline's included (method ``"single-task"``), in training order.
     runs: list[Run] = field(default_factory=list)
-    #: True when ``should_stop`` ended the comparison before every run was trained.
+    #: True when ``should_stop`` (or a failed training) ended the comparison before
+    #: every run was trained.
     stopped: bool = False
+    #: Why a training failed, when one did (the comparison ends there, keeping the
+    #: runs before it).
+    error: str | None = None
+
+    def complete_seeds(self) -> list[int]:
+        """The seeds for which the baseline and every method were trained."""
+        wanted = {BASELINE, *self.methods}
+        return [s for s in self.seeds if wanted <= {r.method for r in self.runs if r.seed == s}]
+
+    def counted(self) -> list[Run]:
+        """The runs the statistics use: those of the complete seeds, so every method is
+        averaged over the same seeds as the baseline (all runs while no seed is complete,
+        e.g. a comparison stopped during its first seed)."""
+        complete = set(self.complete_seeds())
+        return [r for r in self.runs if r.seed in complete] if complete else list(self.runs)
 
     # ----------------------------------------------------------------- numbers
     def baseline(self) -> dict[str, float]:
         """The single-task baseline's metric per task, averaged over its seeds."""
-        runs = [r for r in self.runs if r.method == BASELINE]
+        runs = [r for r in self.counted() if r.method == BASELINE]
         return {t.name: _mean([_value(r, t.name, self.metrics[t.name]) for r in runs]) for t in self.tasks}
 
     def delta_m(self, run: Run) -> float:
@@ -104,7 +123,7 @@ class Comparison:
         Standard deviations are over seeds (sample, ddof=1): NaN with one seed."""
         rows = []
         for method in [BASELINE] + self.methods:
-            runs = [r for r in self.runs if r.method == method]
+            runs = [r for r in self.counted() if r.method == method]
             if not runs:
                 continue
             row: dict = {"method": method, "title": _title(method), "runs": len(runs)}
@@ -144,6 +163,8 @@ class Comparison:
             "table": self.table().to_dict(orient="records"),
             "runs": [dict(r.to_json(), delta_m=self.delta_m(r)) for r in self.runs],
             "stopped": self.stopped,
+            "error": self.error,
+            "complete_seeds": self.complete_seeds(),
             "config": self.config.to_dict(),
         }
 
@@ -168,7 +189,10 @@ def compare(
     unknown name, a missing optional dependency (with the command that installs it)
     or a method that cannot run with ``base.arch`` raises :class:`ConfigError`.
     ``progress(i, total, message)`` is called before each training; when
-    ``should_stop()`` returns True the comparison ends early with what it has.
+    ``should_stop()`` returns True the comparison ends early with what it has; a
+    training that fails ends it too, keeping the runs before it, with the reason in
+    :attr:`Comparison.error`. Statistics count the seeds completed for every method
+    (:meth:`Comparison.counted`).
     """
     tasks = list(prepared.tasks)
     if list(base.tasks) != prepared.task_names:
@@ -191,7 +215,15 @@ def compare(
             progress(i, len(plan), f"{_title(method)}, seed {seed}")
         cfg = replace(baseline if method == BASELINE else replace(base, weighting=method), seed=seed)
         start = time.perf_counter()
-        r = Trainer(prepared, cfg).fit()
+        try:
+            r = Trainer(prepared, cfg).fit()
+        except Exception as err:  # noqa: BLE001 - keep the runs so far; say which training failed and why
+            if not isinstance(err, MTLError):
+                log.exception("comparison: %s, seed %d failed", method, seed)
+            reason = str(err) if isinstance(err, MTLError) else f"{type(err).__name__}: {err}"
+            result.error = f"Training {_title(method)} with seed {seed} failed ({reason}); the comparison stopped there"
+            result.stopped = True
+            break
         result.runs.append(Run(method, seed, r.test, time.perf_counter() - start, r.best_epoch, r.reason))
     return result
 

@@ -85,7 +85,7 @@ def norm_curves(rows: Sequence[dict] | pd.DataFrame, tasks: Sequence[str]) -> go
     """Each task's gradient norm on the shared representation (its own, unweighted
     loss) against epochs, on a log scale: a task far above the others pulls hardest."""
     fig = _per_task(_frame(rows), tasks, "norm")
-    fig.update_layout(title="Gradient size per task (norm)", xaxis_title="epoch",
+    fig.update_layout(title="Gradient size per task (norm, unweighted)", xaxis_title="epoch",
                       yaxis=dict(title="gradient norm (log scale)", type="log"), **_LAYOUT)
     return fig
 

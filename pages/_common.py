@@ -97,7 +97,7 @@ def page_setup() -> None:
         job = current_job()
         if job is not None:
             st.caption(":material/sync: Training in progress: see the Train page")
-        if "cmp.job" in st.session_state:
+        if "cmp.job" in st.session_state and not st.session_state["cmp.job"]["job"].done:
             st.caption(":material/sync: Method comparison in progress: see Compare methods")
         st.caption(f"Runs this session: {len(runs())}")
 

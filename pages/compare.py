@@ -125,9 +125,12 @@ def progress_panel() -> None:
     if job.done:
         del st.session_state[JOB]
         if job.error:
-            st.session_state[OUTCOME] = job.error
-        elif job.result is not None:
+            st.session_state[OUTCOME] = ("error", job.error)
+        elif job.result is not None and job.result.runs:
             st.session_state[RESULT] = {**{k: v for k, v in entry.items() if k != "job"}, "result": job.result}
+        elif job.result is not None:  # stopped or failed before the first model: keep the earlier results
+            st.session_state[OUTCOME] = (("error", job.result.error) if job.result.error else
+                                         ("info", "The comparison was stopped before any model was trained."))
         st.rerun()
     done, total, message = job.progress
     if message == "starting":
@@ -143,7 +146,11 @@ def progress_panel() -> None:
 
 
 if OUTCOME in st.session_state:
-    st.error(st.session_state.pop(OUTCOME), icon=":material/error:")
+    kind, message = st.session_state.pop(OUTCOME)
+    if kind == "error":
+        st.error(message, icon=":material/error:")
+    else:
+        st.info(message, icon=":material/info:")
 if busy:
     progress_panel()
 
@@ -152,15 +159,19 @@ if busy:
 def show(entry: dict) -> None:
     result = entry["result"]
     st.subheader("Results")
-    trained = len({r.seed for r in result.runs})
+    complete = result.complete_seeds()
     st.markdown(
         f"**{entry['arch']}** on **{entry['dataset']}**, tasks {', '.join(t.name for t in result.tasks)}; "
-        f"{len(result.runs)} models, {trained} seed{'s' if trained != 1 else ''}, {entry['epochs']} epochs each"
-        + (" (stopped early: only the seeds completed count fully)" if result.stopped else "")
+        f"{len(result.runs)} models, {len(complete)} seed{'s' if len(complete) != 1 else ''} complete, "
+        f"{entry['epochs']} epochs each"
     )
-    if not result.runs:
-        st.info("The comparison was stopped before any model was trained.", icon=":material/info:")
-        return
+    if result.error:
+        st.error(result.error, icon=":material/error:")
+    if result.stopped:
+        counted = len(result.counted())
+        st.info(f"Stopped early: the table and charts count the {counted} models of the seeds completed by every "
+                f"method{'' if complete else ' (no seed is complete yet, so methods may have different seeds)'}; "
+                "every model trained is listed at the bottom.", icon=":material/info:")
     for finding in report.comparison_findings(result):
         st.markdown(f"- {finding}")
     st.dataframe(report.comparison_table(result), hide_index=True, key="cmp.table")
@@ -179,7 +190,7 @@ def show(entry: dict) -> None:
                "baseline as the dashed line. A method can win on Δm by lifting one task a lot while costing another "
                "a little: read both charts.")
     best = result.best()
-    if best is not None and entry["token"] == ds.token:
+    if best is not None and entry.get("token") == ds.token:
         title = get_weighting_class(best).display_name()
         if st.button(f"Train with {title} on the Train page", icon=":material/model_training:", key="cmp.use",
                      help="Opens the Train page set up like this comparison (tasks, weights, architecture, epochs) "

@@ -13,7 +13,7 @@ from mtl.data import SPLITS
 from mtl.errors import MTLError
 from mtl.models import available_models, get_model_class
 from mtl.train import available_devices
-from mtl.train.diagnostics import explain
+from mtl.train.diagnostics import Explanation, explain
 from mtl.weighting import available_weightings, get_weighting_class, weighting_status
 from pages import _common as ui
 
@@ -136,32 +136,34 @@ DIAGNOSTICS_TEXT = (
     "**Left, conflict:** the cosine between two tasks' gradients is +1 when they pull the same way, 0 when they "
     "are unrelated, and negative (shaded) when a step that helps one task hurts the other. Tasks that often "
     "conflict are where gradient-balancing methods (UPGrad, PCGrad, CAGrad, Nash-MTL) earn their keep. "
-    "**Middle, dominance:** the norm is how hard each task pulls (log scale). A task whose weighted pull is "
-    "several times the others' decides most of what the shared layers learn, and the others get little say. "
+    "**Middle, dominance:** the size (norm) of each task's own, unweighted gradient (log scale); times the "
+    "task's weight (right) it is how hard the task pulls the shared layers. A task whose weighted pull is several "
+    "times the others' decides most of what the shared layers learn, and the others get little say. "
     "**Right:** the weights the method applied: flat for static weights, changing batch by batch for adaptive "
     "methods (GradNorm, UPGrad, ...), which shows how they respond to conflict and dominance. Lines are smoothed; "
     "faint dots are single batches."
 )
 
 
-def diagnostics_panel(rows: list[dict], config, key: str, live: bool = False) -> None:
-    """Cosine, norm and weight charts of a run's gradient diagnostics, with findings."""
+def diagnostics_panel(rows: list[dict], config, key: str, live: bool = False) -> Explanation | None:
+    """Cosine, norm and weight charts of a run's gradient diagnostics, with findings;
+    returns what :func:`~mtl.train.diagnostics.explain` found (``None`` without rows)."""
     tasks = list(config.tasks)
     if not get_model_class(config.arch).shares_parameters:
         st.caption("Single-task networks share no layers, so their tasks cannot conflict: there are no gradient "
                    "diagnostics. Train a shared architecture to see them.")
-        return
+        return None
     if config.diagnostics_every == 0:
         st.caption("Gradient diagnostics were turned off for this run.")
-        return
+        return None
     if not rows:
         st.caption("The diagnostics charts appear after the first measured batch.")
-        return
+        return None
     a, b, c = st.columns(3)
     a.plotly_chart(dplots.cosine_curves(rows, tasks), key=f"{key}.diag.cos")
     b.plotly_chart(dplots.norm_curves(rows, tasks), key=f"{key}.diag.norm")
     c.plotly_chart(dplots.weight_curves(rows, tasks), key=f"{key}.diag.weight")
-    found = explain(rows, tasks)
+    found = explain(rows, tasks, method=config.weighting, conditioned=config.model.conditioned)
     every = config.diagnostics_every
     st.markdown("\n".join(f"- {f}" for f in found.findings))
     drawn = (" This is a preference-conditioned model: its weights are drawn at random for every batch, so the "
@@ -169,6 +171,7 @@ def diagnostics_panel(rows: list[dict], config, key: str, live: bool = False) ->
     st.caption(DIAGNOSTICS_TEXT + drawn + f" Measured on the training batches, every {every} batch{'es' if every > 1 else ''} "
                f"({len(rows)} {'so far' if live else 'in all'}), on the shared representation; measuring never "
                "changes training.")
+    return found
 
 
 # --------------------------------------------------------------------- live
@@ -312,9 +315,8 @@ def show_run(run: ui.Run) -> None:
 
     if len(cfg.tasks) > 1:
         st.markdown("**Gradient diagnostics**")
-        diagnostics_panel(result.diagnostics, cfg, f"results.{run.id}")
-        found = explain(result.diagnostics, cfg.tasks)
-        if not found.empty:
+        found = diagnostics_panel(result.diagnostics, cfg, f"results.{run.id}")
+        if found is not None and not found.empty:
             with st.expander("Diagnostics in numbers"):
                 st.dataframe(found.pairs, hide_index=True, key=f"results.diag.pairs.{run.id}", column_config={
                     "a": "task A", "b": "task B",

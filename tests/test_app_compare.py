@@ -3,6 +3,7 @@ in the background, stopping it, and errors from the background thread."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -124,14 +125,15 @@ def test_stopping_keeps_the_models_trained_so_far(app):
     while job.progress[0] < 1 and time.time() < deadline:  # the first model is trained
         time.sleep(0.05)
     at.run()
-    assert any(p.text.startswith("Training ") and "model 2 of 30" in p.text for p in at.get("progress"))
+    assert any(re.match(r"Training .+, seed \d · model \d+ of 30 · \d+ s · about \d+ s left", p.text)
+               for p in at.get("progress")), [p.text for p in at.get("progress")]
     button(at, "Stop the comparison").click().run()
     assert job.stop_requested
     wait(at)
     no_errors(at)
     result = at.session_state["cmp.result"]["result"]
     assert result.stopped and 0 < len(result.runs) < 30
-    assert any("stopped early" in m.value for m in at.markdown)
+    assert any(i.value.startswith("Stopped early: the table and charts count") for i in at.info)
 
 
 def test_errors_in_the_background_are_shown_and_earlier_results_kept(app, monkeypatch):
@@ -148,4 +150,44 @@ def test_errors_in_the_background_are_shown_and_earlier_results_kept(app, monkey
     wait(at)
     assert any("no positive label" in e.value for e in at.error)
     assert at.session_state["cmp.result"] is earlier
+    assert table_with(at, "method", "Δm %") is not None
+
+
+def test_a_failed_training_shows_its_reason_next_to_the_models_before_it(app, monkeypatch):
+    class Failing(mtl.compare.Trainer):
+        def fit(self, callback=None):
+            if self.config.weighting == "uncertainty":
+                raise FloatingPointError("loss became NaN")
+            return super().fit(callback)
+
+    monkeypatch.setattr(mtl.compare, "Trainer", Failing)
+    at = quick(open_compare(app), seeds=1)
+    button(at, "Run the comparison").click().run()
+    wait(at)
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert errors == ["Training Uncertainty with seed 0 failed (FloatingPointError: loss became NaN); "
+                      "the comparison stopped there"]
+    assert table_with(at, "method", "Δm %")["method"].tolist() == ["Single-task baseline", "Static"]
+
+
+def test_stopping_before_the_first_model_keeps_the_earlier_results(app, monkeypatch):
+    at = quick(open_compare(app), methods=("static",), seeds=1)
+    button(at, "Run the comparison").click().run()
+    wait(at)
+    earlier = at.session_state["cmp.result"]
+    release = __import__("threading").Event()
+    original = mtl.compare.compare
+
+    def held(prepared, *args, should_stop=None, **kwargs):
+        release.wait(20)  # the user presses Stop before the first model starts
+        return original(prepared, *args, should_stop=should_stop, **kwargs)
+
+    monkeypatch.setattr(mtl.compare, "compare", held)
+    button(at, "Run the comparison").click().run()
+    button(at, "Stop the comparison").click().run()
+    release.set()
+    wait(at)
+    assert at.session_state["cmp.result"] is earlier
+    assert any("stopped before any model was trained" in i.value for i in at.info) and not at.error
     assert table_with(at, "method", "Δm %") is not None

@@ -94,7 +94,9 @@ def test_long_form_and_json(made_up):
     assert set(long.loc[long.compared, "metric"]) == {"auc", "rmse", "accuracy"}
     assert not long.loc[long.metric == "rmse", "higher_is_better"].any()
     doc = made_up.to_json()
-    assert set(doc) == {"tasks", "metrics", "methods", "seeds", "baseline", "table", "runs", "stopped", "config"}
+    assert set(doc) == {"tasks", "metrics", "methods", "seeds", "baseline", "table", "runs", "stopped", "error",
+                        "complete_seeds", "config"}
+    assert doc["error"] is None and doc["complete_seeds"] == [0, 1]
     assert [r["method"] for r in doc["table"]] == [BASELINE, "static", "upgrad"]
     assert doc["runs"][1]["delta_m"] == pytest.approx(made_up.delta_m(made_up.runs[1]))
 
@@ -181,6 +183,40 @@ def test_compare_can_be_stopped_between_trainings():
     assert list(result.table()["method"]) == [BASELINE, "static"]
 
 
+def test_statistics_count_only_the_seeds_every_method_completed(made_up):
+    complete = made_up.table().set_index("method")
+    made_up.runs = made_up.runs[:5]  # seed 1 lost upgrad: its static and baseline runs must not count
+    assert made_up.complete_seeds() == [0] and len(made_up.counted()) == 3
+    partial = made_up.table().set_index("method")
+    assert partial.loc[BASELINE, "auc:click"] == pytest.approx(0.70)  # seed 0 only
+    assert partial.loc["static", "auc:click"] == pytest.approx(0.77) and partial.loc["static", "runs"] == 1
+    assert complete.loc["static", "runs"] == 2
+    assert made_up.to_json()["complete_seeds"] == [0] and len(made_up.to_json()["runs"]) == 5
+    # Stopped inside the first seed: nothing is complete, so what there is counts.
+    made_up.runs = made_up.runs[:2]
+    assert made_up.complete_seeds() == [] and len(made_up.counted()) == 2
+    assert made_up.table()["method"].tolist() == [BASELINE, "static"]
+
+
+def test_a_failed_training_ends_the_comparison_and_keeps_the_runs_before_it(monkeypatch):
+    import mtl.compare as cmp
+
+    class Failing(cmp.Trainer):
+        def fit(self, callback=None):
+            if self.config.weighting == "gradnorm" and self.config.seed == 1:
+                raise FloatingPointError("loss became NaN")
+            return super().fit(callback)
+
+    monkeypatch.setattr(cmp, "Trainer", Failing)
+    result = compare(feed_prepared(), tiny_config(epochs=1), ["static", "gradnorm"], seeds=2)
+    assert [(r.method, r.seed) for r in result.runs] == [(BASELINE, 0), ("static", 0), ("gradnorm", 0),
+                                                         (BASELINE, 1), ("static", 1)]
+    assert result.stopped and result.error == ("Training GradNorm with seed 1 failed (FloatingPointError: loss became "
+                                               "NaN); the comparison stopped there")
+    assert result.table()["runs"].tolist() == [1, 1, 1]  # seed 0, complete for every method
+    assert result.to_json()["error"] == result.error
+
+
 @pytest.mark.parametrize("methods,seeds,metrics,needle", [
     (["static", "static"], 2, None, "static is repeated"),
     (["static", "gradnrom"], 2, None, "Unknown weighting method 'gradnrom'"),
@@ -239,7 +275,7 @@ def test_cli_compare_prints_a_table_and_writes_json(feed_csv, tmp_path):
     assert " ± " in lines[3] and lines[2].split()[1] == "2"
     assert lines[2].split()[-4:-1] == ["+0.00", "±", lines[2].split()[-2]]  # the baseline against itself
     doc = json.loads(out_json.read_text())
-    assert set(doc) == {"tasks", "metrics", "methods", "seeds", "baseline", "table", "runs", "stopped", "config"}
+    assert set(doc) >= {"tasks", "metrics", "methods", "seeds", "baseline", "table", "runs", "stopped", "config"}
     assert doc["tasks"] == ["click", "watch_time"] and doc["methods"] == ["static", "imtl_g"] and doc["seeds"] == [0, 1]
     assert doc["metrics"] == {"click": "auc", "watch_time": "rmse"}
     assert len(doc["runs"]) == 6 and doc["config"]["epochs"] == 1
@@ -285,3 +321,19 @@ def test_cli_train_names_the_install_command(feed_csv, monkeypatch):
     monkeypatch.setattr(weighting_base, "find_spec", _only_missing("torchjd"))
     _one_error_line(*_main(["train", "--data", feed_csv, "--tasks", "click,like", "--weighting", "mgda", "--quiet"]),
                     "MGDA needs torchjd", "pip install 'mtl-tradeoff-explorer[torchjd]'")
+
+
+def test_cli_compare_a_failed_training_prints_what_it_has_and_one_error_line(feed_csv, monkeypatch):
+    import mtl.compare as cmp
+
+    class Failing(cmp.Trainer):
+        def fit(self, callback=None):
+            if self.config.weighting == "imtl_g":
+                raise cmp.ConfigError("the solver gave up")
+            return super().fit(callback)
+
+    monkeypatch.setattr(cmp, "Trainer", Failing)
+    code, out, err = _main(["compare", "--data", feed_csv, "--tasks", "click,like", "--methods", "static,imtl_g",
+                            "--seeds", 1, "--epochs", 1, "--batch-size", 256, "--device", "cpu", "--quiet"])
+    _one_error_line(code, out, err, "Training IMTL-G with seed 0 failed (the solver gave up)")
+    assert [ln.split()[0] for ln in out.splitlines()[2:]] == [BASELINE, "static"]

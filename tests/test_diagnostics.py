@@ -211,32 +211,28 @@ def test_live_config_aims_for_a_few_hundred_rows_and_never_turns_diagnostics_on(
     assert live_config(tiny_config(diagnostics_every=0), 2_000).diagnostics_every == 0
 
 
-def test_background_training_shows_rows_while_it_runs():
+def test_background_training_shows_rows_while_it_runs(monkeypatch):
     """Rows arrive with progress events, before the run ends (not only at evaluations)."""
     import threading
 
     seen = threading.Event()
     original = Trainer.run
 
-    def slow_run(self):
+    def held_run(self):
         for event in original(self):
+            yield event
             if isinstance(event, Progress) and event.diagnostic_rows:
-                yield event
                 seen.wait(10)  # hold the run until the test has looked
-            else:
-                yield event
 
-    cfg = tiny_config(diagnostics_every=1, epochs=1)
+    monkeypatch.setattr(Trainer, "run", held_run)
+    job = BackgroundTraining(feed_prepared(), tiny_config(diagnostics_every=1, epochs=1), auto_evals=False).start()
     try:
-        Trainer.run = slow_run
-        job = BackgroundTraining(feed_prepared(), cfg, auto_evals=False).start()
         deadline = time.time() + 30
         while not job.diagnostics and time.time() < deadline:
             time.sleep(0.02)
         assert job.diagnostics and job.result is None and job.history == []
     finally:
         seen.set()
-        Trainer.run = original
     assert job.join(60) and job.diagnostics == job.result.diagnostics
 
 
@@ -263,6 +259,33 @@ def test_explain_calls_positive_cosines_aligned_and_small_ones_unrelated():
     assert aligned.pairs.verdict.tolist() == ["aligned"] and "aligned" in aligned.findings[0]
     unrelated = explain(_rows([0.1, -0.05, 0.2], {"a": [1, 1, 1], "b": [1, 1, 1]}), ["a", "b"])
     assert unrelated.pairs.verdict.tolist() == ["unrelated"] and "unrelated" in unrelated.findings[0]
+
+
+def test_small_cosines_of_either_sign_are_not_called_conflict():
+    """Unrelated tasks have cosines scattered around 0, half of them negative."""
+    for cos in ([0.05, -0.01, 0.04, -0.02], [-0.01, 0.02, 0.01, -0.03]):
+        out = explain(_rows(cos, {"a": [1.0] * 4, "b": [1.0] * 4}), ["a", "b"])
+        assert out.pairs.verdict.tolist() == ["unrelated"], cos
+    # Mostly negative, even if small: conflict; a clearly negative mean: conflict.
+    mostly = explain(_rows([-0.02, -0.03, -0.01, 0.01], {"a": [1.0] * 4, "b": [1.0] * 4}), ["a", "b"])
+    assert mostly.pairs.verdict.tolist() == ["conflict"]
+    assert explain(_rows([-0.4, 0.2], {"a": [1.0] * 2, "b": [1.0] * 2}), ["a", "b"]).pairs.verdict.tolist() == ["conflict"]
+
+
+def test_advice_fits_the_method_the_run_used():
+    rows = _rows([-0.3, -0.2], {"click": [4.0, 4.0], "like": [0.5, 0.5]})
+    static = explain(rows, ["click", "like"])
+    assert "Raising like's weight" in static.findings[0]
+    assert "Conflict-aware methods" in static.findings[1]
+    upgrad = explain(rows, ["click", "like"], method="upgrad")
+    assert "with UPGrad's weighting" in upgrad.findings[0]
+    assert "UPGrad is built to avoid updates that hurt a task" in upgrad.findings[1]
+    nash = explain(rows, ["click", "like"], method="nash_mtl")
+    assert "Nash-MTL sets the balance itself" in nash.findings[0]
+    # A conditioned model's weights are random draws: no dominance verdict from them.
+    drawn = explain(rows, ["click", "like"], conditioned=True)
+    assert not any("dominates" in f for f in drawn.findings)
+    assert any("8.0x" in f and "drawn at random" in f for f in drawn.findings)
 
 
 def test_explain_finds_a_dominant_task_from_the_weighted_norms():

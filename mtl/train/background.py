@@ -69,12 +69,6 @@ MAX_EVALS_PER_EPOCH = 10
 DIAGNOSTICS_PER_RUN = 200
 MIN_DIAGNOSTICS_EVERY = 4
 
-# Trainer() seeds torch's global generator and then initializes the model from it:
-# two sessions building models at the same moment would interleave their draws and
-# lose reproducibility. Building is quick, so serialize it.
-_BUILD_LOCK = threading.Lock()
-
-
 def evals_per_epoch_for(n_train: int) -> int:
     """Validation evaluations per epoch that keep live charts moving on ``n_train`` rows:
     1 up to 50k rows, then one more per further 50k rows, at most 10."""
@@ -254,8 +248,7 @@ class BackgroundTraining:
             config = self._config
             if self._auto_evals:
                 config = live_config(config, len(prepared.train))
-            with _BUILD_LOCK:
-                trainer = Trainer(prepared, config)
+            trainer = Trainer(prepared, config)
             primary = {t.name: t.primary_metric for t in prepared.tasks}
             with self._lock:
                 self._config = config

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..errors import MTLError
 from ..models.base import ModelOutput
 from ..weighting.jacobian import cosine_matrix, gramian, shared_features, task_jacobian
 
@@ -114,15 +115,19 @@ def every_for(total_steps: int, measurements: int = 200) -> int:
 
 
 # ------------------------------------------------------------ interpretation
-#: A pair whose cosine is negative in at least this share of the measured batches
-#: (or whose mean cosine is below ``CONFLICT_MEAN``) is called conflicting.
-CONFLICT_SHARE = 0.5
+#: A pair is called conflicting when its mean cosine is at most ``CONFLICT_MEAN``, or
+#: negative and negative in at least ``CONFLICT_SHARE`` of the measured batches.
+#: (Unrelated tasks have cosines scattered around 0, about half of them negative:
+#: neither rule calls them conflicting.)
 CONFLICT_MEAN = -0.05
+CONFLICT_SHARE = 0.75
 #: A pair whose mean cosine is at least this is called aligned.
 ALIGNED_MEAN = 0.3
 #: One task dominates when its weighted gradient norm is at least this many times
 #: another's.
 DOMINANCE_RATIO = 3.0
+#: Methods built to avoid updates that conflict with a task.
+CONFLICT_AWARE = ("upgrad", "pcgrad", "cagrad", "nash_mtl", "mgda", "aligned_mtl")
 
 
 @dataclass
@@ -131,12 +136,12 @@ class Explanation:
 
     #: One row per task pair: ``a``, ``b``, ``mean_cosine``, ``conflict_share`` (the
     #: share of measured batches with a negative cosine), ``measured``, ``verdict``
-    #: ("conflict", "unrelated" or "aligned").
+    #: ("conflict", "unrelated", "aligned" or "not measured").
     pairs: pd.DataFrame
-    #: One row per task: ``task``, ``mean_norm`` (of its own loss's gradient),
-    #: ``mean_weight`` (applied by the method), ``contribution`` (mean of weight x
-    #: norm: how hard it pulls the shared layers in the combined update) and
-    #: ``share`` (of the total contribution).
+    #: One row per task: ``task``, ``mean_norm`` (of its own, unweighted loss's
+    #: gradient), ``mean_weight`` (applied by the method), ``contribution`` (mean of
+    #: |weight| x norm: how hard it pulls the shared layers in the combined update)
+    #: and ``share`` (of the total contribution).
     tasks: pd.DataFrame
     #: Plain sentences (markdown) about conflict and dominance, most important first.
     findings: list[str] = field(default_factory=list)
@@ -146,10 +151,14 @@ class Explanation:
         return self.tasks.empty
 
 
-def explain(rows: Sequence[dict] | pd.DataFrame, task_names: Sequence[str]) -> Explanation:
+def explain(rows: Sequence[dict] | pd.DataFrame, task_names: Sequence[str], *, method: str = "static",
+            conditioned: bool = False) -> Explanation:
     """Summaries and findings from diagnostics rows (those of
     :attr:`TrainResult.diagnostics <mtl.train.TrainResult.diagnostics>`); empty when
-    there are no rows (nothing shared, or diagnostics off)."""
+    there are no rows (nothing shared, or diagnostics off). ``method`` (the run's
+    weighting) and ``conditioned`` (weights drawn at random each batch) tailor the
+    advice: no "use a conflict-aware method" to a run that uses one, no dominance
+    verdict from random draws."""
     frame = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
     names = list(task_names)
     pair_cols = ["a", "b", "mean_cosine", "conflict_share", "measured", "verdict"]
@@ -170,15 +179,14 @@ def explain(rows: Sequence[dict] | pd.DataFrame, task_names: Sequence[str]) -> E
     for t in names:
         norm = frame[f"norm:{t}"].to_numpy(dtype=float)
         weight = frame[f"weight:{t}"].to_numpy(dtype=float) if f"weight:{t}" in frame else np.ones_like(norm)
-        pulled = np.abs(weight) * norm
         tasks.append({"task": t, "mean_norm": _nanmean(norm), "mean_weight": _nanmean(weight),
-                      "contribution": _nanmean(pulled)})
+                      "contribution": _nanmean(np.abs(weight) * norm)})
     task_frame = pd.DataFrame(tasks, columns=task_cols)
     total = task_frame["contribution"].sum(skipna=True)
     task_frame["share"] = task_frame["contribution"] / total if total > 0 else math.nan
 
-    findings = [_pair_sentence(p) for p in sorted(pairs, key=_pair_order) if not math.isnan(p["mean_cosine"])]
-    dominance, dominant = _dominance_sentence(task_frame)
+    findings = [_pair_sentence(p, method) for p in sorted(pairs, key=_pair_order) if not math.isnan(p["mean_cosine"])]
+    dominance, dominant = _dominance_sentence(task_frame, method, conditioned)
     if dominance:  # a dominant task is the headline; balance is a footnote
         findings.insert(0 if dominant else len(findings), dominance)
     return Explanation(pair_frame, task_frame, findings)
@@ -192,7 +200,7 @@ def _nanmean(values: np.ndarray) -> float:
 def _verdict(mean: float, share: float) -> str:
     if math.isnan(mean):
         return "not measured"
-    if share >= CONFLICT_SHARE or mean < CONFLICT_MEAN:
+    if mean <= CONFLICT_MEAN or (mean < 0 and share >= CONFLICT_SHARE):
         return "conflict"
     return "aligned" if mean >= ALIGNED_MEAN else "unrelated"
 
@@ -202,13 +210,24 @@ def _pair_order(pair: dict) -> tuple:
     return rank, pair["mean_cosine"]
 
 
-def _pair_sentence(p: dict) -> str:
+def _title(method: str) -> str:
+    from ..weighting import get_weighting_class
+
+    try:
+        return get_weighting_class(method).display_name()
+    except MTLError:
+        return method
+
+
+def _pair_sentence(p: dict, method: str) -> str:
     a, b, mean, share = p["a"], p["b"], p["mean_cosine"], p["conflict_share"]
     if p["verdict"] == "conflict":
+        advice = (f"{_title(method)} is built to avoid updates that hurt a task; whether it pays off here shows "
+                  "against static weights in a method comparison." if method in CONFLICT_AWARE else
+                  "Conflict-aware methods (UPGrad, PCGrad, CAGrad, Nash-MTL) are built for this.")
         return (f"**{a}** and **{b}** conflict: their gradients on the shared layers pointed in opposing "
-                f"directions (negative cosine) in {share:.0%} of the measured batches (mean cosine {mean:+.2f}). "
-                "A step that helps one hurts the other; conflict-aware methods (UPGrad, PCGrad, CAGrad, Nash-MTL) "
-                "target exactly this.")
+                f"directions (negative cosine) in {share:.0%} of the measured batches (mean cosine {mean:+.2f}), "
+                f"so a step that helps one tends to hurt the other. {advice}")
     if p["verdict"] == "aligned":
         return (f"**{a}** and **{b}** are aligned (mean cosine {mean:+.2f}, negative in {share:.0%} of batches): "
                 "what helps one helps the other, so sharing layers should pay off.")
@@ -216,7 +235,7 @@ def _pair_sentence(p: dict) -> str:
             "batches): they neither help nor fight each other much and compete mildly for shared capacity.")
 
 
-def _dominance_sentence(tasks: pd.DataFrame) -> tuple[str, bool]:
+def _dominance_sentence(tasks: pd.DataFrame, method: str, conditioned: bool) -> tuple[str, bool]:
     """A sentence about how evenly the tasks pull the shared layers, and whether one
     task dominates."""
     valid = tasks.dropna(subset=["contribution", "mean_norm"])
@@ -229,14 +248,32 @@ def _dominance_sentence(tasks: pd.DataFrame) -> tuple[str, bool]:
     raw_top = valid.loc[valid["mean_norm"].idxmax()]
     raw_low = valid.loc[valid["mean_norm"].idxmin()]
     raw_ratio = float(raw_top["mean_norm"] / raw_low["mean_norm"])
+    if conditioned:  # the weights are random draws: only the tasks' own gradients say something
+        return (f"The tasks' own gradients differ by up to {raw_ratio:.1f}x (**{raw_top['task']}** largest); the "
+                "weights are drawn at random every batch, so which task leads the shared layers changes from batch "
+                "to batch."), False
     if ratio >= DOMINANCE_RATIO:
         return (f"**{top['task']}** dominates the shared update: with the weights applied, its gradient is "
                 f"{ratio:.1f}x as large as **{low['task']}**'s, so the shared layers mostly learn what "
-                f"{top['task']} needs. Raising {low['task']}'s weight or a gradient-balancing method "
-                "(GradNorm, IMTL-G, Aligned-MTL) evens this out."), True
+                f"{top['task']} needs. {_dominance_advice(method, low['task'])}"), True
     if raw_ratio >= DOMINANCE_RATIO:
         return (f"**{raw_top['task']}**'s own gradient is {raw_ratio:.1f}x **{raw_low['task']}**'s, but the "
                 f"weights bring the tasks' pulls on the shared layers within {ratio:.1f}x of each other: the "
                 "weighting is correcting the imbalance."), False
     return (f"No task dominates: the tasks' weighted gradients on the shared layers are within {ratio:.1f}x of "
             "each other."), False
+
+
+def _dominance_advice(method: str, weak: str) -> str:
+    from ..weighting import get_weighting_class
+
+    if method == "static":
+        return (f"Raising {weak}'s weight, or a method that balances gradient sizes (GradNorm, IMTL-G, Aligned-MTL), "
+                "evens this out.")
+    try:
+        steered = get_weighting_class(method).uses_preference
+    except MTLError:
+        return ""
+    if steered:
+        return f"This is with {_title(method)}'s weighting; raising {weak}'s weight shifts its balance."
+    return f"{_title(method)} sets the balance itself: the weight sliders do not change it."

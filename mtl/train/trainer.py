@@ -36,6 +36,11 @@ from .model_io import TrainedModel
 from .result import TrainResult
 
 PROGRESS_INTERVAL_S = 0.25
+# Building a model seeds torch's global generator and initializes the weights from
+# it: two threads building at once (two browser sessions, a comparison next to a
+# training run) would interleave their draws and lose reproducibility. Building is
+# quick, so it is serialized.
+_BUILD_LOCK = threading.Lock()
 EVAL_BATCH = 16384
 
 
@@ -48,10 +53,11 @@ class Trainer:
         self.config = config
         self.device = resolve_device(config.device)
         self._stop = threading.Event()
-        torch.manual_seed(config.seed)
         enc = data.encoder
-        self.model = build_model(config.arch, enc.cardinalities, len(enc.numeric_names), data.tasks, config.model)
-        self.weighting = build_weighting(config.weighting, data.tasks, config.weights)
+        with _BUILD_LOCK:
+            torch.manual_seed(config.seed)
+            self.model = build_model(config.arch, enc.cardinalities, len(enc.numeric_names), data.tasks, config.model)
+            self.weighting = build_weighting(config.weighting, data.tasks, config.weights)
         self.conditioned = config.model.conditioned
         if self.conditioned:
             # One network for every weighting: each batch trains at task weights drawn
