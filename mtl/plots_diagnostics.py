@@ -8,7 +8,9 @@ Pure functions from diagnostics rows (``step``, ``epoch``, ``cos:<a>|<b>``,
 * :func:`cosine_curves`: each task pair's gradient cosine over training, the
   negative (conflict) half shaded;
 * :func:`norm_curves`: each task's gradient norm over training (log scale);
-* :func:`weight_curves`: the weights the method applied to each task, per batch.
+* :func:`weight_curves`: the weights the method applied to each task, per batch;
+* :func:`cosine_heatmap`: the mean cosine of every task pair as a matrix, for a
+  glance at which tasks fight when there are many pairs.
 
 One value per measured batch is noisy, so each curve is an exponential moving
 average (as TensorBoard smooths) with the raw values as faint dots behind it. Tasks
@@ -20,6 +22,7 @@ from __future__ import annotations
 from itertools import combinations
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
@@ -28,6 +31,9 @@ from .plots import _LAYOUT, task_color
 
 PAIR_PALETTE = qualitative.Dark2
 CONFLICT_FILL = "rgba(198, 40, 40, 0.08)"
+#: Points drawn per series at most: long runs are smoothed over every row, then
+#: thinned evenly, so live charts stay light to send to the browser.
+MAX_POINTS = 500
 
 
 def _frame(rows: Sequence[dict] | pd.DataFrame) -> pd.DataFrame:
@@ -41,11 +47,20 @@ def smooth(values: pd.Series) -> pd.Series:
     return values.astype(float).ewm(span=span, ignore_na=True).mean()
 
 
+def thin(n: int, most: int = MAX_POINTS) -> np.ndarray:
+    """At most ``most`` evenly spread positions among ``n``, first and last included."""
+    if n <= most:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, most).round().astype(int))
+
+
 def _add_series(fig: go.Figure, x: pd.Series, y: pd.Series, name: str, color: str, hover: str) -> None:
+    keep = thin(len(y))
+    x, raw, smoothed = x.iloc[keep], y.iloc[keep], smooth(y).iloc[keep]
     if len(y) > 1:
-        fig.add_trace(go.Scatter(x=x, y=y, mode="markers", marker=dict(color=color, size=4, opacity=0.25),
+        fig.add_trace(go.Scatter(x=x, y=raw, mode="markers", marker=dict(color=color, size=4, opacity=0.25),
                                  name=name, legendgroup=name, showlegend=False, hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=x, y=smooth(y), mode="lines" if len(y) > 1 else "markers", name=name,
+    fig.add_trace(go.Scatter(x=x, y=smoothed, mode="lines" if len(y) > 1 else "markers", name=name,
                              legendgroup=name, line=dict(color=color, width=2), marker=dict(color=color),
                              hovertemplate=f"{name}<br>epoch %{{x:.2f}}<br>{hover} %{{y:.3g}}<extra></extra>"))
 
@@ -96,4 +111,26 @@ def weight_curves(rows: Sequence[dict] | pd.DataFrame, tasks: Sequence[str]) -> 
     fig = _per_task(_frame(rows), tasks, "weight")
     fig.update_layout(title="Effective task weights", xaxis_title="epoch",
                       yaxis=dict(title="weight", rangemode="tozero"), **_LAYOUT)
+    return fig
+
+
+def cosine_heatmap(pairs: pd.DataFrame, tasks: Sequence[str]) -> go.Figure:
+    """Mean cosine of every pair of task gradients as a symmetric matrix (the
+    ``pairs`` table of :func:`mtl.train.diagnostics.explain`): red where the tasks
+    conflict, blue where they agree, 1 on the diagonal."""
+    names = list(tasks)
+    index = {t: i for i, t in enumerate(names)}
+    matrix = np.eye(len(names))
+    text = [["1" if i == j else "" for j in range(len(names))] for i in range(len(names))]
+    for row in pairs.itertuples(index=False):
+        if row.a in index and row.b in index:
+            i, j = index[row.a], index[row.b]
+            matrix[i, j] = matrix[j, i] = row.mean_cosine
+            text[i][j] = text[j][i] = "-" if np.isnan(row.mean_cosine) else f"{row.mean_cosine:+.2f}"
+    fig = go.Figure(go.Heatmap(
+        z=matrix, x=names, y=names, zmin=-1, zmax=1, colorscale="RdBu", text=text, texttemplate="%{text}",
+        hovertemplate="%{y} · %{x}: mean cosine %{z:+.3f}<extra></extra>", colorbar=dict(title="cosine"),
+    ))
+    fig.update_layout(title="Mean gradient cosine per task pair", yaxis=dict(autorange="reversed"),
+                      **{**_LAYOUT, "height": max(260, 90 + 50 * len(names))})
     return fig

@@ -165,7 +165,13 @@ def diagnostics_panel(rows: list[dict], config, key: str, live: bool = False) ->
     c.plotly_chart(dplots.weight_curves(rows, tasks), key=f"{key}.diag.weight")
     found = explain(rows, tasks, method=config.weighting, conditioned=config.model.conditioned)
     every = config.diagnostics_every
-    st.markdown("\n".join(f"- {f}" for f in found.findings))
+    findings = "\n".join(f"- {f}" for f in found.findings)
+    if len(tasks) >= 3 and not live:  # many pairs: the matrix shows at a glance which tasks fight
+        left, right = st.columns([3, 2])
+        left.markdown(findings)
+        right.plotly_chart(dplots.cosine_heatmap(found.pairs, tasks), key=f"{key}.diag.matrix")
+    else:
+        st.markdown(findings)
     drawn = (" This is a preference-conditioned model: its weights are drawn at random for every batch, so the "
              "weights chart shows the draws." if config.model.conditioned else "")
     st.caption(DIAGNOSTICS_TEXT + drawn + f" Measured on the training batches, every {every} batch{'es' if every > 1 else ''} "

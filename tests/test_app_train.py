@@ -100,7 +100,7 @@ def test_training_shows_results_and_baselines_with_relative_gains(app):
     table = table_with(at, "task", "AUC")
     assert table["task"].tolist() == ["click", "like", "long_view"]
     assert table.set_index("task").loc["click", "AUC"] == pytest.approx(run.result.test["click"]["auc"])
-    assert len(at.get("plotly_chart")) >= 5  # learning curves, then cosines, norms and weights
+    assert len(at.get("plotly_chart")) == 6  # learning curves; cosines, norms, weights; the cosine matrix
     # Gradient diagnostics: findings in words and the numbers behind them.
     findings = [m.value for m in at.markdown if m.value.startswith("- **")]
     assert findings and any(w in findings[0] for w in ("conflict", "aligned", "unrelated", "dominat"))

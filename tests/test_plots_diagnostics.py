@@ -67,3 +67,26 @@ def test_a_single_row_draws_points_and_missing_columns_are_skipped():
     fig = dplots.norm_curves(one, TASKS + ["rating"])
     assert [t.name for t in fig.data] == TASKS and all(t.mode == "markers" for t in fig.data)
     assert len(dplots.cosine_curves([], TASKS).data) == 0
+
+
+def test_long_runs_are_smoothed_over_every_row_then_thinned():
+    many = rows(5000)
+    fig = dplots.cosine_curves(many, TASKS)
+    line = lines(fig)[0]
+    assert len(line.x) <= dplots.MAX_POINTS and line.x[0] == many[0]["epoch"] and line.x[-1] == many[-1]["epoch"]
+    full = dplots.smooth(pd.Series([r["cos:click|like"] for r in many]))
+    assert line.y[-1] == pytest.approx(full.iloc[-1])  # the smoothing saw every row
+    assert list(dplots.thin(5)) == [0, 1, 2, 3, 4] and len(dplots.thin(10_000, 100)) == 100
+
+
+def test_cosine_heatmap_is_symmetric_with_ones_on_the_diagonal():
+    from mtl.train.diagnostics import explain
+
+    found = explain(rows(), TASKS)
+    fig = dplots.cosine_heatmap(found.pairs, TASKS)
+    z = [list(r) for r in fig.data[0].z]
+    assert [z[i][i] for i in range(3)] == [1, 1, 1]
+    assert z[0][1] == z[1][0] == pytest.approx(found.pairs.mean_cosine.iloc[0])
+    assert z[0][2] == pytest.approx(0.5)
+    assert fig.data[0].text[1][2] == "-"  # like · long_view never measured
+    assert (fig.data[0].zmin, fig.data[0].zmax) == (-1, 1)
