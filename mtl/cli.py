@@ -13,6 +13,7 @@ import argparse
 import json
 import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -111,6 +112,7 @@ def cmd_train(args) -> int:
     from .data import SplitSpec, prepare
     from .models import ModelConfig
     from .train import Done, Evaluation, Progress, TrainConfig, Trainer
+    from .train.diagnostics import auto_every
 
     data, sample = _load_data(args)
     if args.tasks:
@@ -132,6 +134,10 @@ def cmd_train(args) -> int:
     prepared = prepare(data, tasks, split, seed=args.seed)
     for w in prepared.warnings:
         print(f"warning: {w}", file=sys.stderr)
+    steps = math.ceil(len(prepared.train) / config.batch_size) * config.epochs
+    every = args.diagnostics_every if args.diagnostics_every is not None else auto_every(config.diagnostics_every, steps)
+    config = replace(config, diagnostics_every=every)
+    config.validate()
     trainer = Trainer(prepared, config)
     quiet = args.quiet or not sys.stderr.isatty()
     result = None
@@ -400,6 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", choices=list(DEVICES))
     t.add_argument("--split", choices=list(SPLITS), help="default: random (samples: their suggested split)")
+    t.add_argument("--diagnostics-every", type=int, metavar="N",
+                   help="measure gradient diagnostics every N batches, 0 = off (default: about 200 per run)")
     t.add_argument("--json", help="write metrics and config as JSON to this file")
     t.add_argument("--save", help="save the trained model to this folder")
     t.add_argument("--quiet", action="store_true", help="no progress line")

@@ -98,9 +98,20 @@ def test_train_prints_a_per_task_table(run):
     at = next(i for i, ln in enumerate(lines) if ln.startswith("gradient diagnostics ("))
     findings = [ln for ln in lines[at + 1:] if ln.startswith("  - ")]
     assert len(findings) == 4 and "**" not in "".join(findings)
+    # A short run measures every 4th batch (the default 50 would leave it with one row).
+    doc = json.loads(run["json"].read_text())
+    assert doc["config"]["diagnostics_every"] == 4 and doc["diagnostics"][1]["step"] == 5
     assert sum(" and " in f and "(mean cosine" in f for f in findings) == 3
     # --quiet: no progress line, only the per-evaluation summary.
     assert "eta" not in err and "epoch 1: valid" in err
+
+
+def test_train_diagnostics_can_be_turned_off(run):
+    code, out, err = _main(["train", "--data", run["data"], "--tasks", TASKS, "--epochs", 1, "--quiet",
+                            "--emb-dim", 4, "--hidden", "16", "--batch-size", 256, "--device", "cpu",
+                            "--diagnostics-every", 0])
+    assert code == 0, err
+    assert "gradient diagnostics" not in out
 
 
 def test_train_json_document(run):

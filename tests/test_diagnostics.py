@@ -14,7 +14,7 @@ from mtl.errors import ConfigError
 from mtl.models import ModelConfig
 from mtl.models.base import ModelOutput
 from mtl.train import BackgroundTraining, Evaluation, Progress, Trainer, live_config
-from mtl.train.diagnostics import GradientDiagnostics, every_for, explain, summarize
+from mtl.train.diagnostics import GradientDiagnostics, auto_every, every_for, explain, summarize
 from mtl.weighting import weighting_status
 
 from _fixtures import feed_prepared, tiny_config
@@ -204,6 +204,8 @@ def test_each_reader_of_new_rows_keeps_its_own_place():
 def test_live_config_aims_for_a_few_hundred_rows_and_never_turns_diagnostics_on():
     cfg = tiny_config(batch_size=100, epochs=2, diagnostics_every=50)
     assert every_for(40) == 1 and every_for(4000) == 20 and every_for(4000, 100) == 40
+    assert auto_every(50, 40) == 4 and auto_every(2, 40) == 2 and auto_every(0, 40) == 0
+    assert auto_every(50, 1_000_000) == 50
     assert live_config(cfg, 2_000).diagnostics_every == 4          # 40 batches: every 4th (bounded cost)
     assert live_config(tiny_config(diagnostics_every=2), 2_000).diagnostics_every == 2  # finer on request
     assert live_config(cfg, 1_000_000).diagnostics_every == 50     # 20k batches: the config's 50 is finer than 100

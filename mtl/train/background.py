@@ -42,7 +42,7 @@ from typing import Callable, Union
 from ..data.dataset import PreparedData
 from ..errors import MTLError
 from .config import TrainConfig
-from .diagnostics import every_for
+from .diagnostics import auto_every
 from .events import Done, Evaluation, Progress
 from .result import TrainResult
 from .trainer import Trainer
@@ -62,12 +62,6 @@ FINAL_PHASES = (FINISHED, FAILED, CANCELLED)
 #: staring at a flat chart for a long time on large data).
 ROWS_PER_EVALUATION = 50_000
 MAX_EVALS_PER_EPOCH = 10
-#: Diagnostics rows a live run aims for, measuring at most every
-#: ``MIN_DIAGNOSTICS_EVERY`` batches: one measurement costs about a third of a
-#: training batch with three tasks (``benchmarks/weighting_overhead.py``: 1.34x on
-#: every batch), so this bounds the cost to about +9%.
-DIAGNOSTICS_PER_RUN = 200
-MIN_DIAGNOSTICS_EVERY = 4
 
 def evals_per_epoch_for(n_train: int) -> int:
     """Validation evaluations per epoch that keep live charts moving on ``n_train`` rows:
@@ -77,15 +71,11 @@ def evals_per_epoch_for(n_train: int) -> int:
 
 def live_config(config: TrainConfig, n_train: int) -> TrainConfig:
     """``config`` with enough evaluations per epoch (:func:`evals_per_epoch_for`) and
-    diagnostics rows (about :data:`DIAGNOSTICS_PER_RUN`, at most one every
-    :data:`MIN_DIAGNOSTICS_EVERY` batches) for live charts on ``n_train``
+    diagnostics rows (:func:`~mtl.train.diagnostics.auto_every`) for live charts on ``n_train``
     training rows; never fewer than ``config`` asks for, and diagnostics stay off
     when ``diagnostics_every`` is 0."""
     evals = max(config.evals_per_epoch, evals_per_epoch_for(n_train))
-    every = config.diagnostics_every
-    if every > 0:
-        steps = math.ceil(n_train / config.batch_size) * config.epochs
-        every = min(every, max(MIN_DIAGNOSTICS_EVERY, every_for(steps, DIAGNOSTICS_PER_RUN)))
+    every = auto_every(config.diagnostics_every, math.ceil(n_train / config.batch_size) * config.epochs)
     return dataclasses.replace(config, evals_per_epoch=evals, diagnostics_every=every)
 
 
@@ -109,8 +99,8 @@ class BackgroundTraining:
     function returning one (called in the thread). With ``auto_evals`` (default),
     ``config.evals_per_epoch`` is raised to :func:`evals_per_epoch_for` the size of
     the training split, and (unless diagnostics are off) ``diagnostics_every`` is
-    lowered so that about :data:`DIAGNOSTICS_PER_RUN` diagnostics rows are recorded:
-    live charts then have points to draw on short runs too. The config actually used
+    lowered (:func:`~mtl.train.diagnostics.auto_every`) so that live charts have
+    points to draw on short runs too. The config actually used
     is :attr:`config` (and ``result.config``).
     """
 

@@ -114,6 +114,24 @@ def every_for(total_steps: int, measurements: int = 200) -> int:
     return max(1, int(total_steps) // max(1, int(measurements)))
 
 
+#: Rows a run aims for when the frequency is chosen for it (:func:`auto_every`),
+#: measuring at most every ``MIN_AUTO_EVERY`` batches: one measurement costs about a
+#: third of a training batch with three tasks (``benchmarks/weighting_overhead.py``:
+#: 1.36x when measuring every batch), so this bounds the cost to about +9%.
+ROWS_PER_RUN = 200
+MIN_AUTO_EVERY = 4
+
+
+def auto_every(configured: int, total_steps: int) -> int:
+    """The frequency for a run of ``total_steps`` batches whose configuration asks for
+    ``configured`` (0 = off, kept off): about :data:`ROWS_PER_RUN` rows on short runs,
+    never sparser than ``configured`` and never denser than every
+    :data:`MIN_AUTO_EVERY` batches (unless ``configured`` asks for that)."""
+    if configured <= 0:
+        return 0
+    return min(configured, max(MIN_AUTO_EVERY, every_for(total_steps, ROWS_PER_RUN)))
+
+
 # ------------------------------------------------------------ interpretation
 #: A pair is called conflicting when its mean cosine is at most ``CONFLICT_MEAN``, or
 #: negative and negative in at least ``CONFLICT_SHARE`` of the measured batches.
