@@ -13,6 +13,7 @@ from mtl.background import BackgroundJob
 from mtl.compare import check_methods, compare
 from mtl.data import prepare
 from mtl.errors import MTLError
+from mtl.metrics import METRICS_BY_KIND
 from mtl.models import available_models, get_model_class
 from mtl.weighting import available_weightings, get_weighting_class, weighting_status
 from pages import _common as ui
@@ -75,6 +76,22 @@ arch = c3.selectbox("Architecture", sharing, key=ui.ui_default(f"{UI}cmp.arch", 
 weights = ui.weight_sliders(
     ds, tasks, "cmp", "**Task weights**: the preference of the methods that take one (static weights use them as is).")
 
+metrics: dict[str, str] = {}
+with st.expander("Metric compared per task, and the other settings"):
+    st.caption("Δm and the charts compare one test metric per task: AUC for 0/1 tasks, RMSE for numeric ones, "
+               "accuracy for classes, unless you choose another (GAUC, the AUC within each user, needs user ids).")
+    has_users = ds.data.schema.user is not None
+    m_cols = st.columns(min(max(len(tasks), 1), 4))
+    for i, task in enumerate(tasks):
+        choices = [m for m in METRICS_BY_KIND[labels[task]] if has_users or m != "gauc"]
+        metrics[task] = m_cols[i % len(m_cols)].selectbox(
+            f"{task}", choices, format_func=lambda m: report.METRIC_LABELS.get(m, m),
+            key=ui.ui_default(f"{UI}cmp.metric.{ds.short}.{task}", choices[0]))
+    d = ui.APP_DEFAULTS
+    st.caption(f"Everything else is the Train page's default: batch size {ui.default_batch_size(ds.data.n_rows):,}, "
+               f"learning rate {d['lr']}, patience {d['patience']}, embeddings of {d['emb_dim']}, hidden layers "
+               f"{', '.join(map(str, d['hidden']))}, the dataset's suggested split, seeds from {d['seed']}.")
+
 problems = []
 if len(tasks) < 2:
     problems.append("Choose at least two tasks: weighting methods balance tasks against each other.")
@@ -92,12 +109,13 @@ if not problems:
                f"({int(epochs)} epoch{'s' if epochs != 1 else ''} per model).")
 
 
-def start(config, chosen: list[str], n_seeds: int) -> None:
+def start(config, chosen: list[str], n_seeds: int, compared: dict[str, str]) -> None:
     data = ds.data
 
     def work(report_progress, should_stop):
         prepared = prepare(data, list(config.tasks), config.split, seed=config.seed)
-        return compare(prepared, config, chosen, n_seeds, progress=report_progress, should_stop=should_stop)
+        return compare(prepared, config, chosen, n_seeds, metrics=compared, progress=report_progress,
+                       should_stop=should_stop)
 
     st.session_state[JOB] = {"job": BackgroundJob(work, "mtl-compare").start(), "dataset": ds.name, "token": ds.token,
                              "arch": config.arch, "epochs": config.epochs}
@@ -108,7 +126,7 @@ if st.button("Run the comparison", type="primary", icon=":material/play_arrow:",
     try:
         config = ui.make_config(ds, tasks, weights, arch=arch, epochs=int(epochs))
         check_methods(config, methods)  # a method that cannot run fails here, before anything is trained
-        start(config, list(methods), int(seeds))
+        start(config, list(methods), int(seeds), dict(metrics))
     except MTLError as err:
         ui.show_error(err)
     else:

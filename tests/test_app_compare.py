@@ -191,3 +191,26 @@ def test_stopping_before_the_first_model_keeps_the_earlier_results(app, monkeypa
     assert at.session_state["cmp.result"] is earlier
     assert any("stopped before any model was trained" in i.value for i in at.info) and not at.error
     assert table_with(at, "method", "Δm %") is not None
+
+
+def test_the_metric_compared_can_be_chosen_per_task(app):
+    at = quick(open_compare(app), methods=("static",), seeds=1)
+    short = at.session_state["dataset"].short
+    like = at.selectbox(key=f"ui.cmp.metric.{short}.like")
+    assert like.options == ["AUC", "GAUC", "accuracy", "logloss", "F1"] and like.value == "auc"
+    like.set_value("logloss").run()
+    button(at, "Run the comparison").click().run()
+    wait(at)
+    no_errors(at)
+    result = at.session_state["cmp.result"]["result"]
+    assert result.metrics == {"click": "auc", "like": "logloss"}
+    assert "logloss like" in table_with(at, "method", "Δm %").columns
+    assert any("batch size" in c.value and "learning rate" in c.value for c in at.caption)
+
+
+def test_gauc_is_offered_only_with_user_ids(app):
+    frame = tiny_dataset().frame.drop(columns=["user_id"])
+    at = open_page(app, ui.COMPARE, ui.dataset_from_frames(frame, "no-users.csv"))
+    no_errors(at)
+    short = at.session_state["dataset"].short
+    assert "GAUC" not in at.selectbox(key=f"ui.cmp.metric.{short}.click").options
