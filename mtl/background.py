@@ -4,8 +4,9 @@
 calls ``report(done, total, message)`` as it goes and checks ``should_stop()``
 between steps. Snapshots (progress, result, error) are read under a lock. Errors
 never escape the thread: an :class:`~mtl.errors.MTLError` keeps its user-facing
-message; anything else is logged with its traceback and summarized in one line.
-(Training has its own, richer runner: :class:`mtl.train.BackgroundTraining`.)
+message; anything else is logged with its traceback and summarized in one line
+(``"<failure> (<ExceptionType>: <message>)"``). :class:`mtl.train.BackgroundTraining`
+runs training on one, adding live history and diagnostics.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ Report = Callable[[int, int, str], None]
 
 
 class BackgroundJob:
-    def __init__(self, fn: Callable[[Report, Callable[[], bool]], Any], name: str = "mtl-job"):
+    def __init__(self, fn: Callable[[Report, Callable[[], bool]], Any], name: str = "mtl-job",
+                 failure: str = "The job failed unexpectedly"):
         self._fn = fn
         self._name = name
+        self._failure = failure
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -59,7 +62,7 @@ class BackgroundJob:
         except Exception as err:  # noqa: BLE001 - surfaced to the user as a sentence
             log.exception("background job %s failed", self._name)
             with self._lock:
-                self._error = f"The job failed unexpectedly ({type(err).__name__}: {err})."
+                self._error = f"{self._failure} ({type(err).__name__}: {err})"
         finally:
             with self._lock:
                 self._done = True
@@ -79,6 +82,10 @@ class BackgroundJob:
     def progress(self) -> tuple[int, int, str]:
         with self._lock:
             return self._progress
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
 
     @property
     def done(self) -> bool:

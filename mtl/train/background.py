@@ -1,6 +1,7 @@
 """Training in a background thread, watched from another thread (e.g. a web page).
 
-:class:`BackgroundTraining` runs :class:`~mtl.train.Trainer` in a daemon thread and
+:class:`BackgroundTraining` runs :class:`~mtl.train.Trainer` in a daemon thread (a
+:class:`mtl.background.BackgroundJob`, which brings stopping, errors and timing) and
 keeps what a user interface needs to poll: the phase, the latest
 :class:`~mtl.train.Progress`, every :class:`~mtl.train.Evaluation` so far (and the
 same rows as :attr:`TrainResult.history <mtl.train.TrainResult.history>`, for live
@@ -33,29 +34,24 @@ Pure Python, no user-interface imports::
 from __future__ import annotations
 
 import dataclasses
-import logging
 import math
 import threading
-import time
 from typing import Callable, Union
 
+from ..background import BackgroundJob
 from ..data.dataset import PreparedData
-from ..errors import MTLError
 from .config import TrainConfig
 from .diagnostics import auto_every
 from .events import Done, Evaluation, Progress
 from .result import TrainResult
 from .trainer import Trainer
 
-log = logging.getLogger(__name__)
-
 DataSource = Union[PreparedData, Callable[[], PreparedData]]
 
-#: Phases of a run, in order; the last three are final.
+#: Phases of a run, in order; the last three are final (derived from the job's state).
 READY, PREPARING, TRAINING, FINISHED, FAILED, CANCELLED = (
     "ready", "preparing", "training", "finished", "failed", "cancelled",
 )
-FINAL_PHASES = (FINISHED, FAILED, CANCELLED)
 
 #: Above this many training rows, validate more than once per epoch so that live
 #: charts move at least every ~50k rows (one point per epoch would leave a user
@@ -110,31 +106,22 @@ class BackgroundTraining:
         self._source = prepared
         self._config = config
         self._auto_evals = auto_evals
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # The thread, the stop flag, the result, errors and timing: a BackgroundJob.
+        self._job = BackgroundJob(self._work, "mtl-background-training", failure="Training failed unexpectedly")
+        self._lock = threading.Lock()  # guards what the training thread adds below
         self._trainer: Trainer | None = None
-        self._phase = READY
         self._prepared: PreparedData | None = prepared if isinstance(prepared, PreparedData) else None
         self._progress: Progress | None = None
         self._evaluations: list[Evaluation] = []
         self._history: list[dict] = []
         self._diagnostics: list[dict] = []
-        self._result: TrainResult | None = None
-        self._error: str | None = None
-        self._started: float | None = None
-        self._finished: float | None = None
 
     # ------------------------------------------------------------------ control
     def start(self) -> "BackgroundTraining":
         """Start the thread (once); returns ``self``."""
-        with self._lock:
-            if self._thread is not None:
-                raise RuntimeError("this training run was already started")
-            self._started = time.perf_counter()
-            self._phase = PREPARING if self._prepared is None else TRAINING
-            self._thread = threading.Thread(target=self._run, name="mtl-background-training", daemon=True)
-        self._thread.start()
+        if self._job.started:
+            raise RuntimeError("this training run was already started")
+        self._job.start()
         return self
 
     def stop(self) -> None:
@@ -142,17 +129,14 @@ class BackgroundTraining:
         current batch and keeps the best model so far; during data preparation the
         run is cancelled as soon as preparation returns."""
         with self._lock:
-            self._stop.set()
+            self._job.stop()
             trainer = self._trainer
         if trainer is not None:
             trainer.request_stop()
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the thread to end; True when it has (or never started)."""
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        return self._job.join(timeout)
 
     # ---------------------------------------------------------------- snapshots
     @property
@@ -162,22 +146,25 @@ class BackgroundTraining:
     @property
     def phase(self) -> str:
         """``ready``, ``preparing``, ``training``, then ``finished``, ``failed`` or ``cancelled``."""
+        job = self._job
+        if not job.started:
+            return READY
+        if job.done:
+            return FAILED if job.error else CANCELLED if job.result is None else FINISHED
         with self._lock:
-            return self._phase
+            return PREPARING if self._prepared is None else TRAINING
 
     @property
     def done(self) -> bool:
-        with self._lock:
-            return self._phase in FINAL_PHASES
+        return self._job.done
 
     @property
     def running(self) -> bool:
-        with self._lock:
-            return self._phase in (PREPARING, TRAINING)
+        return self._job.started and not self._job.done
 
     @property
     def stop_requested(self) -> bool:
-        return self._stop.is_set()
+        return self._job.stop_requested
 
     @property
     def progress(self) -> Progress | None:
@@ -211,40 +198,33 @@ class BackgroundTraining:
 
     @property
     def result(self) -> TrainResult | None:
-        with self._lock:
-            return self._result
+        """The result, once training has finished (``None`` if it failed or was cancelled)."""
+        return self._job.result
 
     @property
     def error(self) -> str | None:
         """Why the run failed, in words for a user (``None`` unless ``phase == "failed"``)."""
-        with self._lock:
-            return self._error
+        return self._job.error
 
     @property
     def elapsed(self) -> float:
         """Seconds since :meth:`start` (frozen when the run ends)."""
-        with self._lock:
-            if self._started is None:
-                return 0.0
-            end = self._finished if self._finished is not None else time.perf_counter()
-            return end - self._started
+        return self._job.elapsed
 
     # ------------------------------------------------------------------- thread
-    def _run(self) -> None:
+    def _work(self, _report, should_stop: Callable[[], bool]) -> TrainResult | None:
+        """The job's function: prepare, train, return the result (``None``: cancelled)."""
         try:
-            prepared = self._prepare()
+            prepared = self._prepare(should_stop)
             if prepared is None:
-                return
-            config = self._config
-            if self._auto_evals:
-                config = live_config(config, len(prepared.train))
+                return None
+            config = live_config(self._config, len(prepared.train)) if self._auto_evals else self._config
             trainer = Trainer(prepared, config)
             primary = {t.name: t.primary_metric for t in prepared.tasks}
             with self._lock:
                 self._config = config
                 self._trainer = trainer
-                self._phase = TRAINING
-                stop_now = self._stop.is_set()
+                stop_now = should_stop()
             if stop_now:
                 trainer.request_stop()
             for event in trainer.run():
@@ -256,25 +236,14 @@ class BackgroundTraining:
                         self._evaluations.append(event)
                         self._history.append(evaluation_row(event, primary))
                     elif isinstance(event, Done):
-                        self._result = event.result
                         self._diagnostics = [dict(r) for r in event.result.diagnostics]  # incl. rows after the last progress
-            with self._lock:
-                if self._result is None:  # pragma: no cover - Trainer.run always ends with Done
-                    self._error = "Training ended without a result"
-                    self._phase = FAILED
-                else:
-                    self._phase = FINISHED
-        except MTLError as err:
-            self._fail(str(err))
-        except Exception as err:  # noqa: BLE001 - nothing may escape a background thread unseen
-            log.exception("background training failed")
-            self._fail(f"Training failed unexpectedly ({type(err).__name__}: {err})")
+                        return event.result
+            raise RuntimeError("training ended without a result")  # pragma: no cover - run() always ends with Done
         finally:
             with self._lock:
                 self._trainer = None  # frees the device copies of the data
-                self._finished = time.perf_counter()
 
-    def _prepare(self) -> PreparedData | None:
+    def _prepare(self, should_stop: Callable[[], bool]) -> PreparedData | None:
         if self._prepared is not None:
             return self._prepared
         prepared = self._source()  # type: ignore[operator]
@@ -282,12 +251,4 @@ class BackgroundTraining:
             raise TypeError(f"the data function returned {type(prepared).__name__}, not PreparedData")
         with self._lock:
             self._prepared = prepared
-            if self._stop.is_set():
-                self._phase = CANCELLED
-                return None
-        return prepared
-
-    def _fail(self, message: str) -> None:
-        with self._lock:
-            self._error = message
-            self._phase = FAILED
+        return None if should_stop() else prepared
