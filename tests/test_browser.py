@@ -172,8 +172,14 @@ def test_journey_upload_weigh_train_recommend(page, tmp_path):
     expect(page.get_by_text("my_feed.csv").first).to_be_visible()
     like = page.get_by_role("slider").nth(1)  # click, like, long_view
     like.focus()
-    for _ in range(10):  # 1.0 -> 2.0 in steps of 0.1
+    # 1.0 -> 2.0 in steps of 0.1; a key press that lands while the page reruns can be
+    # lost, so press until the slider says 2 rather than a fixed number of times.
+    for _ in range(30):
+        if float(like.input_value()) >= 2.0:
+            break
         page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(100)
+    expect(like).to_have_value("2")
     expect(page.get_by_text("share: 50%")).to_be_visible()
     page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("Test metrics per task").wait_for(timeout=WAIT_MS)
