@@ -190,6 +190,64 @@ def test_new_rows_use_full_training_statistics():
     assert rows == pytest.approx(np.log1p([1, 1, 0]))
 
 
+def test_rows_without_a_label_are_cross_fitted_too():
+    """A label that exists only on some rows (a rating only after a click): rows without
+    it must not get a value that marks them (before: exactly the full-train encoding)."""
+    rng = np.random.default_rng(0)
+    n = 3000
+    train = pd.DataFrame({"user_id": rng.integers(0, 60, n), "item_id": rng.integers(0, 80, n),
+                          "click": rng.integers(0, 2, n)})
+    train["rating"] = np.where(train["click"] == 1, rng.integers(1, 6, n), np.nan)
+    schema, enc = _fit(train)
+    crossfit = enc.fit_id_stats(train, schema, ["click", "rating"], seed=0)
+    _, x_num = enc.transform(train)
+    stats = x_num[:, len(enc.numeric):]
+    j = [s.name for s in enc.id_stats].index("user_id:rating")
+    equals_full = np.isclose(crossfit[:, j], stats[:, j], atol=1e-6)
+    clicked = train["click"].to_numpy() == 1
+    # Out-of-fold values almost never equal the full-train value, clicked or not.
+    assert equals_full[~clicked].mean() < 0.05 and equals_full[clicked].mean() < 0.05
+
+
+def test_boosted_tree_probe_finds_no_leak_in_partially_observed_label_statistics():
+    """The simulator's rating and watch time exist exactly when click = 1. A boosted-tree
+    probe that predicts click from their per-id statistics must find on the training
+    rows (cross-validated) no more than it finds on test rows, and the probe on all the
+    features must not lose to the same probe without those statistics."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import cross_val_predict
+
+    from mtl.data import from_frame
+    from mtl.data.synthetic import simulate
+
+    df = simulate(n_users=300, n_items=400, n_impressions=12_000, seed=3)
+    p = prepare(from_frame(df), ["click"], "random", seed=0)
+    names = p.encoder.numeric_names
+    partial = [i for i, name in enumerate(names) if name.endswith((":rating", ":watch_time"))]
+    assert len(partial) == 4
+
+    def probe():
+        return HistGradientBoostingClassifier(max_iter=40, max_leaf_nodes=15, random_state=0)
+
+    def features(part, drop=()):
+        keep = [i for i in range(len(names)) if i not in drop]
+        return np.hstack([part.x_cat.numpy()[:, 2:], part.x_num.numpy()[:, keep]]), part.y[:, 0].numpy()
+
+    x_tr, y_tr = p.train.x_num.numpy()[:, partial], p.train.y[:, 0].numpy()
+    x_te, y_te = p.test.x_num.numpy()[:, partial], p.test.y[:, 0].numpy()
+    in_train = roc_auc_score(y_tr, cross_val_predict(probe(), x_tr, y_tr, cv=3, method="predict_proba")[:, 1])
+    on_test = roc_auc_score(y_te, probe().fit(x_tr, y_tr).predict_proba(x_te)[:, 1])
+    assert in_train < on_test + 0.05, (in_train, on_test)  # with the leak: 0.91 vs 0.58
+
+    def test_auc(drop=()):
+        (a, ya), (b, yb) = features(p.train, drop), features(p.test, drop)
+        return roc_auc_score(yb, probe().fit(a, ya).predict_proba(b)[:, 1])
+
+    with_stats, without = test_auc(), test_auc(set(partial))
+    assert with_stats > without - 0.02, (with_stats, without)
+
+
 @pytest.fixture(scope="module")
 def prepared(tiny_data):
     return prepare(tiny_data, ["click", "rating"], seed=0)

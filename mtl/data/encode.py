@@ -153,21 +153,18 @@ class FeatureEncoder:
                 if has.sum() < 20 or (kind == "binary" and len(np.unique(y[has])) < 2):
                     continue
                 log_label = kind == "regression" and y[has].min() >= 0 and _skew(y[has]) > SKEW_FOR_LOG
-                target = np.log1p(y[has]) if log_label else y[has]
-                te = TargetEncoder(
-                    target_type="binary" if kind == "binary" else "continuous",
-                    smooth="auto", cv=KFold(5, shuffle=True, random_state=seed),
-                )
-                x = codes[has].reshape(-1, 1)
-                crossfit = te.fit_transform(x, target.astype(int) if kind == "binary" else target)[:, 0]
+                target = np.log1p(y) if log_label else y
+                # Binary and continuous targets share scikit-learn's smoothing; continuous
+                # also works when a fold happens to hold a single class.
+                te = TargetEncoder(target_type="continuous", smooth="auto")
+                te.fit(codes[has].reshape(-1, 1), target[has])
                 stat = IdStat(
                     name=f"{id_col}:{label}", id_column=id_col, label=label,
                     categories=[str(c) for c in uniques[te.categories_[0]]],
                     values=[float(v) for v in te.encodings_[0]],
                     default=float(te.target_mean_), log_label=bool(log_label),
                 )
-                raw = self._lookup(stat, keys)  # rows without this label: full-train encoding
-                raw[has] = crossfit
+                raw = _crossfit(codes, target, has, seed)
                 columns.append(self._standardize_stat(stat, raw))
                 self.level[stat.name] = self.level.get(id_col, "context")
         if not columns:
@@ -224,6 +221,23 @@ class FeatureEncoder:
         d["numeric_stats"] = {k: NumericStat(**v) for k, v in d["numeric_stats"].items()}
         d["id_stats"] = [IdStat(**s) for s in d.get("id_stats", [])]
         return cls(**d)
+
+
+def _crossfit(codes: np.ndarray, target: np.ndarray, has: np.ndarray, seed: int, folds: int = 5) -> np.ndarray:
+    """Out-of-fold target encoding for *every* training row, labelled or not.
+
+    The folds split all rows; each fold's rows (with or without this label) get the
+    encoding fitted on the labelled rows of the other folds. Giving unlabelled rows the
+    full-train value instead would make "equals the full-train value" mark exactly the
+    rows where the label is missing, e.g. a rating that exists only after a click would
+    tell the model which training rows were not clicked, a signal test rows never carry.
+    """
+    raw = np.empty(len(codes), dtype=float)
+    for fit_rows, apply_rows in KFold(folds, shuffle=True, random_state=seed).split(codes):
+        fit_rows = fit_rows[has[fit_rows]]
+        te = TargetEncoder(target_type="continuous", smooth="auto").fit(codes[fit_rows].reshape(-1, 1), target[fit_rows])
+        raw[apply_rows] = te.transform(codes[apply_rows].reshape(-1, 1))[:, 0]
+    return raw
 
 
 def _skew(v: np.ndarray) -> float:
