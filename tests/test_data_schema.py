@@ -200,3 +200,61 @@ def test_side_table_columns_are_always_features():
     # Without the side tagging the same columns are labels.
     plain = infer_schema(df)
     assert plain.labels["is_vip"] == "binary" and plain.labels["rating_avg"] == "regression"
+
+
+# ------------------------------------------------- weights, row numbers, id aliases
+def test_sampling_weights_and_row_numbers_are_ignored_with_the_reason():
+    """Census: `instance_weight` is a sampling weight and `source_row` a row index;
+    neither is a trait of the person, so neither may become a numeric feature."""
+    rng = np.random.default_rng(0)
+    n = 500
+    df = pd.DataFrame({
+        "source_row": np.sort(rng.choice(2000, n, replace=False)),  # a subset's original row numbers
+        "instance_weight": rng.uniform(50, 5000, n).round(2),
+        "fnlwgt": rng.integers(10_000, 900_000, n),
+        "age": rng.integers(18, 90, n),
+        "weight": rng.normal(70, 10, n),  # a body weight: a real feature
+        "label_high": rng.integers(0, 2, n),
+    })
+    s = infer_schema(df)
+    for col in ("source_row", "instance_weight", "fnlwgt"):
+        assert col in s.ignored and col not in s.features
+    assert "sampling weight" in s.notes["instance_weight"] and "sampling weight" in s.notes["fnlwgt"]
+    assert "row number" in s.notes["source_row"]
+    assert "weight" in s.numeric and "age" in s.features
+    table = s.table().set_index("column")
+    assert "sampling weight" in table.loc["instance_weight", "why"]
+
+
+def test_unordered_unique_numbers_are_a_row_number_only_when_named_like_one():
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"Unnamed: 0": rng.permutation(400), "amount": rng.permutation(400) * 3 + 1,
+                       "click": rng.integers(0, 2, 400)})
+    s = infer_schema(df)
+    assert "Unnamed: 0" in s.ignored and "row number" in s.notes["Unnamed: 0"]
+    assert "amount" in s.features
+
+
+def test_one_to_one_aliases_of_the_item_id_are_ignored():
+    """goodbooks: the book table repeats the book id as goodreads id, work id and ISBN."""
+    from mtl.data import from_frame
+
+    rng = np.random.default_rng(2)
+    n_books, n = 120, 3000
+    books = pd.DataFrame({
+        "book_id": np.arange(1, n_books + 1),
+        "goodreads_book_id": rng.choice(10**7, n_books, replace=False),
+        "work_id": rng.choice(10**7, n_books, replace=False),
+        "isbn": [f"{v:010d}" if i % 20 else None for i, v in enumerate(rng.choice(10**9, n_books, replace=False))],
+        "isbn13": 9.78e12 + rng.choice(10**9, n_books, replace=False).astype(float),
+        "ratings_count": rng.choice(10**6, n_books, replace=False),  # one per book, but a real trait
+        "authors": rng.choice([f"author {i}" for i in range(40)], n_books),
+        "title": [f"A long enough title for book number {i}" for i in range(n_books)],
+    })
+    ratings = pd.DataFrame({"user_id": rng.integers(0, 300, n), "book_id": rng.integers(1, n_books + 1, n),
+                            "rating": rng.integers(1, 6, n)})
+    s = from_frame(ratings, item_table=books).schema
+    for col in ("goodreads_book_id", "work_id", "isbn", "isbn13"):
+        assert col in s.ignored, col
+        assert "one-to-one with 'book_id'" in s.notes[col]
+    assert "ratings_count" in s.numeric and "authors" in s.categorical and "title" in s.text

@@ -78,9 +78,9 @@ SAMPLES: dict[str, Sample] = {
             title="Census-Income (KDD)",
             description="78k people from the US Census: predict income > 50K and never married (the MMoE benchmark).",
             file="census_income_kdd_test_shared.csv.gz",
-            # `income` and `marital_stat` are the labels in text form; UCI says the
-            # sampling weight must not be a feature; source_row is a row index.
-            roles={"ignore": ["income", "marital_stat", "instance_weight", "source_row"]},
+            # `income` and `marital_stat` are the labels in text form. The sampling
+            # weight and the row index are recognized by inference, which says why.
+            roles={"ignore": ["income", "marital_stat"]},
             tasks=("label_income_over_50k", "label_never_married"),
             weights=(1.0, 1.0),
             split=SplitSpec("random"),

@@ -47,6 +47,19 @@ _REGRESSION_HINT = re.compile(
 )
 _MULTICLASS_HINT = re.compile(r"^(label|target|y)(_|$)|(_label|_target|_class)$", re.I)
 _CATEGORICAL_HINT = re.compile(r"(_id$|^id_|code$|recode$|_type$|^type|category|_cat$|^tab$|genre|tag)", re.I)
+#: Survey / sampling weights: how many people a row stands for, not a trait of the row
+#: (UCI: "should not be used in the classifiers"). Only explicit names: a bare
+#: ``weight`` may be a product's weight in kg.
+_SAMPLING_WEIGHT = re.compile(
+    r"^(instance|sample|sampling|survey|design|final|person|household|analysis)_?(weight|wgt)s?$|"
+    r"^(fnlwgt|perwt|pwgtp|wgtp|hhwt|wgt|weight_?final)$|_wgt$",
+    re.I,
+)
+#: Names of row numbers / indexes (a column of a different whole number on every row).
+_ROW_NUMBER_HINT = re.compile(r"^(unnamed:? ?\d*|index|idx|row|rownum|row_?(id|no|num|number|index)|"
+                              r"(source|orig|original)_?(row|index|line)|line_?(no|number)|id|record_?(id|no))$", re.I)
+#: Side-table columns named like identifiers: candidates for aliases of the id.
+_IDENTIFIER_HINT = re.compile(r"(^|_)(id|isbn\d*|asin|ean|upc|sku|uuid|guid|key|code)($|_)|isbn|_id$", re.I)
 _TIMEISH = re.compile(r"(^|_)(time|date|ts|timestamp|datetime|hourmin)(_|$)", re.I)
 #: Integer or float columns with at most this many distinct whole values are categorical.
 LOW_CARDINALITY = 20
@@ -171,6 +184,41 @@ def _mostly_numeric(s: pd.Series) -> bool:
     return len(v) > 0 and pd.to_numeric(v, errors="coerce").notna().mean() >= 0.9
 
 
+def _is_display_text(s: pd.Series) -> bool:
+    values = _non_null(s).astype(str)
+    return bool(len(values)) and float(values.str.len().mean()) > 24 and values.nunique() > 50
+
+
+def _is_row_number(s: pd.Series, col: str) -> bool:
+    """A different whole number on every row, named like an index or in file order."""
+    if len(s) < 30 or s.isna().any() or not _whole_numbers(s) or not s.is_unique:
+        return False
+    return bool(_ROW_NUMBER_HINT.match(col) or s.is_monotonic_increasing or s.is_monotonic_decreasing)
+
+
+def _alias_of(df: pd.DataFrame, col: str, s: pd.Series, ids: dict, side: dict) -> tuple[str, str] | None:
+    """(id column, "user"/"item") when ``col`` is one-to-one with that id: another copy
+    of the id (goodbooks' goodreads / work id and ISBN of each book). Text-like or
+    identifier-named columns only: a numeric trait such as a book's rating count can
+    be unique per book and still be a real feature."""
+    textual = not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
+    if textual and _is_display_text(s):
+        return None  # titles are one per item too, but they are shown with the items
+    if not (textual or _IDENTIFIER_HINT.search(col) or _CATEGORICAL_HINT.search(col)):
+        return None
+    for id_col, what in ids.items():
+        if not id_col or id_col == col or (col in side and side[col] != what):
+            continue
+        pairs = df[[id_col, col]].dropna().drop_duplicates()
+        n_ids = df[id_col].nunique()
+        # Most ids carry the column (some books have no ISBN), each maps to one value, and
+        # almost every value to one id (an ISBN-13 written as a rounded float may merge two).
+        if (len(pairs) >= max(20, 0.9 * n_ids) and pairs[id_col].is_unique
+                and pairs[col].nunique() >= 0.98 * len(pairs)):
+            return id_col, what
+    return None
+
+
 def label_kind_of(s: pd.Series) -> str:
     """The task kind a label column supports best: binary, multiclass or regression."""
     if _is_binary(s):
@@ -283,6 +331,21 @@ def infer_schema(
                 ignored.append(col)
                 notes[col] = f"ignored: a second timestamp ('{time}' is the time column)"
                 continue
+        if _SAMPLING_WEIGHT.search(col) and _mostly_numeric(s):
+            ignored.append(col)
+            notes[col] = ("ignored: a sampling weight (how many people the row stands for), not a trait of the "
+                          "row; training and metrics count every row once")
+            continue
+        if col not in side and _is_row_number(s, col):
+            ignored.append(col)
+            notes[col] = "ignored: a row number or index (a different whole number on every row)"
+            continue
+        alias_of = _alias_of(df, col, s, {user: "user", item: "item"}, side)
+        if alias_of:
+            ignored.append(col)
+            notes[col] = (f"ignored: another id of the {alias_of[1]}, one-to-one with '{alias_of[0]}' "
+                          "(it adds nothing the id does not)")
+            continue
         origin = f" ({side[col]} table)" if col in side else ""
         if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
             if (_whole_numbers(s) and (n_unique <= LOW_CARDINALITY or _CATEGORICAL_HINT.search(col))):
@@ -293,8 +356,7 @@ def infer_schema(
                 notes[col] = f"numeric feature{origin}"
             continue
         values = _non_null(s).astype(str)
-        mean_len = float(values.str.len().mean()) if len(values) else 0.0
-        if mean_len > 24 and n_unique > 50:
+        if _is_display_text(s):
             text.append(col)
             notes[col] = "text (shown with items, not a feature)"
             continue
