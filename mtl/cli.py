@@ -49,12 +49,27 @@ def _load_data(args):
 
     ref = args.data
     key = ref[len(SAMPLE_PREFIX):] if ref.startswith(SAMPLE_PREFIX) else (ref if ref in SAMPLES and not Path(ref).exists() else None)
+    derive = list(getattr(args, "derive", None) or [])
     if key is not None:
-        return load_sample(key), SAMPLES.get(key)
-    roles = {}
+        return load_sample(key, derive), SAMPLES.get(key)
+    roles = {"derive": derive}
     if getattr(args, "ignore", None):
         roles["ignore"] = _csv_list(args.ignore)
     return load(ref, user_features=args.user_features, item_features=args.item_features, roles=roles), None
+
+
+def _split_spec(args, sample):
+    """``--split`` / ``--cutoffs`` / ``--split-column``; without them a sample's suggested split."""
+    from .data import SplitSpec
+    from .data.split import parse_cutoffs
+
+    cutoffs = parse_cutoffs(args.cutoffs) if args.cutoffs else None
+    if args.split is None and cutoffs is None and args.split_column is None and sample is not None:
+        return SplitSpec(**{**sample.split.__dict__, "seed": args.seed})
+    method = args.split or ("time" if cutoffs is not None or args.split_column else "random")
+    if method != "time" and (cutoffs is not None or args.split_column):
+        raise ConfigError(f"--cutoffs and --split-column belong to --split time, not --split {method}")
+    return SplitSpec(method, seed=args.seed, cutoffs=cutoffs, column=args.split_column)
 
 
 # ----------------------------------------------------------------------- synth
@@ -109,7 +124,7 @@ def print_metrics_table(result, out=None) -> None:
 
 
 def cmd_train(args) -> int:
-    from .data import SplitSpec, prepare
+    from .data import prepare
     from .models import ModelConfig
     from .train import Done, Evaluation, Progress, TrainConfig, Trainer
     from .train.diagnostics import auto_every
@@ -121,10 +136,7 @@ def cmd_train(args) -> int:
         tasks = list(sample.tasks)
     else:
         raise ConfigError("Name the tasks with --tasks a,b (label columns: " + ", ".join(data.schema.labels) + ")")
-    if args.split is None and sample is not None and sample.split.method != "random":
-        split = SplitSpec(**{**sample.split.__dict__, "seed": args.seed})
-    else:
-        split = SplitSpec(args.split or "random", seed=args.seed)
+    split = _split_spec(args, sample)
     model = ModelConfig(emb_dim=args.emb_dim, n_experts=args.experts, n_levels=args.levels, dropout=args.dropout,
                         **({"hidden": _ints(args.hidden)} if args.hidden else {}))
     config = TrainConfig(tasks=tasks, weights=_floats(args.weights) if args.weights else None, arch=args.arch,
@@ -214,7 +226,7 @@ def _write_json(path: str, doc: dict) -> None:
 
 
 def cmd_sweep(args) -> int:
-    from .data import SplitSpec, prepare
+    from .data import prepare
     from .train import TrainConfig
     from .tradeoff import sweep, weight_grid
 
@@ -222,7 +234,7 @@ def cmd_sweep(args) -> int:
     tasks = _csv_list(args.tasks) if args.tasks else list(sample.tasks) if sample else []
     if len(tasks) < 2:
         raise ConfigError("A sweep needs at least two tasks: --tasks a,b")
-    split = sample.split if (sample is not None and args.split is None) else SplitSpec(args.split or "random", seed=args.seed)
+    split = _split_spec(args, sample)
     prepared = prepare(data, tasks, split, seed=args.seed)
     base = TrainConfig(tasks=tasks, arch=args.arch, epochs=args.epochs, seed=args.seed, device=args.device, split=split)
     base.validate()
@@ -274,7 +286,7 @@ def _metric_choice(text: str) -> dict[str, str]:
 
 def cmd_compare(args) -> int:
     from .compare import check_methods, compare
-    from .data import SplitSpec, prepare
+    from .data import prepare
     from .train import TrainConfig
 
     data, sample = _load_data(args)
@@ -284,10 +296,7 @@ def cmd_compare(args) -> int:
     methods = _csv_list(args.methods)
     if args.seeds < 1:
         raise ConfigError(f"--seeds must be at least 1, got {args.seeds}")
-    if args.split is None and sample is not None and sample.split.method != "random":
-        split = SplitSpec(**{**sample.split.__dict__, "seed": args.seed})
-    else:
-        split = SplitSpec(args.split or "random", seed=args.seed)
+    split = _split_spec(args, sample)
     base = TrainConfig(tasks=tasks, weights=_floats(args.weights) if args.weights else None, arch=args.arch,
                        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
                        seed=args.seed, device=args.device, split=split)
@@ -381,6 +390,16 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--user-features", help="optional user feature table (joined on the user id)")
         q.add_argument("--item-features", help="optional item feature table (joined on the item id)")
         q.add_argument("--ignore", help="comma-separated columns to leave out")
+        q.add_argument("--derive", action="append", metavar="NAME=COLUMN>=VALUE",
+                       help="add a 0/1 label, e.g. liked=rating>=4, long=watch_time>=30, five=rating==5; "
+                            "append ',missing=negative' to count a missing value as 0 (repeatable)")
+
+    def split_args(q):
+        q.add_argument("--split", choices=list(SPLITS), help="default: random (samples: their suggested split)")
+        q.add_argument("--cutoffs", metavar="END_TRAIN,END_VALID",
+                       help="time split cut-offs: rows up to the first train, up to the second validate, the rest "
+                            "test; dates (20220505, 2022-05-05) or values of the time column")
+        q.add_argument("--split-column", metavar="COLUMN", help="the column the time split reads (default: the timestamp)")
 
     i = sub.add_parser("inspect", help="show the inferred column roles and label statistics")
     data_args(i)
@@ -405,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dropout", type=float, default=0.0)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", choices=list(DEVICES))
-    t.add_argument("--split", choices=list(SPLITS), help="default: random (samples: their suggested split)")
+    split_args(t)
     t.add_argument("--diagnostics-every", type=int, metavar="N",
                    help="measure gradient diagnostics every N batches, 0 = off (default: about 200 per run)")
     t.add_argument("--json", help="write metrics and config as JSON to this file")
@@ -421,7 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--epochs", type=int, default=5)
     w.add_argument("--seed", type=int, default=0)
     w.add_argument("--device", default="auto", choices=list(DEVICES))
-    w.add_argument("--split", choices=list(SPLITS))
+    split_args(w)
     w.add_argument("--conditioned", action="store_true", help="also train one preference-conditioned model and compare")
     w.add_argument("--no-retrain", action="store_true", help="only the conditioned model (with --conditioned)")
     w.add_argument("--json", help="write points, pareto, hypervolume, conditioned and baselines as JSON")
@@ -443,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--patience", type=int, default=2)
     m.add_argument("--seed", type=int, default=0, help="first seed; also seeds the split")
     m.add_argument("--device", default="auto", choices=list(DEVICES))
-    m.add_argument("--split", choices=list(SPLITS), help="default: random (samples: their suggested split)")
+    split_args(m)
     m.add_argument("--json", help="write the table, every run and the baseline as JSON")
     m.add_argument("--quiet", action="store_true", help="no progress lines")
     m.set_defaults(func=cmd_compare)

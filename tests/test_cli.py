@@ -252,3 +252,64 @@ def test_subprocess_missing_file_exit_status():
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and "/nonexistent.csv" in lines[0]
     assert proc.stdout == ""
+
+
+# ------------------------------------------------ derived labels and time cut-offs
+def test_derive_on_train_and_inspect(run, tmp_path):
+    """`--derive liked=...` (repeatable) makes 0/1 tasks; the run's config records them."""
+    small = ["--epochs", 1, "--quiet", "--emb-dim", 4, "--hidden", "16", "--batch-size", 256, "--device", "cpu"]
+    out_json = tmp_path / "d.json"
+    code, out, err = _main(["train", "--data", run["data"], "--derive", "good=rating>=4", "--derive",
+                            "long=watch_time>=20", "--tasks", "good,long,click", "--json", out_json, *small])
+    assert code == 0, err
+    assert out.splitlines()[1].split()[0] == "task" and "good" in out and "long" in out
+    assert _strict_json(out_json.read_text())["config"]["derive"] == ["good=rating>=4", "long=watch_time>=20"]
+    code, out, err = _main(["inspect", "--data", run["data"], "--derive", "good=rating>=4,missing=negative"])
+    assert code == 0, err
+    line = next(ln for ln in out.splitlines() if ln.strip().startswith("good"))
+    assert "binary" in line and "derived from 'rating'" in line
+
+
+@pytest.mark.parametrize("command", ["sweep", "compare"])
+def test_derive_is_accepted_by_every_command_that_loads_data(run, command):
+    extra = ["--methods", "static", "--seeds", 1] if command == "compare" else ["--points", 2]
+    code, out, err = _main([command, "--data", run["data"], "--derive", "good=rating>>4", "--tasks", "good,click",
+                            *extra])
+    _assert_one_error_line(code, out, err, "Derived label 'good=rating>>4'", "needs a number")
+
+
+def test_derive_errors(run):
+    code, out, err = _main(["inspect", "--data", run["data"], "--derive", "good=stars>=4"])
+    _assert_one_error_line(code, out, err, "no column 'stars'")
+
+
+def test_time_split_cutoffs_and_column(run, tmp_path):
+    """`--split time --cutoffs A,B [--split-column C]`: the run's settings say so."""
+    frame = pd.read_csv(run["data"])
+    day = pd.to_datetime(frame["timestamp"], unit="s").dt.strftime("%Y%m%d").astype(int)
+    frame["date"] = day
+    path = tmp_path / "dated.csv"
+    frame.to_csv(path, index=False)
+    days = sorted(day.unique())
+    a, b = days[len(days) // 2], days[len(days) // 2 + 1]
+    out_json = tmp_path / "t.json"
+    code, out, err = _main(["train", "--data", path, "--tasks", "click", "--split", "time", "--cutoffs",
+                            f"{a},{str(b)[:4]}-{str(b)[4:6]}-{str(b)[6:]}", "--split-column", "date", "--epochs", 1,
+                            "--quiet", "--emb-dim", 4, "--hidden", "16", "--device", "cpu", "--json", out_json])
+    assert code == 0, err
+    split = _strict_json(out_json.read_text())["config"]["split"]
+    assert split["method"] == "time" and split["column"] == "date"
+    assert split["cutoffs"] == [int(a), f"{str(b)[:4]}-{str(b)[4:6]}-{str(b)[6:]}"]
+    n_valid = int((day == b).sum())
+    assert _strict_json(out_json.read_text())["valid"]["click"]["n"] == n_valid
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--cutoffs", "20220505"], "Give two cut-offs"),
+    (["--split", "random", "--cutoffs", "1,2"], "belong to --split time"),
+    (["--split", "time", "--cutoffs", "9,3"], "must be later than the first"),
+    (["--split", "time", "--split-column", "nope"], "split column 'nope' is not in the data"),
+])
+def test_time_split_cutoff_errors(run, args, needle):
+    code, out, err = _main(["train", "--data", run["data"], "--tasks", "click", "--epochs", 1, *args])
+    _assert_one_error_line(code, out, err, needle)

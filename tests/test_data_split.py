@@ -130,6 +130,42 @@ def test_time_split_with_datetime_strings_and_cutoffs():
         split_indices(100, SplitSpec("time", cutoffs=("2024-01-03", "soon")), time=s)
 
 
+@pytest.mark.parametrize("cutoffs", ["20240103,20240104", "2024-01-03,2024-01-04", "2024-01-03 00:00, 20240104"])
+@pytest.mark.parametrize("column", ["yyyymmdd", "epoch_s", "epoch_ms", "text"])
+def test_time_split_cutoffs_as_dates_for_any_time_column(cutoffs, column):
+    """A cut-off written as 20240103 or 2024-01-03 means that date, whatever the time
+    column holds: yyyymmdd numbers (KuaiRand's `date`), epoch seconds or
+    milliseconds, or date-time text."""
+    from mtl.data.split import parse_cutoffs
+
+    times = pd.date_range("2024-01-01", periods=120, freq="h", tz="UTC")
+    epoch_s = (times - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta(1, "s")
+    t = {"yyyymmdd": pd.Series(times.strftime("%Y%m%d").astype(int)), "epoch_s": pd.Series(epoch_s),
+         "epoch_ms": pd.Series(epoch_s * 1000), "text": pd.Series(times.strftime("%Y-%m-%d %H:%M"))}[column]
+    train, valid, test = split_indices(120, SplitSpec("time", cutoffs=parse_cutoffs(cutoffs)), time=t)
+    day = times.normalize()
+    end_train = pd.Timestamp("2024-01-03", tz="UTC")
+    if column == "yyyymmdd":  # whole days: the cut-off day belongs to the earlier part
+        assert day[train].max() == end_train and day[valid].max() == pd.Timestamp("2024-01-04", tz="UTC")
+    else:  # instants: up to midnight of the cut-off
+        assert times[train].max() == end_train and times[valid].max() == pd.Timestamp("2024-01-04", tz="UTC")
+    assert times[valid].min() > times[train].max() and times[test].min() > times[valid].max()
+
+
+def test_time_split_cutoff_errors():
+    from mtl.data.split import parse_cutoffs
+
+    t = np.arange(100)
+    with pytest.raises(ConfigError, match="Give two cut-offs"):
+        parse_cutoffs("20240103")
+    with pytest.raises(ConfigError, match="must be later than the first"):
+        split_indices(100, SplitSpec("time", cutoffs=(79, 49)), time=t)
+    with pytest.raises(ConfigError, match="belong to the time split"):
+        split_indices(100, SplitSpec("random", cutoffs=(49, 79)), time=t)
+    with pytest.raises(DataError, match="cut-off 'later' is not a time"):
+        split_indices(100, SplitSpec("time", cutoffs=("20240103", "later")), time=t + 1_700_000_000)
+
+
 def test_unparseable_timestamp_names_the_row():
     s = pd.Series(pd.date_range("2024-01-01", periods=50, freq="D").strftime("%Y-%m-%d"))
     s[22] = "yesterday"

@@ -19,6 +19,7 @@ import torch
 
 from ..errors import ConfigError, DataError
 from ..tasks import TaskSpec
+from .derive import apply_derived
 from .encode import MAX_STAT_LABELS, FeatureEncoder, canonical
 from .io import DEFAULT_MAX_BYTES, Source, read_table
 from .schema import ITEM_NAMES, USER_NAMES, RoleOverrides, Schema, infer_schema
@@ -105,8 +106,10 @@ def from_frame(
         raise DataError(f"{name} has no rows")
     ov = roles if isinstance(roles, RoleOverrides) else RoleOverrides.from_dict(roles)
     frame = frame.reset_index(drop=True)
-    ids = infer_schema(frame, RoleOverrides(user=ov.user, item=ov.item, time=ov.time, ignore=list(ov.ignore),
-                                            labels=dict(ov.labels)))
+    here = set(map(str, frame.columns))  # derived labels and side-table columns come later
+    ids = infer_schema(frame, RoleOverrides(user=ov.user, item=ov.item, time=ov.time,
+                                            ignore=[c for c in ov.ignore if c in here],
+                                            labels={c: k for c, k in ov.labels.items() if c in here}))
     side: dict[str, str] = {}
     joined = frame
     if user_table is not None:
@@ -117,6 +120,7 @@ def from_frame(
         if not ids.item:
             raise DataError("An item feature table was given, but the data has no item id column to join it on")
         joined = _join_side(joined, item_table, ids.item, ITEM_NAMES, "item", side)
+    joined = apply_derived(joined, ov.derive)
     schema = infer_schema(joined, ov, side=side)
     return InteractionData(frame=joined, schema=schema, name=name, user_table=user_table, item_table=item_table)
 

@@ -97,11 +97,12 @@ def get_sample(key: str) -> Sample:
         raise ConfigError(f"Unknown sample '{key}'; bundled samples: {', '.join(SAMPLES)}") from None
 
 
-def load_sample(key: str) -> InteractionData:
-    """Load a bundled dataset with its curated column roles."""
+def load_sample(key: str, derive: list[str] | tuple[str, ...] = ()) -> InteractionData:
+    """Load a bundled dataset with its curated column roles (plus derived labels,
+    e.g. ``["good=rating>=4"]``)."""
     s = get_sample(key)
     path = s.path(s.file)
     if not path.exists():
         raise DataError(f"Bundled sample '{key}' is missing at {path}; is sample_data/ present?")
     return load(path, user_features=s.path(s.user_features), item_features=s.path(s.item_features),
-                roles=s.roles, name=s.title)
+                roles={**s.roles, "derive": list(derive)}, name=s.title)

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from .derive import parse_derived
 
 USER_NAMES = ("user_id", "userid", "uid", "user", "customer_id", "member_id", "reader_id", "visitor_id")
 ITEM_NAMES = (
@@ -85,6 +86,8 @@ class RoleOverrides:
     categorical: list[str] = field(default_factory=list)
     numeric: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
+    #: Derived binary labels, e.g. ``"liked=rating>=4"`` (see :mod:`mtl.data.derive`).
+    derive: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -110,6 +113,8 @@ class Schema:
     #: Where each side-table feature came from: column -> "user" | "item".
     side: dict[str, str] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
+    #: Derived labels: name -> expression (``"liked=rating>=4"``), in the order applied.
+    derived: dict[str, str] = field(default_factory=dict)
 
     @property
     def features(self) -> list[str]:
@@ -250,6 +255,11 @@ def infer_schema(
     side = dict(side or {})
     columns = [str(c) for c in df.columns]
     _check_column_names(columns, "The table")
+    derived = {d.name: d for d in (parse_derived(e) for e in ov.derive)}
+    for name in derived:
+        if name not in columns:
+            raise DataError(f"Derived label '{name}' is not in the data; build the data with from_frame or load, "
+                            "which compute derived labels", column=name)
     named = [ov.user, ov.item, ov.time, *ov.labels, *ov.features, *ov.categorical, *ov.numeric, *ov.ignore]
     for col in named:
         if col and col not in columns:
@@ -260,7 +270,8 @@ def infer_schema(
 
     notes: dict[str, str] = {}
     forced_features = set(ov.features) | set(ov.categorical) | set(ov.numeric)
-    free = [c for c in columns if c not in ov.ignore and c not in ov.labels and c not in forced_features]
+    free = [c for c in columns if c not in ov.ignore and c not in ov.labels and c not in forced_features
+            and c not in derived]
 
     def pick(override: str | None, names: tuple[str, ...], what: str) -> str | None:
         if override is not None:
@@ -291,6 +302,10 @@ def infer_schema(
         if col in ov.ignore:
             ignored.append(col)
             notes[col] = "ignored (chosen)"
+            continue
+        if col in derived and col not in ov.labels:
+            labels[col] = "binary"
+            notes[col] = f"binary label derived from '{derived[col].source}': {derived[col].describe()}"
             continue
         if col in ov.labels:
             labels[col] = ov.labels[col]
@@ -367,6 +382,17 @@ def infer_schema(
         categorical.append(col)
         notes[col] = f"categorical feature{origin}: {n_unique} values"
 
+    # A column a label is derived from is that label's answer: never a feature.
+    for d in derived.values():
+        col = d.source
+        if col in categorical or col in numeric:
+            (categorical if col in categorical else numeric).remove(col)
+            if label_kind_of(df[col]) == "regression":
+                labels[col] = "regression"
+                notes[col] = f"regression label: derived label '{d.name}' is computed from it, so it is not a feature"
+            else:
+                ignored.append(col)
+                notes[col] = f"ignored: derived label '{d.name}' is computed from it, so it is not a feature"
     for col in (user, item, time):
         if col:
             notes.setdefault(col, "")
@@ -375,4 +401,5 @@ def infer_schema(
         user=user, item=item, time=time, labels=labels, categorical=categorical,
         numeric=numeric, ignored=ignored, oracle=oracle, text=text,
         side={c: side[c] for c in categorical + numeric if c in side}, notes=notes,
+        derived={name: d.expression for name, d in derived.items()},
     )

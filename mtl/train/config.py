@@ -35,6 +35,9 @@ class TrainConfig:
     diagnostics_every: int = 50
     model: ModelConfig = field(default_factory=ModelConfig)
     split: SplitSpec = field(default_factory=SplitSpec)
+    #: Derived labels of the data (``"liked=rating>=4"``), recorded so a saved model
+    #: can compute its labels again from raw rows (the trainer fills it from the data).
+    derive: list[str] = field(default_factory=list)
 
     def validate(self) -> None:
         if self.epochs < 1:

@@ -83,6 +83,15 @@ class TrainedModel:
                     "params": result.params},
                    data.data.name, items, users, interactions, test_rows)
 
+    def with_derived_labels(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Raw rows with the derived labels this model was trained on (``liked`` from
+        ``rating >= 4`` ...), computed exactly as in training; columns already there
+        are kept as they are."""
+        from ..data.derive import apply_derived
+
+        todo = [e for e in self.config.derive if e.split("=", 1)[0].strip() not in frame.columns]
+        return apply_derived(frame, todo)
+
     # ------------------------------------------------------------ prediction
     @torch.no_grad()
     def predict_arrays(self, frame: pd.DataFrame, pref=None) -> list[np.ndarray]:

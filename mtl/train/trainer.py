@@ -18,6 +18,7 @@ import copy
 import math
 import threading
 import time
+from dataclasses import replace
 from typing import Callable, Iterator
 
 import numpy as np
@@ -50,7 +51,9 @@ class Trainer:
         if list(config.tasks) != data.task_names:
             raise ValueError(f"config tasks {config.tasks} differ from the prepared data's {data.task_names}")
         self.data = data
-        self.config = config
+        # The run records the derived labels its data was built with (reproduced on load).
+        derive = list(data.data.schema.derived.values())
+        self.config = config if list(config.derive) == derive else replace(config, derive=derive)
         self.device = resolve_device(config.device)
         self._stop = threading.Event()
         enc = data.encoder
