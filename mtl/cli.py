@@ -97,7 +97,29 @@ def cmd_inspect(args) -> int:
     print(data.schema.table().to_string(index=False))
     print()
     print(data.label_summary().to_string(index=False))
+    from .data.suggest import suggest_tasks
+
+    suggestion = suggest_tasks(data)
+    print()
+    print("suggested tasks: " + ", ".join(suggestion.tasks))
+    for label, why in suggestion.reasons.items():
+        print(f"  {'*' if label in suggestion.tasks else '-'} {label}: {why}")
+    if suggestion.hint:
+        print(suggestion.hint)
     return 0
+
+
+def _tasks(args, data, sample) -> list[str]:
+    """``--tasks``, else a sample's suggested tasks, else :func:`suggest_tasks` (said on stderr)."""
+    if args.tasks:
+        return _csv_list(args.tasks)
+    if sample is not None and not data.schema.derived:
+        return list(sample.tasks)
+    from .data.suggest import suggest_tasks
+
+    suggestion = suggest_tasks(data)
+    print(f"tasks (none given, suggested): {suggestion.summary()}", file=sys.stderr)
+    return suggestion.tasks
 
 
 # ----------------------------------------------------------------------- train
@@ -130,12 +152,7 @@ def cmd_train(args) -> int:
     from .train.diagnostics import auto_every
 
     data, sample = _load_data(args)
-    if args.tasks:
-        tasks = _csv_list(args.tasks)
-    elif sample is not None:
-        tasks = list(sample.tasks)
-    else:
-        raise ConfigError("Name the tasks with --tasks a,b (label columns: " + ", ".join(data.schema.labels) + ")")
+    tasks = _tasks(args, data, sample)
     split = _split_spec(args, sample)
     model = ModelConfig(emb_dim=args.emb_dim, n_experts=args.experts, n_levels=args.levels, dropout=args.dropout,
                         **({"hidden": _ints(args.hidden)} if args.hidden else {}))
@@ -231,7 +248,7 @@ def cmd_sweep(args) -> int:
     from .tradeoff import sweep, weight_grid
 
     data, sample = _load_data(args)
-    tasks = _csv_list(args.tasks) if args.tasks else list(sample.tasks) if sample else []
+    tasks = _tasks(args, data, sample)
     if len(tasks) < 2:
         raise ConfigError("A sweep needs at least two tasks: --tasks a,b")
     split = _split_spec(args, sample)
@@ -290,7 +307,7 @@ def cmd_compare(args) -> int:
     from .train import TrainConfig
 
     data, sample = _load_data(args)
-    tasks = _csv_list(args.tasks) if args.tasks else list(sample.tasks) if sample else []
+    tasks = _tasks(args, data, sample)
     if len(tasks) < 2:
         raise ConfigError("A comparison needs at least two tasks: --tasks a,b")
     methods = _csv_list(args.methods)
@@ -407,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a multi-task model and report held-out metrics")
     data_args(t)
-    t.add_argument("--tasks", help="comma-separated label columns (default for samples: their suggested tasks)")
+    t.add_argument("--tasks", help="comma-separated label columns (default: suggested ones, see inspect)")
     t.add_argument("--weights", help="comma-separated task weights, scaled to sum to 1 (default equal)")
     t.add_argument("--arch", default="shared_bottom", choices=list(available_models()))
     t.add_argument("--weighting", default="static", choices=list(available_weightings()),

@@ -201,9 +201,21 @@ def test_bad_training_settings(run, args, needle):
     _assert_one_error_line(*_main(["train", "--data", run["data"], "--tasks", "click", "--quiet", *args]), needle)
 
 
-def test_train_without_tasks_lists_labels(run):
-    line = _assert_one_error_line(*_main(["train", "--data", run["data"], "--quiet"]), "--tasks")
-    assert "click" in line and "like" in line
+def test_train_without_tasks_uses_the_suggested_tasks_and_says_why(run):
+    code, out, err = _main(["train", "--data", run["data"], "--quiet", "--epochs", 1, "--emb-dim", 4, "--hidden", "16",
+                            "--device", "cpu"])
+    assert code == 0, err
+    said = next(ln for ln in err.splitlines() if ln.startswith("tasks (none given, suggested)"))
+    assert "click:" in said and "positive" in said and "engagement" in said
+    table = out.splitlines()[2:5]
+    assert sorted(r.split()[0] for r in table) == ["click", "like", "long_view"]
+
+
+def test_inspect_suggests_tasks_with_reasons(run):
+    code, out, err = _main(["inspect", "--data", run["data"]])
+    assert code == 0, err
+    assert "suggested tasks: click, " in out
+    assert any(ln.strip().startswith("* click:") and "positive" in ln for ln in out.splitlines())
 
 
 def test_unknown_user(run):
