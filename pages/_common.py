@@ -24,7 +24,10 @@ import streamlit as st
 
 from mtl.data import InteractionData, PreparedData, RoleOverrides, Schema, SplitSpec, from_frame, prepare, read_table
 from mtl.data.samples import SAMPLES, Sample, get_sample
-from mtl.data.schema import MAX_CLASSES
+from mtl.data.derive import parse_derived
+from mtl.data.schema import MAX_CLASSES, TIME_NAMES
+from mtl.data.split import parse_cutoffs, resolve_cutoffs
+from mtl.data.suggest import TaskSuggestion, suggest_tasks
 from mtl.errors import ConfigError, DataError, MTLError
 from mtl.models import ModelConfig
 from mtl.train import BackgroundTraining, TrainConfig, TrainResult, available_devices, resolve_device
@@ -324,19 +327,52 @@ def apply_roles(ds: Dataset, edited: pd.DataFrame) -> Dataset:
     for col, kind in ov.labels.items():
         if col in ds.data.frame:
             check_label(ds.data.frame, col, kind)
+    return with_overrides(ds, ov)
+
+
+def with_overrides(ds: Dataset, ov: RoleOverrides) -> Dataset:
+    """``ds`` rebuilt with other roles (raises :class:`MTLError`; ``ds`` is untouched)."""
     if ds.sample is not None:
         return sample_dataset(ds.sample.key, ov)
     data = from_frame(ds.frame, user_table=ds.user_table, item_table=ds.item_table, roles=ov, name=ds.name)
     return dataclasses.replace(ds, data=data, token=_token(ds.source_id, ov), overrides=ov)
 
 
+def add_derived(ds: Dataset, expression: str) -> Dataset:
+    """``ds`` with one more derived label (``"liked=rating>=4"``); raises :class:`MTLError`
+    naming the problem (bad expression, missing column, name taken)."""
+    label = parse_derived(expression)
+    if label.name in ds.data.frame.columns:
+        raise ConfigError(f"There is already a column named '{label.name}'; choose another name")
+    ov = RoleOverrides.from_dict(json.loads(json.dumps(ds.overrides.to_dict())))
+    ov.derive.append(label.expression)
+    return with_overrides(ds, ov)
+
+
+def remove_derived(ds: Dataset, name: str) -> Dataset:
+    """``ds`` without the derived label ``name`` (and any role chosen for it)."""
+    ov = RoleOverrides.from_dict(json.loads(json.dumps(ds.overrides.to_dict())))
+    ov.derive = [e for e in ov.derive if parse_derived(e).name != name]
+    ov.labels.pop(name, None)
+    ov.ignore = [c for c in ov.ignore if c != name]
+    return with_overrides(ds, ov)
+
+
 # ------------------------------------------------------------------ defaults
+@st.cache_data(show_spinner=False, max_entries=16)
+def task_suggestion(token: str, _data: InteractionData) -> TaskSuggestion:
+    """:func:`mtl.data.suggest.suggest_tasks` of a dataset, once per dataset."""
+    return suggest_tasks(_data)
+
+
 def default_tasks(ds: Dataset) -> list[str]:
+    """A sample's curated tasks; otherwise (or once the user derived labels) the
+    suggested ones: usable positive rates, an engagement and value mix."""
     labels = ds.data.schema.labels
-    if ds.sample is not None and ds.sample.tasks and all(t in labels for t in ds.sample.tasks):
+    if (ds.sample is not None and ds.sample.tasks and not ds.data.schema.derived
+            and all(t in labels for t in ds.sample.tasks)):
         return list(ds.sample.tasks)
-    binary = [c for c, k in labels.items() if k == "binary"]
-    return binary[:3] or list(labels)[:1]
+    return task_suggestion(ds.token, ds.data).tasks
 
 
 def default_weight(ds: Dataset, task: str) -> float:
@@ -369,6 +405,50 @@ def default_split(ds: Dataset) -> SplitSpec:
     return ds.sample.split if ds.sample is not None else SplitSpec("random")
 
 
+def time_columns(ds: Dataset) -> list[str]:
+    """Columns a time split can read: the timestamp first, then other time-like
+    columns (KuaiRand's ``date`` next to ``time_ms``)."""
+    schema, frame = ds.data.schema, ds.data.frame
+    others = [c for c in frame.columns if c != schema.time and c not in schema.labels
+              and (c.lower() in TIME_NAMES or "timestamp" in schema.notes.get(c, "")
+                   or any(w in c.lower().split("_") for w in ("date", "time", "day", "ts")))]
+    return ([schema.time] if schema.time else []) + others
+
+
+def split_spec(ds: Dataset, split: str | None = None, cutoffs: str | tuple | None = None,
+               split_column: str | None = None) -> SplitSpec:
+    """The split of a run: the dataset's suggested one (KuaiRand's dates) unless another
+    method, cut-offs (``"20220505, 20220506"``) or a time column are chosen. Cut-offs
+    are checked against the column now, so a typo is reported before training."""
+    suggested = default_split(ds)
+    if isinstance(cutoffs, str):
+        cutoffs = parse_cutoffs(cutoffs) if cutoffs.strip() else None
+    if split != "time" and (cutoffs or split_column):
+        raise ConfigError("Cut-offs and a time column belong to the time split")
+    if split in (None, suggested.method) and cutoffs is None and not split_column:
+        return suggested
+    spec = SplitSpec(split or "random", cutoffs=tuple(cutoffs) if cutoffs else None, column=split_column or None)
+    column = spec.column or ds.data.schema.time
+    if spec.cutoffs is not None and column in ds.data.frame.columns:
+        resolve_cutoffs(spec.cutoffs, ds.data.frame[column])
+    return spec
+
+
+def describe_split(spec: SplitSpec, ds: Dataset) -> str:
+    """The split in words, for a caption beside the split controls."""
+    if spec.method == "random":
+        return "Random rows: {:.0%} train, {:.0%} validation, {:.0%} test.".format(*spec.fractions)
+    if spec.method == "user":
+        return "Whole users held out: the test measures users the model has never seen."
+    column = spec.column or ds.data.schema.time or "the timestamp"
+    if spec.cutoffs is None:
+        return (f"By time on **{column}**: the oldest {spec.fractions[0]:.0%} of rows train, the next "
+                f"{spec.fractions[1]:.0%} validate, the newest test (cut at those quantiles).")
+    a, b = spec.cutoffs
+    return (f"By time on **{column}**: rows up to **{a}** train, after {a} up to **{b}** validate, "
+            f"after {b} test.")
+
+
 def default_batch_size(n_rows: int, largest: int = APP_DEFAULTS["batch_size"],
                        min_steps: int = APP_DEFAULTS["min_steps"]) -> int:
     """Large batches are fast on big data, but on a few thousand rows they leave only a
@@ -391,14 +471,15 @@ def make_config(ds: Dataset, tasks: list[str], weights: list[float] | None = Non
                 batch_size: int | None = None, lr: float = APP_DEFAULTS["lr"],
                 patience: int = APP_DEFAULTS["patience"], emb_dim: int = APP_DEFAULTS["emb_dim"],
                 hidden: tuple[int, ...] = APP_DEFAULTS["hidden"], experts: int = APP_DEFAULTS["experts"],
-                seed: int = APP_DEFAULTS["seed"], device: str | None = None, split: str | None = None) -> TrainConfig:
+                seed: int = APP_DEFAULTS["seed"], device: str | None = None, split: str | None = None,
+                cutoffs: str | tuple | None = None, split_column: str | None = None) -> TrainConfig:
     """A training configuration for ``ds``; ``split`` is a method name, and the
-    dataset's suggested split (e.g. KuaiRand's dates) when it matches its method;
-    ``batch_size`` defaults to :func:`default_batch_size` of the data."""
+    dataset's suggested split (e.g. KuaiRand's dates) when it matches its method and
+    no ``cutoffs`` (``"20220505, 20220506"``) or ``split_column`` are given (time split
+    only); ``batch_size`` defaults to :func:`default_batch_size` of the data."""
     if batch_size is None:
         batch_size = default_batch_size(ds.data.n_rows)
-    suggested = default_split(ds)
-    spec = suggested if split in (None, suggested.method) else SplitSpec(split)
+    spec = split_spec(ds, split, cutoffs, split_column)
     spec = dataclasses.replace(spec, seed=seed)
     model = ModelConfig(emb_dim=emb_dim, hidden=tuple(hidden), n_experts=experts, n_shared_experts=max(1, experts // 2))
     return TrainConfig(tasks=list(tasks), weights=list(weights) if weights is not None else None, arch=arch,

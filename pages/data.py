@@ -115,10 +115,19 @@ if st.button(f"Apply column roles ({changed} changed)", disabled=changed == 0, k
 # ------------------------------------------------------------------- labels
 st.markdown("**Labels**")
 summary = ui.label_summary(ds.token, data)
+suggestion = ui.task_suggestion(ds.token, data)
 if summary.empty:
     st.warning("No label columns were found, so there is nothing to train on. Mark outcome columns as labels above.")
 else:
+    summary = summary.assign(**{"default task": summary["label"].isin(suggestion.tasks),
+                                "why": summary["label"].map(suggestion.reasons).fillna("")})
+    st.caption("*default task*: trained when you press **Train with defaults** and pre-selected on the Train page: "
+               "labels with enough positives to learn and measure, mixing engagement (clicks) with value (likes, "
+               "long views, ratings). *why* says why for each label.")
+    if suggestion.hint:
+        st.info(suggestion.hint, icon=":material/lightbulb:")
     st.dataframe(summary, hide_index=True, column_config={
+        "why": st.column_config.TextColumn("why", width="large"),
         "positive rate %": st.column_config.NumberColumn(format="%.2f"),
         "mean": st.column_config.NumberColumn(format="%.3g"),
         "std": st.column_config.NumberColumn(format="%.3g"),
@@ -140,3 +149,46 @@ else:
             "Distributions of the other labels. Missing values (for example a rating that exists only after a "
             "click) are left out of both training and metrics for that task."
         )
+
+# ------------------------------------------------------------ derived labels
+st.markdown("**Derived labels**")
+st.caption(
+    "Make a 0/1 task from another column: a threshold (*liked* = rating >= 4, *long* = watch_time >= 30) or an "
+    "equality (*drama* = genre == drama). A missing source value stays missing (the task skips that row) unless "
+    "you count it as 0. The column it comes from is never a feature. Runs record the rule, and saved models "
+    "compute it again from raw rows."
+)
+schema = data.schema
+sources = [c for c in data.frame.columns if c not in (schema.user, schema.item) and c not in schema.derived
+           and c not in schema.oracle and c not in schema.text]
+with st.form("data.derive", border=True):
+    d1, d2, d3, d4 = st.columns([2, 2, 1, 2])
+    new_name = d1.text_input("New label name", placeholder="liked", key="data.derive.name")
+    regression = [c for c in sources if schema.labels.get(c) == "regression"]
+    source = d2.selectbox("From column", sources, index=sources.index(regression[0]) if regression else 0,
+                          key="data.derive.source")
+    op = d3.selectbox("is", [">=", ">", "<=", "<", "==", "!="], key="data.derive.op")
+    value = d4.text_input("Value", placeholder="4", key="data.derive.value")
+    negative = st.checkbox("Count a missing value as 0 (default: the row has no label for this task)",
+                           key="data.derive.negative")
+    add = st.form_submit_button("Add derived label", icon=":material/add:")
+if add:
+    expression = f"{new_name.strip()}={source}{op}{value.strip()}" + (",missing=negative" if negative else "")
+    try:
+        with st.spinner(f"Deriving {new_name} ..."):
+            ui.set_active_dataset(ui.add_derived(ds, expression))
+    except MTLError as err:
+        ui.show_error(err)
+        st.caption(f"Nothing was changed: still using **{ds.name}** as it was.")
+    else:
+        st.rerun()
+for name, expression in schema.derived.items():
+    r1, r2 = st.columns([5, 1])
+    r1.markdown(f"`{name}`: {schema.notes.get(name, expression)}")
+    if r2.button("Remove", key=f"data.derive.remove.{name}", icon=":material/delete:"):
+        try:
+            ui.set_active_dataset(ui.remove_derived(ds, name))
+        except MTLError as err:
+            ui.show_error(err)
+        else:
+            st.rerun()

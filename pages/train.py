@@ -45,6 +45,10 @@ tasks = st.multiselect(
     list(labels), key=ui.ui_default(f"{UI}train.tasks.{ds.short}", defaults.tasks),
     format_func=lambda c: f"{c} ({labels[c]})",
 )
+suggestion = ui.task_suggestion(ds.token, ds.data)
+if tasks and set(tasks) == set(defaults.tasks) and defaults.tasks == suggestion.tasks:
+    st.caption("Suggested because " + suggestion.summary().replace("; ", " · ")
+               + ". Rarer labels are left out; see the Data page for every label's reason.")
 weights = ui.weight_sliders(
     ds, tasks, "train", "**Task weights**: the training loss is the weighted sum of the task losses; only ratios matter.")
 if tasks:
@@ -107,14 +111,37 @@ with st.expander("Hyperparameters and device"):
                          help="random rows; time: train on the past, test on the future; user: test on unseen users")
     device = h10.selectbox("Device", list(devices), format_func=lambda d: devices[d],
                            key=ui.ui_default(f"{UI}train.device", defaults.device))
+    cutoffs, split_column, time_options = "", None, ui.time_columns(ds)
+    if split == "time" and time_options:
+        suggested = ui.default_split(ds)
+        h11, h12 = st.columns(2)
+        cutoffs = h11.text_input(
+            "Time cut-offs (end of training, end of validation)",
+            key=ui.ui_default(f"{UI}train.cutoffs.{ds.short}", ", ".join(map(str, suggested.cutoffs or ()))),
+            placeholder="empty: at the 80% / 90% quantiles of time", help=(
+                "Two dates or times, e.g. 20220505, 20220506 or 2022-05-05, 2022-05-06 12:00 (or values of the time "
+                "column): rows up to the first train, up to the second validate, later rows test."))
+        split_column = h12.selectbox(
+            "Time column", time_options, help="The column the time split reads",
+            key=ui.ui_default(f"{UI}train.split_column.{ds.short}",
+                              suggested.column if suggested.column in time_options else time_options[0]))
+    try:
+        split_spec = ui.split_spec(ds, split, cutoffs, split_column)
+    except MTLError as err:
+        split_problem = str(err)
+        st.error(split_problem, icon=":material/error:")
+    else:
+        split_problem = ""
+        st.caption(ui.describe_split(split_spec, ds))
 
-if st.button("Train", type="primary", icon=":material/play_arrow:", disabled=busy or not tasks or bool(method_problem),
-             key="train.start"):
+if st.button("Train", type="primary", icon=":material/play_arrow:",
+             disabled=busy or not tasks or bool(method_problem) or bool(split_problem), key="train.start"):
     try:
         config = ui.make_config(
             ds, tasks, weights, arch=arch, weighting=weighting, epochs=int(epochs), batch_size=int(batch_size),
             lr=float(lr), patience=int(patience), emb_dim=int(emb_dim), hidden=ui.parse_sizes(hidden),
-            experts=int(experts), seed=int(seed), device=device, split=split,
+            experts=int(experts), seed=int(seed), device=device, split=split, cutoffs=cutoffs,
+            split_column=split_column,
         )
         ui.start_training(ds, config)
     except MTLError as err:

@@ -178,3 +178,84 @@ def test_impossible_roles_are_refused_naming_the_column(edit, message):
     with pytest.raises(MTLError) as err:
         ui.apply_roles(ds, _edit(ds, **edit))
     assert message in str(err.value)
+
+
+# ------------------------------------------------- default tasks, derived labels
+def _kuairand_like_upload(n=6000) -> pd.DataFrame:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({
+        "user_id": rng.integers(0, 300, n), "video_id": rng.integers(0, 400, n),
+        "is_click": (rng.random(n) < 0.44).astype(int), "is_like": (rng.random(n) < 0.03).astype(int),
+        "is_follow": (rng.random(n) < 0.0014).astype(int), "long_view": (rng.random(n) < 0.31).astype(int),
+    })
+
+
+def test_an_upload_defaults_to_usable_tasks_and_the_page_says_why(app):
+    """KuaiRand-like: the first three 0/1 columns include is_follow (0.14%); long_view (31%) is chosen instead."""
+    at = open_page(app, ui.DATA)
+    at.file_uploader(key="upload.main").set_value(("kr.csv", csv_bytes(_kuairand_like_upload()), "text/csv")).run()
+    no_errors(at)
+    ds = at.session_state["dataset"]
+    assert ui.default_tasks(ds) == ["is_click", "is_like", "long_view"]
+    labels = table_with(at, "label", "default task", "why").set_index("label")
+    assert labels["default task"].to_dict() == {"is_click": True, "is_like": True, "is_follow": False,
+                                                "long_view": True}
+    assert "too rare" in labels.loc["is_follow", "why"] and "engagement" in labels.loc["is_click", "why"]
+    at.switch_page(ui.TRAIN).run()
+    no_errors(at)
+    assert at.multiselect(key=f"ui.train.tasks.{ds.short}").value == ["is_click", "is_like", "long_view"]
+    assert any(c.value.startswith("Suggested because is_click: 4") and "long_view: 3" in c.value for c in at.caption)
+
+
+def test_deriving_a_label_on_the_data_page(app):
+    """A ratings log: derive liked = rating >= 4, train it; remove it again."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    ratings = pd.DataFrame({"user_id": rng.integers(0, 80, 2000), "book_id": rng.integers(0, 120, 2000),
+                            "rating": rng.integers(1, 6, 2000)})
+    at = open_page(app, ui.DATA, ui.dataset_from_frames(ratings, "ratings.csv"))
+    assert any("derive 0/1 labels" in i.value for i in at.info)  # one label only: the page suggests deriving
+    at.text_input(key="data.derive.name").set_value("liked")
+    at.selectbox(key="data.derive.source").set_value("rating")
+    at.selectbox(key="data.derive.op").set_value(">=")
+    at.text_input(key="data.derive.value").set_value("4")
+    button(at, "Add derived label").click().run()
+    no_errors(at)
+    ds = at.session_state["dataset"]
+    assert ds.data.schema.labels["liked"] == "binary" and ds.overrides.derive == ["liked=rating>=4"]
+    assert ds.data.frame["liked"].tolist() == (ratings["rating"] >= 4).astype(float).tolist()
+    assert ui.default_tasks(ds) == ["rating", "liked"]
+    assert any("derived from 'rating'" in m.value for m in at.markdown)
+    button(at, "Remove").click().run()
+    no_errors(at)
+    assert "liked" not in at.session_state["dataset"].data.schema.labels
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("liked", "high", "needs a number"),
+    ("rating", "4", "already a column named 'rating'"),
+    ("", "4", "should look like"),
+])
+def test_a_bad_derived_label_is_refused_and_the_data_kept(app, name, value, message):
+    at = open_page(app, ui.DATA, tiny_dataset())
+    before = at.session_state["dataset"]
+    at.text_input(key="data.derive.name").set_value(name)
+    at.selectbox(key="data.derive.source").set_value("rating")
+    at.text_input(key="data.derive.value").set_value(value)
+    button(at, "Add derived label").click().run()
+    assert not at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert at.session_state["dataset"] is before
+
+
+def test_census_roles_say_why_weights_and_row_numbers_are_ignored(app):
+    at = open_page(app, ui.DATA)
+    at.radio(key="ui.data.sample").set_value("census").run()
+    button(at, "Use this sample").click().run()
+    no_errors(at)
+    roles = at.data_editor[0].value.set_index("column")
+    assert roles.loc["instance_weight", "role"] == "ignored" and "sampling weight" in roles.loc["instance_weight", "why"]
+    assert roles.loc["source_row", "role"] == "ignored" and "row number" in roles.loc["source_row", "why"]

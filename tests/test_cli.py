@@ -208,7 +208,7 @@ def test_train_without_tasks_uses_the_suggested_tasks_and_says_why(run):
     said = next(ln for ln in err.splitlines() if ln.startswith("tasks (none given, suggested)"))
     assert "click:" in said and "positive" in said and "engagement" in said
     table = out.splitlines()[2:5]
-    assert sorted(r.split()[0] for r in table) == ["click", "like", "long_view"]
+    assert [r.split()[0] for r in table] == ["click", "like", "long_view"]
 
 
 def test_inspect_suggests_tasks_with_reasons(run):

@@ -22,11 +22,11 @@ def _kuairand_like(n=20_000, seed=0) -> pd.DataFrame:
 
 def test_kuairand_like_upload_picks_long_view_over_a_rare_follow():
     s = suggest_tasks(from_frame(_kuairand_like()))
-    assert s.tasks == ["is_click", "long_view", "is_like"]
+    assert s.tasks == ["is_click", "is_like", "long_view"]  # in the file's order
     assert "too rare" in s.reasons["is_follow"] and "% positive (" in s.reasons["is_follow"]
     assert "engagement" in s.reasons["is_click"] and "value" in s.reasons["long_view"]
     assert "negative feedback" in s.reasons["is_hate"] and "is_hate" not in s.tasks
-    assert s.summary().startswith("is_click: 43.7% positive")
+    assert s.summary().startswith("is_click: 43.7% positive, an engagement signal")
     assert not s.hint
 
 
@@ -37,7 +37,7 @@ def test_a_ratings_log_gets_a_hint_to_derive_labels_and_derived_labels_come_firs
     plain = suggest_tasks(from_frame(df))
     assert plain.tasks == ["rating"] and "--derive liked=rating>=4" in plain.hint
     derived = suggest_tasks(from_frame(df, roles={"derive": ["liked=rating>=4"]}))
-    assert derived.tasks == ["liked", "rating"] and "you derived it" in derived.reasons["liked"]
+    assert derived.tasks == ["rating", "liked"] and "you derived it" in derived.reasons["liked"]
     assert not derived.hint
 
 

@@ -119,7 +119,8 @@ def suggest_tasks(data: InteractionData, max_tasks: int = MAX_TASKS) -> TaskSugg
         chosen += best("engagement")[:1]
     for family in ("value", "engagement", "other", "negative"):
         chosen += best(family)[: max_tasks - len(chosen)]
-    chosen = chosen[:max_tasks]
+    # In the file's order, so sliders and tables list tasks as the data does.
+    chosen = [c for c in schema.labels if c in chosen[:max_tasks]]
     if not chosen and schema.labels:  # nothing usable: the first label, so training can say why it fails
         chosen = [next(iter(schema.labels))]
     for c in reasons:
