@@ -289,3 +289,44 @@ def test_a_conditioned_run_explains_that_its_weights_are_random_draws(app):
     no_errors(at)
     assert any("weights are drawn at random for every batch" in c.value for c in at.caption)
     assert any(f"({len(run.result.diagnostics)} in all)" in c.value for c in at.caption)
+
+
+# ----------------------------------------------------------- time cut-offs
+def _dated_dataset():
+    frame = tiny_dataset().frame.copy()
+    frame["date"] = pd.to_datetime(frame["timestamp"], unit="s").dt.strftime("%Y%m%d").astype(int)
+    return ui.dataset_from_frames(frame, "dated.csv")
+
+
+def test_time_split_cutoffs_and_column_are_used_and_shown_in_the_run_settings(app):
+    ds = _dated_dataset()
+    days = sorted(ds.frame["date"].unique())
+    a, b = str(days[len(days) // 2]), str(days[len(days) // 2 + 1])
+    at = open_train(app, ds)
+    at.selectbox(key=f"ui.train.split.{ds.short}").set_value("time").run()
+    assert at.selectbox(key=f"ui.train.split_column.{ds.short}").options[:2] == ["timestamp", "date"]
+    at.selectbox(key=f"ui.train.split_column.{ds.short}").set_value("date")
+    dashed = f"{b[:4]}-{b[4:6]}-{b[6:]}"
+    at.text_input(key=f"ui.train.cutoffs.{ds.short}").set_value(f"{a}, {dashed}").run()
+    no_errors(at)
+    assert any(f"rows up to **{a}** train" in c.value and "**date**" in c.value for c in at.caption)
+    button(at, "Train").click().run()
+    wait_for_job(at)
+    no_errors(at)
+    run = at.session_state["runs"][-1]
+    assert run.config.split.method == "time" and run.config.split.column == "date"
+    assert run.config.split.cutoffs == (int(a), dashed)
+    assert run.result.valid["click"]["n"] == int((ds.frame["date"] == int(b)).sum())
+    settings = table_with(at, "setting", "value").set_index("setting")["value"]
+    assert settings["split.cutoffs"] == f"{a}, {dashed}" and settings["split.column"] == "date"
+
+
+def test_a_bad_cutoff_is_reported_before_training(app):
+    ds = _dated_dataset()
+    at = open_train(app, ds)
+    at.selectbox(key=f"ui.train.split.{ds.short}").set_value("time").run()
+    at.text_input(key=f"ui.train.cutoffs.{ds.short}").set_value("20240105, soon").run()
+    assert any("cut-off 'soon' is not a time" in e.value for e in at.error)
+    assert button(at, "Train").disabled
+    at.text_input(key=f"ui.train.cutoffs.{ds.short}").set_value("20240105").run()
+    assert any("Give two cut-offs" in e.value for e in at.error)
