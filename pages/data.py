@@ -119,19 +119,20 @@ suggestion = ui.task_suggestion(ds.token, data)
 if summary.empty:
     st.warning("No label columns were found, so there is nothing to train on. Mark outcome columns as labels above.")
 else:
-    summary = summary.assign(**{"default task": summary["label"].isin(suggestion.tasks),
-                                "why": summary["label"].map(suggestion.reasons).fillna("")})
-    st.caption("*default task*: trained when you press **Train with defaults** and pre-selected on the Train page: "
-               "labels with enough positives to learn and measure, mixing engagement (clicks) with value (likes, "
-               "long views, ratings). *why* says why for each label.")
+    summary = summary.assign(**{"default task": summary["label"].isin(suggestion.tasks)})
     if suggestion.hint:
         st.info(suggestion.hint, icon=":material/lightbulb:")
     st.dataframe(summary, hide_index=True, column_config={
-        "why": st.column_config.TextColumn("why", width="large"),
         "positive rate %": st.column_config.NumberColumn(format="%.2f"),
         "mean": st.column_config.NumberColumn(format="%.3g"),
         "std": st.column_config.NumberColumn(format="%.3g"),
     })
+    with st.expander(f"Why the default tasks are {', '.join(suggestion.tasks)}"):
+        st.caption("Default tasks are trained by **Train with defaults** and pre-selected on the Train page: labels "
+                   "with enough positives to learn and measure, mixing engagement (clicks) with value (likes, long "
+                   "views, ratings). Any label can still be chosen on the Train page.")
+        st.markdown("\n".join(f"- **{label}**{' (default task)' if label in suggestion.tasks else ''}: {why}"
+                               for label, why in suggestion.reasons.items()))
     if (summary["kind"] == "binary").any():
         st.plotly_chart(plots.label_rates(summary), key="chart.label_rates")
         st.caption(

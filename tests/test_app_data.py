@@ -199,10 +199,11 @@ def test_an_upload_defaults_to_usable_tasks_and_the_page_says_why(app):
     no_errors(at)
     ds = at.session_state["dataset"]
     assert ui.default_tasks(ds) == ["is_click", "is_like", "long_view"]
-    labels = table_with(at, "label", "default task", "why").set_index("label")
+    labels = table_with(at, "label", "default task").set_index("label")
     assert labels["default task"].to_dict() == {"is_click": True, "is_like": True, "is_follow": False,
                                                 "long_view": True}
-    assert "too rare" in labels.loc["is_follow", "why"] and "engagement" in labels.loc["is_click", "why"]
+    why = next(m.value for m in at.markdown if m.value.startswith("- **is_click** (default task)"))
+    assert "engagement" in why.splitlines()[0] and "**is_follow**: 0.1" in why and "too rare" in why
     at.switch_page(ui.TRAIN).run()
     no_errors(at)
     assert at.multiselect(key=f"ui.train.tasks.{ds.short}").value == ["is_click", "is_like", "long_view"]
