@@ -33,6 +33,7 @@ st.markdown(
 ds = ui.active_dataset()
 labels = ds.data.schema.labels
 st.caption(f"Dataset: **{ds.name}** ({ds.data.n_rows:,} rows). Change it on the Data page.")
+progress_slot = st.container()  # a running comparison's progress and Stop: at the top, not below the settings
 if len(labels) < 2:
     st.warning("A comparison needs at least two label columns. Mark the outcome columns as labels on the Data page.")
     st.page_link(ui.DATA, label="Go to the Data page", icon=":material/table:")
@@ -170,7 +171,8 @@ if OUTCOME in st.session_state:
     else:
         st.info(message, icon=":material/info:")
 if busy:
-    progress_panel()
+    with progress_slot:
+        progress_panel()
 
 
 # =================================================================== results

@@ -16,7 +16,8 @@ from mtl.data import prepare
 from mtl.errors import MTLError
 from mtl.models import available_models
 from mtl.report import json_safe
-from mtl.tradeoff import ConditionedExplorer, alpha_from_fusion, curve_for_model, objective, sweep, weight_grid
+from mtl.tradeoff import (ConditionedExplorer, alpha_from_fusion, curve_for_model, objective, sweep, sweep_steps,
+                          weight_grid)
 from pages import _common as ui
 
 UI = ui.UI
@@ -52,8 +53,10 @@ def _start_sweep(tasks: list[str], points: int, arch: str, epochs: int, conditio
     config.validate()
     grid = weight_grid(len(tasks), points)
     data = ds.data
+    total = sweep_steps(len(grid), conditioned=conditioned)
 
     def work(report, should_stop):
+        report(0, total, "preparing the data (splitting rows, fitting encoders on the training split)")
         prepared = prepare(data, list(tasks), config.split, seed=config.seed)
         return sweep(prepared, config, grid, conditioned=conditioned, progress=report, should_stop=should_stop)
 
@@ -75,10 +78,18 @@ def _sweep_progress() -> None:
             st.session_state["sweep.result"] = {**{k: v for k, v in entry.items() if k != "job"}, "result": job.result}
         st.rerun()
     done, total, message = job.progress
-    st.progress(min(done / total, 1.0), text=f"{message} · step {min(done + 1, total)} of {total} · {job.elapsed:.0f} s")
+    st.markdown(f"**Sweeping {', '.join(entry['tasks'])}** with {entry['arch']} on {entry['dataset']}: "
+                f"{total} models to train")
+    if job.stop_requested:
+        text = "Stopping: keeping the models trained so far ..."
+    else:
+        text = (f"{message[:1].upper()}{message[1:]} · {min(done / total, 1.0):.0%} · {job.elapsed:.0f} s elapsed"
+                f" · {ui.eta_text(job.eta)}")
+    st.progress(min(done / total, 1.0), text=text)
     if st.button("Stop the sweep", icon=":material/stop:", disabled=job.stop_requested,
-                 help="Stops before the next training; the points trained so far are kept"):
+                 help="Abandons the model in training; the points trained so far are kept"):
         job.stop()
+        st.rerun(scope="fragment")
 
 
 def sweep_section() -> None:
@@ -86,15 +97,21 @@ def sweep_section() -> None:
     choices = [c for c, k in labels.items() if k != "multiclass"] or list(labels)
     default = [t for t in ui.default_tasks(ds) if t in choices][:2] or choices[:2]
     busy = _sweep_job() is not None
+    if busy:  # progress and Stop above the form, where the user's eyes are after pressing Run
+        _sweep_progress()
     with st.form("sweep.form", border=False):
-        tasks = st.multiselect("Tasks to trade off (two or more)", choices, default=default, key=f"{UI}to.tasks.{ds.short}")
+        # Values come from session state only (ui_default), never from value=/default=: a widget given both
+        # logs a warning, and the choices must survive a visit to another page (keep_widget_state).
+        tasks = st.multiselect("Tasks to trade off (two or more)", choices,
+                               key=ui.ui_default(f"{UI}to.tasks.{ds.short}", default))
         c1, c2, c3 = st.columns(3)
-        points = c1.slider("Weightings", 3, 21, 7, key=f"{UI}to.points",
+        points = c1.slider("Weightings", 3, 21, key=ui.ui_default(f"{UI}to.points", 7),
                            help="Number of weight vectors (two tasks: a line; three or more: a simplex grid)")
-        epochs = c2.number_input("Epochs per model", 1, 50, 3, key=f"{UI}to.epochs")
-        arch = c3.selectbox("Architecture", [a for a in available_models() if a != "single"], key=f"{UI}to.arch")
+        epochs = c2.number_input("Epochs per model", 1, 50, key=ui.ui_default(f"{UI}to.epochs", 3))
+        archs = [a for a in available_models() if a != "single"]
+        arch = c3.selectbox("Architecture", archs, key=ui.ui_default(f"{UI}to.arch", archs[0]))
         conditioned = st.checkbox("Also train one preference-conditioned model and compare it with the retrains",
-                                  value=True, key=f"{UI}to.cond")
+                                  key=ui.ui_default(f"{UI}to.cond", True))
         submitted = st.form_submit_button("Run the sweep", type="primary", icon=":material/play_arrow:", disabled=busy)
     if submitted:
         if len(tasks) < 2:
@@ -107,13 +124,14 @@ def sweep_section() -> None:
                 ui.show_error(err)
     if "sweep.outcome" in st.session_state:
         st.error(st.session_state.pop("sweep.outcome"), icon=":material/error:")
-    if busy:
-        _sweep_progress()
     entry = st.session_state.get("sweep.result")
     if entry is None:
-        st.info("Run a sweep to draw the front. Each weighting trains one model, plus one set of single-task "
-                "baselines for reference.", icon=":material/info:")
+        if not busy:
+            st.info("Run a sweep to draw the front. Each weighting trains one model, plus one set of single-task "
+                    "baselines for reference.", icon=":material/info:")
         return
+    if busy:
+        st.caption("Below: your previous sweep, until this one finishes.")
     show_front(entry)
 
 

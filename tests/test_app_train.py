@@ -289,3 +289,18 @@ def test_a_conditioned_run_explains_that_its_weights_are_random_draws(app):
     no_errors(at)
     assert any("weights are drawn at random for every batch" in c.value for c in at.caption)
     assert any(f"({len(run.result.diagnostics)} in all)" in c.value for c in at.caption)
+
+
+def test_a_running_job_shows_progress_and_stop_at_the_top(app):
+    """Issue 10, item 5: after "Train with defaults" the live progress was below the fold."""
+    at = open_train(app)
+    at.number_input(key="ui.train.epochs").set_value(300)
+    at.number_input(key="ui.train.patience").set_value(50)
+    button(at, "Train").click().run()
+    at.run()
+    labels = [b.label for b in at.button]
+    assert labels.index("Stop") < labels.index("Train"), labels
+    assert at.get("progress"), "a progress bar is shown"
+    button(at, "Stop").click().run()
+    wait_for_job(at)
+    no_errors(at)
