@@ -150,7 +150,7 @@ def show_front(entry: dict) -> None:
         x_task = c1.selectbox("x axis", names, index=0, key=f"{UI}to.x")
         y_task = c2.selectbox("y axis", [n for n in names if n != x_task], index=0, key=f"{UI}to.y")
     chart, text = st.columns([3, 2])
-    chart.plotly_chart(tplots.pareto_front(result, x_task, y_task), use_container_width=True)
+    chart.plotly_chart(tplots.pareto_front(result, x_task, y_task))
     with text:
         st.markdown(
             "**How to read it.** Each dot is a model trained with fixed task weights (colour: the weight of the y task). "
@@ -166,13 +166,13 @@ def show_front(entry: dict) -> None:
                            f"({', '.join(f'{n} {v:.3f}' for n, v in zip(result.objective_names, result.reference))}). "
                            "Bigger is better: the front moved outward or widened.")
     table = tplots.front_table(result, which)
-    st.dataframe(table, hide_index=True, use_container_width=True)
+    st.dataframe(table, hide_index=True)
     if result.conditioned and result.points:
         st.markdown("**Fidelity of the conditioned model**: the absolute difference from a model retrained at the same "
                     "weights (small differences are within retraining noise).")
         c1, c2 = st.columns([3, 2])
-        c1.plotly_chart(tplots.fidelity_bars(result), use_container_width=True)
-        c2.dataframe(pd.DataFrame(result.fidelity()).round(4), hide_index=True, use_container_width=True)
+        c1.plotly_chart(tplots.fidelity_bars(result))
+        c2.dataframe(pd.DataFrame(result.fidelity()).round(4), hide_index=True)
         st.caption(f"Time to this front: retraining {result.retrain_seconds:.1f} s; one conditioned model "
                    f"{result.conditioned_train_seconds + result.conditioned_eval_seconds:.1f} s.")
     _download("Download the front", table, result.to_json(), "tradeoff_front", "to.front")
@@ -219,7 +219,7 @@ def instant_section() -> None:
     explorer = _explorer(run)
     names = [t.name for t in explorer.tasks]
     cols = st.columns(min(len(names), 4))
-    weights = [cols[i % len(cols)].slider(f"{n} weight", 0.0, 1.0, 0.5, 0.01, key=f"{UI}to.cw.{run.id}.{n}")
+    weights = [cols[i % len(cols)].slider(f"{n} weight", 0.0, 1.0, step=0.01, key=ui.ui_default(f"{UI}to.cw.{run.id}.{n}", 0.5))
                for i, n in enumerate(names)]
     if sum(weights) <= 0:
         st.error("At least one weight must be above zero.", icon=":material/error:")
@@ -237,11 +237,11 @@ def instant_section() -> None:
         rows.append({"task": t.name, f"{m} at these weights": metrics[t.name].get(m),
                      f"{m} at training weights": trained_at[t.name].get(m),
                      "logloss" if t.kind == "binary" else "mae": metrics[t.name].get("logloss" if t.kind == "binary" else "mae")})
-    st.dataframe(pd.DataFrame(rows).round(4), hide_index=True, use_container_width=True)
+    st.dataframe(pd.DataFrame(rows).round(4), hide_index=True)
     entry = st.session_state.get("sweep.result")
     if entry is not None and [t.name for t in entry["result"].tasks] == names:
         current = {t.name: objective(t, metrics[t.name]) for t in explorer.tasks}
-        st.plotly_chart(tplots.pareto_front(entry["result"], names[0], names[1], current=current), use_container_width=True)
+        st.plotly_chart(tplots.pareto_front(entry["result"], names[0], names[1], current=current))
         st.caption("The red cross is this model at the slider weights, drawn over your last sweep's front.")
 
 
@@ -280,15 +280,17 @@ def curve_section() -> None:
     tasks = [t.name for t in trained.tasks if t.kind != "multiclass"]
     eff_default, rel_default = _default_sides(run, tasks)
     c1, c2, c3 = st.columns([2, 2, 1])
-    eff = c1.multiselect("Efficiency tasks", tasks, default=eff_default, key=f"{UI}to.eff.{run.id}")
-    rel = c2.multiselect("Relevance tasks", [t for t in tasks if t not in eff],
-                         default=[t for t in rel_default if t not in eff], key=f"{UI}to.rel.{run.id}")
-    k = c3.number_input("K (top-K)", 1, 100, 10, key=f"{UI}to.k")
+    eff = c1.multiselect("Efficiency tasks", tasks, key=ui.ui_default(f"{UI}to.eff.{run.id}", eff_default))
+    rel_key = ui.ui_default(f"{UI}to.rel.{run.id}", [t for t in rel_default if t not in eff])
+    st.session_state[rel_key] = [t for t in st.session_state[rel_key] if t not in eff]  # a task is on one side only
+    rel = c2.multiselect("Relevance tasks", [t for t in tasks if t not in eff], key=rel_key)
+    k = c3.number_input("K (top-K)", 1, 100, key=ui.ui_default(f"{UI}to.k", 10))
     if not eff or not rel:
         st.error("Mark at least one efficiency task and one relevance task.", icon=":material/error:")
         return
     alpha = st.slider("Your current fusion: α (0 = rank by efficiency only, 1 = by relevance only)", 0.0, 1.0,
-                      float(alpha_from_fusion({t: 1.0 for t in tasks}, eff, rel) or 0.5), 0.05, key=f"{UI}to.alpha.{run.id}")
+                      step=0.05, key=ui.ui_default(f"{UI}to.alpha.{run.id}",
+                                                   float(alpha_from_fusion({t: 1.0 for t in tasks}, eff, rel) or 0.5)))
     cache = st.session_state.setdefault("to.curves", {})
     ckey = (run.id, tuple(eff), tuple(rel), int(k))
     try:
@@ -302,7 +304,7 @@ def curve_section() -> None:
         return
     curve.current_alpha = alpha
     chart, text = st.columns([3, 2])
-    chart.plotly_chart(tplots.efficiency_relevance(curve), use_container_width=True)
+    chart.plotly_chart(tplots.efficiency_relevance(curve))
     with text:
         here, first = curve.at(alpha), curve.at(0.0)
         st.markdown(
@@ -350,9 +352,9 @@ def compute_section() -> None:
     axis = c2.radio("Compute", list(tplots.COMPUTE_AXES), format_func=tplots.COMPUTE_AXES.get, horizontal=True,
                     key=f"{UI}to.axis")
     shown = table.dropna(subset=[quality])
-    st.plotly_chart(tplots.quality_vs_compute(shown, quality, axis), use_container_width=True)
+    st.plotly_chart(tplots.quality_vs_compute(shown, quality, axis))
     st.caption("Runs that did not train this task are left out. Lower RMSE is better; higher AUC or accuracy is better.")
-    st.dataframe(table, hide_index=True, use_container_width=True)
+    st.dataframe(table, hide_index=True)
     _download("Download run metrics", table, {"runs": table.to_dict(orient="records")}, "runs_compute", "to.runs")
 
 
