@@ -183,7 +183,7 @@ def show(entry: dict) -> None:
     st.markdown(
         f"**{entry['arch']}** on **{entry['dataset']}**, tasks {', '.join(t.name for t in result.tasks)}; "
         f"{len(result.runs)} models, {len(complete)} seed{'s' if len(complete) != 1 else ''} complete, "
-        f"{entry['epochs']} epochs each"
+        f"{report.plural(entry['epochs'], 'epoch')} each"
     )
     if result.error:
         st.error(result.error, icon=":material/error:")
@@ -218,7 +218,10 @@ def show(entry: dict) -> None:
             use_on_train_page(result, best)
     with st.expander("Every model trained"):
         long = result.long()
-        st.dataframe(long, hide_index=True, key="cmp.runs")
+        st.dataframe(long, hide_index=True, key="cmp.runs", column_config={
+            "value": st.column_config.NumberColumn(format="%.4f"),
+            "higher_is_better": st.column_config.CheckboxColumn("higher is better"),
+            "compared": st.column_config.CheckboxColumn("compared (used in Δm)")})
         d1, d2 = st.columns(2)
         d1.download_button("Download every metric (CSV)", long.to_csv(index=False), "method_comparison.csv",
                            "text/csv", key="cmp.csv", icon=":material/download:")

@@ -354,7 +354,12 @@ def compute_section() -> None:
     shown = table.dropna(subset=[quality])
     st.plotly_chart(tplots.quality_vs_compute(shown, quality, axis))
     st.caption("Runs that did not train this task are left out. Lower RMSE is better; higher AUC or accuracy is better.")
-    st.dataframe(table, hide_index=True)
+    st.dataframe(table, hide_index=True, column_config={
+        "label": None, "arch": "architecture",
+        "train_seconds": st.column_config.NumberColumn("training time (s)", format="%.1f"),
+        "params": st.column_config.NumberColumn("parameters", format="localized"),
+        "latency_ms_per_1k": st.column_config.NumberColumn("inference (ms per 1,000 rows)", format="%.2f"),
+        **{c: st.column_config.NumberColumn(format="%.4f") for c in quality_cols}})
     _download("Download run metrics", table, {"runs": table.to_dict(orient="records")}, "runs_compute", "to.runs")
 
 

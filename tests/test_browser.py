@@ -270,3 +270,19 @@ def test_journey_sweep_progress_and_settings_survive_a_page_visit(page):
     page.get_by_role("button", name="Stop the sweep").click()
     expect(page.get_by_test_id("stSidebar").get_by_text("Weight sweep in progress")).to_have_count(0, timeout=WAIT_MS)
     _no_errors(page)
+
+
+@pytest.mark.parametrize("scheme", ["dark", "light"])
+def test_the_app_follows_the_system_theme(browser, server, scheme):
+    """Issue 10, item 11: a browser in dark mode got the light theme (the config's
+    top-level theme option made one custom light theme)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, color_scheme=scheme)
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(server)
+    page.get_by_role("heading", name="MTL Trade-off Explorer").wait_for()
+    rgb = page.get_by_test_id("stApp").evaluate("e => getComputedStyle(e).backgroundColor")
+    r, g, b = (int(v) for v in re.findall(r"\d+", rgb)[:3])
+    brightness = (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
+    assert (brightness < 0.3) if scheme == "dark" else (brightness > 0.7), (scheme, rgb)
+    context.close()
