@@ -20,7 +20,8 @@ from .errors import MTLError
 
 log = logging.getLogger(__name__)
 
-Report = Callable[[int, int, str], None]
+#: ``report(done, total, message)``; ``done`` may be fractional (half way through a step).
+Report = Callable[[float, int, str], None]
 
 
 class BackgroundJob:
@@ -32,7 +33,7 @@ class BackgroundJob:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._progress: tuple[int, int, str] = (0, 1, "starting")
+        self._progress: tuple[float, int, str] = (0, 1, "starting")
         self._result: Any = None
         self._error: str | None = None
         self._done = False
@@ -47,7 +48,7 @@ class BackgroundJob:
         self._thread.start()
         return self
 
-    def _report(self, done: int, total: int, message: str) -> None:
+    def _report(self, done: float, total: int, message: str) -> None:
         with self._lock:
             self._progress = (done, max(total, 1), message)
 
@@ -79,7 +80,7 @@ class BackgroundJob:
         return not self._thread.is_alive()
 
     @property
-    def progress(self) -> tuple[int, int, str]:
+    def progress(self) -> tuple[float, int, str]:
         with self._lock:
             return self._progress
 
@@ -105,6 +106,17 @@ class BackgroundJob:
     def error(self) -> str | None:
         with self._lock:
             return self._error
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the pace so far (``None`` until some progress is reported)."""
+        with self._lock:
+            done, total, _ = self._progress
+            end = self._finished if self._finished is not None else time.perf_counter()
+            elapsed = end - self._started if self._started else 0.0
+        if done <= 0 or elapsed <= 0:
+            return None
+        return max(elapsed * (total - done) / done, 0.0)
 
     @property
     def elapsed(self) -> float:

@@ -257,9 +257,9 @@ def cmd_sweep(args) -> int:
     base.validate()
     grid = weight_grid(len(tasks), args.points)
 
-    def progress(i: int, n: int, message: str) -> None:
-        if not args.quiet:
-            print(f"[{i + 1}/{n}] {message}", file=sys.stderr)
+    def progress(done: float, n: int, message: str) -> None:
+        if not args.quiet and float(done).is_integer():  # one line per training, not per progress event
+            print(f"[{min(int(done) + 1, n)}/{n}] {message}", file=sys.stderr)
 
     result = sweep(prepared, base, grid, retrain=not args.no_retrain, conditioned=args.conditioned, progress=progress)
     names = [t.name for t in result.tasks]

@@ -27,9 +27,17 @@ from .report import METRIC_LABELS
 
 PALETTE = qualitative.Plotly
 GAIN_COLORS = {"better": "#2e7d32", "worse": "#c62828"}
+#: Top margin of every figure: plotly's toolbar (shown on hover at the figure's top right,
+#: about 30 px tall) gets the top of it, the title the rest.
+TOP_MARGIN = 72
+#: Every figure's title sits just above the plot area, left-aligned, below the band the
+#: toolbar uses: at the top of the figure (plotly's default) the toolbar covered the end
+#: of long titles ("Gradient a...between tasks (cosine"). Merge into ``update_layout``.
+TITLE_BELOW_TOOLBAR = dict(title_x=0, title_xref="container", title_xanchor="left", title_y=1, title_yref="paper",
+                           title_yanchor="bottom", title_pad_b=10)
 # Legends go under the plot, below the x-axis title, so they never cover the curves.
-_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), height=340,
-               legend=dict(orientation="h", yanchor="top", y=-0.28, xanchor="left", x=0))
+_LAYOUT = dict(margin=dict(l=10, r=10, t=TOP_MARGIN, b=10), height=360,
+               legend=dict(orientation="h", yanchor="top", y=-0.28, xanchor="left", x=0), **TITLE_BELOW_TOOLBAR)
 
 
 def task_color(i: int) -> str:
@@ -116,7 +124,7 @@ def run_comparison_bars(table: pd.DataFrame, labels: tuple[str, str] = ("A", "B"
                              textposition="outside"), row=1, col=j)
     # Category axes: plotly would read labels such as "#1" as the number 1.
     fig.update_xaxes(type="category")
-    fig.update_layout(**{**_LAYOUT, "height": 300, "margin": dict(l=10, r=10, t=30, b=10)})
+    fig.update_layout(**{**_LAYOUT, "height": 320})
     return fig
 
 

@@ -18,10 +18,11 @@ from plotly.subplots import make_subplots
 
 from .compare import BASELINE, Comparison
 from .metrics import higher_is_better
+from .plots import TITLE_BELOW_TOOLBAR, TOP_MARGIN
 from .report import METRIC_LABELS
 
 BETTER, WORSE, NEUTRAL = "#2e7d32", "#c62828", "#78909c"
-_LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10), showlegend=False)
+_LAYOUT = dict(margin=dict(l=10, r=10, t=TOP_MARGIN, b=10), showlegend=False, **TITLE_BELOW_TOOLBAR)
 
 
 def _label(metric: str) -> str:
@@ -87,5 +88,7 @@ def metric_bars(comparison: Comparison) -> go.Figure:
             lo, hi = min(values), max(values)
             pad = max(hi - lo, 1e-3 * max(abs(hi), 1.0)) * 0.6
             fig.update_yaxes(range=[lo - pad, hi + pad], row=1, col=col)
-    fig.update_layout(title="Test metric per task (mean ± std over seeds)", height=360, **_LAYOUT)
+    # Said in the title: the axes are zoomed on the differences, so bar lengths are not proportional to the values.
+    fig.update_layout(title="Test metric per task (mean ± std over seeds; axes zoomed, not from 0)", height=380,
+                      **_LAYOUT)
     return fig

@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .plots import task_color
+from .plots import TITLE_BELOW_TOOLBAR, TOP_MARGIN, task_color
 from .tradeoff import CurveResult, SweepResult, objective, objective_name
 
-_LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.25), height=420)
+_LAYOUT = dict(margin=dict(l=10, r=10, t=TOP_MARGIN, b=10), legend=dict(orientation="h", y=-0.25), height=440,
+               **TITLE_BELOW_TOOLBAR)
 FRONT_COLOR = "#1f4e79"
 CONDITIONED_COLOR = "#e67e22"
 BASELINE_COLOR = "#7f7f7f"

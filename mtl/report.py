@@ -237,3 +237,44 @@ def json_safe(obj):
     if isinstance(obj, (list, tuple)):
         return [json_safe(v) for v in obj]
     return obj
+
+
+# ---------------------------------------------------------------- for people
+def plural(n: float, word: str, many: str | None = None) -> str:
+    """``"1 epoch"``, ``"3 epochs"``, ``"1,200 rows"``; ``many`` for irregular plurals."""
+    count = f"{n:,}" if isinstance(n, int) or float(n).is_integer() else f"{n:g}"
+    return f"{count.removesuffix('.0')} {word if n == 1 else (many or word + 's')}"
+
+
+#: Epoch timestamps by magnitude: seconds (2001-2286), milliseconds, microseconds, nanoseconds.
+_EPOCH_UNITS = ((1e9, 1e10, "s"), (1e12, 1e13, "ms"), (1e15, 1e16, "us"), (1e18, 1e19, "ns"))
+
+
+def epoch_unit(values: pd.Series) -> str | None:
+    """The unit of a column of Unix timestamps (``"s"``, ``"ms"``, ``"us"``, ``"ns"``),
+    judged by the magnitude of its values; ``None`` when it does not look like one
+    (e.g. ``20220425`` dates, small counters, text)."""
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return None
+    v = values.dropna()
+    if v.empty:
+        return None
+    lo, hi = float(v.min()), float(v.max())
+    for low, high, unit in _EPOCH_UNITS:
+        if low <= lo and hi < high:
+            return unit
+    return None
+
+
+def readable_times(frame: pd.DataFrame, columns: Sequence[str | None]) -> pd.DataFrame:
+    """``frame`` with the Unix-timestamp ``columns`` shown as dates and times (UTC);
+    other columns, and columns that are not epoch numbers, are left as they are."""
+    out = frame
+    for col in columns:
+        if col and col in frame.columns:
+            unit = epoch_unit(frame[col])
+            if unit is not None:
+                if out is frame:
+                    out = frame.copy()
+                out[col] = pd.to_datetime(frame[col], unit=unit)
+    return out

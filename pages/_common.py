@@ -76,12 +76,26 @@ AUTOMATIC_ROLES = ("text", "oracle")
 
 
 # ------------------------------------------------------------------ widgets
+#: Where :func:`keep_widget_state` keeps a copy of every ``ui.`` value (not a ``ui.`` key itself).
+SAVED = "_ui_saved"
+
+
 def keep_widget_state() -> None:
     """Streamlit forgets a widget's value when a page without it runs; copying the
-    ``ui.`` keys into plain session state keeps choices across page visits."""
+    ``ui.`` keys into plain session state keeps choices across page visits.
+
+    The copy alone is not enough while a fragment reruns on its own (a sweep's or a
+    training's live progress): a fragment run drops the state of the page's other
+    widgets, so leaving the page then found the sweep form back at its defaults. A
+    second copy outside widget state, refreshed on every full run, restores them."""
+    saved = st.session_state.setdefault(SAVED, {})
     for key in list(st.session_state.keys()):
         if isinstance(key, str) and key.startswith(UI):
-            st.session_state[key] = st.session_state[key]
+            saved[key] = st.session_state[key]
+            st.session_state[key] = saved[key]
+    for key, value in saved.items():
+        if key not in st.session_state:
+            st.session_state[key] = value
 
 
 def page_setup() -> None:
@@ -102,7 +116,18 @@ def page_setup() -> None:
             st.caption(":material/sync: Training in progress: see the Train page")
         if "cmp.job" in st.session_state and not st.session_state["cmp.job"]["job"].done:
             st.caption(":material/sync: Method comparison in progress: see Compare methods")
+        sweep = st.session_state.get("sweep.job")
+        if sweep is not None and not sweep["job"].done:
+            done, total, _ = sweep["job"].progress
+            st.caption(f":material/sync: Weight sweep in progress ({min(done / total, 1):.0%}): see Trade-offs")
         st.caption(f"Runs this session: {len(runs())}")
+
+
+def eta_text(seconds: float | None) -> str:
+    """``"about 40 s left"``, ``"about 2.5 min left"``; ``"estimating the time left"`` before any progress."""
+    if seconds is None or seconds != seconds:  # None or NaN
+        return "estimating the time left"
+    return f"about {seconds:.0f} s left" if seconds < 90 else f"about {seconds / 60:.1f} min left"
 
 
 def ui_default(key: str, value) -> str:

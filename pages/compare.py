@@ -33,6 +33,7 @@ st.markdown(
 ds = ui.active_dataset()
 labels = ds.data.schema.labels
 st.caption(f"Dataset: **{ds.name}** ({ds.data.n_rows:,} rows). Change it on the Data page.")
+progress_slot = st.container()  # a running comparison's progress and Stop: at the top, not below the settings
 if len(labels) < 2:
     st.warning("A comparison needs at least two label columns. Mark the outcome columns as labels on the Data page.")
     st.page_link(ui.DATA, label="Go to the Data page", icon=":material/table:")
@@ -170,7 +171,8 @@ if OUTCOME in st.session_state:
     else:
         st.info(message, icon=":material/info:")
 if busy:
-    progress_panel()
+    with progress_slot:
+        progress_panel()
 
 
 # =================================================================== results
@@ -181,7 +183,7 @@ def show(entry: dict) -> None:
     st.markdown(
         f"**{entry['arch']}** on **{entry['dataset']}**, tasks {', '.join(t.name for t in result.tasks)}; "
         f"{len(result.runs)} models, {len(complete)} seed{'s' if len(complete) != 1 else ''} complete, "
-        f"{entry['epochs']} epochs each"
+        f"{report.plural(entry['epochs'], 'epoch')} each"
     )
     if result.error:
         st.error(result.error, icon=":material/error:")
@@ -216,7 +218,10 @@ def show(entry: dict) -> None:
             use_on_train_page(result, best)
     with st.expander("Every model trained"):
         long = result.long()
-        st.dataframe(long, hide_index=True, key="cmp.runs")
+        st.dataframe(long, hide_index=True, key="cmp.runs", column_config={
+            "value": st.column_config.NumberColumn(format="%.4f"),
+            "higher_is_better": st.column_config.CheckboxColumn("higher is better"),
+            "compared": st.column_config.CheckboxColumn("compared (used in Δm)")})
         d1, d2 = st.columns(2)
         d1.download_button("Download every metric (CSV)", long.to_csv(index=False), "method_comparison.csv",
                            "text/csv", key="cmp.csv", icon=":material/download:")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mtl import plots
+from mtl import plots, report
 from mtl.errors import MTLError
 from pages import _common as ui
 
@@ -83,7 +83,7 @@ c3.metric("Users", f"{n_users:,}" if n_users is not None else "none")
 c4.metric("Items", f"{n_items:,}" if n_items is not None else "none")
 
 st.markdown("**Preview** (first 100 rows, side tables joined)")
-st.dataframe(data.frame.head(100), height=240)
+st.dataframe(report.readable_times(data.frame.head(100), [data.schema.time]), height=240)  # dates, not 1705261...
 
 # -------------------------------------------------------------------- roles
 st.markdown("**Column roles**")

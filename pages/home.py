@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from mtl.errors import MTLError
+from mtl.report import plural
 from mtl.train import available_devices
 from pages import _common as ui
 
@@ -44,7 +45,7 @@ st.divider()
 st.subheader("Try it")
 st.markdown(
     f"Train a **shared-bottom** model on the default tasks with equal weights "
-    f"({ui.APP_DEFAULTS['epochs']} epochs), then compare each task with single-task baselines."
+    f"({plural(ui.APP_DEFAULTS['epochs'], 'epoch')}), then compare each task with single-task baselines."
 )
 job = ui.current_job()
 busy = job is not None and not job.bg.done

@@ -7,6 +7,7 @@ from collections import OrderedDict
 import pandas as pd
 import streamlit as st
 
+from mtl import report
 from mtl.data.encode import canonical
 from mtl.errors import MTLError
 from mtl.recommend import check_fusion, history, rank_changes, score_candidates, top_k, users
@@ -140,7 +141,8 @@ with st.expander(f"History of user {user} ({len(past):,} interactions)", expande
     extra = [c for c in past.columns if c in schema.labels and c not in label_cols]
     show_past = [c for c in (schema.item, *[m for m in meta if m in past.columns], *label_cols, *extra, schema.time,
                              "split") if c and c in past.columns]
-    st.dataframe(past[list(dict.fromkeys(show_past))].head(200), hide_index=True, key="rec.history", height=250)
+    st.dataframe(report.readable_times(past[list(dict.fromkeys(show_past))].head(200), [schema.time]), hide_index=True,
+                 key="rec.history", height=250)
     st.caption("What this user was shown, newest first (up to 200 rows), with the outcomes (labels). *split* says "
                "whether the row was used for training, validation or test.")
 

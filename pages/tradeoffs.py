@@ -16,7 +16,8 @@ from mtl.data import prepare
 from mtl.errors import MTLError
 from mtl.models import available_models
 from mtl.report import json_safe
-from mtl.tradeoff import ConditionedExplorer, alpha_from_fusion, curve_for_model, objective, sweep, weight_grid
+from mtl.tradeoff import (ConditionedExplorer, alpha_from_fusion, curve_for_model, objective, sweep, sweep_steps,
+                          weight_grid)
 from pages import _common as ui
 
 UI = ui.UI
@@ -52,8 +53,10 @@ def _start_sweep(tasks: list[str], points: int, arch: str, epochs: int, conditio
     config.validate()
     grid = weight_grid(len(tasks), points)
     data = ds.data
+    total = sweep_steps(len(grid), conditioned=conditioned)
 
     def work(report, should_stop):
+        report(0, total, "preparing the data (splitting rows, fitting encoders on the training split)")
         prepared = prepare(data, list(tasks), config.split, seed=config.seed)
         return sweep(prepared, config, grid, conditioned=conditioned, progress=report, should_stop=should_stop)
 
@@ -75,10 +78,18 @@ def _sweep_progress() -> None:
             st.session_state["sweep.result"] = {**{k: v for k, v in entry.items() if k != "job"}, "result": job.result}
         st.rerun()
     done, total, message = job.progress
-    st.progress(min(done / total, 1.0), text=f"{message} · step {min(done + 1, total)} of {total} · {job.elapsed:.0f} s")
+    st.markdown(f"**Sweeping {', '.join(entry['tasks'])}** with {entry['arch']} on {entry['dataset']}: "
+                f"{total} models to train")
+    if job.stop_requested:
+        text = "Stopping: keeping the models trained so far ..."
+    else:
+        text = (f"{message[:1].upper()}{message[1:]} · {min(done / total, 1.0):.0%} · {job.elapsed:.0f} s elapsed"
+                f" · {ui.eta_text(job.eta)}")
+    st.progress(min(done / total, 1.0), text=text)
     if st.button("Stop the sweep", icon=":material/stop:", disabled=job.stop_requested,
-                 help="Stops before the next training; the points trained so far are kept"):
+                 help="Abandons the model in training; the points trained so far are kept"):
         job.stop()
+        st.rerun(scope="fragment")
 
 
 def sweep_section() -> None:
@@ -86,15 +97,21 @@ def sweep_section() -> None:
     choices = [c for c, k in labels.items() if k != "multiclass"] or list(labels)
     default = [t for t in ui.default_tasks(ds) if t in choices][:2] or choices[:2]
     busy = _sweep_job() is not None
+    if busy:  # progress and Stop above the form, where the user's eyes are after pressing Run
+        _sweep_progress()
     with st.form("sweep.form", border=False):
-        tasks = st.multiselect("Tasks to trade off (two or more)", choices, default=default, key=f"{UI}to.tasks.{ds.short}")
+        # Values come from session state only (ui_default), never from value=/default=: a widget given both
+        # logs a warning, and the choices must survive a visit to another page (keep_widget_state).
+        tasks = st.multiselect("Tasks to trade off (two or more)", choices,
+                               key=ui.ui_default(f"{UI}to.tasks.{ds.short}", default))
         c1, c2, c3 = st.columns(3)
-        points = c1.slider("Weightings", 3, 21, 7, key=f"{UI}to.points",
+        points = c1.slider("Weightings", 3, 21, key=ui.ui_default(f"{UI}to.points", 7),
                            help="Number of weight vectors (two tasks: a line; three or more: a simplex grid)")
-        epochs = c2.number_input("Epochs per model", 1, 50, 3, key=f"{UI}to.epochs")
-        arch = c3.selectbox("Architecture", [a for a in available_models() if a != "single"], key=f"{UI}to.arch")
+        epochs = c2.number_input("Epochs per model", 1, 50, key=ui.ui_default(f"{UI}to.epochs", 3))
+        archs = [a for a in available_models() if a != "single"]
+        arch = c3.selectbox("Architecture", archs, key=ui.ui_default(f"{UI}to.arch", archs[0]))
         conditioned = st.checkbox("Also train one preference-conditioned model and compare it with the retrains",
-                                  value=True, key=f"{UI}to.cond")
+                                  key=ui.ui_default(f"{UI}to.cond", True))
         submitted = st.form_submit_button("Run the sweep", type="primary", icon=":material/play_arrow:", disabled=busy)
     if submitted:
         if len(tasks) < 2:
@@ -107,13 +124,14 @@ def sweep_section() -> None:
                 ui.show_error(err)
     if "sweep.outcome" in st.session_state:
         st.error(st.session_state.pop("sweep.outcome"), icon=":material/error:")
-    if busy:
-        _sweep_progress()
     entry = st.session_state.get("sweep.result")
     if entry is None:
-        st.info("Run a sweep to draw the front. Each weighting trains one model, plus one set of single-task "
-                "baselines for reference.", icon=":material/info:")
+        if not busy:
+            st.info("Run a sweep to draw the front. Each weighting trains one model, plus one set of single-task "
+                    "baselines for reference.", icon=":material/info:")
         return
+    if busy:
+        st.caption("Below: your previous sweep, until this one finishes.")
     show_front(entry)
 
 
@@ -132,7 +150,7 @@ def show_front(entry: dict) -> None:
         x_task = c1.selectbox("x axis", names, index=0, key=f"{UI}to.x")
         y_task = c2.selectbox("y axis", [n for n in names if n != x_task], index=0, key=f"{UI}to.y")
     chart, text = st.columns([3, 2])
-    chart.plotly_chart(tplots.pareto_front(result, x_task, y_task), use_container_width=True)
+    chart.plotly_chart(tplots.pareto_front(result, x_task, y_task))
     with text:
         st.markdown(
             "**How to read it.** Each dot is a model trained with fixed task weights (colour: the weight of the y task). "
@@ -148,13 +166,13 @@ def show_front(entry: dict) -> None:
                            f"({', '.join(f'{n} {v:.3f}' for n, v in zip(result.objective_names, result.reference))}). "
                            "Bigger is better: the front moved outward or widened.")
     table = tplots.front_table(result, which)
-    st.dataframe(table, hide_index=True, use_container_width=True)
+    st.dataframe(table, hide_index=True)
     if result.conditioned and result.points:
         st.markdown("**Fidelity of the conditioned model**: the absolute difference from a model retrained at the same "
                     "weights (small differences are within retraining noise).")
         c1, c2 = st.columns([3, 2])
-        c1.plotly_chart(tplots.fidelity_bars(result), use_container_width=True)
-        c2.dataframe(pd.DataFrame(result.fidelity()).round(4), hide_index=True, use_container_width=True)
+        c1.plotly_chart(tplots.fidelity_bars(result))
+        c2.dataframe(pd.DataFrame(result.fidelity()).round(4), hide_index=True)
         st.caption(f"Time to this front: retraining {result.retrain_seconds:.1f} s; one conditioned model "
                    f"{result.conditioned_train_seconds + result.conditioned_eval_seconds:.1f} s.")
     _download("Download the front", table, result.to_json(), "tradeoff_front", "to.front")
@@ -201,7 +219,7 @@ def instant_section() -> None:
     explorer = _explorer(run)
     names = [t.name for t in explorer.tasks]
     cols = st.columns(min(len(names), 4))
-    weights = [cols[i % len(cols)].slider(f"{n} weight", 0.0, 1.0, 0.5, 0.01, key=f"{UI}to.cw.{run.id}.{n}")
+    weights = [cols[i % len(cols)].slider(f"{n} weight", 0.0, 1.0, step=0.01, key=ui.ui_default(f"{UI}to.cw.{run.id}.{n}", 0.5))
                for i, n in enumerate(names)]
     if sum(weights) <= 0:
         st.error("At least one weight must be above zero.", icon=":material/error:")
@@ -219,11 +237,11 @@ def instant_section() -> None:
         rows.append({"task": t.name, f"{m} at these weights": metrics[t.name].get(m),
                      f"{m} at training weights": trained_at[t.name].get(m),
                      "logloss" if t.kind == "binary" else "mae": metrics[t.name].get("logloss" if t.kind == "binary" else "mae")})
-    st.dataframe(pd.DataFrame(rows).round(4), hide_index=True, use_container_width=True)
+    st.dataframe(pd.DataFrame(rows).round(4), hide_index=True)
     entry = st.session_state.get("sweep.result")
     if entry is not None and [t.name for t in entry["result"].tasks] == names:
         current = {t.name: objective(t, metrics[t.name]) for t in explorer.tasks}
-        st.plotly_chart(tplots.pareto_front(entry["result"], names[0], names[1], current=current), use_container_width=True)
+        st.plotly_chart(tplots.pareto_front(entry["result"], names[0], names[1], current=current))
         st.caption("The red cross is this model at the slider weights, drawn over your last sweep's front.")
 
 
@@ -262,15 +280,17 @@ def curve_section() -> None:
     tasks = [t.name for t in trained.tasks if t.kind != "multiclass"]
     eff_default, rel_default = _default_sides(run, tasks)
     c1, c2, c3 = st.columns([2, 2, 1])
-    eff = c1.multiselect("Efficiency tasks", tasks, default=eff_default, key=f"{UI}to.eff.{run.id}")
-    rel = c2.multiselect("Relevance tasks", [t for t in tasks if t not in eff],
-                         default=[t for t in rel_default if t not in eff], key=f"{UI}to.rel.{run.id}")
-    k = c3.number_input("K (top-K)", 1, 100, 10, key=f"{UI}to.k")
+    eff = c1.multiselect("Efficiency tasks", tasks, key=ui.ui_default(f"{UI}to.eff.{run.id}", eff_default))
+    rel_key = ui.ui_default(f"{UI}to.rel.{run.id}", [t for t in rel_default if t not in eff])
+    st.session_state[rel_key] = [t for t in st.session_state[rel_key] if t not in eff]  # a task is on one side only
+    rel = c2.multiselect("Relevance tasks", [t for t in tasks if t not in eff], key=rel_key)
+    k = c3.number_input("K (top-K)", 1, 100, key=ui.ui_default(f"{UI}to.k", 10))
     if not eff or not rel:
         st.error("Mark at least one efficiency task and one relevance task.", icon=":material/error:")
         return
     alpha = st.slider("Your current fusion: α (0 = rank by efficiency only, 1 = by relevance only)", 0.0, 1.0,
-                      float(alpha_from_fusion({t: 1.0 for t in tasks}, eff, rel) or 0.5), 0.05, key=f"{UI}to.alpha.{run.id}")
+                      step=0.05, key=ui.ui_default(f"{UI}to.alpha.{run.id}",
+                                                   float(alpha_from_fusion({t: 1.0 for t in tasks}, eff, rel) or 0.5)))
     cache = st.session_state.setdefault("to.curves", {})
     ckey = (run.id, tuple(eff), tuple(rel), int(k))
     try:
@@ -284,7 +304,7 @@ def curve_section() -> None:
         return
     curve.current_alpha = alpha
     chart, text = st.columns([3, 2])
-    chart.plotly_chart(tplots.efficiency_relevance(curve), use_container_width=True)
+    chart.plotly_chart(tplots.efficiency_relevance(curve))
     with text:
         here, first = curve.at(alpha), curve.at(0.0)
         st.markdown(
@@ -332,9 +352,14 @@ def compute_section() -> None:
     axis = c2.radio("Compute", list(tplots.COMPUTE_AXES), format_func=tplots.COMPUTE_AXES.get, horizontal=True,
                     key=f"{UI}to.axis")
     shown = table.dropna(subset=[quality])
-    st.plotly_chart(tplots.quality_vs_compute(shown, quality, axis), use_container_width=True)
+    st.plotly_chart(tplots.quality_vs_compute(shown, quality, axis))
     st.caption("Runs that did not train this task are left out. Lower RMSE is better; higher AUC or accuracy is better.")
-    st.dataframe(table, hide_index=True, use_container_width=True)
+    st.dataframe(table, hide_index=True, column_config={
+        "label": None, "arch": "architecture",
+        "train_seconds": st.column_config.NumberColumn("training time (s)", format="%.1f"),
+        "params": st.column_config.NumberColumn("parameters", format="localized"),
+        "latency_ms_per_1k": st.column_config.NumberColumn("inference (ms per 1,000 rows)", format="%.2f"),
+        **{c: st.column_config.NumberColumn(format="%.4f") for c in quality_cols}})
     _download("Download run metrics", table, {"runs": table.to_dict(orient="records")}, "runs_compute", "to.runs")
 
 

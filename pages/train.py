@@ -33,6 +33,9 @@ job = ui.current_job()
 busy = job is not None and not job.bg.done
 
 st.caption(f"Dataset: **{ds.name}** ({ds.data.n_rows:,} rows). Change it on the Data page.")
+# A running job's progress and Stop go here, at the top, where "Train with defaults" lands the user;
+# the panel itself is defined further down.
+live_slot = st.container()
 
 # -------------------------------------------------------------------- setup
 if not labels:
@@ -260,7 +263,9 @@ def live_panel() -> None:
 
 
 if busy:
-    st.fragment(live_panel, run_every=ui.POLL_S)()
+    with live_slot:
+        st.fragment(live_panel, run_every=ui.POLL_S)()
+        st.divider()
 
 
 # ------------------------------------------------------------------ results

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -88,3 +89,33 @@ def test_curve_and_compute_views(app):
     assert eff.value == ["click"]
     eff.set_value([]).run()
     assert any("at least one efficiency task" in e.value for e in at.error)
+
+
+def test_a_running_sweep_shows_real_progress_at_the_top_and_in_the_sidebar(app):
+    """Issue 10, item 4: weighting k of n, the epoch and the time left; listed in the sidebar."""
+    at = _open(app, tiny_dataset())
+    at.slider(key="ui.to.points").set_value(3)
+    at.number_input(key="ui.to.epochs").set_value(40)
+    button(at, "Run the sweep").click().run()
+    job = at.session_state["sweep.job"]["job"]
+    deadline = time.time() + 60
+    while job.progress[0] < 1.2 and time.time() < deadline:  # into the first weighting
+        time.sleep(0.2)
+    at.run()
+    no_errors(at)
+    bars = [p.text for p in at.get("progress")]
+    assert any(re.match(r"Weighting [123] of 3 \(click 0\.\d\d, like 0\.\d\d\) · epoch \d+/40 · \d+% · .* left$", t)
+               for t in bars), bars
+    assert any("Weight sweep in progress" in c.value for c in at.sidebar.caption)
+    assert not any("Run a sweep to draw the front" in i.value for i in at.info)
+    labels = [b.label for b in at.button]
+    assert labels.index("Stop the sweep") < labels.index("Run the sweep"), "progress and Stop sit above the form"
+    button(at, "Stop the sweep").click().run()
+    assert job.join(30), "the sweep did not stop within the training in progress"
+    at.run()
+    no_errors(at)
+    assert "sweep.job" not in at.session_state
+    assert not any("Weight sweep in progress" in c.value for c in at.sidebar.caption)
+    result = at.session_state["sweep.result"]["result"]
+    assert result.stopped and result.baselines and len(result.points) < 3
+

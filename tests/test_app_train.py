@@ -330,3 +330,18 @@ def test_a_bad_cutoff_is_reported_before_training(app):
     assert button(at, "Train").disabled
     at.text_input(key=f"ui.train.cutoffs.{ds.short}").set_value("20240105").run()
     assert any("Give two cut-offs" in e.value for e in at.error)
+
+
+def test_a_running_job_shows_progress_and_stop_at_the_top(app):
+    """Issue 10, item 5: after "Train with defaults" the live progress was below the fold."""
+    at = open_train(app)
+    at.number_input(key="ui.train.epochs").set_value(300)
+    at.number_input(key="ui.train.patience").set_value(50)
+    button(at, "Train").click().run()
+    at.run()
+    labels = [b.label for b in at.button]
+    assert labels.index("Stop") < labels.index("Train"), labels
+    assert at.get("progress"), "a progress bar is shown"
+    button(at, "Stop").click().run()
+    wait_for_job(at)
+    no_errors(at)

@@ -242,3 +242,46 @@ def test_journey_compare_methods(page, tmp_path):
     assert page.get_by_test_id("stPlotlyChart").filter(visible=True).count() == 2
     page.get_by_test_id("stPlotlyChart").filter(visible=True).last.scroll_into_view_if_needed()
     _screenshot(page, "journey-compare-methods")
+
+
+def test_journey_sweep_progress_and_settings_survive_a_page_visit(page):
+    """Issue 10, item 4: leaving the Trade-offs page while a sweep ran reset its form to
+    7 weightings / 3 epochs (the fragment's reruns dropped the form's state); the sweep
+    showed "starting · step 1 of 1" and the sidebar said nothing."""
+    expect = sync_api.expect
+    _nav(page, "Trade-offs")  # on the bundled sample: large enough for the sweep to still run after a page visit
+    points = page.get_by_role("slider").first  # "Weightings", 7 by default
+    points.focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowLeft")
+    expect(points).to_have_value("3")
+    page.get_by_label("Epochs per model").fill("40")
+    page.get_by_role("button", name="Run the sweep").click()
+    expect(page.get_by_test_id("stProgress")).to_contain_text(
+        re.compile(r"^(Single-task baselines|Weighting \d of 3 \(click 0\.\d\d, like 0\.\d\d\)) · epoch \d+/40 · \d+% · "), timeout=WAIT_MS)
+    expect(page.get_by_test_id("stSidebar").get_by_text("Weight sweep in progress")).to_be_visible()
+    expect(page.get_by_text("Run a sweep to draw the front")).to_have_count(0)
+    page.wait_for_timeout(1500)  # a few of the progress fragment's own reruns
+    _nav(page, "Data")
+    expect(page.get_by_test_id("stSidebar").get_by_text("Weight sweep in progress")).to_be_visible()
+    _nav(page, "Trade-offs")
+    expect(page.get_by_role("slider").first).to_have_value("3")
+    expect(page.get_by_label("Epochs per model")).to_have_value("40")
+    page.get_by_role("button", name="Stop the sweep").click()
+    expect(page.get_by_test_id("stSidebar").get_by_text("Weight sweep in progress")).to_have_count(0, timeout=WAIT_MS)
+    _no_errors(page)
+
+
+def test_the_app_follows_a_dark_system_theme(browser, server):
+    """Issue 10, item 11: a browser in dark mode got the light theme (the config's
+    top-level theme option made one custom light theme). The other journeys run light."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, color_scheme="dark")
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(server)
+    page.get_by_role("heading", name="MTL Trade-off Explorer").wait_for()
+    rgb = page.get_by_test_id("stApp").evaluate("e => getComputedStyle(e).backgroundColor")
+    r, g, b = (int(v) for v in re.findall(r"\d+", rgb)[:3])
+    brightness = (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
+    assert brightness < 0.3, rgb
+    context.close()

@@ -25,6 +25,7 @@ from mtl.tradeoff import (
     hypervolume,
     pareto_mask,
     sweep,
+    sweep_steps,
     weight_grid,
 )
 
@@ -199,12 +200,43 @@ def test_cli_sweep_and_curve(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("error:")
 
 
-def test_sweep_stops_between_trainings_and_keeps_points(tiny_prepared):
-    calls = []
+def test_sweep_stop_keeps_the_points_trained(tiny_prepared):
+    calls = []  # trainings started; Stop comes once the third has started
     res = sweep(tiny_prepared, TrainConfig(tasks=["click", "long_view"], epochs=1, model=SMALL), points=4,
-                baselines=False, progress=lambda i, n, m: calls.append(m), should_stop=lambda: len(calls) >= 2)
+                baselines=False, progress=lambda d, n, m: calls.append(m) if float(d).is_integer() else None,
+                should_stop=lambda: len(calls) >= 3)
     assert res.stopped and len(res.points) == 2
     assert res.to_json()["stopped"] is True
+
+
+def test_sweep_reports_weighting_k_of_n_and_epochs_as_it_trains(tiny_prepared):
+    """The app's progress bar and ETA come from these reports (issue 10, item 4)."""
+    reports = []
+    res = sweep(tiny_prepared, TrainConfig(tasks=["click", "long_view"], epochs=2, model=SMALL), points=3,
+                conditioned=True, progress=lambda d, n, m: reports.append((d, n, m)))
+    total = sweep_steps(3, conditioned=True)
+    assert total == 5 and {n for _, n, _ in reports} == {total}
+    starts = [m for d, _, m in reports if float(d).is_integer()]
+    assert starts[0] == "single-task baselines" and starts[-1] == "done"
+    assert [m.split(" (")[0] for m in starts[1:4]] == ["weighting 1 of 3", "weighting 2 of 3", "weighting 3 of 3"]
+    assert starts[4] == "one preference-conditioned model"
+    during = [(d, m) for d, _, m in reports if not float(d).is_integer()]
+    assert any(m.startswith("weighting 2 of 3") and m.endswith("epoch 2/2") and 2 < d < 3 for d, m in during)
+    done = [d for d, _, _ in reports]
+    assert done == sorted(done), "progress never goes back"
+    assert len(res.points) == 3 and len(res.conditioned) == 3
+
+
+def test_sweep_stop_abandons_the_training_in_progress(tiny_prepared):
+    stop = []
+
+    def progress(done, n, message):
+        if 1 < done < 2:  # during the second training: Stop must not wait for it to finish
+            stop.append(done)
+
+    res = sweep(tiny_prepared, TrainConfig(tasks=["click", "long_view"], epochs=50, patience=50, model=SMALL),
+                points=3, baselines=False, progress=progress, should_stop=lambda: bool(stop))
+    assert res.stopped and len(res.points) == 1, "the half-trained second model is no point of the front"
 
 
 def test_background_job_reports_result_and_errors():

@@ -30,6 +30,7 @@ from ..errors import ConfigError
 from ..metrics import task_metrics
 from ..tasks import TaskSpec, predict
 from ..train import TrainConfig, Trainer
+from ..train.events import Progress as TrainProgress
 from .pareto import hypervolume, no_skill_reference, objective, objective_name, pareto_mask
 
 #: Every task keeps at least this weight in a sweep, so each point is a genuine
@@ -38,7 +39,14 @@ MIN_WEIGHT = 0.05
 #: Below this spread of a task's objective across the sweep, the front is "flat".
 FLAT_SPREAD = {"binary": 0.005, "multiclass": 0.005, "regression": 0.01}  # regression: share of the RMSE
 
-Progress = Callable[[int, int, str], None]
+#: ``progress(done, total, message)``: ``done`` counts finished trainings, fractional
+#: while one trains (2.5 = two done, the third half way); ``message`` says which.
+Progress = Callable[[float, int, str], None]
+
+
+def sweep_steps(points: int, *, retrain: bool = True, conditioned: bool = False, baselines: bool = True) -> int:
+    """How many trainings :func:`sweep` runs for ``points`` weightings: the ``total`` it reports."""
+    return (points if retrain else 0) + (1 if conditioned else 0) + (1 if baselines else 0)
 
 
 def weight_grid(n_tasks: int, points: int = 11, min_weight: float = MIN_WEIGHT) -> list[tuple[float, ...]]:
@@ -267,8 +275,11 @@ def sweep(
     ``retrain`` one fixed-weight model is trained per vector; with ``conditioned`` one
     preference-conditioned model is trained and evaluated at every vector (and its
     fidelity can be read from :meth:`SweepResult.fidelity` when both are on).
-    ``should_stop`` is checked before each training: when it returns True the sweep
-    ends early and returns what it has (``result.stopped`` is then True).
+    ``progress`` (see :data:`Progress`) hears when each training starts (``done`` a
+    whole number) and how far it is, with its epoch, a few times per second.
+    ``should_stop`` is checked before and during each training: when it returns True
+    the training in progress is abandoned (a half-trained model is no point of the
+    front) and the sweep returns what it has (``result.stopped`` is then True).
     """
     tasks = prepared.tasks
     grid = [tuple(float(v) for v in w) for w in (weights or weight_grid(len(tasks), points))]
@@ -276,41 +287,59 @@ def sweep(
         raise ConfigError("Choose retraining, the conditioned model, or both")
     y_test = prepared.test.y.numpy()
     result = SweepResult(tasks=list(tasks), reference=[no_skill_reference(t, y_test[:, j]) for j, t in enumerate(tasks)])
-    total = (len(grid) if retrain else 0) + (1 if conditioned else 0) + (1 if baselines else 0)
+    total = sweep_steps(len(grid), retrain=retrain, conditioned=conditioned, baselines=baselines)
     step = 0
 
-    def tick(message: str) -> bool:
-        """Report the next step; False when the caller asked to stop."""
+    def train(config: TrainConfig, what: str):
+        """Train one model as step ``step``; None when the caller asked to stop."""
         nonlocal step
         if should_stop is not None and should_stop():
             result.stopped = True
-            return False
+            return None
         if progress is not None:
-            progress(step, total, message)
-        step += 1
-        return True
+            progress(step, total, what)
+        trainer = Trainer(prepared, config)
 
-    if baselines and tick("single-task baselines"):
-        r = Trainer(prepared, _config(base, arch="single", weighting="static", weights=None,
-                                      model=replace(base.model, conditioned=False))).fit()
-        result.baselines = r.test
-    if retrain:
+        def follow(event) -> None:
+            if should_stop is not None and should_stop():
+                trainer.request_stop()
+            if progress is not None and isinstance(event, TrainProgress):
+                progress(step + min(max(event.fraction, 0.001), 0.999), total,
+                         f"{what} · epoch {event.epoch}/{event.epochs}")
+
+        r = trainer.fit(follow)
+        if r.stopped and should_stop is not None and should_stop():
+            result.stopped = True
+            return None
+        step += 1
+        return r
+
+    if baselines:
+        r = train(_config(base, arch="single", weighting="static", weights=None,
+                          model=replace(base.model, conditioned=False)), "single-task baselines")
+        if r is not None:
+            result.baselines = r.test
+    if retrain and not result.stopped:
         start = time.perf_counter()
-        for w in grid:
-            if not tick(f"retraining at weights {', '.join(f'{v:.2f}' for v in w)}"):
+        for k, w in enumerate(grid, start=1):
+            shown = ", ".join(f"{t.name} {v:.2f}" for t, v in zip(tasks, w))
+            r = train(_config(base, weights=list(w), model=replace(base.model, conditioned=False)),
+                      f"weighting {k} of {len(grid)} ({shown})")
+            if r is None:
                 break
-            r = Trainer(prepared, _config(base, weights=list(w), model=replace(base.model, conditioned=False))).fit()
             result.points.append(SweepPoint(list(w), r.test, r.train_seconds))
         result.retrain_seconds = time.perf_counter() - start
-    if conditioned and tick("training one preference-conditioned model"):
-        r = Trainer(prepared, _config(base, weighting="static", model=replace(base.model, conditioned=True))).fit()
-        result.conditioned_train_seconds = r.train_seconds
-        explorer = ConditionedExplorer.from_prepared(r.trained.model, prepared)
-        start = time.perf_counter()
-        for w in grid:
-            result.conditioned.append(SweepPoint(list(w), explorer.metrics(w)))
-        result.conditioned_eval_seconds = time.perf_counter() - start
-        result.explorer = explorer
+    if conditioned and not result.stopped:
+        r = train(_config(base, weighting="static", model=replace(base.model, conditioned=True)),
+                  "one preference-conditioned model")
+        if r is not None:
+            result.conditioned_train_seconds = r.train_seconds
+            explorer = ConditionedExplorer.from_prepared(r.trained.model, prepared)
+            start = time.perf_counter()
+            for w in grid:
+                result.conditioned.append(SweepPoint(list(w), explorer.metrics(w)))
+            result.conditioned_eval_seconds = time.perf_counter() - start
+            result.explorer = explorer
     if progress is not None:
         progress(total, total, "stopped" if result.stopped else "done")
     return result
