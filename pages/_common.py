@@ -32,27 +32,8 @@ from mtl.errors import ConfigError, DataError, MTLError
 from mtl.models import ModelConfig
 from mtl.train import BackgroundTraining, TrainConfig, TrainResult, available_devices, resolve_device
 from mtl.weighting import normalize_preference
+from pages._nav import COMPARE, DATA, HOME, RECOMMEND, TRADEOFFS, TRAIN, use_explicit_navigation  # noqa: F401
 
-
-def use_explicit_navigation() -> None:
-    """Keep Streamlit in ``st.navigation`` mode for this server process.
-
-    An app whose folder has a ``pages/`` directory is treated by Streamlit as a legacy
-    multipage app: each rerun on a page other than the first runs that page's file on
-    its own, skipping ``app.py``, and the sidebar then lists every file of ``pages/``
-    (``_common`` included) instead of our navigation. Our layout keeps ``pages/``, so
-    we turn the legacy mode off as soon as any of our scripts runs; ``app.py`` then runs
-    on every rerun and its ``st.navigation`` decides the page.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    PagesManager.uses_pages_directory = False
-
-
-use_explicit_navigation()
-
-HOME, DATA, TRAIN, RECOMMEND = "pages/home.py", "pages/data.py", "pages/train.py", "pages/recommendations.py"
-TRADEOFFS, COMPARE = "pages/tradeoffs.py", "pages/compare.py"
 DEFAULT_SAMPLE = "simulated"
 #: Value widgets (not buttons or uploaders) whose key starts with this keep their value
 #: when the user visits another page (see :func:`keep_widget_state`).

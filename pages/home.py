@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mtl.errors import MTLError
-from mtl.report import plural
-from mtl.train import available_devices
-from pages import _common as ui
-
-ui.page_setup()
-
+# The title and the introduction need nothing but Streamlit: they are on screen while a
+# fresh server still imports the machine-learning libraries (``pages._nav.warm_up``).
 st.title("MTL Trade-off Explorer")
 st.markdown(
     "A recommender rarely optimizes one thing: people **click**, **like**, **watch to the end**, "
@@ -20,6 +15,14 @@ st.markdown(
     "against a model trained for that task alone, and watch a user's recommendations change as "
     "you re-weigh the tasks: what one task gains or loses when another gets more weight."
 )
+
+with st.spinner("Loading the libraries..."):
+    from mtl.errors import MTLError
+    from mtl.report import plural
+    from mtl.train import available_devices
+    from pages import _common as ui
+
+ui.page_setup()
 
 ds = ui.active_dataset()
 data = ds.data

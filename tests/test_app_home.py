@@ -51,3 +51,19 @@ def test_a_dataset_without_labels_cannot_be_trained(app):
     assert not at.exception
     assert button(at, "Train with defaults").disabled
     assert any("no label columns" in w.value for w in at.warning)
+
+
+def test_the_frame_and_title_need_no_heavy_imports():
+    """app.py and the top of the Home page import only Streamlit and light modules, so a
+    fresh server draws the first page while torch and scikit-learn load (issue: the first
+    page took 8-10 s to appear)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, mtl.errors, pages._nav; "
+            "heavy = sorted(m for m in ('torch', 'sklearn', 'pandas', 'pages._common') if m in sys.modules); "
+            "print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -14,7 +14,7 @@ from mtl.models import (
     build_model,
     get_model_class,
 )
-from mtl.models.layers import InputLayer, mlp, mlp_out_dim
+from mtl.models.layers import ExpertBank, GroupedLinear, InputLayer, embedding_dims, mlp, mlp_out_dim
 from mtl.tasks import TaskSpec, predict
 
 import _fixtures  # noqa: F401  (one torch thread per test worker)
@@ -96,8 +96,8 @@ def test_single_task_networks_are_independent():
     out = model(*_batch())
     out.outputs[0].sum().backward()
     # Only the first task's input layer and net get gradients.
-    assert model.inputs[0].embedding.weight.grad is not None
-    assert model.inputs[1].embedding.weight.grad is None
+    assert model.inputs[0].tables[0].weight.grad is not None
+    assert model.inputs[1].tables[0].weight.grad is None
     assert all(p.grad is None for p in model.nets[2].parameters())
 
 
@@ -155,11 +155,11 @@ def test_no_categorical_or_no_numeric_inputs():
 
 
 def test_input_layer_offsets_keep_columns_apart():
-    layer = InputLayer([3, 4], num_dim=2, emb_dim=2)
+    layer = InputLayer([3, 4], num_dim=2, emb_dim=2, sizing="fixed")
     assert layer.out_dim == 2 * 2 + 2
-    assert layer.embedding.num_embeddings == 7
+    assert len(layer.tables) == 1 and layer.tables[0].num_embeddings == 7
     x = layer(torch.tensor([[0, 0]]), torch.tensor([[5.0, 6.0]]))
-    w = layer.embedding.weight
+    w = layer.tables[0].weight
     # Code 0 of column 2 is row 3 of the shared table, not row 0.
     assert torch.equal(x[0, :2], w[0]) and torch.equal(x[0, 2:4], w[3])
     assert torch.equal(x[0, 4:], torch.tensor([5.0, 6.0]))
@@ -186,3 +186,43 @@ def test_same_seed_same_initialization():
     b = build_model("mmoe", CARDS, NUM_DIM, TASKS, CFG)
     for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items()):
         assert ka == kb and torch.equal(va, vb)
+
+
+def test_embedding_sizes_follow_cardinality():
+    assert embedding_dims([3, 10, 100, 20_000], 16) == [3, 6, 16, 16]
+    assert embedding_dims([3, 20_000], 16, "fixed") == [16, 16]
+    assert embedding_dims([2, 2], 1) == [1, 1]
+
+
+def test_input_layer_groups_columns_by_size():
+    # Columns 0 and 2 share a size (and a table); each reads its own rows.
+    layer = InputLayer([3, 20_000, 3], num_dim=1, emb_dim=8)
+    assert layer.dims == [3, 8, 3] and layer.out_dim == 3 + 8 + 3 + 1
+    x = layer(torch.tensor([[1, 5, 2]]), torch.tensor([[7.0]]))
+    big, small = layer.tables  # largest size first
+    assert torch.equal(x[0, :8], big.weight[5])
+    assert torch.equal(x[0, 8:11], small.weight[1]) and torch.equal(x[0, 11:14], small.weight[3 + 2])
+    assert x[0, -1] == 7.0
+
+
+def test_expert_bank_equals_separate_mlps():
+    torch.manual_seed(0)
+    bank = ExpertBank(3, 5, (4, 2))
+    x = torch.randn(7, 5)
+    out = bank(x)
+    assert out.shape == (3, 7, 2)
+    for e in range(3):
+        h = x
+        for layer in bank.layers:
+            h = torch.relu(h @ layer.weight[e] + layer.bias[e])
+        assert torch.allclose(out[e], h, atol=1e-6)
+    # One input per expert gives the same as the shared input repeated.
+    assert torch.allclose(bank(x.expand(3, 7, 5)), out, atol=1e-6)
+
+
+def test_grouped_linear_initialized_like_linear():
+    torch.manual_seed(0)
+    layer = GroupedLinear(200, 50, 4)
+    bound = 1 / 50 ** 0.5
+    assert layer.weight.abs().max() <= bound and layer.bias.abs().max() <= bound
+    assert layer.weight.std() > bound / 2  # uniform over the whole range, not collapsed

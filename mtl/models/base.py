@@ -28,7 +28,12 @@ from ..tasks import TaskSpec
 class ModelConfig:
     """Sizes of the network. Every architecture reads the fields it needs."""
 
+    #: Largest embedding size; see ``emb_sizing``.
     emb_dim: int = 16
+    #: ``"cardinality"``: columns with few values get smaller embeddings (ids keep
+    #: ``emb_dim``); ``"fixed"``: ``emb_dim`` for every column
+    #: (:func:`mtl.models.layers.embedding_dims`).
+    emb_sizing: str = "cardinality"
     #: Hidden sizes of the shared bottom (shared_bottom) or of each expert (mmoe, ple).
     hidden: tuple[int, ...] = (128, 64)
     #: Hidden sizes of each task tower, before its output layer.

@@ -1,19 +1,34 @@
-"""Building blocks shared by every architecture: the input layer and MLPs."""
+"""Building blocks shared by every architecture: the input layer, MLPs and expert banks."""
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import torch
 from torch import nn
 
 
+def embedding_dims(cardinalities: Sequence[int], max_dim: int, sizing: str = "cardinality") -> list[int]:
+    """One embedding size per categorical column.
+
+    ``"cardinality"``: ``round(1.6 * n ** 0.56)`` capped at ``max_dim`` (fastai's rule
+    of thumb): a column with 3 values gets 3 dimensions, ids keep ``max_dim``. On the
+    bundled KuaiRand slice this narrows the input from 512 to about 220 values, which
+    the first layer of every expert pays for on every row, at the same test AUC
+    (``benchmarks/peer_speed.py``). ``"fixed"``: ``max_dim`` for every column.
+    """
+    if sizing == "fixed":
+        return [max_dim] * len(cardinalities)
+    return [max(1, min(max_dim, round(1.6 * max(int(n), 2) ** 0.56))) for n in cardinalities]
+
+
 class InputLayer(nn.Module):
     """Embeds every categorical column and concatenates the numeric columns.
 
-    All embedding tables live in one ``nn.Embedding`` with per-column offsets: one
-    lookup per batch instead of one per column, noticeably faster on CPU. Code 0 of
-    each column is its out-of-vocabulary / missing embedding.
+    Columns with the same embedding size share one table with per-column offsets: a
+    few lookups per batch instead of one per column, noticeably faster on CPU. Code 0
+    of each column is its out-of-vocabulary / missing embedding.
 
     With ``cond_dim > 0`` the layer is *preference-conditioned*: the task-weight vector
     ``pref`` modulates the input features (FiLM, as in YOTO: ``x * (1 + gamma(pref)) +
@@ -21,34 +36,43 @@ class InputLayer(nn.Module):
     the models trained for every weighting of the tasks.
     """
 
-    def __init__(self, cardinalities: Sequence[int], num_dim: int, emb_dim: int, cond_dim: int = 0):
+    def __init__(self, cardinalities: Sequence[int], num_dim: int, emb_dim: int, cond_dim: int = 0,
+                 sizing: str = "cardinality"):
         super().__init__()
         self.cond_dim = cond_dim
         self.n_cat = len(cardinalities)
         self.num_dim = num_dim
-        self.emb_dim = emb_dim
-        offsets = torch.tensor([0, *list(cardinalities)[:-1]], dtype=torch.long).cumsum(0) if cardinalities else torch.zeros(0, dtype=torch.long)
-        self.register_buffer("offsets", offsets, persistent=False)
-        self.embedding = nn.Embedding(max(1, int(sum(cardinalities))), emb_dim)
-        nn.init.normal_(self.embedding.weight, std=0.05)
+        self.dims = embedding_dims(cardinalities, emb_dim, sizing)
+        self.tables = nn.ModuleList()
+        for g, dim in enumerate(sorted(set(self.dims), reverse=True)):
+            cols = [j for j, d in enumerate(self.dims) if d == dim]
+            cards = [int(cardinalities[j]) for j in cols]
+            self.register_buffer(f"cols{g}", torch.tensor(cols, dtype=torch.long), persistent=False)
+            self.register_buffer(f"offsets{g}", torch.tensor([0, *cards[:-1]], dtype=torch.long).cumsum(0),
+                                 persistent=False)
+            table = nn.Embedding(max(1, sum(cards)), dim)
+            nn.init.normal_(table.weight, std=0.05)
+            self.tables.append(table)
         self.film = None
         if cond_dim:
-            d = self.n_cat * emb_dim + num_dim
+            d = sum(self.dims) + num_dim
             self.film = nn.Sequential(nn.Linear(cond_dim, 64), nn.ReLU(), nn.Linear(64, 2 * d))
             nn.init.zeros_(self.film[-1].weight)  # start as the unconditioned layer
             nn.init.zeros_(self.film[-1].bias)
 
     @property
     def out_dim(self) -> int:
-        return self.n_cat * self.emb_dim + self.num_dim + self.cond_dim
+        return sum(self.dims) + self.num_dim + self.cond_dim
 
     def forward(self, x_cat: torch.Tensor, x_num: torch.Tensor, pref: torch.Tensor | None = None) -> torch.Tensor:
         parts = []
-        if self.n_cat:
-            parts.append(self.embedding(x_cat + self.offsets).flatten(1))
+        for g, table in enumerate(self.tables):
+            cols, offsets = getattr(self, f"cols{g}"), getattr(self, f"offsets{g}")
+            codes = x_cat if len(cols) == self.n_cat else x_cat.index_select(1, cols)
+            parts.append(table(codes + offsets).flatten(1))
         if self.num_dim:
             parts.append(x_num)
-        x = torch.cat(parts, dim=1)
+        x = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
         if self.film is None:
             return x
         # One weighting for the whole batch (an expanded vector, the usual case): run
@@ -74,3 +98,59 @@ def mlp(in_dim: int, hidden: Sequence[int], dropout: float = 0.0, out_dim: int |
 
 def mlp_out_dim(in_dim: int, hidden: Sequence[int]) -> int:
     return hidden[-1] if hidden else in_dim
+
+
+class GroupedLinear(nn.Module):
+    """``n`` linear layers of one shape, computed as one batched product.
+
+    Input: ``[B, d]`` (the same rows for all ``n``) or ``[n, B, d]`` (one input each).
+    Output: ``[n, B, h]``. Each of the ``n`` is initialized as an ``nn.Linear(d, h)``.
+    """
+
+    def __init__(self, n: int, in_dim: int, out_dim: int):
+        super().__init__()
+        self.n, self.in_dim, self.out_dim = n, in_dim, out_dim
+        w, b = torch.empty(n, in_dim, out_dim), torch.empty(n, out_dim)
+        bound = 1 / math.sqrt(in_dim)
+        for e in range(n):  # nn.Linear's default initialization, one layer at a time
+            nn.init.kaiming_uniform_(w[e].T, a=math.sqrt(5))
+            nn.init.uniform_(b[e], -bound, bound)
+        self.weight, self.bias = nn.Parameter(w), nn.Parameter(b)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:
+            # Shared input: one [B, d] @ [d, n*h] product, viewed as [n, B, h].
+            flat = self.weight.permute(1, 0, 2).reshape(self.in_dim, -1)
+            return torch.addmm(self.bias.reshape(-1), x, flat).view(len(x), self.n, -1).transpose(0, 1)
+        return torch.baddbmm(self.bias.unsqueeze(1), x, self.weight)
+
+
+class ExpertBank(nn.Module):
+    """``n`` MLPs of one shape (Linear -> ReLU per hidden size), computed together.
+
+    Every layer is one batched product over the experts instead of a Python loop of
+    ``n`` small ones (see :class:`GroupedLinear`). Input: ``[B, d]`` (every expert
+    reads the same rows) or ``[n, B, d]``; output: ``[n, B, h_last]``.
+    """
+
+    def __init__(self, n: int, in_dim: int, hidden: Sequence[int], dropout: float = 0.0):
+        super().__init__()
+        self.n, self.in_dim, self.hidden, self.dropout = n, in_dim, list(hidden), dropout
+        dims = [in_dim, *self.hidden]
+        self.layers = nn.ModuleList(GroupedLinear(n, a, b) for a, b in zip(dims, dims[1:]))
+
+    def __len__(self) -> int:
+        return self.n
+
+    @property
+    def out_dim(self) -> int:
+        return mlp_out_dim(self.in_dim, self.hidden)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.layers:
+            return x.expand(self.n, *x.shape) if x.dim() == 2 else x
+        for layer in self.layers:
+            x = torch.relu(layer(x))
+            if self.dropout > 0:
+                x = nn.functional.dropout(x, self.dropout, self.training)
+        return x

@@ -18,7 +18,7 @@ from torch import nn
 
 from . import register
 from .base import ModelOutput, MultiTaskModel
-from .layers import InputLayer, mlp, mlp_out_dim
+from .layers import ExpertBank, InputLayer, mlp
 
 
 @register
@@ -31,21 +31,20 @@ class MMoE(MultiTaskModel):
         c = config
         if c.n_experts < 1:
             raise ValueError("MMoE needs at least one expert")
-        self.input = InputLayer(cardinalities, num_dim, c.emb_dim, self.cond_dim)
+        self.input = InputLayer(cardinalities, num_dim, c.emb_dim, self.cond_dim, c.emb_sizing)
         d_in = self.input.out_dim
-        self.experts = nn.ModuleList(mlp(d_in, c.hidden, c.dropout) for _ in range(c.n_experts))
-        self.gates = nn.ModuleList(nn.Linear(d_in, c.n_experts) for _ in tasks)
-        d = mlp_out_dim(d_in, c.hidden)
-        self.towers = nn.ModuleList(mlp(d, c.tower, c.dropout, out_dim=t.output_dim) for t in tasks)
+        self.experts = ExpertBank(c.n_experts, d_in, c.hidden, c.dropout)
+        # Every task's gate in one layer: one product per batch, not one per task.
+        self.gates = nn.Linear(d_in, len(tasks) * c.n_experts)
+        self.towers = nn.ModuleList(mlp(self.experts.out_dim, c.tower, c.dropout, out_dim=t.output_dim) for t in tasks)
 
     def forward(self, x_cat, x_num, pref=None) -> ModelOutput:
         x = self.input(x_cat, x_num, self._pref(pref, len(x_cat)))
-        experts = torch.stack([e(x) for e in self.experts], dim=1)  # [B, E, D]
+        experts = self.experts(x).transpose(0, 1)  # [B, E, D]
         gate_input = x.view_as(x)  # the gates' own view of x (see the module docstring)
-        outs = []
-        for gate, tower, t in zip(self.gates, self.towers, self.tasks):
-            w = torch.softmax(gate(gate_input), dim=-1).unsqueeze(-1)  # [B, E, 1]
-            outs.append(self._squeeze(tower((w * experts).sum(1)), t))
+        w = torch.softmax(self.gates(gate_input).view(len(x), len(self.tasks), -1), dim=-1)  # [B, T, E]
+        mixed = torch.bmm(w, experts)  # [B, T, D]: each task's mix of the experts
+        outs = [self._squeeze(tower(mixed[:, k]), t) for k, (tower, t) in enumerate(zip(self.towers, self.tasks))]
         return ModelOutput(outs, [gate_input, experts])
 
     def shared_parameters(self):

@@ -13,33 +13,49 @@ from torch import nn
 
 from . import register
 from .base import ModelOutput, MultiTaskModel
-from .layers import InputLayer, mlp, mlp_out_dim
+from .layers import ExpertBank, GroupedLinear, InputLayer, mlp
 
 
 class CGCLevel(nn.Module):
+    """One extraction level: all experts and all task gates as batched products.
+
+    Experts are ordered task 0's, task 1's, ..., then the shared ones. The first
+    level's inputs are one tensor ``[B, d]`` read by everything; deeper levels get one
+    input per task ``[T, B, d]`` plus the shared input.
+    """
+
     def __init__(self, d_in: int, n_tasks: int, hidden, dropout: float, n_shared: int, n_task: int, last: bool):
         super().__init__()
-        self.n_tasks, self.n_shared, self.n_task, self.last = n_tasks, n_shared, n_task, last
-        self.task_experts = nn.ModuleList(
-            nn.ModuleList(mlp(d_in, hidden, dropout) for _ in range(n_task)) for _ in range(n_tasks)
-        )
-        self.shared_experts = nn.ModuleList(mlp(d_in, hidden, dropout) for _ in range(n_shared))
-        self.task_gates = nn.ModuleList(nn.Linear(d_in, n_task + n_shared) for _ in range(n_tasks))
+        self.n_tasks, self.n_shared, self.n_task = n_tasks, n_shared, n_task
+        self.experts = ExpertBank(n_tasks * n_task + n_shared, d_in, hidden, dropout)
+        self.task_gates = GroupedLinear(n_tasks, d_in, n_task + n_shared)
         self.shared_gate = None if last else nn.Linear(d_in, n_tasks * n_task + n_shared)
+        # Row k: the experts task k's gate mixes (its own, then the shared ones).
+        shared = list(range(n_tasks * n_task, n_tasks * n_task + n_shared))
+        pools = [list(range(k * n_task, (k + 1) * n_task)) + shared for k in range(n_tasks)]
+        self.register_buffer("pools", torch.tensor(pools, dtype=torch.long), persistent=False)
 
-    def forward(self, task_inputs: list[torch.Tensor], shared_input: torch.Tensor):
-        shared = [e(shared_input) for e in self.shared_experts]
-        owned = [[e(x) for e in experts] for experts, x in zip(self.task_experts, task_inputs)]
-        outs = []
-        for k, (gate, x) in enumerate(zip(self.task_gates, task_inputs)):
-            pool = torch.stack(owned[k] + shared, dim=1)
-            w = torch.softmax(gate(x), dim=-1).unsqueeze(-1)
-            outs.append((w * pool).sum(1))
+    @property
+    def out_dim(self) -> int:
+        return self.experts.out_dim
+
+    def forward(self, task_in: torch.Tensor, shared_in: torch.Tensor):
+        """``task_in``: ``[B, d]`` (first level) or ``[T, B, d]``. Returns each task's
+        mix ``[T, B, D]`` and the shared mix ``[B, D]`` (None at the last level)."""
+        if task_in.dim() == 2:
+            expert_in = task_in
+        else:
+            rows = [task_in[k] for k in range(self.n_tasks) for _ in range(self.n_task)]
+            expert_in = torch.stack(rows + [shared_in] * self.n_shared)
+        experts = self.experts(expert_in).transpose(0, 1)  # [B, E, D]
+        rows, dim = experts.shape[0], experts.shape[-1]
+        w = torch.softmax(self.task_gates(task_in), dim=-1).transpose(0, 1)  # [B, T, m]
+        pools = experts.index_select(1, self.pools.flatten()).view(rows, self.n_tasks, -1, dim)  # [B, T, m, D]
+        mixed = (w.unsqueeze(2) @ pools).squeeze(2).transpose(0, 1)  # [T, B, D]
         if self.shared_gate is None:
-            return outs, None
-        pool = torch.stack([h for hs in owned for h in hs] + shared, dim=1)
-        w = torch.softmax(self.shared_gate(shared_input), dim=-1).unsqueeze(-1)
-        return outs, (w * pool).sum(1)
+            return mixed, None
+        ws = torch.softmax(self.shared_gate(shared_in), dim=-1).unsqueeze(1)  # [B, 1, E]
+        return mixed, (ws @ experts).squeeze(1)
 
 
 @register
@@ -52,22 +68,22 @@ class PLE(MultiTaskModel):
         c = config
         if c.n_levels < 1 or c.n_shared_experts < 1 or c.n_task_experts < 1:
             raise ValueError("PLE needs at least one level, one shared expert and one expert per task")
-        self.input = InputLayer(cardinalities, num_dim, c.emb_dim, self.cond_dim)
+        self.input = InputLayer(cardinalities, num_dim, c.emb_dim, self.cond_dim, c.emb_sizing)
         d = self.input.out_dim
         levels = []
         for i in range(c.n_levels):
             levels.append(CGCLevel(d, len(tasks), c.hidden, c.dropout, c.n_shared_experts, c.n_task_experts,
                                    last=i == c.n_levels - 1))
-            d = mlp_out_dim(d, c.hidden)
+            d = levels[-1].out_dim
         self.levels = nn.ModuleList(levels)
         self.towers = nn.ModuleList(mlp(d, c.tower, c.dropout, out_dim=t.output_dim) for t in tasks)
 
     def forward(self, x_cat, x_num, pref=None) -> ModelOutput:
         x = self.input(x_cat, x_num, self._pref(pref, len(x_cat)))
-        task_inputs, shared = [x] * len(self.tasks), x
+        task_in, shared = x, x
         for level in self.levels:
-            task_inputs, shared = level(task_inputs, shared)
-        outs = [self._squeeze(tw(h), t) for tw, h, t in zip(self.towers, task_inputs, self.tasks)]
+            task_in, shared = level(task_in, shared)
+        outs = [self._squeeze(tw(task_in[k]), t) for k, (tw, t) in enumerate(zip(self.towers, self.tasks))]
         return ModelOutput(outs, [x])
 
     def shared_parameters(self):

@@ -92,46 +92,52 @@ class Trainer:
 
     # -------------------------------------------------------------- evaluation
     @torch.no_grad()
-    def predict_part(self, name: str) -> list[np.ndarray]:
-        """Predictions of the current model on a part, per task, on the label's scale."""
-        self.model.eval()
-        x_cat, x_num, _ = self._parts[name]
-        chunks: list[list[torch.Tensor]] = [[] for _ in self.data.tasks]
-        for a in range(0, len(x_cat), EVAL_BATCH):
-            out = self.model(x_cat[a : a + EVAL_BATCH], x_num[a : a + EVAL_BATCH]).outputs
-            for j, (o, t) in enumerate(zip(out, self.data.tasks)):
-                chunks[j].append(predict(t, o).float().cpu())
-        return [torch.cat(c).numpy() for c in chunks]
-
-    @torch.no_grad()
-    def _losses(self, name: str) -> dict[str, float]:
+    def _forward_part(self, name: str, losses: bool) -> tuple[list[np.ndarray], dict[str, float]]:
+        """One pass over a part: predictions per task on the label's scale and, if
+        asked, the mean loss per task (what validation needs, without a second pass)."""
         self.model.eval()
         x_cat, x_num, y = self._parts[name]
-        totals = torch.zeros(len(self.data.tasks), dtype=torch.float64)
-        counts = torch.zeros(len(self.data.tasks), dtype=torch.float64)
+        tasks = self.data.tasks
+        chunks: list[list[torch.Tensor]] = [[] for _ in tasks]
+        totals = torch.zeros(len(tasks), dtype=torch.float64)
+        counts = torch.zeros(len(tasks), dtype=torch.float64)
         for a in range(0, len(x_cat), EVAL_BATCH):
             out = self.model(x_cat[a : a + EVAL_BATCH], x_num[a : a + EVAL_BATCH]).outputs
-            yb = y[a : a + EVAL_BATCH]
-            for j, (o, t) in enumerate(zip(out, self.data.tasks)):
-                n = int((~torch.isnan(yb[:, j])).sum())
-                if n:
-                    totals[j] += float(task_loss(t, o, yb[:, j])) * n
-                    counts[j] += n
-        return {t.name: float(totals[j] / counts[j]) if counts[j] else math.nan for j, t in enumerate(self.data.tasks)}
+            for j, (o, t) in enumerate(zip(out, tasks)):
+                chunks[j].append(predict(t, o).float().cpu())
+                if losses:
+                    yb = y[a : a + EVAL_BATCH, j]
+                    n = int((~torch.isnan(yb)).sum())
+                    if n:
+                        totals[j] += float(task_loss(t, o, yb)) * n
+                        counts[j] += n
+        preds = [torch.cat(c).numpy() for c in chunks]
+        mean = {t.name: float(totals[j] / counts[j]) if counts[j] else math.nan for j, t in enumerate(tasks)}
+        return preds, mean
 
-    def evaluate(self, name: str, with_groups: bool = False) -> dict[str, dict[str, float]]:
-        """Per-task metrics of the current model on ``train``/``valid``/``test``."""
+    def predict_part(self, name: str) -> list[np.ndarray]:
+        """Predictions of the current model on a part, per task, on the label's scale."""
+        return self._forward_part(name, losses=False)[0]
+
+    def _metrics(self, name: str, preds: list[np.ndarray], with_groups: bool) -> dict[str, dict[str, float]]:
         part = self.data.part(name)
-        preds = self.predict_part(name)
         y = part.y.numpy()
         out = {}
         for j, t in enumerate(self.data.tasks):
             truth = y[:, j]
             if t.kind == "regression":
                 truth = truth * t.std + t.mean
-            groups = part.groups if with_groups else None
-            out[t.name] = task_metrics(t, truth, preds[j], groups)
+            out[t.name] = task_metrics(t, truth, preds[j], part.groups if with_groups else None)
         return out
+
+    def evaluate(self, name: str, with_groups: bool = False) -> dict[str, dict[str, float]]:
+        """Per-task metrics of the current model on ``train``/``valid``/``test``."""
+        return self._metrics(name, self.predict_part(name), with_groups)
+
+    def _validate(self) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+        """Validation metrics and losses from one pass over the validation rows."""
+        preds, losses = self._forward_part("valid", losses=True)
+        return self._metrics("valid", preds, with_groups=False), losses
 
     def _score(self, metrics: dict[str, dict[str, float]]) -> float:
         w = self.weighting.preference.cpu().numpy()
@@ -167,6 +173,7 @@ class Trainer:
         gen = torch.Generator().manual_seed(cfg.seed)
         shared = self.model.shared_parameters()
         best_score, best_state, best_epoch, since_best = -math.inf, None, 0.0, 0
+        best_valid: dict | None = None
         history: list[dict] = []
         start = last_progress = time.perf_counter()
         reason, epochs_run = "completed", 0.0
@@ -214,12 +221,11 @@ class Trainer:
                     frac_epoch = round(epoch - 1 + step / steps, 2)
                     epochs_run = frac_epoch
                     train_losses = {nm: float(sums[j] / batches) for j, nm in enumerate(names)}
-                    valid_metrics = self.evaluate("valid")
-                    valid_losses = self._losses("valid")
+                    valid_metrics, valid_losses = self._validate()
                     score = self._score(valid_metrics)
                     improved = score > best_score
                     if improved:
-                        best_score, best_epoch = score, frac_epoch
+                        best_score, best_epoch, best_valid = score, frac_epoch, valid_metrics
                         best_state = copy.deepcopy(self.model.state_dict())
                     weights = self.weighting.effective_weights().detach().cpu().tolist()
                     history.append(_history_row(frac_epoch, train_losses, valid_losses, valid_metrics, tasks, weights))
@@ -241,7 +247,9 @@ class Trainer:
         if best_state is not None:
             self.model.load_state_dict(best_state)
         test = self.evaluate("test", with_groups=True)
-        valid = self.evaluate("valid")
+        # The kept model's validation metrics were measured when it was kept; only a
+        # run stopped before its first evaluation needs them now.
+        valid = best_valid if best_valid is not None else self.evaluate("valid")
         result = TrainResult(
             config=cfg, tasks=list(tasks), test=test, valid=valid, history=history,
             train_seconds=train_seconds, params=self.model.n_parameters(), best_epoch=best_epoch,

@@ -1,0 +1,48 @@
+"""What ``app.py`` needs before any page runs: the page files and the navigation mode.
+
+Kept free of heavy imports (no torch, scikit-learn or pandas), so the frame and the
+first lines of a page reach the browser while the machine-learning libraries load.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+
+HOME, DATA, TRAIN, RECOMMEND = "pages/home.py", "pages/data.py", "pages/train.py", "pages/recommendations.py"
+TRADEOFFS, COMPARE = "pages/tradeoffs.py", "pages/compare.py"
+
+_warm = threading.Lock()
+_warming = False
+
+
+def use_explicit_navigation() -> None:
+    """Keep Streamlit in ``st.navigation`` mode for this server process.
+
+    An app whose folder has a ``pages/`` directory is treated by Streamlit as a legacy
+    multipage app: each rerun on a page other than the first runs that page's file on
+    its own, skipping ``app.py``, and the sidebar then lists every file of ``pages/``
+    (``_common`` included) instead of our navigation. Our layout keeps ``pages/``, so
+    we turn the legacy mode off as soon as any of our scripts runs; ``app.py`` then runs
+    on every rerun and its ``st.navigation`` decides the page.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+
+
+def warm_up() -> None:
+    """Start importing the pages' shared module (torch, scikit-learn, pandas: seconds on
+    a fresh server) in a background thread, once per process, so that it overlaps with
+    drawing the first page instead of delaying it. Python's import lock makes a page
+    that imports it meanwhile simply wait for the same import."""
+    global _warming
+    with _warm:
+        if _warming:
+            return
+        _warming = True
+    threading.Thread(target=importlib.import_module, args=("pages._common",), name="mtl-warm-up",
+                     daemon=True).start()
+
+
+use_explicit_navigation()
