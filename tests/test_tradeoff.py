@@ -186,7 +186,10 @@ def test_cli_sweep_and_curve(tmp_path, capsys):
     doc = json.loads(out.read_text())
     assert len(doc["points"]) == 3 and len(doc["conditioned"]) == 3
     assert {"weights", "test"} <= set(doc["points"][0]) and "auc" in doc["points"][0]["test"]["click"]
-    assert isinstance(doc["pareto"], list) and doc["hypervolume"] > 0 and set(doc["baselines"]) == {"click", "like"}
+    # One epoch on 2,400 rows may learn nothing above the no-skill reference (a zero
+    # hypervolume); the measure itself is tested on constructed fronts above.
+    assert isinstance(doc["pareto"], list) and doc["hypervolume"] >= 0 and set(doc["baselines"]) == {"click", "like"}
+    assert doc["reference"] == [0.5, 0.5]  # AUC of a no-skill model, per task
     model = tmp_path / "m"
     assert main(["train", "--data", str(data), "--tasks", "click,like,long_view", "--epochs", "1", "--save", str(model), "--quiet"]) == 0
     cj = tmp_path / "curve.json"
