@@ -91,16 +91,70 @@ def fidelity_bars(result: SweepResult) -> go.Figure:
     return fig
 
 
+#: Labelled alphas, in order of preference; a label is skipped when it would sit closer
+#: than LABEL_GAP (a share of the plot's width/height) to one already placed.
+LABEL_ALPHAS = (0.0, 1.0, 0.5, 0.25, 0.75)
+LABEL_GAP = 0.12
+#: An axis spans at least this share of its mean level, so noise in the 4th decimal is
+#: not stretched across the whole plot (a flat curve must look flat).
+MIN_RELATIVE_SPAN = 0.1
+
+
+def _axis_range(values: Sequence[float]) -> list[float]:
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
+    lo, hi = float(v.min()), float(v.max())
+    span = max(hi - lo, MIN_RELATIVE_SPAN * abs(float(v.mean())), 1e-3)
+    mid = (lo + hi) / 2
+    lo, hi = min(lo, mid - span / 2), max(hi, mid + span / 2)
+    pad = 0.08 * (hi - lo)
+    return [lo - pad, hi + pad]
+
+
+def label_positions(x: Sequence[float], y: Sequence[float], alphas: Sequence[float], xr: Sequence[float],
+                    yr: Sequence[float]) -> list[int]:
+    """Indices of the points to label: those of :data:`LABEL_ALPHAS` that are at least
+    :data:`LABEL_GAP` apart (in shares of the axis ranges) from every label placed before."""
+    placed: list[int] = []
+    a = np.asarray(alphas, dtype=float)
+    for want in LABEL_ALPHAS:
+        i = int(np.abs(a - want).argmin())
+        if abs(a[i] - want) > 1e-6 or i in placed:
+            continue
+        px, py = (x[i] - xr[0]) / (xr[1] - xr[0]), (y[i] - yr[0]) / (yr[1] - yr[0])
+        if all(np.hypot(px - (x[j] - xr[0]) / (xr[1] - xr[0]), py - (y[j] - yr[0]) / (yr[1] - yr[0])) >= LABEL_GAP
+               for j in placed):
+            placed.append(i)
+    return placed
+
+
 def efficiency_relevance(curve: CurveResult) -> go.Figure:
     """Relevance@K (NDCG) against efficiency@K as the fusion weight alpha moves from
-    pure efficiency (0) to pure relevance (1), with random and oracle references."""
+    pure efficiency (0) to pure relevance (1), with random and oracle references.
+
+    Both axes are set to contain every curve and marker, and never narrower than a
+    tenth of their level; a few alphas are labelled where they do not collide (all on
+    hover); the current fusion is a measured point of the curve."""
     pts = curve.points
+    xs = [*pts["efficiency_at_k"], curve.random["efficiency_at_k"]]
+    ys = [*pts["relevance_ndcg_at_k"], curve.random["relevance_ndcg_at_k"]]
+    if curve.oracle is not None:
+        xs += list(curve.oracle["efficiency_at_k"])
+        ys += list(curve.oracle["relevance_ndcg_at_k"])
+    xr, yr = _axis_range(xs), _axis_range(ys)
+    x, y, a = pts["efficiency_at_k"].to_numpy(), pts["relevance_ndcg_at_k"].to_numpy(), pts["alpha"].to_numpy()
+    labelled = label_positions(x, y, a, xr, yr)
     fig = go.Figure()
-    labels = [f"α={a:.2f}" if round(a * 100) % 25 == 0 else "" for a in pts["alpha"]]
+    spread = np.column_stack([pts.get("efficiency_se", np.full(len(pts), np.nan)),
+                              pts.get("relevance_se", np.full(len(pts), np.nan))])
     fig.add_trace(go.Scatter(
-        x=pts["efficiency_at_k"], y=pts["relevance_ndcg_at_k"], mode="lines+markers+text", name="model",
-        text=labels, textposition="top center", line=dict(color=FRONT_COLOR, width=2),
-        customdata=pts["alpha"], hovertemplate="α=%{customdata:.2f}<br>efficiency %{x:.4f}<br>relevance %{y:.4f}<extra></extra>",
+        x=x, y=y, mode="lines+markers", name="model", line=dict(color=FRONT_COLOR, width=2), marker=dict(size=6),
+        customdata=np.column_stack([a, spread]),
+        hovertemplate=("α=%{customdata[0]:.2f}<br>efficiency %{x:.4f} ± %{customdata[1]:.4f}<br>"
+                       "relevance %{y:.4f} ± %{customdata[2]:.4f}<br>(± standard error across users)<extra></extra>"),
+    ))
+    fig.add_trace(go.Scatter(
+        x=x[labelled], y=y[labelled], mode="text", text=[f"α={a[i]:.2f}" for i in labelled], textposition="top center",
+        showlegend=False, hoverinfo="skip", name="alpha labels",
     ))
     if curve.oracle is not None:
         fig.add_trace(go.Scatter(
@@ -113,12 +167,14 @@ def efficiency_relevance(curve: CurveResult) -> go.Figure:
     if curve.current_alpha is not None:
         here = curve.at(curve.current_alpha)
         fig.add_trace(go.Scatter(x=[here["efficiency_at_k"]], y=[here["relevance_ndcg_at_k"]], mode="markers",
-                                 name=f"current fusion (α={curve.current_alpha:.2f})",
+                                 name=f"current fusion (α={here['alpha']:.2f})",
                                  marker=dict(size=16, color="#d62728", symbol="x")))
     eff = " + ".join(curve.efficiency[:1])
     fig.update_layout(title=f"Relevance vs efficiency in the top {curve.k}",
                       xaxis_title=f"efficiency@{curve.k}: mean {eff} label", yaxis_title=f"relevance@{curve.k}: NDCG on {' + '.join(curve.relevance)}",
                       **_LAYOUT)
+    fig.update_xaxes(range=xr, autorange=False)
+    fig.update_yaxes(range=yr, autorange=False)
     return fig
 
 

@@ -503,6 +503,13 @@ def runs() -> list[Run]:
     return st.session_state.setdefault("runs", [])
 
 
+def latest_run(candidates: list[Run], ds: Dataset) -> Run:
+    """The run a results page should follow: the newest model trained on ``ds`` (single-
+    task baselines only when there is nothing else), else the newest of all."""
+    on_ds = [r for r in candidates if r.ds.token == ds.token]
+    return max([r for r in on_ds if r.baseline_for is None] or on_ds or candidates, key=lambda r: r.id)
+
+
 def get_run(run_id: int | None) -> Run | None:
     return next((r for r in runs() if r.id == run_id), None)
 

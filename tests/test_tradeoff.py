@@ -110,6 +110,44 @@ def test_curve_oracle_and_validation():
         efficiency_relevance_curve(f, preds, [], ["like"], "user")
 
 
+def test_curve_finding_says_what_the_data_shows_with_the_spread_across_users():
+    """Issue 10 item 2: the text announced the efficiency paradox whatever the data showed."""
+    rng = np.random.default_rng(7)
+    users, per_user = 200, 12
+    n = users * per_user
+    user = np.repeat(np.arange(users), per_user)
+    like = rng.integers(0, 2, n)
+    # Clicks constant within each user: no ranking can change efficiency@K.
+    flat = pd.DataFrame({"user": user, "click": np.repeat(rng.integers(0, 2, users), per_user), "like": like})
+    preds = {"click": rng.random(n), "like": like + rng.random(n) * 0.5}
+    curve = efficiency_relevance_curve(flat, preds, ["click"], ["like"], "user", k=3)
+    e, r = curve.efficiency_change, curve.relevance_change
+    assert e.diff == pytest.approx(0.0) and not e.measurable
+    assert r.measurable and r.diff > 0 and r.n_users > 150
+    text = curve.finding()
+    assert "ranking by relevance costs no measurable efficiency" in text and "±" in text
+    assert curve.to_json()["finding"] == text
+    assert {"efficiency_se", "relevance_se"} <= set(curve.points.columns)
+    # Clicks and likes on different items, each predicted well: a real trade-off.
+    click = 1 - like
+    opposed = pd.DataFrame({"user": user, "click": click, "like": like})
+    preds = {"click": click + rng.random(n) * 0.5, "like": like + rng.random(n) * 0.5}
+    curve = efficiency_relevance_curve(opposed, preds, ["click"], ["like"], "user", k=3)
+    assert curve.efficiency_change.measurable and curve.efficiency_change.diff < 0
+    assert "A real trade-off" in curve.finding()
+    # The same predictions for both sides: both ends rank alike, nothing moves.
+    same = rng.random(n)
+    curve = efficiency_relevance_curve(opposed, {"click": same, "like": same}, ["click"], ["like"], "user", k=3)
+    assert "makes no measurable difference" in curve.finding()
+
+
+def test_curve_measures_the_current_alpha_exactly():
+    f = _curve_frame()
+    preds = {"click": np.random.default_rng(2).random(len(f)), "like": np.random.default_rng(3).random(len(f))}
+    curve = efficiency_relevance_curve(f, preds, ["click"], ["like"], "user", k=3, current_alpha=0.67)
+    assert curve.at(0.67)["alpha"] == pytest.approx(0.67) and len(curve.points) == 22
+
+
 def test_alpha_from_fusion():
     assert alpha_from_fusion({"click": 1, "like": 3}, ["click"], ["like"]) == pytest.approx(0.75)
     assert alpha_from_fusion({"other": 1}, ["click"], ["like"]) is None
