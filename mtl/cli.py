@@ -359,6 +359,7 @@ def cmd_curve(args) -> int:
         table["oracle_relevance"] = curve.oracle["relevance_ndcg_at_k"].to_numpy()
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(f"random ranking: efficiency {curve.random['efficiency_at_k']:.4f}, relevance {curve.random['relevance_ndcg_at_k']:.4f}")
+    print(curve.finding().replace("**", "").replace("*", ""))
     for note in curve.notes:
         print(note)
     if args.json:

@@ -76,6 +76,27 @@ def pareto_front(result: SweepResult, x_task: str | None = None, y_task: str | N
     return fig
 
 
+def instant_bars(tasks: Sequence, now: dict[str, dict[str, float]], reference: dict[str, dict[str, float]],
+                 reference_name: str = "training weights") -> go.Figure:
+    """Per task, how its quality at the chosen weights differs from ``reference`` (the
+    conditioned model at its training weights): bars from zero, up = better (RMSE is
+    turned so that a drop is shown as a gain)."""
+    names, deltas, texts = [], [], []
+    for t in tasks:
+        a, b = objective(t, now[t.name]), objective(t, reference[t.name])
+        names.append(f"{t.name} {objective_name(t)}")
+        deltas.append(a - b)
+        texts.append(f"{a:.4f} ({a - b:+.4f})")
+    fig = go.Figure(go.Bar(x=names, y=deltas, text=texts, textposition="outside", cliponaxis=False,
+                           marker_color=[task_color(i) for i in range(len(names))],
+                           hovertemplate="%{x}<br>change %{y:+.4f}<extra></extra>"))
+    top = max([abs(d) for d in deltas if np.isfinite(d)] + [1e-3])
+    fig.update_layout(title=f"Change per task vs the {reference_name}", yaxis_title="change (up = better)",
+                      yaxis=dict(range=[-1.4 * top, 1.4 * top], zeroline=True, zerolinecolor="#444"),
+                      showlegend=False, **{**_LAYOUT, "height": 360})
+    return fig
+
+
 def fidelity_bars(result: SweepResult) -> go.Figure:
     """|Δ| between the conditioned model and the retrained model at each weighting."""
     rows = result.fidelity()

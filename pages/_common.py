@@ -434,6 +434,8 @@ class Run:
     warnings: list[str] = field(default_factory=list)
     #: For single-task baselines: the run they were trained for.
     baseline_for: int | None = None
+    #: Where the run was trained when not on the Train page (e.g. "sweep").
+    origin: str | None = None
 
     @property
     def config(self) -> TrainConfig:
@@ -446,8 +448,14 @@ class Run:
     @property
     def label(self) -> str:
         cfg = self.config
-        kind = "single-task baselines" if self.baseline_for is not None else f"{cfg.arch} + {cfg.weighting}"
-        return f"#{self.id} · {kind} · {', '.join(cfg.tasks)} · {self.dataset}"
+        if self.baseline_for is not None:
+            kind = "single-task baselines"
+        elif cfg.model.conditioned:  # trained over random weightings: its weighting method does not apply
+            kind = f"{cfg.arch}, preference-conditioned"
+        else:
+            kind = f"{cfg.arch} + {cfg.weighting}"
+        origin = f" (from a {self.origin})" if self.origin else ""
+        return f"#{self.id} · {kind}{origin} · {', '.join(cfg.tasks)} · {self.dataset}"
 
 
 @dataclass
@@ -501,6 +509,16 @@ def current_job() -> Job | None:
 
 def runs() -> list[Run]:
     return st.session_state.setdefault("runs", [])
+
+
+def add_run(ds: Dataset, result: TrainResult, origin: str) -> Run:
+    """Keep a model trained outside the Train page (e.g. a sweep's conditioned model)
+    in the run history, so every page can use it."""
+    history = runs()
+    run = Run(id=(history[-1].id + 1 if history else 1), ds=ds, result=result,
+              prepared_key=prepared_key(ds.token, result.config), origin=origin)
+    history.append(run)
+    return run
 
 
 def latest_run(candidates: list[Run], ds: Dataset) -> Run:

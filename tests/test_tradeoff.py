@@ -21,6 +21,7 @@ from mtl.tradeoff import (
     SweepPoint,
     SweepResult,
     alpha_from_fusion,
+    conditioned_front,
     efficiency_relevance_curve,
     hypervolume,
     pareto_mask,
@@ -170,6 +171,8 @@ def test_sweep_collects_points_front_and_baselines(tiny_prepared):
     assert [p.weights for p in res.points] == [list(w) for w in weight_grid(2, 3)]
     assert set(res.baselines) == {"click", "long_view"}
     assert len(res.conditioned) == 3 and len(res.fidelity()) == 3
+    # The conditioned model is kept, so an app can reuse it (Instant weights) without retraining.
+    assert res.conditioned_result.config.model.conditioned and res.conditioned_result.trained is not None
     front = res.pareto()
     assert front and res.hypervolume() > 0
     assert res.hypervolume() == pytest.approx(hypervolume(objectives[front], np.array([0.5, 0.5])))
@@ -185,6 +188,10 @@ def test_conditioned_model_reacts_to_the_weights(tiny_prepared):
     a, b = explorer.predict([0.9, 0.1]), explorer.predict([0.1, 0.9])
     assert not np.allclose(a[1], b[1])
     assert set(explorer.metrics([0.5, 0.5])) == {"click", "long_view"}
+    # Its own front: one forward pass per weighting, the same numbers as the slider view.
+    front = conditioned_front(explorer, points=5)
+    assert [p.weights for p in front.conditioned] == [list(w) for w in weight_grid(2, 5)]
+    assert front.conditioned[2].test == explorer.quick_metrics([0.5, 0.5]) and not front.points
     with pytest.raises(ConfigError):
         explorer.predict([1.0])
     with pytest.raises(ConfigError):
