@@ -202,17 +202,32 @@ def efficiency_relevance(curve: CurveResult) -> go.Figure:
 COMPUTE_AXES = {"train_seconds": "training time (s)", "params": "parameters", "latency_ms_per_1k": "inference ms per 1,000 rows"}
 
 
+def run_short_label(run_id: int, arch: str, weighting: str, conditioned: bool = False, baselines: bool = False) -> str:
+    """A point label that says what the run is: "#3 mmoe·upgrad", "#4 single-task",
+    "#5 mmoe·conditioned"."""
+    if baselines or arch == "single":
+        return f"#{run_id} single-task"
+    return f"#{run_id} {arch}·{'conditioned' if conditioned else weighting}"
+
+
 def quality_vs_compute(runs: pd.DataFrame, quality: str, axis: str = "train_seconds") -> go.Figure:
     """Every run as a point: ``quality`` (a column, higher is better unless named
     like RMSE/logloss) against a compute column (``train_seconds``, ``params`` or
-    ``latency_ms_per_1k``). ``runs`` needs a ``label`` and an ``arch`` column."""
+    ``latency_ms_per_1k``). ``runs`` needs a ``label`` and an ``arch`` column;
+    ``latency_q25``/``latency_q75`` columns, when present, draw the latency's middle
+    half as whiskers."""
     if axis not in COMPUTE_AXES:
         raise ValueError(f"axis must be one of {', '.join(COMPUTE_AXES)}")
     fig = go.Figure()
     for i, (arch, group) in enumerate(runs.groupby("arch", sort=False)):
+        error_x = None
+        if axis == "latency_ms_per_1k" and {"latency_q25", "latency_q75"} <= set(group.columns):
+            lo = (group[axis] - group["latency_q25"]).clip(lower=0).fillna(0)
+            hi = (group["latency_q75"] - group[axis]).clip(lower=0).fillna(0)
+            error_x = dict(type="data", symmetric=False, array=hi.tolist(), arrayminus=lo.tolist(), thickness=1.5)
         fig.add_trace(go.Scatter(
             x=group[axis], y=group[quality], mode="markers+text", name=arch, text=group["label"],
-            textposition="top center", marker=dict(size=13, color=task_color(i)),
+            textposition="top center", marker=dict(size=13, color=task_color(i)), error_x=error_x,
             hovertemplate="%{text}<br>" + f"{COMPUTE_AXES[axis]}: %{{x:,.3g}}<br>{quality}: %{{y:.4f}}<extra></extra>",
         ))
     fig.update_layout(title=f"{quality} vs {COMPUTE_AXES[axis]}", xaxis_title=COMPUTE_AXES[axis], yaxis_title=quality,

@@ -372,20 +372,26 @@ def compute_section() -> None:
         return
     rows = []
     for r in runs:
-        row = {"label": f"#{r.id}", "run": r.label, "arch": r.config.arch, "train_seconds": r.result.train_seconds,
-               "params": r.result.params, "latency_ms_per_1k": r.result.latency_ms_per_1k}
+        lat = r.result.latency
+        row = {"label": tplots.run_short_label(r.id, r.config.arch, r.config.weighting, r.config.model.conditioned,
+                                               r.baseline_for is not None),
+               "run": r.label, "arch": r.config.arch, "train_seconds": r.result.train_seconds,
+               "params": r.result.params, "latency_ms_per_1k": r.result.latency_ms_per_1k,
+               "latency_q25": lat.get("q25"), "latency_q75": lat.get("q75")}
         for t in r.result.tasks:
             row[f"{t.name} {t.primary_metric}"] = r.result.test[t.name].get(t.primary_metric)
         rows.append(row)
     table = pd.DataFrame(rows)
-    quality_cols = [c for c in table.columns if c not in ("label", "run", "arch", "train_seconds", "params", "latency_ms_per_1k")]
+    fixed = ("label", "run", "arch", "train_seconds", "params", "latency_ms_per_1k", "latency_q25", "latency_q75")
+    quality_cols = [c for c in table.columns if c not in fixed]
     c1, c2 = st.columns(2)
     quality = c1.selectbox("Quality", quality_cols, key=f"{UI}to.quality")
     axis = c2.radio("Compute", list(tplots.COMPUTE_AXES), format_func=tplots.COMPUTE_AXES.get, horizontal=True,
                     key=f"{UI}to.axis")
     shown = table.dropna(subset=[quality])
     st.plotly_chart(tplots.quality_vs_compute(shown, quality, axis), use_container_width=True)
-    st.caption("Runs that did not train this task are left out. Lower RMSE is better; higher AUC or accuracy is better.")
+    st.caption("Runs that did not train this task are left out. Lower RMSE is better; higher AUC or accuracy is better. "
+               "Inference latency is the median of repeated timings; its whiskers span the middle half of them.")
     st.dataframe(table, hide_index=True, use_container_width=True)
     _download("Download run metrics", table, {"runs": table.to_dict(orient="records")}, "runs_compute", "to.runs")
 

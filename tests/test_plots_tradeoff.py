@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mtl.plots_tradeoff import LABEL_GAP, efficiency_relevance, fidelity_bars, front_table, pareto_front, quality_vs_compute
+from mtl.plots_tradeoff import (LABEL_GAP, efficiency_relevance, fidelity_bars, front_table, pareto_front, quality_vs_compute,
+                                 run_short_label)
 from mtl.tasks import TaskSpec
 from mtl.tradeoff import CurveResult, SweepPoint, SweepResult, efficiency_relevance_curve
 
@@ -111,3 +112,19 @@ def test_quality_vs_compute_groups_by_architecture():
     assert fig.layout.xaxis.type == "log"
     with pytest.raises(ValueError):
         quality_vs_compute(runs, "click AUC", "flops")
+
+
+def test_compute_points_say_what_each_run_is_and_latency_shows_its_spread():
+    """Issue 10 items 9 and 11: points were labelled only "#1-#3"; latency had no spread."""
+    labels = [run_short_label(1, "single", "static", baselines=True), run_short_label(2, "mmoe", "upgrad"),
+              run_short_label(3, "mmoe", "static", conditioned=True)]
+    assert labels == ["#1 single-task", "#2 mmoe·upgrad", "#3 mmoe·conditioned"]
+    runs = pd.DataFrame({"label": labels, "arch": ["single", "mmoe", "mmoe"], "click AUC": [0.7, 0.71, 0.72],
+                         "train_seconds": [10.0, 5.0, 6.0], "params": [1000, 50_000, 60_000],
+                         "latency_ms_per_1k": [1.0, 2.0, 2.5], "latency_q25": [0.9, 1.8, 2.4],
+                         "latency_q75": [1.2, 2.1, 2.9]})
+    fig = quality_vs_compute(runs, "click AUC", "latency_ms_per_1k")
+    assert list(fig.data[1].text) == ["#2 mmoe·upgrad", "#3 mmoe·conditioned"]
+    assert fig.data[1].error_x.array == pytest.approx((0.1, 0.4))
+    assert fig.data[1].error_x.arrayminus == pytest.approx((0.2, 0.1))
+    assert quality_vs_compute(runs, "click AUC", "params").data[0].error_x.array is None
