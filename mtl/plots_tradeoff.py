@@ -249,3 +249,21 @@ def front_table(result: SweepResult, which: str = "points") -> pd.DataFrame:
         row["pareto"] = i in front
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def fidelity_table(result: SweepResult) -> pd.DataFrame:
+    """The conditioned model against retraining, one row per weighting: the weights in
+    one column, then per task its metric retrained, conditioned, and the gap. Short
+    column names, so the table fits beside a chart without scrolling sideways."""
+    names = [t.name for t in result.tasks]
+    rows = []
+    for r in result.fidelity():
+        row = {"weights (" + " / ".join(names) + ")": " / ".join(f"{w:.2f}" for w in r["weights"])}
+        for t in result.tasks:
+            m = t.primary_metric
+            label = {"auc": "AUC", "rmse": "RMSE", "accuracy": "acc."}[m]
+            row[f"{t.name} {label} retrained"] = r[f"{t.name} {m} (retrained)"]
+            row[f"{t.name} {label} conditioned"] = r[f"{t.name} {m} (conditioned)"]
+            row[f"{t.name} |Δ|"] = r[f"{t.name} |Δ{m}|"]
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -188,9 +188,11 @@ text.markdown(
 with st.expander(f"History of user {user} ({len(past):,} interactions)", expanded=True):
     label_cols = [c for c in trained.task_names if c in past.columns]
     extra = [c for c in past.columns if c in schema.labels and c not in label_cols]
-    show_past = [c for c in (schema.item, *[m for m in meta if m in past.columns], *label_cols, *extra, schema.time,
-                             "split") if c and c in past.columns]
-    st.dataframe(past[list(dict.fromkeys(show_past))].head(200), hide_index=True, key="rec.history", height=250)
+    # The split right after the item: at the far right of a wide table it was cut off.
+    show_past = [c for c in (schema.item, "split", *[m for m in meta if m in past.columns], *label_cols, *extra,
+                             schema.time) if c and c in past.columns]
+    st.dataframe(past[list(dict.fromkeys(show_past))].head(200), hide_index=True, key="rec.history", height=250,
+                 column_config={c: st.column_config.TextColumn(c, width="medium") for c in schema.text})
     st.caption("What this user was shown, newest first (up to 200 rows), with the outcomes (labels). *split* says "
                "whether the row was used for training, validation or test.")
 

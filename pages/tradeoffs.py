@@ -153,9 +153,11 @@ def show_front(entry: dict) -> None:
     if result.conditioned and result.points:
         st.markdown("**Fidelity of the conditioned model**: the absolute difference from a model retrained at the same "
                     "weights (small differences are within retraining noise).")
-        c1, c2 = st.columns([3, 2])
-        c1.plotly_chart(tplots.fidelity_bars(result), use_container_width=True)
-        c2.dataframe(pd.DataFrame(result.fidelity()).round(4), hide_index=True, use_container_width=True)
+        st.plotly_chart(tplots.fidelity_bars(result), use_container_width=True)
+        # Full width under the chart: beside it, a column per task and side was cut off on the right.
+        fidelity = tplots.fidelity_table(result)
+        st.dataframe(fidelity, hide_index=True, use_container_width=True, key="to.fidelity",
+                     column_config={c: st.column_config.NumberColumn(c, format="%.4f") for c in fidelity.columns[1:]})
         st.caption(f"Time to this front: retraining {result.retrain_seconds:.1f} s; one conditioned model "
                    f"{result.conditioned_train_seconds + result.conditioned_eval_seconds:.1f} s.")
     _download("Download the front", table, result.to_json(), "tradeoff_front", "to.front")

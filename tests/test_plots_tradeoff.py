@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mtl.plots_tradeoff import (LABEL_GAP, efficiency_relevance, fidelity_bars, front_table, pareto_front, quality_vs_compute,
+from mtl.plots_tradeoff import (LABEL_GAP, efficiency_relevance, fidelity_bars, fidelity_table, front_table, pareto_front, quality_vs_compute,
                                  run_short_label)
 from mtl.tasks import TaskSpec
 from mtl.tradeoff import CurveResult, SweepPoint, SweepResult, efficiency_relevance_curve
@@ -128,3 +128,11 @@ def test_compute_points_say_what_each_run_is_and_latency_shows_its_spread():
     assert fig.data[1].error_x.array == pytest.approx((0.1, 0.4))
     assert fig.data[1].error_x.arrayminus == pytest.approx((0.2, 0.1))
     assert quality_vs_compute(runs, "click AUC", "params").data[0].error_x.array is None
+
+
+def test_fidelity_table_has_one_short_row_per_weighting(result):
+    table = fidelity_table(result)
+    assert list(table.columns) == ["weights (click / like)", "click AUC retrained", "click AUC conditioned", "click |Δ|",
+                                   "like AUC retrained", "like AUC conditioned", "like |Δ|"]
+    assert table.iloc[0, 0] == "0.90 / 0.10"
+    assert table["click |Δ|"].tolist() == pytest.approx([0.01, 0.01, 0.01])
