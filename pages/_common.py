@@ -528,6 +528,18 @@ def latest_run(candidates: list[Run], ds: Dataset) -> Run:
     return max([r for r in on_ds if r.baseline_for is None] or on_ds or candidates, key=lambda r: r.id)
 
 
+def follow_latest(key: str, candidates: list[Run], ds: Dataset) -> Run:
+    """Point run selector ``key`` at the active dataset's latest run whenever that
+    changes (a new run, another dataset); a run picked by hand stays until then.
+    Returns the latest run. Call before the selector is drawn."""
+    latest = latest_run(candidates, ds)
+    seen = f"{key}.latest"  # not a widget key: remembers which latest run was last followed
+    if st.session_state.get(key) not in {r.id for r in candidates} or st.session_state.get(seen) != latest.id:
+        st.session_state[key] = latest.id
+    st.session_state[seen] = latest.id
+    return latest
+
+
 def get_run(run_id: int | None) -> Run | None:
     return next((r for r in runs() if r.id == run_id), None)
 

@@ -51,12 +51,7 @@ if not candidates:
 
 by_id = {r.id: r for r in candidates}
 key = f"{UI}rec.run"
-latest = ui.latest_run(candidates, ds)
-# Follow the active dataset's latest run whenever it changes (a new run, another
-# dataset); a run picked by hand stays until then.
-if st.session_state.get(key) not in by_id or st.session_state.get("rec.latest") != latest.id:
-    st.session_state[key] = latest.id
-st.session_state["rec.latest"] = latest.id
+latest = ui.follow_latest(key, candidates, ds)
 run_id = st.selectbox("Model", list(by_id)[::-1], key=key, format_func=lambda i: by_id[i].label)
 run = by_id[run_id]
 if run.id != latest.id:

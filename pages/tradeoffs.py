@@ -222,8 +222,7 @@ def instant_section() -> None:
                 ui.show_error(err)
         return
     key = f"{UI}to.crun"
-    if st.session_state.get(key) not in runs:
-        st.session_state[key] = max(runs)
+    ui.follow_latest(key, list(runs.values()), ds)
     run = runs[st.selectbox("Conditioned model", list(runs)[::-1], key=key, format_func=lambda i: runs[i].label)]
     explorer = _explorer(run)
     names = [t.name for t in explorer.tasks]
@@ -304,8 +303,7 @@ def curve_section() -> None:
         st.page_link(ui.TRAIN, label="Go to the Train page", icon=":material/model_training:")
         return
     key = f"{UI}to.vrun"
-    if st.session_state.get(key) not in runs:
-        st.session_state[key] = max(runs)
+    ui.follow_latest(key, list(runs.values()), ds)
     run = runs[st.selectbox("Model", list(runs)[::-1], key=key, format_func=lambda i: runs[i].label)]
     trained = run.result.trained
     tasks = [t.name for t in trained.tasks if t.kind != "multiclass"]

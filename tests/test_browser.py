@@ -190,9 +190,10 @@ def test_journey_upload_weigh_train_recommend(page, tmp_path):
     top = page.get_by_test_id("stDataFrame").filter(visible=True).first
     grid = top.locator("table[role=grid]")
     expect(grid).to_have_attribute("aria-rowcount", "11")  # header + 10 items
-    # rank, item_id, item_title, item_category, fused score and one column per task; the
-    # grid only puts the columns in view into its accessible table, so check the first ones.
-    expect(grid).to_have_attribute("aria-colcount", "8")
+    # rank, item_id, item_title, item_category, fused score, one contribution and one prediction
+    # column per task; the grid only puts the columns in view into its accessible table, so
+    # check the first ones.
+    expect(grid).to_have_attribute("aria-colcount", "11")
     for column in ("rank", "item_id", "item_title"):
         expect(top.locator("th").filter(has_text=re.compile(f"^{column}$"))).to_have_count(1)
     expect(page.get_by_role("heading", name="What changed")).to_be_visible()
@@ -234,7 +235,8 @@ def test_journey_tradeoff_front(page, tmp_path):
     # Instant weights reuses the sweep's conditioned model at once: front and bars, no new training.
     page.get_by_role("tab", name="Instant weights").click()
     expect(page.get_by_text("No conditioned model yet")).to_have_count(0)
-    expect(page.get_by_text("preference-conditioned (from a sweep)").first).to_be_visible()
+    expect(page.get_by_role("combobox", name="Conditioned model")).to_have_value(
+        re.compile(r"preference-conditioned \(from a sweep\)"))
     expect(page.get_by_text("Change per task vs the training weights").first).to_be_attached()
     assert page.get_by_test_id("stPlotlyChart").filter(visible=True).count() == 2
     _no_errors(page)
