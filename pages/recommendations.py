@@ -155,22 +155,24 @@ for note in damped_notes(fusion_signal(scores, fusion, scales)):
     st.caption(f":material/volume_down: {note}")
 probability = {t.name for t in trained.tasks if t.kind == "binary"}
 task_columns = {
-    t: (st.column_config.ProgressColumn(t, format="%.3f", min_value=0.0, max_value=1.0) if t in probability
-        else st.column_config.NumberColumn(t, format="%.3g"))
+    t: (st.column_config.ProgressColumn(t, format="%.3f", min_value=0.0, max_value=1.0, width="small")
+        if t in probability else st.column_config.NumberColumn(t, format="%.3g", width="small"))
     for t in trained.task_names
 }
 
 st.subheader(f"Top {len(top)} for user {user}")
-parts = {contribution_column(t): f"{t} (contribution)" for t in fusion}
+parts = {contribution_column(t): f"+{t}" for t in fusion}
 show = ["rank", schema.item, *meta, "score", *parts, *trained.task_names]
 st.dataframe(top[list(dict.fromkeys(show))], hide_index=True, key="rec.top",
              column_config={"score": st.column_config.NumberColumn("fused score", format="%.2f"),
-                            **{c: st.column_config.NumberColumn(name, format="%+.2f") for c, name in parts.items()},
+                            **{c: st.column_config.NumberColumn(name, format="%+.2f", width="small",
+                                                                help=f"What {name[1:]} adds to the fused score")
+                               for c, name in parts.items()},
                             **{c: st.column_config.TextColumn(c, width="medium") for c in schema.text},
                             **task_columns})
 st.caption("Each task column is the model's prediction for this user and item (a probability for 0/1 tasks). "
-           "The fused score orders the list; it is the sum of the *contribution* columns (weight × the standardized "
-           "prediction). Click a column header to sort by a single task instead.")
+           "The fused score orders the list; it is the sum of the *+task* columns, each task's contribution (weight × "
+           "the standardized prediction). Click a column header to sort by a single task instead.")
 title = next((c for c in meta if c in top.columns), None)
 chart, text = st.columns([3, 2])
 chart.plotly_chart(plots_recommend.contributions_chart(top, list(fusion), schema.item, title), key="rec.contrib")
