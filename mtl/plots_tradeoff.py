@@ -219,6 +219,14 @@ def quality_vs_compute(runs: pd.DataFrame, quality: str, axis: str = "train_seco
     if axis not in COMPUTE_AXES:
         raise ValueError(f"axis must be one of {', '.join(COMPUTE_AXES)}")
     fig = go.Figure()
+    log = axis == "params" and len(runs) and runs[axis].max() / max(runs[axis].min(), 1) > 20
+    xs = np.log10(runs[axis].clip(lower=1)) if log else runs[axis]
+    mid = (float(xs.min()) + float(xs.max())) / 2 if len(runs) else 0.0
+
+    def side(x: float) -> str:
+        """Labels point inwards, so the long ones are not cut off at the plot's edges."""
+        return "top left" if (np.log10(max(x, 1)) if log else x) > mid else "top right"
+
     for i, (arch, group) in enumerate(runs.groupby("arch", sort=False)):
         error_x = None
         if axis == "latency_ms_per_1k" and {"latency_q25", "latency_q75"} <= set(group.columns):
@@ -227,12 +235,13 @@ def quality_vs_compute(runs: pd.DataFrame, quality: str, axis: str = "train_seco
             error_x = dict(type="data", symmetric=False, array=hi.tolist(), arrayminus=lo.tolist(), thickness=1.5)
         fig.add_trace(go.Scatter(
             x=group[axis], y=group[quality], mode="markers+text", name=arch, text=group["label"],
-            textposition="top center", marker=dict(size=13, color=task_color(i)), error_x=error_x,
+            textposition=[side(x) for x in group[axis]], cliponaxis=False,
+            marker=dict(size=13, color=task_color(i)), error_x=error_x,
             hovertemplate="%{text}<br>" + f"{COMPUTE_AXES[axis]}: %{{x:,.3g}}<br>{quality}: %{{y:.4f}}<extra></extra>",
         ))
     fig.update_layout(title=f"{quality} vs {COMPUTE_AXES[axis]}", xaxis_title=COMPUTE_AXES[axis], yaxis_title=quality,
                       **_LAYOUT)
-    if axis == "params" and len(runs) and runs[axis].max() / max(runs[axis].min(), 1) > 20:
+    if log:
         fig.update_xaxes(type="log")
     return fig
 

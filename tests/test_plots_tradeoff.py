@@ -128,6 +128,10 @@ def test_compute_points_say_what_each_run_is_and_latency_shows_its_spread():
     assert fig.data[1].error_x.array == pytest.approx((0.1, 0.4))
     assert fig.data[1].error_x.arrayminus == pytest.approx((0.2, 0.1))
     assert quality_vs_compute(runs, "click AUC", "params").data[0].error_x.array is None
+    # Labels point inwards (the fastest run's to the right, the slowest's to the left), unclipped.
+    fig = quality_vs_compute(runs, "click AUC", "train_seconds")
+    assert fig.data[0].textposition == ("top left",) and fig.data[1].textposition == ("top right", "top right")
+    assert fig.data[0].cliponaxis is False
 
 
 def test_fidelity_table_has_one_short_row_per_weighting(result):
