@@ -22,7 +22,7 @@ ROWS = 8192
 WARMUP = 3
 MIN_REPEATS = 15
 MAX_REPEATS = 200
-MIN_SECONDS = 0.3
+MIN_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
