@@ -239,7 +239,10 @@ def test_cli_sweep_and_curve(tmp_path, capsys):
     curve = json.loads(cj.read_text())
     assert len(curve["points"]) == 21 and curve["oracle"] is not None
     assert curve["points"][0]["alpha"] == 0 and curve["points"][-1]["alpha"] == 1
-    capsys.readouterr()
+    # The statement of what the curve shows is printed (without markdown) and saved.
+    printed = capsys.readouterr().out
+    assert curve["finding"].replace("**", "").replace("*", "") in printed and "±" in curve["finding"]
+    assert {"diff", "ci95", "n_users"} <= set(curve["efficiency_change"])
     assert main(["curve", "--model", str(model), "--efficiency", "click", "--relevance", "nope"]) == 2
     assert capsys.readouterr().err.startswith("error:")
 
