@@ -221,16 +221,27 @@ def _primary(m: dict) -> float:
 
 # ------------------------------------------------------------------- recommend
 def cmd_recommend(args) -> int:
-    from .recommend import parse_fusion, recommend
+    from .recommend import (check_fusion, contribution_column, damped_notes, fusion_signal, outcome_scales,
+                            parse_fusion, score_candidates, top_k)
     from .train import TrainedModel
 
     trained = TrainedModel.load(args.model)
-    fusion = parse_fusion(args.fusion) if args.fusion else None
-    top = recommend(trained, args.user, k=args.k, fusion=fusion, exclude_seen=not args.include_seen)
+    fusion = check_fusion(trained, parse_fusion(args.fusion) if args.fusion else None)
+    scales = outcome_scales(trained)
+    scores = score_candidates(trained, args.user)
+    top = top_k(scores, fusion, args.k, exclude_seen=not args.include_seen, scales=scales)
     s = trained.schema
-    show = ["rank", s.item, "score"] + [c for c in s.text + ["item_category"] if c in top.columns] + trained.task_names
-    with pd.option_context("display.max_colwidth", 48, "display.width", 200):
-        print(top[list(dict.fromkeys(show))].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    # Each fused task's contribution (weight x floored z-score) sums to the score: the
+    # ranking explained. Shown as "+task" to keep the table narrow.
+    parts = {contribution_column(t): f"+{t}" for t in fusion}
+    show = (["rank", s.item, "score", *parts] + [c for c in s.text + ["item_category"] if c in top.columns]
+            + trained.task_names)
+    with pd.option_context("display.max_colwidth", 48, "display.width", 250):
+        print(top[list(dict.fromkeys(show))].rename(columns=parts).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print("score = sum of the +task columns: each task's weight x its prediction standardized over this user's "
+          "candidates (spread floored at a tenth of the outcome's scale).")
+    for note in damped_notes(fusion_signal(scores, fusion, scales)):
+        print(f"note: {note}")
     return 0
 
 
@@ -374,6 +385,7 @@ def cmd_curve(args) -> int:
         table["oracle_relevance"] = curve.oracle["relevance_ndcg_at_k"].to_numpy()
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(f"random ranking: efficiency {curve.random['efficiency_at_k']:.4f}, relevance {curve.random['relevance_ndcg_at_k']:.4f}")
+    print(curve.finding().replace("**", "").replace("*", ""))
     for note in curve.notes:
         print(note)
     if args.json:

@@ -77,6 +77,27 @@ def pareto_front(result: SweepResult, x_task: str | None = None, y_task: str | N
     return fig
 
 
+def instant_bars(tasks: Sequence, now: dict[str, dict[str, float]], reference: dict[str, dict[str, float]],
+                 reference_name: str = "training weights") -> go.Figure:
+    """Per task, how its quality at the chosen weights differs from ``reference`` (the
+    conditioned model at its training weights): bars from zero, up = better (RMSE is
+    turned so that a drop is shown as a gain)."""
+    names, deltas, texts = [], [], []
+    for t in tasks:
+        a, b = objective(t, now[t.name]), objective(t, reference[t.name])
+        names.append(f"{t.name} {objective_name(t)}")
+        deltas.append(a - b)
+        texts.append(f"{a:.4f} ({a - b:+.4f})")
+    fig = go.Figure(go.Bar(x=names, y=deltas, text=texts, textposition="outside", cliponaxis=False,
+                           marker_color=[task_color(i) for i in range(len(names))],
+                           hovertemplate="%{x}<br>change %{y:+.4f}<extra></extra>"))
+    top = max([abs(d) for d in deltas if np.isfinite(d)] + [1e-3])
+    fig.update_layout(title=f"Change per task vs the {reference_name}", yaxis_title="change (up = better)",
+                      yaxis=dict(range=[-1.4 * top, 1.4 * top], zeroline=True, zerolinecolor="#444"),
+                      showlegend=False, **{**_LAYOUT, "height": 360})
+    return fig
+
+
 def fidelity_bars(result: SweepResult) -> go.Figure:
     """|Δ| between the conditioned model and the retrained model at each weighting."""
     rows = result.fidelity()
@@ -92,16 +113,70 @@ def fidelity_bars(result: SweepResult) -> go.Figure:
     return fig
 
 
+#: Labelled alphas, in order of preference; a label is skipped when it would sit closer
+#: than LABEL_GAP (a share of the plot's width/height) to one already placed.
+LABEL_ALPHAS = (0.0, 1.0, 0.5, 0.25, 0.75)
+LABEL_GAP = 0.12
+#: An axis spans at least this share of its mean level, so noise in the 4th decimal is
+#: not stretched across the whole plot (a flat curve must look flat).
+MIN_RELATIVE_SPAN = 0.1
+
+
+def _axis_range(values: Sequence[float]) -> list[float]:
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
+    lo, hi = float(v.min()), float(v.max())
+    span = max(hi - lo, MIN_RELATIVE_SPAN * abs(float(v.mean())), 1e-3)
+    mid = (lo + hi) / 2
+    lo, hi = min(lo, mid - span / 2), max(hi, mid + span / 2)
+    pad = 0.08 * (hi - lo)
+    return [lo - pad, hi + pad]
+
+
+def label_positions(x: Sequence[float], y: Sequence[float], alphas: Sequence[float], xr: Sequence[float],
+                    yr: Sequence[float]) -> list[int]:
+    """Indices of the points to label: those of :data:`LABEL_ALPHAS` that are at least
+    :data:`LABEL_GAP` apart (in shares of the axis ranges) from every label placed before."""
+    placed: list[int] = []
+    a = np.asarray(alphas, dtype=float)
+    for want in LABEL_ALPHAS:
+        i = int(np.abs(a - want).argmin())
+        if abs(a[i] - want) > 1e-6 or i in placed:
+            continue
+        px, py = (x[i] - xr[0]) / (xr[1] - xr[0]), (y[i] - yr[0]) / (yr[1] - yr[0])
+        if all(np.hypot(px - (x[j] - xr[0]) / (xr[1] - xr[0]), py - (y[j] - yr[0]) / (yr[1] - yr[0])) >= LABEL_GAP
+               for j in placed):
+            placed.append(i)
+    return placed
+
+
 def efficiency_relevance(curve: CurveResult) -> go.Figure:
     """Relevance@K (NDCG) against efficiency@K as the fusion weight alpha moves from
-    pure efficiency (0) to pure relevance (1), with random and oracle references."""
+    pure efficiency (0) to pure relevance (1), with random and oracle references.
+
+    Both axes are set to contain every curve and marker, and never narrower than a
+    tenth of their level; a few alphas are labelled where they do not collide (all on
+    hover); the current fusion is a measured point of the curve."""
     pts = curve.points
+    xs = [*pts["efficiency_at_k"], curve.random["efficiency_at_k"]]
+    ys = [*pts["relevance_ndcg_at_k"], curve.random["relevance_ndcg_at_k"]]
+    if curve.oracle is not None:
+        xs += list(curve.oracle["efficiency_at_k"])
+        ys += list(curve.oracle["relevance_ndcg_at_k"])
+    xr, yr = _axis_range(xs), _axis_range(ys)
+    x, y, a = pts["efficiency_at_k"].to_numpy(), pts["relevance_ndcg_at_k"].to_numpy(), pts["alpha"].to_numpy()
+    labelled = label_positions(x, y, a, xr, yr)
     fig = go.Figure()
-    labels = [f"α={a:.2f}" if round(a * 100) % 25 == 0 else "" for a in pts["alpha"]]
+    spread = np.column_stack([pts.get("efficiency_se", np.full(len(pts), np.nan)),
+                              pts.get("relevance_se", np.full(len(pts), np.nan))])
     fig.add_trace(go.Scatter(
-        x=pts["efficiency_at_k"], y=pts["relevance_ndcg_at_k"], mode="lines+markers+text", name="model",
-        text=labels, textposition="top center", line=dict(color=FRONT_COLOR, width=2),
-        customdata=pts["alpha"], hovertemplate="α=%{customdata:.2f}<br>efficiency %{x:.4f}<br>relevance %{y:.4f}<extra></extra>",
+        x=x, y=y, mode="lines+markers", name="model", line=dict(color=FRONT_COLOR, width=2), marker=dict(size=6),
+        customdata=np.column_stack([a, spread]),
+        hovertemplate=("α=%{customdata[0]:.2f}<br>efficiency %{x:.4f} ± %{customdata[1]:.4f}<br>"
+                       "relevance %{y:.4f} ± %{customdata[2]:.4f}<br>(± standard error across users)<extra></extra>"),
+    ))
+    fig.add_trace(go.Scatter(
+        x=x[labelled], y=y[labelled], mode="text", text=[f"α={a[i]:.2f}" for i in labelled], textposition="top center",
+        showlegend=False, hoverinfo="skip", name="alpha labels",
     ))
     if curve.oracle is not None:
         fig.add_trace(go.Scatter(
@@ -114,34 +189,60 @@ def efficiency_relevance(curve: CurveResult) -> go.Figure:
     if curve.current_alpha is not None:
         here = curve.at(curve.current_alpha)
         fig.add_trace(go.Scatter(x=[here["efficiency_at_k"]], y=[here["relevance_ndcg_at_k"]], mode="markers",
-                                 name=f"current fusion (α={curve.current_alpha:.2f})",
+                                 name=f"current fusion (α={here['alpha']:.2f})",
                                  marker=dict(size=16, color="#d62728", symbol="x")))
     eff = " + ".join(curve.efficiency[:1])
     fig.update_layout(title=f"Relevance vs efficiency in the top {curve.k}",
                       xaxis_title=f"efficiency@{curve.k}: mean {eff} label", yaxis_title=f"relevance@{curve.k}: NDCG on {' + '.join(curve.relevance)}",
                       **_LAYOUT)
+    fig.update_xaxes(range=xr, autorange=False)
+    fig.update_yaxes(range=yr, autorange=False)
     return fig
 
 
 COMPUTE_AXES = {"train_seconds": "training time (s)", "params": "parameters", "latency_ms_per_1k": "inference ms per 1,000 rows"}
 
 
+def run_short_label(run_id: int, arch: str, weighting: str, conditioned: bool = False, baselines: bool = False) -> str:
+    """A point label that says what the run is: "#3 mmoe·upgrad", "#4 single-task",
+    "#5 mmoe·conditioned"."""
+    if baselines or arch == "single":
+        return f"#{run_id} single-task"
+    return f"#{run_id} {arch}·{'conditioned' if conditioned else weighting}"
+
+
 def quality_vs_compute(runs: pd.DataFrame, quality: str, axis: str = "train_seconds") -> go.Figure:
     """Every run as a point: ``quality`` (a column, higher is better unless named
     like RMSE/logloss) against a compute column (``train_seconds``, ``params`` or
-    ``latency_ms_per_1k``). ``runs`` needs a ``label`` and an ``arch`` column."""
+    ``latency_ms_per_1k``). ``runs`` needs a ``label`` and an ``arch`` column;
+    ``latency_q25``/``latency_q75`` columns, when present, draw the latency's middle
+    half as whiskers."""
     if axis not in COMPUTE_AXES:
         raise ValueError(f"axis must be one of {', '.join(COMPUTE_AXES)}")
     fig = go.Figure()
+    log = axis == "params" and len(runs) and runs[axis].max() / max(runs[axis].min(), 1) > 20
+    xs = np.log10(runs[axis].clip(lower=1)) if log else runs[axis]
+    mid = (float(xs.min()) + float(xs.max())) / 2 if len(runs) else 0.0
+
+    def side(x: float) -> str:
+        """Labels point inwards, so the long ones are not cut off at the plot's edges."""
+        return "top left" if (np.log10(max(x, 1)) if log else x) > mid else "top right"
+
     for i, (arch, group) in enumerate(runs.groupby("arch", sort=False)):
+        error_x = None
+        if axis == "latency_ms_per_1k" and {"latency_q25", "latency_q75"} <= set(group.columns):
+            lo = (group[axis] - group["latency_q25"]).clip(lower=0).fillna(0)
+            hi = (group["latency_q75"] - group[axis]).clip(lower=0).fillna(0)
+            error_x = dict(type="data", symmetric=False, array=hi.tolist(), arrayminus=lo.tolist(), thickness=1.5)
         fig.add_trace(go.Scatter(
             x=group[axis], y=group[quality], mode="markers+text", name=arch, text=group["label"],
-            textposition="top center", marker=dict(size=13, color=task_color(i)),
+            textposition=[side(x) for x in group[axis]], cliponaxis=False,
+            marker=dict(size=13, color=task_color(i)), error_x=error_x,
             hovertemplate="%{text}<br>" + f"{COMPUTE_AXES[axis]}: %{{x:,.3g}}<br>{quality}: %{{y:.4f}}<extra></extra>",
         ))
     fig.update_layout(title=f"{quality} vs {COMPUTE_AXES[axis]}", xaxis_title=COMPUTE_AXES[axis], yaxis_title=quality,
                       **_LAYOUT)
-    if axis == "params" and len(runs) and runs[axis].max() / max(runs[axis].min(), 1) > 20:
+    if log:
         fig.update_xaxes(type="log")
     return fig
 
@@ -156,5 +257,23 @@ def front_table(result: SweepResult, which: str = "points") -> pd.DataFrame:
         row = {f"w[{t.name}]": w for t, w in zip(result.tasks, p.weights)}
         row.update({name: float(v) for name, v in zip(result.objective_names, obj[i])})
         row["pareto"] = i in front
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def fidelity_table(result: SweepResult) -> pd.DataFrame:
+    """The conditioned model against retraining, one row per weighting: the weights in
+    one column, then per task its metric retrained, conditioned, and the gap. Short
+    column names, so the table fits beside a chart without scrolling sideways."""
+    names = [t.name for t in result.tasks]
+    rows = []
+    for r in result.fidelity():
+        row = {"weights (" + " / ".join(names) + ")": " / ".join(f"{w:.2f}" for w in r["weights"])}
+        for t in result.tasks:
+            m = t.primary_metric
+            label = {"auc": "AUC", "rmse": "RMSE", "accuracy": "acc."}[m]
+            row[f"{t.name} {label} retrained"] = r[f"{t.name} {m} (retrained)"]
+            row[f"{t.name} {label} conditioned"] = r[f"{t.name} {m} (conditioned)"]
+            row[f"{t.name} |Δ|"] = r[f"{t.name} |Δ{m}|"]
         rows.append(row)
     return pd.DataFrame(rows)

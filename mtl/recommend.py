@@ -2,13 +2,25 @@
 
 Scoring a user's candidates gives one prediction per task per item (click
 probability, like probability, expected watch time ...). A *fusion* turns them into
-one ranking score:
+one ranking score, the sum of each task's *contribution*:
 
-    score(item) = sum_t  w_t * z_t(item),   z_t = (p_t - mean_t) / std_t
+    score(item) = sum_t  w_t * z_t(item),   z_t = (p_t - mean_t) / max(std_t, floor_t)
 
 where ``p_t`` is the task's prediction and the mean and standard deviation are taken
 over this user's candidates, so tasks on different scales (a 2% like rate, a 40%
 click rate, seconds of watch time) contribute in proportion to their weights.
+
+The floor keeps noise from deciding the ranking. A plain z-score stretches any
+spread to one unit, so a task the model cannot tell apart between items (a 0.1%
+follow rate predicted as 0.0003 +- 0.00001 for every item) would weigh as much as a
+task with real signal. ``floor_t = MIN_SIGNAL x`` the outcome's own standard
+deviation (``sqrt(m (1 - m))`` for a 0/1 task whose mean prediction is ``m``; the
+training label's standard deviation for a regression task): predictions that spread
+over less than a tenth of the outcome's scale (they explain under 1% of its variance
+among these items) count in proportion to that spread instead of fully. The
+contributions ``w_t * z_t`` are returned with the ranking, so every score can be
+explained task by task, and :func:`fusion_signal` says which tasks were damped.
+
 Fusion weights are chosen at ranking time, independently of the training weights:
 re-ranking with new weights needs no retraining (score once, fuse many times).
 Negative weights push an outcome down (e.g. a "hate" task). Multiclass tasks are
@@ -17,6 +29,7 @@ not fused.
 
 from __future__ import annotations
 
+import math
 from typing import Mapping
 
 import numpy as np
@@ -25,6 +38,14 @@ import pandas as pd
 from .data.encode import canonical
 from .errors import ConfigError, DataError
 from .train.model_io import TrainedModel
+
+#: A task's predictions count fully once their spread over a user's candidates reaches
+#: this fraction of the outcome's own standard deviation (see the module docstring).
+MIN_SIGNAL = 0.1
+
+#: Per task: the outcome's standard deviation, or ``None`` for a probability (then
+#: ``sqrt(m (1 - m))`` of the mean prediction ``m``).
+Scales = Mapping[str, "float | None"]
 
 
 def parse_fusion(text: str) -> dict[str, float]:
@@ -133,21 +154,77 @@ def score_candidates(trained: TrainedModel, user, candidates=None) -> pd.DataFra
     return out
 
 
-def fuse(scores: pd.DataFrame, fusion: Mapping[str, float]) -> np.ndarray:
-    """Fused ranking score: the weighted sum of per-task z-scores over the candidates."""
-    total = np.zeros(len(scores))
+def outcome_scales(trained: TrainedModel) -> dict[str, float | None]:
+    """Each fusable task's outcome scale for :func:`fuse`: ``None`` for 0/1 tasks
+    (derived from the predicted rate), the training label's standard deviation for
+    regression tasks."""
+    return {t.name: (float(t.std) if t.kind == "regression" else None) for t in trained.tasks if t.kind != "multiclass"}
+
+
+def _floor(p: np.ndarray, scale: float | None) -> float:
+    if scale is None:
+        if len(p) == 0 or p.min() < 0 or p.max() > 1:
+            return 0.0  # not a probability and no scale given: a plain z-score
+        m = float(p.mean())
+        scale = math.sqrt(m * (1 - m))
+    return MIN_SIGNAL * abs(float(scale))
+
+
+def contributions(scores: pd.DataFrame, fusion: Mapping[str, float], scales: Scales | None = None) -> pd.DataFrame:
+    """Each task's share of the fused score, ``w_t * z_t``, one column per task (their
+    row sums are :func:`fuse`). ``scales`` as :func:`outcome_scales` gives them; a task
+    missing there counts as a probability when its predictions lie in [0, 1]."""
+    scales = scales or {}
+    out = {}
     for task, w in fusion.items():
         p = scores[task].to_numpy(dtype=float)
-        sd = p.std()
-        total += w * ((p - p.mean()) / sd if sd > 0 else np.zeros_like(p))
-    return total
+        spread = max(float(p.std()), _floor(p, scales.get(task)))
+        out[task] = w * ((p - p.mean()) / spread if spread > 0 else np.zeros_like(p))
+    return pd.DataFrame(out, index=scores.index)
 
 
-def top_k(scores: pd.DataFrame, fusion: Mapping[str, float], k: int = 10, exclude_seen: bool = True) -> pd.DataFrame:
-    """Rank scored candidates by fused score; ties broken by position (stable)."""
+def fuse(scores: pd.DataFrame, fusion: Mapping[str, float], scales: Scales | None = None) -> np.ndarray:
+    """Fused ranking score: the weighted sum of per-task z-scores over the candidates,
+    each spread floored at a tenth of the outcome's scale (see the module docstring)."""
+    parts = contributions(scores, fusion, scales)
+    return parts.sum(axis=1).to_numpy() if len(parts.columns) else np.zeros(len(scores))
+
+
+def fusion_signal(scores: pd.DataFrame, fusion: Mapping[str, float], scales: Scales | None = None) -> pd.DataFrame:
+    """Per fused task: the spread of its predictions over the candidates, the floor,
+    and ``strength`` (spread / max(spread, floor)): 1 counts fully, 0.01 means its
+    z-score was damped a hundredfold because the model barely tells items apart."""
+    scales = scales or {}
+    rows = []
+    for task, w in fusion.items():
+        p = scores[task].to_numpy(dtype=float)
+        sd, floor = float(p.std()), _floor(p, scales.get(task))
+        rows.append({"task": task, "weight": float(w), "spread": sd, "floor": floor,
+                     "strength": sd / max(sd, floor) if max(sd, floor) > 0 else 0.0})
+    return pd.DataFrame(rows, columns=["task", "weight", "spread", "floor", "strength"])
+
+
+def damped_notes(signal: pd.DataFrame, threshold: float = 0.5) -> list[str]:
+    """Plain-words notes for tasks whose contribution was damped (strength below
+    ``threshold``), for the page and the CLI."""
+    notes = []
+    for r in signal[(signal.strength < threshold) & (signal.weight != 0)].itertuples():
+        notes.append(f"{r.task}: the predictions barely differ between these items (spread {r.spread:.2g}, under a "
+                     f"tenth of the outcome's own scale), so it counts at {r.strength:.0%} of its weight; a plain "
+                     "z-score would have let this noise reorder the list.")
+    return notes
+
+
+def top_k(scores: pd.DataFrame, fusion: Mapping[str, float], k: int = 10, exclude_seen: bool = True,
+          scales: Scales | None = None) -> pd.DataFrame:
+    """Rank scored candidates by fused score; ties broken by position (stable). The
+    result has ``score`` and one ``<task> contribution`` column per fused task."""
     if k < 1:
         raise ConfigError("k must be at least 1")
-    ranked = scores.assign(score=fuse(scores, fusion))
+    parts = contributions(scores, fusion, scales)
+    ranked = scores.assign(score=parts.sum(axis=1).to_numpy() if len(parts.columns) else 0.0)
+    for task in parts.columns:
+        ranked[contribution_column(task)] = parts[task].to_numpy()
     if exclude_seen and "seen" in ranked:
         ranked = ranked[~ranked["seen"]]
     ranked = ranked.sort_values("score", ascending=False, kind="stable").head(k).reset_index(drop=True)
@@ -155,11 +232,15 @@ def top_k(scores: pd.DataFrame, fusion: Mapping[str, float], k: int = 10, exclud
     return ranked
 
 
+def contribution_column(task: str) -> str:
+    return f"{task} contribution"
+
+
 def recommend(trained: TrainedModel, user, k: int = 10, fusion: Mapping[str, float] | None = None,
               exclude_seen: bool = True, candidates=None) -> pd.DataFrame:
     """Top-``k`` items for ``user`` with each item's per-task predictions."""
     weights = check_fusion(trained, fusion)
-    return top_k(score_candidates(trained, user, candidates), weights, k, exclude_seen)
+    return top_k(score_candidates(trained, user, candidates), weights, k, exclude_seen, outcome_scales(trained))
 
 
 def rank_changes(before: pd.DataFrame, after: pd.DataFrame, item_col: str) -> dict[str, pd.DataFrame]:

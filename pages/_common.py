@@ -521,6 +521,8 @@ class Run:
     warnings: list[str] = field(default_factory=list)
     #: For single-task baselines: the run they were trained for.
     baseline_for: int | None = None
+    #: Where the run was trained when not on the Train page (e.g. "sweep").
+    origin: str | None = None
 
     @property
     def config(self) -> TrainConfig:
@@ -533,8 +535,14 @@ class Run:
     @property
     def label(self) -> str:
         cfg = self.config
-        kind = "single-task baselines" if self.baseline_for is not None else f"{cfg.arch} + {cfg.weighting}"
-        return f"#{self.id} · {kind} · {', '.join(cfg.tasks)} · {self.dataset}"
+        if self.baseline_for is not None:
+            kind = "single-task baselines"
+        elif cfg.model.conditioned:  # trained over random weightings: its weighting method does not apply
+            kind = f"{cfg.arch}, preference-conditioned"
+        else:
+            kind = f"{cfg.arch} + {cfg.weighting}"
+        origin = f" (from a {self.origin})" if self.origin else ""
+        return f"#{self.id} · {kind}{origin} · {', '.join(cfg.tasks)} · {self.dataset}"
 
 
 @dataclass
@@ -588,6 +596,35 @@ def current_job() -> Job | None:
 
 def runs() -> list[Run]:
     return st.session_state.setdefault("runs", [])
+
+
+def add_run(ds: Dataset, result: TrainResult, origin: str) -> Run:
+    """Keep a model trained outside the Train page (e.g. a sweep's conditioned model)
+    in the run history, so every page can use it."""
+    history = runs()
+    run = Run(id=(history[-1].id + 1 if history else 1), ds=ds, result=result,
+              prepared_key=prepared_key(ds.token, result.config), origin=origin)
+    history.append(run)
+    return run
+
+
+def latest_run(candidates: list[Run], ds: Dataset) -> Run:
+    """The run a results page should follow: the newest model trained on ``ds`` (single-
+    task baselines only when there is nothing else), else the newest of all."""
+    on_ds = [r for r in candidates if r.ds.token == ds.token]
+    return max([r for r in on_ds if r.baseline_for is None] or on_ds or candidates, key=lambda r: r.id)
+
+
+def follow_latest(key: str, candidates: list[Run], ds: Dataset) -> Run:
+    """Point run selector ``key`` at the active dataset's latest run whenever that
+    changes (a new run, another dataset); a run picked by hand stays until then.
+    Returns the latest run. Call before the selector is drawn."""
+    latest = latest_run(candidates, ds)
+    seen = f"{key}.latest"  # not a widget key: remembers which latest run was last followed
+    if st.session_state.get(key) not in {r.id for r in candidates} or st.session_state.get(seen) != latest.id:
+        st.session_state[key] = latest.id
+    st.session_state[seen] = latest.id
+    return latest
 
 
 def get_run(run_id: int | None) -> Run | None:

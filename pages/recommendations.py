@@ -7,10 +7,11 @@ from collections import OrderedDict
 import pandas as pd
 import streamlit as st
 
-from mtl import report
+from mtl import plots_recommend, report
 from mtl.data.encode import canonical
 from mtl.errors import MTLError
-from mtl.recommend import check_fusion, history, rank_changes, score_candidates, top_k, users
+from mtl.recommend import (check_fusion, contribution_column, damped_notes, fusion_signal, history,
+                           outcome_scales, rank_changes, score_candidates, top_k, users)
 from pages import _common as ui
 
 UI = ui.UI
@@ -21,10 +22,28 @@ st.title("Recommendations")
 st.markdown(
     "Score every item for one user with a trained model, then rank by a **fusion** of the tasks: "
     "`score = Σ weight × (task prediction, standardized over this user's candidates)`. "
-    "The fusion weights are chosen here, at ranking time, so moving a slider re-ranks instantly without retraining."
+    "The fusion weights are chosen here, at ranking time, so moving a slider re-ranks instantly without retraining. "
+    "Each item's score is the sum of its per-task **contributions**, shown beside the list."
 )
 
 candidates = [r for r in ui.runs() if r.result.trained is not None]
+ds = ui.active_dataset()
+job = ui.current_job()
+
+
+@st.fragment(run_every=ui.POLL_S)
+def _wait_for_job() -> None:
+    """While a run trains, say so and rerun the page when it is collected, so the page
+    moves to the new model without a click."""
+    current = ui.current_job()
+    if current is None or current.bg.done:
+        st.rerun()
+    st.caption(f":material/sync: A model is training on **{current.ds.name}**: this page switches to it when it "
+               "finishes.")
+
+
+if job is not None and not job.is_baseline:
+    _wait_for_job()
 if not candidates:
     st.info("Train a model first: its recommendations appear here.", icon=":material/info:")
     st.page_link(ui.TRAIN, label="Go to the Train page", icon=":material/model_training:")
@@ -32,10 +51,19 @@ if not candidates:
 
 by_id = {r.id: r for r in candidates}
 key = f"{UI}rec.run"
-if st.session_state.get(key) not in by_id:
-    st.session_state[key] = candidates[-1].id
+latest = ui.follow_latest(key, candidates, ds)
 run_id = st.selectbox("Model", list(by_id)[::-1], key=key, format_func=lambda i: by_id[i].label)
 run = by_id[run_id]
+if run.id != latest.id:
+    newer = "newer " if latest.id > run.id else ""
+    c1, c2 = st.columns([4, 1], vertical_alignment="center")
+    c1.info(f"Showing run **#{run.id}** (trained on **{run.dataset}**). The {newer}latest run on the active dataset "
+            f"**{latest.dataset}** is **#{latest.id}**.", icon=":material/history:")
+    c2.button(f"Show run #{latest.id}", key="rec.show_latest", on_click=st.session_state.__setitem__,
+              args=(key, latest.id))
+elif run.ds.token != ds.token:
+    st.info(f"Showing run **#{run.id}**, trained on **{run.dataset}**: the active dataset **{ds.name}** has no "
+            "trained model yet. Train one to see its recommendations here.", icon=":material/info:")
 trained = run.result.trained
 schema = trained.schema
 
@@ -111,7 +139,9 @@ with cols[-1]:
     k = st.number_input("How many (K)", 1, 100, key=ui.ui_default(f"{UI}rec.k", 10))
     exclude_seen = st.checkbox("Hide items already seen", key=ui.ui_default(f"{UI}rec.exclude_seen", True))
 st.caption("The sliders start at the run's training weights. Predictions are standardized per task over this "
-           "user's candidates, so a 2% like rate and a 40% click rate count in proportion to their weights.")
+           "user's candidates, so a 2% like rate and a 40% click rate count in proportion to their weights. A task "
+           "whose predictions barely differ between items (spread under a tenth of the outcome's own scale) counts in "
+           "proportion to that spread, so its noise cannot decide the ranking.")
 
 try:
     fusion = check_fusion(trained, fusion)
@@ -119,30 +149,48 @@ except MTLError as err:
     ui.show_error(err)
     st.stop()
 
-top = top_k(scores, fusion, int(k), exclude_seen=exclude_seen)
+scales = outcome_scales(trained)
+top = top_k(scores, fusion, int(k), exclude_seen=exclude_seen, scales=scales)
+for note in damped_notes(fusion_signal(scores, fusion, scales)):
+    st.caption(f":material/volume_down: {note}")
 probability = {t.name for t in trained.tasks if t.kind == "binary"}
 task_columns = {
-    t: (st.column_config.ProgressColumn(t, format="%.3f", min_value=0.0, max_value=1.0) if t in probability
-        else st.column_config.NumberColumn(t, format="%.3g"))
+    t: (st.column_config.ProgressColumn(t, format="%.3f", min_value=0.0, max_value=1.0, width="small")
+        if t in probability else st.column_config.NumberColumn(t, format="%.3g", width="small"))
     for t in trained.task_names
 }
 
 st.subheader(f"Top {len(top)} for user {user}")
-show = ["rank", schema.item, *meta, "score", *trained.task_names]
+parts = {contribution_column(t): f"+{t}" for t in fusion}
+show = ["rank", schema.item, *meta, "score", *parts, *trained.task_names]
 st.dataframe(top[list(dict.fromkeys(show))], hide_index=True, key="rec.top",
              column_config={"score": st.column_config.NumberColumn("fused score", format="%.2f"),
+                            **{c: st.column_config.NumberColumn(name, format="%+.2f", width="small",
+                                                                help=f"What {name[1:]} adds to the fused score")
+                               for c, name in parts.items()},
                             **{c: st.column_config.TextColumn(c, width="medium") for c in schema.text},
                             **task_columns})
 st.caption("Each task column is the model's prediction for this user and item (a probability for 0/1 tasks). "
-           "The fused score orders the list; click a column header to sort by a single task instead.")
+           "The fused score orders the list; it is the sum of the *+task* columns, each task's contribution (weight × "
+           "the standardized prediction). Click a column header to sort by a single task instead.")
+title = next((c for c in meta if c in top.columns), None)
+chart, text = st.columns([3, 2])
+chart.plotly_chart(plots_recommend.contributions_chart(top, list(fusion), schema.item, title), key="rec.contrib")
+text.markdown(
+    "**Why this order.** Each bar is one item of the list, split into what each task added to (right of zero) or "
+    "took from (left) its fused score; the black tick is the score itself. A long bar of one colour means that "
+    "task decided the item's place. Tasks with negative weights push items down when the model expects that outcome."
+)
 
 with st.expander(f"History of user {user} ({len(past):,} interactions)", expanded=True):
     label_cols = [c for c in trained.task_names if c in past.columns]
     extra = [c for c in past.columns if c in schema.labels and c not in label_cols]
-    show_past = [c for c in (schema.item, *[m for m in meta if m in past.columns], *label_cols, *extra, schema.time,
-                             "split") if c and c in past.columns]
+    # The split right after the item: at the far right of a wide table it was cut off.
+    show_past = [c for c in (schema.item, "split", *[m for m in meta if m in past.columns], *label_cols, *extra,
+                             schema.time) if c and c in past.columns]
     st.dataframe(report.readable_times(past[list(dict.fromkeys(show_past))].head(200), [schema.time]), hide_index=True,
-                 key="rec.history", height=250)
+                 key="rec.history", height=250,
+                 column_config={c: st.column_config.TextColumn(c, width="medium") for c in schema.text})
     st.caption("What this user was shown, newest first (up to 200 rows), with the outcomes (labels). *split* says "
                "whether the row was used for training, validation or test.")
 
@@ -162,7 +210,7 @@ if c2.button("Pin current weights", key="rec.pin", help="Remember these sliders 
     st.session_state[reference_key] = dict(fusion)
     st.rerun()
 reference = {t: w for t, w in references[ref].items() if w != 0} or {fusable[0]: 1.0}
-before = top_k(scores, reference, int(k), exclude_seen=exclude_seen)
+before = top_k(scores, reference, int(k), exclude_seen=exclude_seen, scales=scales)
 changes = rank_changes(before, top, schema.item)
 st.caption(f"Reference: {', '.join(f'{t} {w:+.2f}' for t, w in references[ref].items())} → now: "
            f"{', '.join(f'{t} {w:+.2f}' for t, w in fusion.items())}. Items entering the list gained from the tasks "

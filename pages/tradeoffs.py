@@ -16,7 +16,8 @@ from mtl.data import prepare
 from mtl.errors import MTLError
 from mtl.models import available_models
 from mtl.report import json_safe
-from mtl.tradeoff import (ConditionedExplorer, alpha_from_fusion, curve_for_model, objective, sweep, sweep_steps,
+from mtl.tradeoff import (ConditionedExplorer, alpha_from_fusion, conditioned_front, curve_for_model, objective, sweep,
+                          sweep_steps,
                           weight_grid)
 from pages import _common as ui
 
@@ -61,7 +62,7 @@ def _start_sweep(tasks: list[str], points: int, arch: str, epochs: int, conditio
         return sweep(prepared, config, grid, conditioned=conditioned, progress=report, should_stop=should_stop)
 
     st.session_state["sweep.job"] = {"job": BackgroundJob(work, "mtl-sweep").start(), "dataset": ds.name,
-                                     "tasks": list(tasks), "arch": arch}
+                                     "tasks": list(tasks), "arch": arch, "ds": ds}
 
 
 @st.fragment(run_every=ui.POLL_S)
@@ -170,15 +171,29 @@ def show_front(entry: dict) -> None:
     if result.conditioned and result.points:
         st.markdown("**Fidelity of the conditioned model**: the absolute difference from a model retrained at the same "
                     "weights (small differences are within retraining noise).")
-        c1, c2 = st.columns([3, 2])
-        c1.plotly_chart(tplots.fidelity_bars(result))
-        c2.dataframe(pd.DataFrame(result.fidelity()).round(4), hide_index=True)
+        st.plotly_chart(tplots.fidelity_bars(result))
+        # Full width under the chart: beside it, a column per task and side was cut off on the right.
+        fidelity = tplots.fidelity_table(result)
+        st.dataframe(fidelity, hide_index=True, key="to.fidelity",
+                     column_config={c: st.column_config.NumberColumn(c, format="%.4f") for c in fidelity.columns[1:]})
         st.caption(f"Time to this front: retraining {result.retrain_seconds:.1f} s; one conditioned model "
                    f"{result.conditioned_train_seconds + result.conditioned_eval_seconds:.1f} s.")
     _download("Download the front", table, result.to_json(), "tradeoff_front", "to.front")
 
 
 # ============================================================ instant weights
+def _adopt_sweep_model() -> None:
+    """A sweep's conditioned model joins the run history once, so Instant weights (and
+    every other page) can use it without training another."""
+    entry = st.session_state.get("sweep.result")
+    if entry is None or "run_id" in entry or entry.get("ds") is None:
+        return
+    trained = getattr(entry["result"], "conditioned_result", None)
+    if trained is None or trained.trained is None:
+        return
+    entry["run_id"] = ui.add_run(entry["ds"], trained, origin="sweep").id
+
+
 def _conditioned_runs() -> dict[int, ui.Run]:
     return {r.id: r for r in ui.runs() if r.result.trained is not None and r.config.model.conditioned}
 
@@ -191,6 +206,16 @@ def _explorer(run: ui.Run) -> ConditionedExplorer:
     return cache[run.id]
 
 
+def _own_front(run: ui.Run, explorer: ConditionedExplorer):
+    """The conditioned model's front over a weight grid (forward passes only), once per run."""
+    cache = st.session_state.setdefault("to.instant_front", {})
+    if run.id not in cache:
+        cache.clear()
+        with st.spinner("Evaluating the conditioned model across the weightings ..."):
+            cache[run.id] = conditioned_front(explorer, points=11)
+    return cache[run.id]
+
+
 def instant_section() -> None:
     st.subheader("Instant weights: one preference-conditioned model")
     st.markdown(
@@ -198,12 +223,14 @@ def instant_section() -> None:
         "YOTO) and is trained with weights drawn at random, so one training run covers every weighting. "
         "Moving a slider below recomputes the predictions and test metrics without retraining."
     )
+    _adopt_sweep_model()
     runs = _conditioned_runs()
     job = ui.current_job()
     if not runs:
         tasks = ui.default_tasks(ds)
-        st.info(f"No conditioned model yet. Train one on **{ds.name}** for {', '.join(tasks)} (it joins your run "
-                "history; watch it on the Train page).", icon=":material/info:")
+        st.info(f"No conditioned model yet. Run a sweep with *Also train one preference-conditioned model* (Pareto "
+                f"front tab), or train one on **{ds.name}** for {', '.join(tasks)} (it joins your run history; watch "
+                "it on the Train page).", icon=":material/info:")
         if st.button("Train a conditioned model", icon=":material/play_arrow:", disabled=job is not None):
             try:
                 cfg = ui.make_config(ds, tasks)
@@ -213,8 +240,7 @@ def instant_section() -> None:
                 ui.show_error(err)
         return
     key = f"{UI}to.crun"
-    if st.session_state.get(key) not in runs:
-        st.session_state[key] = max(runs)
+    ui.follow_latest(key, list(runs.values()), ds)
     run = runs[st.selectbox("Conditioned model", list(runs)[::-1], key=key, format_func=lambda i: runs[i].label)]
     explorer = _explorer(run)
     names = [t.name for t in explorer.tasks]
@@ -231,6 +257,33 @@ def instant_section() -> None:
     st.caption(f"Shares: {', '.join(f'{n} {s:.0%}' for n, s in zip(names, share))} · recomputed on "
                f"{explorer.n_rows:,} test rows in **{ms:.0f} ms**")
     trained_at = run.result.test
+    front = _own_front(run, explorer)
+    baselines = ui.baseline_run(run)
+    entry = st.session_state.get("sweep.result")
+    sweep_result = entry["result"] if entry is not None and [t.name for t in entry["result"].tasks] == names else None
+    # The conditioned model's own front, with the retrained points and single-task
+    # baselines of a sweep on the same tasks when there is one.
+    shown = dataclasses.replace(
+        front, points=sweep_result.points if sweep_result is not None else [],
+        baselines=(sweep_result.baselines if sweep_result is not None and sweep_result.baselines
+                   else (baselines.result.test if baselines is not None else {})))
+    x_task, y_task = names[0], names[1]
+    if len(names) > 2:
+        c1, c2 = st.columns(2)
+        x_task = c1.selectbox("x axis", names, index=0, key=f"{UI}to.ix")
+        y_task = c2.selectbox("y axis", [n for n in names if n != x_task], index=0, key=f"{UI}to.iy")
+    current = {t.name: objective(t, metrics[t.name]) for t in explorer.tasks}
+    chart, bars = st.columns([3, 2])
+    chart.plotly_chart(tplots.pareto_front(shown, x_task, y_task, current=current), key="to.instant.front")
+    bars.plotly_chart(tplots.instant_bars(explorer.tasks, metrics, trained_at), key="to.instant.bars")
+    st.caption(
+        "Left: the orange dashed line is this one model evaluated at 11 weightings (no retraining); the red cross is "
+        "the model at the slider weights and moves along it as you slide"
+        + ("; dots and stars are your sweep's retrained models" if sweep_result is not None and sweep_result.points else "")
+        + ". Right: each task's test quality at these weights minus its quality at the model's default weights "
+        f"({', '.join(f'{n} {w:.0%}' for n, w in zip(names, explorer.model.default_pref.tolist()))}), which its "
+        "training run reported; up is better."
+    )
     rows = []
     for t in explorer.tasks:
         m = t.primary_metric
@@ -238,11 +291,6 @@ def instant_section() -> None:
                      f"{m} at training weights": trained_at[t.name].get(m),
                      "logloss" if t.kind == "binary" else "mae": metrics[t.name].get("logloss" if t.kind == "binary" else "mae")})
     st.dataframe(pd.DataFrame(rows).round(4), hide_index=True)
-    entry = st.session_state.get("sweep.result")
-    if entry is not None and [t.name for t in entry["result"].tasks] == names:
-        current = {t.name: objective(t, metrics[t.name]) for t in explorer.tasks}
-        st.plotly_chart(tplots.pareto_front(entry["result"], names[0], names[1], current=current))
-        st.caption("The red cross is this model at the slider weights, drawn over your last sweep's front.")
 
 
 # =================================================== relevance vs efficiency
@@ -273,8 +321,7 @@ def curve_section() -> None:
         st.page_link(ui.TRAIN, label="Go to the Train page", icon=":material/model_training:")
         return
     key = f"{UI}to.vrun"
-    if st.session_state.get(key) not in runs:
-        st.session_state[key] = max(runs)
+    ui.follow_latest(key, list(runs.values()), ds)
     run = runs[st.selectbox("Model", list(runs)[::-1], key=key, format_func=lambda i: runs[i].label)]
     trained = run.result.trained
     tasks = [t.name for t in trained.tasks if t.kind != "multiclass"]
@@ -288,9 +335,10 @@ def curve_section() -> None:
     if not eff or not rel:
         st.error("Mark at least one efficiency task and one relevance task.", icon=":material/error:")
         return
+    # On the curve's 0.05 grid, so the marker is a measured point of the curve.
+    start = round(20 * (alpha_from_fusion({t: 1.0 for t in tasks}, eff, rel) or 0.5)) / 20
     alpha = st.slider("Your current fusion: α (0 = rank by efficiency only, 1 = by relevance only)", 0.0, 1.0,
-                      step=0.05, key=ui.ui_default(f"{UI}to.alpha.{run.id}",
-                                                   float(alpha_from_fusion({t: 1.0 for t in tasks}, eff, rel) or 0.5)))
+                      step=0.05, key=ui.ui_default(f"{UI}to.alpha.{run.id}", float(start)))
     cache = st.session_state.setdefault("to.curves", {})
     ckey = (run.id, tuple(eff), tuple(rel), int(k))
     try:
@@ -306,17 +354,20 @@ def curve_section() -> None:
     chart, text = st.columns([3, 2])
     chart.plotly_chart(tplots.efficiency_relevance(curve))
     with text:
-        here, first = curve.at(alpha), curve.at(0.0)
+        st.markdown("**What the curve shows.** " + curve.finding())
+        here = curve.at(alpha)
         st.markdown(
-            f"**What to look for.** Left to right is more attention captured, bottom to top more value delivered. "
-            f"Ranking purely by {', '.join(eff)} (α = 0) gives efficiency {first['efficiency_at_k']:.3f} and "
-            f"relevance {first['relevance_ndcg_at_k']:.3f}; at your α = {alpha:.2f}: {here['efficiency_at_k']:.3f} and "
-            f"{here['relevance_ndcg_at_k']:.3f}. When the curve rises steeply as α grows while efficiency barely "
-            "drops, engagement-only ranking was leaving value on the table: the **efficiency paradox**. The grey "
-            "square is a random ranking"
-            + (", the green dashed curve the oracle that knows the true probabilities." if curve.oracle is not None else ".")
+            f"At your α = {here['alpha']:.2f} (red cross): efficiency {here['efficiency_at_k']:.3f} ± "
+            f"{here['efficiency_se']:.3f}, relevance {here['relevance_ndcg_at_k']:.3f} ± {here['relevance_se']:.3f} "
+            "(± standard error across users; hover a point for its numbers)."
         )
-        st.caption(f"{curve.n_users:,} users with two or more held-out impressions.")
+        st.caption(
+            "How to read it: left to right is more attention captured, bottom to top more value delivered; each dot "
+            "is one α. The grey square is a random ranking"
+            + (", the green dashed curve the oracle that knows the true probabilities" if curve.oracle is not None else "")
+            + f". {curve.n_users:,} users with two or more held-out impressions. The axes span at least a tenth of "
+            "their level, so a curve that looks flat is flat."
+        )
         for note in curve.notes:
             st.caption(note)
     table = curve.points.copy()
@@ -340,25 +391,33 @@ def compute_section() -> None:
         return
     rows = []
     for r in runs:
-        row = {"label": f"#{r.id}", "run": r.label, "arch": r.config.arch, "train_seconds": r.result.train_seconds,
-               "params": r.result.params, "latency_ms_per_1k": r.result.latency_ms_per_1k}
+        lat = r.result.latency
+        row = {"label": tplots.run_short_label(r.id, r.config.arch, r.config.weighting, r.config.model.conditioned,
+                                               r.baseline_for is not None),
+               "run": r.label, "arch": r.config.arch, "train_seconds": r.result.train_seconds,
+               "params": r.result.params, "latency_ms_per_1k": r.result.latency_ms_per_1k,
+               "latency_q25": lat.get("q25"), "latency_q75": lat.get("q75")}
         for t in r.result.tasks:
             row[f"{t.name} {t.primary_metric}"] = r.result.test[t.name].get(t.primary_metric)
         rows.append(row)
     table = pd.DataFrame(rows)
-    quality_cols = [c for c in table.columns if c not in ("label", "run", "arch", "train_seconds", "params", "latency_ms_per_1k")]
+    fixed = ("label", "run", "arch", "train_seconds", "params", "latency_ms_per_1k", "latency_q25", "latency_q75")
+    quality_cols = [c for c in table.columns if c not in fixed]
     c1, c2 = st.columns(2)
     quality = c1.selectbox("Quality", quality_cols, key=f"{UI}to.quality")
     axis = c2.radio("Compute", list(tplots.COMPUTE_AXES), format_func=tplots.COMPUTE_AXES.get, horizontal=True,
                     key=f"{UI}to.axis")
     shown = table.dropna(subset=[quality])
     st.plotly_chart(tplots.quality_vs_compute(shown, quality, axis))
-    st.caption("Runs that did not train this task are left out. Lower RMSE is better; higher AUC or accuracy is better.")
+    st.caption("Runs that did not train this task are left out. Lower RMSE is better; higher AUC or accuracy is better. "
+               "Inference latency is the median of repeated timings; its whiskers span the middle half of them.")
     st.dataframe(table, hide_index=True, column_config={
         "label": None, "arch": "architecture",
         "train_seconds": st.column_config.NumberColumn("training time (s)", format="%.1f"),
         "params": st.column_config.NumberColumn("parameters", format="localized"),
         "latency_ms_per_1k": st.column_config.NumberColumn("inference (ms per 1,000 rows)", format="%.2f"),
+        "latency_q25": st.column_config.NumberColumn("inference, fast quarter", format="%.2f"),
+        "latency_q75": st.column_config.NumberColumn("inference, slow quarter", format="%.2f"),
         **{c: st.column_config.NumberColumn(format="%.4f") for c in quality_cols}})
     _download("Download run metrics", table, {"runs": table.to_dict(orient="records")}, "runs_compute", "to.runs")
 

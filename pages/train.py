@@ -280,7 +280,7 @@ def show_run(run: ui.Run) -> None:
     st.markdown(
         f"**{run.label}**  \n{result.params:,} parameters · {result.train_seconds:.1f} s on {result.device} · "
         f"best epoch {result.best_epoch:g} of {result.epochs_run:g} · {REASONS.get(result.reason, result.reason)} · "
-        f"inference {result.latency_ms_per_1k:.2f} ms per 1,000 rows"
+        f"inference {result.latency_text()}"
     )
     for warning in run.warnings:
         st.warning(warning)

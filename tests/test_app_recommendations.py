@@ -7,7 +7,7 @@ import pytest
 from mtl.recommend import history, score_candidates, top_k, users
 from pages import _common as ui
 from tests._apptest import (  # noqa: F401 (app is a fixture)
-    app, no_errors, open_page, table_with, tiny_dataset, tiny_frame, trained_run,
+    app, button, fast_settings, no_errors, open_page, table_with, tiny_dataset, tiny_frame, trained_run, wait_for_job,
 )
 
 
@@ -93,3 +93,32 @@ def test_data_without_user_or_item_ids_says_so(app):
     info = " ".join(i.value for i in at.info)
     assert "has no user ids and item ids" in info
     assert not at.get("dataframe")
+
+
+def test_it_follows_the_latest_run_of_a_newly_active_dataset(app, feed_run):
+    """Issue 10 item 10: after training on a new dataset, the page must show that run."""
+    at = open_page(app, ui.RECOMMEND, feed_run.ds, [feed_run])
+    assert at.selectbox(key="ui.rec.run").value == 1
+    new = tiny_dataset(seed=2, name="new_upload.csv")
+    at.session_state["dataset"] = new
+    at.switch_page(ui.TRAIN).run()
+    fast_settings(at, epochs=1)
+    button(at, "Train").click().run()
+    wait_for_job(at)
+    at.switch_page(ui.RECOMMEND).run()
+    no_errors(at)
+    assert at.selectbox(key="ui.rec.run").value == 2
+    assert not any("newer" in i.value for i in at.info)
+
+
+def test_an_older_run_chosen_by_hand_says_which_run_it_shows_and_offers_the_newer_one(app, feed_run):
+    other = trained_run(tiny_dataset(seed=2, name="new_upload.csv"), 2)
+    at = open_page(app, ui.RECOMMEND, other.ds, [feed_run, other])
+    assert at.selectbox(key="ui.rec.run").value == 2      # the active dataset's latest run
+    at.selectbox(key="ui.rec.run").set_value(1).run()
+    no_errors(at)
+    notice = " ".join(i.value for i in at.info)
+    assert "#1" in notice and "new_upload.csv" in notice and "#2" in notice
+    button(at, "Show run #2").click().run()
+    assert at.selectbox(key="ui.rec.run").value == 2
+    assert not any("Show run" in b.label for b in at.button)

@@ -190,12 +190,18 @@ def test_journey_upload_weigh_train_recommend(page, tmp_path):
     top = page.get_by_test_id("stDataFrame").filter(visible=True).first
     grid = top.locator("table[role=grid]")
     expect(grid).to_have_attribute("aria-rowcount", "11")  # header + 10 items
-    # rank, item_id, item_title, item_category, fused score and one column per task; the
-    # grid only puts the columns in view into its accessible table, so check the first ones.
-    expect(grid).to_have_attribute("aria-colcount", "8")
+    # rank, item_id, item_title, item_category, fused score, one contribution and one prediction
+    # column per task; the grid only puts the columns in view into its accessible table, so
+    # check the first ones.
+    expect(grid).to_have_attribute("aria-colcount", "11")
     for column in ("rank", "item_id", "item_title"):
         expect(top.locator("th").filter(has_text=re.compile(f"^{column}$"))).to_have_count(1)
     expect(page.get_by_role("heading", name="What changed")).to_be_visible()
+    # The history's split column is in view (it was cut off on the right).
+    past = page.get_by_test_id("stDataFrame").filter(visible=True).nth(1)
+    expect(past.locator("th").filter(has_text=re.compile("^split$"))).to_have_count(1)
+    # Each task's contribution to the fused score is charted.
+    expect(page.get_by_text("What each task adds to the fused score").first).to_be_attached()
     _no_errors(page)
     _screenshot(page, "journey-upload-weigh-train-recommend")
 
@@ -219,7 +225,22 @@ def test_journey_tradeoff_front(page, tmp_path):
     expect(front.locator("table[role=grid]")).to_have_attribute("aria-rowcount", "4")  # header + 3 weightings
     expect(page.get_by_text("How to read it.")).to_be_visible()
     assert page.get_by_test_id("stPlotlyChart").filter(visible=True).count() >= 2  # front + fidelity
+    # The fidelity table shows every column without scrolling sideways (it was cut off on
+    # the right): weights + 3 per task (2 tasks). The grid lists only the columns in view.
+    fidelity = page.get_by_test_id("stDataFrame").filter(visible=True).nth(1)
+    fidelity.scroll_into_view_if_needed()
+    expect(fidelity.locator("table[role=grid]")).to_have_attribute("aria-colcount", "7")
+    expect(fidelity.locator("th").filter(has_text=re.compile(r" \|Δ\|$"))).to_have_count(2)
     _screenshot(page, "journey-tradeoff-front")
+    # Instant weights reuses the sweep's conditioned model at once: front and bars, no new training.
+    page.get_by_role("tab", name="Instant weights").click()
+    expect(page.get_by_text("No conditioned model yet")).to_have_count(0)
+    expect(page.get_by_role("combobox", name="Conditioned model")).to_have_value(
+        re.compile(r"preference-conditioned \(from a sweep\)"))
+    expect(page.get_by_text("Change per task vs the training weights").first).to_be_attached()
+    assert page.get_by_test_id("stPlotlyChart").filter(visible=True).count() == 2
+    _no_errors(page)
+    _screenshot(page, "journey-tradeoff-instant")
 
 
 def test_journey_compare_methods(page, tmp_path):

@@ -145,14 +145,25 @@ def test_recommend_prints_k_rows(run):
     code, out, err = _main(["recommend", "--model", run["model"], "--user", _known_user(run), "--k", 3,
                             "--fusion", "like=0.7,click=0.3"])
     assert code == 0, err
-    lines = [ln for ln in out.splitlines() if ln.strip()]
+    lines = _table_lines(out)
     assert len(lines) == 1 + 3                      # header + 3 items
     header = lines[0].split()
-    assert header[:3] == ["rank", "item_id", "score"]
+    assert header[:5] == ["rank", "item_id", "score", "+like", "+click"]
     assert {"click", "like", "watch_time", "item_category"} <= set(header)
     assert [ln.split()[0] for ln in lines[1:]] == ["1", "2", "3"]
     scores = [float(ln.split()[2]) for ln in lines[1:]]
     assert scores == sorted(scores, reverse=True)
+    # The per-task contributions explain the score: they add up to it.
+    for ln in lines[1:]:
+        cells = ln.split()
+        assert float(cells[3]) + float(cells[4]) == pytest.approx(float(cells[2]), abs=2e-4)
+    assert "score = sum of the +task columns" in out
+
+
+def _table_lines(out: str) -> list[str]:
+    """The ranking table of ``recommend``'s output (the explanation follows it)."""
+    lines = [ln for ln in out.splitlines() if ln.strip()]
+    return lines[:next(i for i, ln in enumerate(lines) if ln.startswith("score = "))]
 
 
 def test_recommend_include_seen_and_default_fusion(run):
@@ -160,10 +171,10 @@ def test_recommend_include_seen_and_default_fusion(run):
     code, out, _ = _main(["recommend", "--model", run["model"], "--user", user, "--k", 500, "--include-seen"])
     assert code == 0
     n_items = pd.read_csv(run["data"]).item_id.nunique()
-    assert len([ln for ln in out.splitlines() if ln.strip()]) == 1 + n_items
+    assert len(_table_lines(out)) == 1 + n_items
     code, out2, _ = _main(["recommend", "--model", run["model"], "--user", user, "--k", 500])
     assert code == 0
-    assert len(out2.splitlines()) < len(out.splitlines())
+    assert len(_table_lines(out2)) < len(_table_lines(out))
 
 
 def test_inspect_shows_roles(run):

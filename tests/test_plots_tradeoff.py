@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mtl.plots_tradeoff import efficiency_relevance, fidelity_bars, front_table, pareto_front, quality_vs_compute
+from mtl.plots_tradeoff import (LABEL_GAP, efficiency_relevance, fidelity_bars, fidelity_table, front_table, pareto_front, quality_vs_compute,
+                                 run_short_label)
 from mtl.tasks import TaskSpec
-from mtl.tradeoff import SweepPoint, SweepResult, efficiency_relevance_curve
+from mtl.tradeoff import CurveResult, SweepPoint, SweepResult, efficiency_relevance_curve
 
 
 @pytest.fixture
@@ -50,9 +51,56 @@ def test_curve_figure_has_model_random_oracle_and_current():
     curve = efficiency_relevance_curve(f, preds, ["click"], ["like"], "u", k=3, oracle={"click": f.click.to_numpy(float), "like": f.like.to_numpy(float)},
                                        current_alpha=0.5)
     fig = efficiency_relevance(curve)
-    assert [t.name for t in fig.data] == ["model", "oracle (true probabilities)", "random ranking", "current fusion (α=0.50)"]
+    assert [t.name for t in fig.data] == ["model", "alpha labels", "oracle (true probabilities)", "random ranking",
+                                          "current fusion (α=0.50)"]
     assert len(fig.data[0].x) == 21
-    assert "α=0.00" in fig.data[0].text and "α=1.00" in fig.data[0].text
+    assert fig.data[1].text[0] == "α=0.00"  # the first label; the others only where they fit
+
+
+def _contained(fig) -> None:
+    """Every drawn point of every trace lies inside the fixed axis ranges."""
+    (x0, x1), (y0, y1) = fig.layout.xaxis.range, fig.layout.yaxis.range
+    assert fig.layout.xaxis.autorange is False and fig.layout.yaxis.autorange is False
+    for t in fig.data:
+        assert all(x0 < v < x1 for v in t.x), (t.name, x0, x1, list(t.x))
+        assert all(y0 < v < y1 for v in t.y), (t.name, y0, y1, list(t.y))
+
+
+def _label_gaps(fig) -> list[float]:
+    labels = next(t for t in fig.data if t.name == "alpha labels")
+    (x0, x1), (y0, y1) = fig.layout.xaxis.range, fig.layout.yaxis.range
+    pts = [((x - x0) / (x1 - x0), (y - y0) / (y1 - y0)) for x, y in zip(labels.x, labels.y)]
+    return [float(np.hypot(a[0] - b[0], a[1] - b[1])) for i, a in enumerate(pts) for b in pts[i + 1:]]
+
+
+def test_curve_axes_hold_every_trace_the_marker_is_on_the_curve_and_labels_do_not_collide():
+    """Issue 10 item 2: the oracle was clipped, the marker sat off the curve, labels overlapped."""
+    rng = np.random.default_rng(4)
+    n = 20 * 30
+    f = pd.DataFrame({"u": np.repeat(np.arange(20), 30), "click": rng.integers(0, 2, n), "like": rng.integers(0, 2, n)})
+    preds = {"click": f.click + rng.random(n), "like": f.like + rng.random(n)}
+    # An oracle far to the top right of the model curve, and a current alpha off the grid.
+    oracle = {"click": f.click.to_numpy(float) * 2 + rng.random(n) * 0.1, "like": f.like.to_numpy(float)}
+    curve = efficiency_relevance_curve(f, preds, ["click"], ["like"], "u", k=3, oracle=oracle, current_alpha=0.67)
+    fig = efficiency_relevance(curve)
+    _contained(fig)
+    model, current = fig.data[0], fig.data[-1]
+    assert current.name == "current fusion (α=0.67)"
+    assert (current.x[0], current.y[0]) in set(zip(model.x, model.y))
+    assert all(g >= LABEL_GAP for g in _label_gaps(fig))
+
+
+def test_a_collapsed_curve_gets_one_label_and_a_readable_axis():
+    """A curve whose points all but coincide (KuaiRand: efficiency 0.4557-0.45595) labels one
+    alpha, and its efficiency axis is not stretched over noise in the fourth decimal."""
+    pts = pd.DataFrame({"alpha": np.linspace(0, 1, 21), "efficiency_at_k": 0.4557 + np.linspace(0, 0.00025, 21),
+                        "relevance_ndcg_at_k": 0.80 + np.linspace(0, 0.0002, 21)})
+    curve = CurveResult(10, ["is_click"], ["long_view"], pts, {"efficiency_at_k": 0.456, "relevance_ndcg_at_k": 0.801})
+    fig = efficiency_relevance(curve)
+    _contained(fig)
+    assert len(fig.data[1].text) == 1
+    x0, x1 = fig.layout.xaxis.range
+    assert x1 - x0 >= 0.1 * 0.4557
 
 
 def test_quality_vs_compute_groups_by_architecture():
@@ -64,3 +112,31 @@ def test_quality_vs_compute_groups_by_architecture():
     assert fig.layout.xaxis.type == "log"
     with pytest.raises(ValueError):
         quality_vs_compute(runs, "click AUC", "flops")
+
+
+def test_compute_points_say_what_each_run_is_and_latency_shows_its_spread():
+    """Issue 10 items 9 and 11: points were labelled only "#1-#3"; latency had no spread."""
+    labels = [run_short_label(1, "single", "static", baselines=True), run_short_label(2, "mmoe", "upgrad"),
+              run_short_label(3, "mmoe", "static", conditioned=True)]
+    assert labels == ["#1 single-task", "#2 mmoe·upgrad", "#3 mmoe·conditioned"]
+    runs = pd.DataFrame({"label": labels, "arch": ["single", "mmoe", "mmoe"], "click AUC": [0.7, 0.71, 0.72],
+                         "train_seconds": [10.0, 5.0, 6.0], "params": [1000, 50_000, 60_000],
+                         "latency_ms_per_1k": [1.0, 2.0, 2.5], "latency_q25": [0.9, 1.8, 2.4],
+                         "latency_q75": [1.2, 2.1, 2.9]})
+    fig = quality_vs_compute(runs, "click AUC", "latency_ms_per_1k")
+    assert list(fig.data[1].text) == ["#2 mmoe·upgrad", "#3 mmoe·conditioned"]
+    assert fig.data[1].error_x.array == pytest.approx((0.1, 0.4))
+    assert fig.data[1].error_x.arrayminus == pytest.approx((0.2, 0.1))
+    assert quality_vs_compute(runs, "click AUC", "params").data[0].error_x.array is None
+    # Labels point inwards (the fastest run's to the right, the slowest's to the left), unclipped.
+    fig = quality_vs_compute(runs, "click AUC", "train_seconds")
+    assert fig.data[0].textposition == ("top left",) and fig.data[1].textposition == ("top right", "top right")
+    assert fig.data[0].cliponaxis is False
+
+
+def test_fidelity_table_has_one_short_row_per_weighting(result):
+    table = fidelity_table(result)
+    assert list(table.columns) == ["weights (click / like)", "click AUC retrained", "click AUC conditioned", "click |Δ|",
+                                   "like AUC retrained", "like AUC conditioned", "like |Δ|"]
+    assert table.iloc[0, 0] == "0.90 / 0.10"
+    assert table["click |Δ|"].tolist() == pytest.approx([0.01, 0.01, 0.01])

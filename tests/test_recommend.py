@@ -10,8 +10,13 @@ import pytest
 
 from mtl.errors import ConfigError, DataError
 from mtl.recommend import (
+    MIN_SIGNAL,
     check_fusion,
+    contributions,
+    damped_notes,
     fuse,
+    fusion_signal,
+    outcome_scales,
     history,
     parse_fusion,
     rank_changes,
@@ -144,6 +149,61 @@ def test_fuse_uses_per_task_z_scores():
     bigger = scores.assign(b=scores.b * 1000 + 5)
     assert np.allclose(fuse(bigger, {"a": 0.7, "b": 0.3}), got)
     assert np.allclose(fuse(scores, {"a": 1.0}), za)
+
+
+def _noisy_rare_task(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    """Candidates of one user: click with real signal; follow (0.03% base rate) that the
+    model cannot tell apart between items: the same value up to noise in the 6th decimal."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"item_id": np.arange(n), "click": rng.beta(2, 4, n),
+                         "follow": 0.0003 + 1e-6 * rng.standard_normal(n)})
+
+
+def test_a_task_without_signal_cannot_decide_the_ranking():
+    scores = _noisy_rare_task()
+    equal = {"click": 1.0, "follow": 1.0}
+    # A plain per-user z-score would stretch follow's noise to the spread of click and
+    # let it reorder the list (the KuaiRand is_follow case of issue 10).
+    z = {c: (scores[c] - scores[c].mean()) / scores[c].std(ddof=0) for c in ("click", "follow")}
+    plain_top = set(scores.item_id[np.argsort(-(z["click"] + z["follow"]).to_numpy())[:10]])
+    by_click = set(scores.nlargest(10, "click").item_id)
+    assert len(plain_top & by_click) < 8
+    top = top_k(scores, equal, 10)
+    assert set(top.item_id) == by_click
+    # follow counts in proportion to its spread: a hundredth of a unit, not a full z-score.
+    assert top["follow contribution"].abs().max() < 0.01
+    signal = fusion_signal(scores, equal).set_index("task")
+    assert signal.loc["click", "strength"] == 1.0 and signal.loc["follow", "strength"] < 0.01
+    notes = damped_notes(fusion_signal(scores, equal))
+    assert len(notes) == 1 and notes[0].startswith("follow:")
+
+
+def test_contributions_add_up_to_the_fused_score_and_are_in_the_ranking():
+    scores = _noisy_rare_task(50).assign(like=np.linspace(0.01, 0.05, 50))
+    fusion = {"click": 0.5, "like": 1.0, "follow": -0.2}
+    parts = contributions(scores, fusion)
+    assert list(parts.columns) == ["click", "like", "follow"]
+    assert np.allclose(parts.sum(axis=1), fuse(scores, fusion))
+    top = top_k(scores, fusion, 5)
+    assert np.allclose(top[["click contribution", "like contribution", "follow contribution"]].sum(axis=1), top.score)
+
+
+def test_regression_tasks_floor_at_their_label_scale():
+    scores = pd.DataFrame({"watch": [30.0, 30.001, 29.999, 30.0], "click": [0.1, 0.5, 0.3, 0.2]})
+    # Watch time predictions differ by a millisecond; the label's training std is 20 s.
+    parts = contributions(scores, {"watch": 1.0, "click": 1.0}, {"watch": 20.0, "click": None})
+    assert parts["watch"].abs().max() < 1e-3
+    expected = (scores.watch - 30.0) / (MIN_SIGNAL * 20.0)
+    assert np.allclose(parts["watch"], expected)
+    # Without a scale a non-probability task falls back to a plain z-score.
+    assert contributions(scores, {"watch": 1.0})["watch"].abs().max() > 1
+
+
+def test_outcome_scales_of_a_trained_model(trained):
+    assert outcome_scales(trained) == {"click": None, "like": None}
+    model = SimpleNamespace(tasks=[TaskSpec("click", "binary"), TaskSpec("watch", "regression", mean=30.0, std=12.5),
+                                   TaskSpec("genre", "multiclass", classes=(1, 2, 3))])
+    assert outcome_scales(model) == {"click": None, "watch": 12.5}
 
 
 def test_top_k_ties_are_stable_and_seen_filter():

@@ -21,6 +21,7 @@ from mtl.tradeoff import (
     SweepPoint,
     SweepResult,
     alpha_from_fusion,
+    conditioned_front,
     efficiency_relevance_curve,
     hypervolume,
     pareto_mask,
@@ -111,6 +112,44 @@ def test_curve_oracle_and_validation():
         efficiency_relevance_curve(f, preds, [], ["like"], "user")
 
 
+def test_curve_finding_says_what_the_data_shows_with_the_spread_across_users():
+    """Issue 10 item 2: the text announced the efficiency paradox whatever the data showed."""
+    rng = np.random.default_rng(7)
+    users, per_user = 200, 12
+    n = users * per_user
+    user = np.repeat(np.arange(users), per_user)
+    like = rng.integers(0, 2, n)
+    # Clicks constant within each user: no ranking can change efficiency@K.
+    flat = pd.DataFrame({"user": user, "click": np.repeat(rng.integers(0, 2, users), per_user), "like": like})
+    preds = {"click": rng.random(n), "like": like + rng.random(n) * 0.5}
+    curve = efficiency_relevance_curve(flat, preds, ["click"], ["like"], "user", k=3)
+    e, r = curve.efficiency_change, curve.relevance_change
+    assert e.diff == pytest.approx(0.0) and not e.measurable
+    assert r.measurable and r.diff > 0 and r.n_users > 150
+    text = curve.finding()
+    assert "ranking by relevance costs no measurable efficiency" in text and "±" in text
+    assert curve.to_json()["finding"] == text
+    assert {"efficiency_se", "relevance_se"} <= set(curve.points.columns)
+    # Clicks and likes on different items, each predicted well: a real trade-off.
+    click = 1 - like
+    opposed = pd.DataFrame({"user": user, "click": click, "like": like})
+    preds = {"click": click + rng.random(n) * 0.5, "like": like + rng.random(n) * 0.5}
+    curve = efficiency_relevance_curve(opposed, preds, ["click"], ["like"], "user", k=3)
+    assert curve.efficiency_change.measurable and curve.efficiency_change.diff < 0
+    assert "A real trade-off" in curve.finding()
+    # The same predictions for both sides: both ends rank alike, nothing moves.
+    same = rng.random(n)
+    curve = efficiency_relevance_curve(opposed, {"click": same, "like": same}, ["click"], ["like"], "user", k=3)
+    assert "makes no measurable difference" in curve.finding()
+
+
+def test_curve_measures_the_current_alpha_exactly():
+    f = _curve_frame()
+    preds = {"click": np.random.default_rng(2).random(len(f)), "like": np.random.default_rng(3).random(len(f))}
+    curve = efficiency_relevance_curve(f, preds, ["click"], ["like"], "user", k=3, current_alpha=0.67)
+    assert curve.at(0.67)["alpha"] == pytest.approx(0.67) and len(curve.points) == 22
+
+
 def test_alpha_from_fusion():
     assert alpha_from_fusion({"click": 1, "like": 3}, ["click"], ["like"]) == pytest.approx(0.75)
     assert alpha_from_fusion({"other": 1}, ["click"], ["like"]) is None
@@ -133,6 +172,8 @@ def test_sweep_collects_points_front_and_baselines(tiny_prepared):
     assert [p.weights for p in res.points] == [list(w) for w in weight_grid(2, 3)]
     assert set(res.baselines) == {"click", "long_view"}
     assert len(res.conditioned) == 3 and len(res.fidelity()) == 3
+    # The conditioned model is kept, so an app can reuse it (Instant weights) without retraining.
+    assert res.conditioned_result.config.model.conditioned and res.conditioned_result.trained is not None
     front = res.pareto()
     assert front and res.hypervolume() > 0
     assert res.hypervolume() == pytest.approx(hypervolume(objectives[front], np.array([0.5, 0.5])))
@@ -148,6 +189,10 @@ def test_conditioned_model_reacts_to_the_weights(tiny_prepared):
     a, b = explorer.predict([0.9, 0.1]), explorer.predict([0.1, 0.9])
     assert not np.allclose(a[1], b[1])
     assert set(explorer.metrics([0.5, 0.5])) == {"click", "long_view"}
+    # Its own front: one forward pass per weighting, the same numbers as the slider view.
+    front = conditioned_front(explorer, points=5)
+    assert [p.weights for p in front.conditioned] == [list(w) for w in weight_grid(2, 5)]
+    assert front.conditioned[2].test == explorer.quick_metrics([0.5, 0.5]) and not front.points
     with pytest.raises(ConfigError):
         explorer.predict([1.0])
     with pytest.raises(ConfigError):
@@ -198,7 +243,10 @@ def test_cli_sweep_and_curve(tmp_path, capsys):
     curve = json.loads(cj.read_text())
     assert len(curve["points"]) == 21 and curve["oracle"] is not None
     assert curve["points"][0]["alpha"] == 0 and curve["points"][-1]["alpha"] == 1
-    capsys.readouterr()
+    # The statement of what the curve shows is printed (without markdown) and saved.
+    printed = capsys.readouterr().out
+    assert curve["finding"].replace("**", "").replace("*", "") in printed and "±" in curve["finding"]
+    assert {"diff", "ci95", "n_users"} <= set(curve["efficiency_change"])
     assert main(["curve", "--model", str(model), "--efficiency", "click", "--relevance", "nope"]) == 2
     assert capsys.readouterr().err.startswith("error:")
 

@@ -108,9 +108,14 @@ def test_result_fields_and_json():
     assert isinstance(result, TrainResult)
     assert result.params == trainer.model.n_parameters() > 0
     assert result.train_seconds > 0 and result.latency_ms_per_1k > 0
+    # Latency: the median of enough timings on enough rows, with its spread (issue 10 item 9).
+    lat = result.latency
+    assert lat["median"] == result.latency_ms_per_1k and lat["q25"] <= lat["median"] <= lat["q75"]
+    assert lat["repeats"] >= 15 and lat["rows"] >= 8192
+    assert "middle half" in result.latency_text()
     assert result.device == "cpu"
     doc = result.to_json()
-    assert {"test", "valid", "train_seconds", "params", "config", "history", "latency_ms_per_1k"} <= set(doc)
+    assert {"test", "valid", "train_seconds", "params", "config", "history", "latency_ms_per_1k", "latency"} <= set(doc)
     for part in ("test", "valid"):
         assert set(doc[part]) == set(FEED_TASKS)
         for task in FEED_TASKS:

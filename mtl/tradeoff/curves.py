@@ -8,16 +8,20 @@ test impressions) are ranked by
     (1 - alpha) * efficiency score + alpha * relevance score,
 
 where each score is the mean of the z-scored predictions of its tasks, standardized
-over the user's candidates (as :mod:`mtl.recommend` does). For each ``alpha`` we
-report, averaged over users:
+over the user's candidates with the same spread floor as :mod:`mtl.recommend` (a
+task without signal cannot decide the order). For each ``alpha`` we report,
+averaged over users, with the standard error of that mean across users:
 
 * efficiency@K: the mean efficiency label among the top K (e.g. click rate);
 * relevance@K: NDCG@K with the summed relevance labels as graded gains.
 
 ``alpha = 0`` ranks by efficiency alone, ``alpha = 1`` by relevance alone. A random
 ranking and, on simulated data, the oracle ranking by the true probabilities give the
-floor and the ceiling. When engagement and value disagree, the curve bends: this is
-the "efficiency paradox" of engagement-driven feeds made visible.
+floor and the ceiling. When engagement and value disagree, the curve bends: the
+"efficiency paradox" of engagement-driven feeds made visible. Whether it does on a
+given data set is a measured claim: :meth:`CurveResult.finding` compares the two ends
+user by user (paired differences with a 95% interval) and says in words what the data
+shows, including "ranking by relevance costs no measurable efficiency".
 """
 
 from __future__ import annotations
@@ -30,8 +34,41 @@ import pandas as pd
 
 from ..data.encode import canonical
 from ..errors import ConfigError, DataError
+from ..recommend import MIN_SIGNAL
 
 DEFAULT_ALPHAS = tuple(np.round(np.linspace(0, 1, 21), 4))
+#: Half-width of a 95% normal interval, in standard errors.
+Z95 = 1.96
+
+
+@dataclass
+class Change:
+    """The paired change of one measure from alpha = 0 to alpha = 1, over users."""
+
+    start: float
+    end: float
+    diff: float        # mean over users of (end - start)
+    ci: float          # half-width of its 95% interval
+    n_users: int
+
+    @property
+    def measurable(self) -> bool:
+        return bool(abs(self.diff) > self.ci)
+
+    def text(self, digits: int = 3) -> str:
+        return f"{self.start:.{digits}f} → {self.end:.{digits}f} ({self.diff:+.{digits}f} ± {self.ci:.{digits}f})"
+
+    def to_json(self) -> dict:
+        return {"start": self.start, "end": self.end, "diff": self.diff, "ci95": self.ci, "n_users": self.n_users}
+
+
+def _paired(a: np.ndarray, b: np.ndarray) -> Change:
+    ok = ~np.isnan(a) & ~np.isnan(b)
+    d = b[ok] - a[ok]
+    n = int(ok.sum())
+    ci = Z95 * float(d.std(ddof=1)) / np.sqrt(n) if n > 1 else float("nan")
+    return Change(float(np.nanmean(a[ok])) if n else float("nan"), float(np.nanmean(b[ok])) if n else float("nan"),
+                  float(d.mean()) if n else float("nan"), ci, n)
 
 
 @dataclass
@@ -45,11 +82,45 @@ class CurveResult:
     current_alpha: float | None = None
     n_users: int = 0
     notes: list[str] = field(default_factory=list)
+    #: From alpha = 0 to alpha = 1, paired over users: efficiency and relevance.
+    efficiency_change: Change | None = None
+    relevance_change: Change | None = None
 
     def at(self, alpha: float) -> dict[str, float]:
         """The point of the curve nearest to ``alpha``."""
         i = int(np.abs(self.points["alpha"].to_numpy() - alpha).argmin())
         return self.points.iloc[i].to_dict()
+
+    def finding(self) -> str:
+        """What the curve shows on this data, in words, with the spread across users:
+        the change of each measure from ranking by efficiency only (alpha = 0) to
+        relevance only (alpha = 1), as a mean of per-user differences ± its 95%
+        interval. A change inside its interval is called not measurable."""
+        e, r = self.efficiency_change, self.relevance_change
+        if e is None or r is None or np.isnan(e.ci) or np.isnan(r.ci):
+            return "Too few users to judge the difference between the two ends of the curve."
+        eff, rel = f"efficiency@{self.k}", f"relevance@{self.k}"
+        numbers = (f"From α = 0 to α = 1, {eff} goes {e.text(4)} and {rel} {r.text(4)} "
+                   f"(mean of per-user differences ± 95% interval, {e.n_users:,} users).")
+        if not e.measurable and not r.measurable:
+            return ("**On this data the weighting makes no measurable difference**: neither efficiency nor relevance "
+                    "moves by more than its spread across users. " + numbers)
+        if not e.measurable and r.diff > 0:
+            return ("**On this data, ranking by relevance costs no measurable efficiency**, and it raises relevance. "
+                    "Engagement-only ranking was leaving value on the table: the *efficiency paradox*. " + numbers)
+        if not e.measurable:
+            return "**On this data, ranking by relevance costs no measurable efficiency**, nor does it add relevance. " + numbers
+        if e.diff < 0 and r.measurable and r.diff > 0:
+            return ("**A real trade-off on this data**: ranking by relevance gains relevance and costs efficiency. "
+                    "Choose α by how much of one you would give for the other. " + numbers)
+        if e.diff < 0 and not r.measurable:
+            return ("**On this data, weighting relevance costs efficiency without a measurable relevance gain**: the "
+                    "model's relevance predictions do not rank better than its efficiency ones. " + numbers)
+        if e.diff > 0 and (not r.measurable or r.diff > 0):
+            return ("**No trade-off on this data**: ranking by relevance does not lose efficiency (it gains some), so "
+                    "relevance and efficiency point the same way here. " + numbers)
+        return ("**On this data, ranking by relevance gains efficiency but loses relevance**: the model's relevance "
+                "predictions rank worse than its efficiency ones for relevance itself. " + numbers)
 
     def to_json(self) -> dict:
         """The CLI's ``curve --json`` document."""
@@ -63,6 +134,9 @@ class CurveResult:
             "oracle": None if self.oracle is None else self.oracle.to_dict(orient="records"),
             "current_alpha": self.current_alpha,
             "notes": self.notes,
+            "efficiency_change": None if self.efficiency_change is None else self.efficiency_change.to_json(),
+            "relevance_change": None if self.relevance_change is None else self.relevance_change.to_json(),
+            "finding": self.finding(),
         }
 
 
@@ -73,17 +147,31 @@ def alpha_from_fusion(fusion: Mapping[str, float], efficiency: Sequence[str], re
     return None if e + r == 0 else r / (e + r)
 
 
-def _group_z(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+def _group_z(values: np.ndarray, groups: np.ndarray, scale: float | None = None) -> np.ndarray:
+    """Per-user z-scores with the spread floored as in :func:`mtl.recommend.fuse`:
+    at ``MIN_SIGNAL`` x the outcome's scale (``sqrt(m (1 - m))`` of the user's mean
+    prediction for probabilities, when ``scale`` is None)."""
     s = pd.Series(values)
     g = s.groupby(groups)
+    mean = g.transform("mean").to_numpy()
     sd = g.transform("std", ddof=0).to_numpy()
-    z = (values - g.transform("mean").to_numpy()) / np.where(sd > 0, sd, 1.0)
-    return np.where(sd > 0, z, 0.0)
+    if scale is not None:
+        floor = np.full_like(sd, MIN_SIGNAL * abs(scale))
+    elif np.nanmin(values) >= 0 and np.nanmax(values) <= 1:
+        floor = MIN_SIGNAL * np.sqrt(mean * (1 - mean))
+    else:
+        floor = np.zeros_like(sd)
+    spread = np.maximum(sd, floor)
+    z = (values - mean) / np.where(spread > 0, spread, 1.0)
+    return np.where(spread > 0, z, 0.0)
 
 
-def _evaluate_ranking(score: np.ndarray, groups: np.ndarray, gain: np.ndarray, eff: np.ndarray, k: int) -> tuple[float, np.ndarray]:
+def _evaluate_ranking(score: np.ndarray, groups: np.ndarray, gain: np.ndarray, eff: np.ndarray, k: int,
+                      per_user: bool = False):
     """Mean NDCG@k over users with any gain, and the mean of each efficiency label
-    column in the top k over all users. ``groups`` are integer user codes."""
+    column in the top k over all users. ``groups`` are integer user codes. With
+    ``per_user``, also the per-user NDCG (NaN without gain) and per-user first
+    efficiency label mean, for spreads and paired differences."""
     order = np.lexsort((-score, groups))
     g = groups[order]
     starts = np.r_[0, np.flatnonzero(g[1:] != g[:-1]) + 1]
@@ -98,15 +186,25 @@ def _evaluate_ranking(score: np.ndarray, groups: np.ndarray, gain: np.ndarray, e
     ndcg = float(np.mean(dcg[has_gain] / idcg[has_gain])) if has_gain.any() else float("nan")
     n_top = np.bincount(g[top], minlength=g.max() + 1).astype(float)
     users = n_top > 0
-    eff_means = []
+    eff_means, first = [], None
     for j in range(eff.shape[1]):
         col = eff[order, j]
         ok = top & ~np.isnan(col)
         s = np.bincount(g[ok], weights=col[ok], minlength=g.max() + 1)
         c = np.bincount(g[ok], minlength=g.max() + 1).astype(float)
-        per_user = np.divide(s, c, out=np.full_like(s, np.nan), where=c > 0)
-        eff_means.append(np.nanmean(per_user[users]) if np.any(c[users] > 0) else np.nan)
-    return ndcg, np.array(eff_means)
+        user_means = np.divide(s, c, out=np.full_like(s, np.nan), where=c > 0)
+        eff_means.append(np.nanmean(user_means[users]) if np.any(c[users] > 0) else np.nan)
+        if first is None:
+            first = np.where(users, user_means, np.nan)
+    if not per_user:
+        return ndcg, np.array(eff_means)
+    user_ndcg = np.divide(dcg, idcg, out=np.full_like(dcg, np.nan), where=has_gain)
+    return ndcg, np.array(eff_means), user_ndcg, first
+
+
+def _se(values: np.ndarray) -> float:
+    v = values[~np.isnan(values)]
+    return float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
 
 
 def efficiency_relevance_curve(
@@ -122,12 +220,16 @@ def efficiency_relevance_curve(
     random_draws: int = 5,
     seed: int = 0,
     current_alpha: float | None = None,
+    scales: Mapping[str, float | None] | None = None,
 ) -> CurveResult:
     """Compute the curve over the rows of ``frame`` (held-out impressions with labels).
 
     ``predictions`` maps each efficiency and relevance task to its predicted scores
     for those rows; ``oracle`` optionally maps them to the true probabilities.
-    Users with fewer than two candidates are left out (nothing to rank).
+    ``scales`` gives regression tasks their label scale for the spread floor (see
+    :func:`mtl.recommend.outcome_scales`). ``current_alpha`` is added to ``alphas``
+    so its point is measured, not interpolated. Users with fewer than two candidates
+    are left out (nothing to rank).
     """
     efficiency, relevance = list(efficiency), list(relevance)
     if not efficiency or not relevance:
@@ -155,22 +257,32 @@ def efficiency_relevance_curve(
         raise DataError("Relevance labels must be non-negative to serve as ranking gains")
     eff = np.column_stack([labels[t] for t in efficiency])
 
-    def combined(source: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        e = np.mean([_group_z(np.asarray(source[t], dtype=float)[keep], groups) for t in efficiency], axis=0)
-        r = np.mean([_group_z(np.asarray(source[t], dtype=float)[keep], groups) for t in relevance], axis=0)
-        return e, r
+    scales = scales or {}
+    alphas = sorted({round(float(a), 6) for a in (*alphas, 0.0, 1.0,
+                                                   *(() if current_alpha is None else (current_alpha,)))})
 
-    def trace(source) -> pd.DataFrame:
+    def combined(source: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        def side(tasks):
+            return np.mean([_group_z(np.asarray(source[t], dtype=float)[keep], groups, scales.get(t)) for t in tasks],
+                           axis=0)
+        return side(efficiency), side(relevance)
+
+    ends: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+
+    def trace(source, keep_ends: bool = False) -> pd.DataFrame:
         e, r = combined(source)
         out = []
         for a in alphas:
-            ndcg, effs = _evaluate_ranking((1 - a) * e + a * r, groups, gain, eff, k)
-            row = {"alpha": float(a), "efficiency_at_k": float(effs[0]), "relevance_ndcg_at_k": ndcg}
+            ndcg, effs, user_ndcg, user_eff = _evaluate_ranking((1 - a) * e + a * r, groups, gain, eff, k, per_user=True)
+            row = {"alpha": float(a), "efficiency_at_k": float(effs[0]), "relevance_ndcg_at_k": ndcg,
+                   "efficiency_se": _se(user_eff), "relevance_se": _se(user_ndcg)}
             row.update({f"{t}_at_k": float(v) for t, v in zip(efficiency, effs)})
             out.append(row)
+            if keep_ends and a in (0.0, 1.0):
+                ends[a] = (user_eff, user_ndcg)
         return pd.DataFrame(out)
 
-    points = trace(predictions)
+    points = trace(predictions, keep_ends=True)
     rng = np.random.default_rng(seed)
     rand = [_evaluate_ranking(rng.random(len(groups)), groups, gain, eff, k) for _ in range(random_draws)]
     random_point = {"efficiency_at_k": float(np.mean([r[1][0] for r in rand])),
@@ -183,7 +295,8 @@ def efficiency_relevance_curve(
         missing = [t for t in efficiency + relevance if t not in oracle]
         notes.append(f"No oracle curve: the data has no true probabilities for {', '.join(missing)}.")
     return CurveResult(k, efficiency, relevance, points, random_point, oracle_points, current_alpha,
-                       int(groups.max() + 1), notes)
+                       int(groups.max() + 1), notes, efficiency_change=_paired(ends[0.0][0], ends[1.0][0]),
+                       relevance_change=_paired(ends[0.0][1], ends[1.0][1]))
 
 
 def curve_for_model(trained, efficiency: Sequence[str], relevance: Sequence[str], *, k: int = 10,
@@ -204,5 +317,6 @@ def curve_for_model(trained, efficiency: Sequence[str], relevance: Sequence[str]
     by_task = dict(zip(trained.task_names, preds))
     oracle_cols = {c[len("true_"):]: rows[c].to_numpy(dtype=float) for c in trained.schema.oracle if c in rows}
     current = alpha_from_fusion(fusion, efficiency, relevance) if fusion else None
+    scales = {t.name: float(t.std) for t in trained.tasks if t.kind == "regression"}
     return efficiency_relevance_curve(rows, by_task, efficiency, relevance, trained.schema.user, k=k, alphas=alphas,
-                                      oracle=oracle_cols or None, current_alpha=current)
+                                      oracle=oracle_cols or None, current_alpha=current, scales=scales)

@@ -99,6 +99,9 @@ class SweepResult:
     stopped: bool = False
     #: The conditioned model's explorer (not serialized), for instant what-ifs.
     explorer: "ConditionedExplorer | None" = field(default=None, repr=False, compare=False)
+    #: The conditioned model's training result (with its ``trained`` model; not
+    #: serialized), so an app can keep it as a run and reuse it without retraining.
+    conditioned_result: object | None = field(default=None, repr=False, compare=False)
 
     @property
     def objective_names(self) -> list[str]:
@@ -253,6 +256,24 @@ class ConditionedExplorer:
         return {t.name: task_metrics(t, self.y[:, j], preds[j], g) for j, t in enumerate(self.tasks)}
 
 
+def conditioned_front(explorer: ConditionedExplorer, weights: Sequence[Sequence[float]] | None = None,
+                      points: int = 11) -> SweepResult:
+    """The conditioned model's own front: its test metrics at every weight vector of
+    ``weights`` (default: :func:`weight_grid` with ``points``), as a :class:`SweepResult`
+    with only ``conditioned`` points, ready for :func:`mtl.plots_tradeoff.pareto_front`.
+    One forward pass per vector, no training."""
+    tasks = explorer.tasks
+    grid = [tuple(float(v) for v in w) for w in (weights or weight_grid(len(tasks), points))]
+    # no_skill_reference takes targets as trained on (regression standardized).
+    y = np.column_stack([(explorer.y[:, j] - t.mean) / t.std if t.kind == "regression" else explorer.y[:, j]
+                         for j, t in enumerate(tasks)])
+    result = SweepResult(tasks=list(tasks), reference=[no_skill_reference(t, y[:, j]) for j, t in enumerate(tasks)])
+    start = time.perf_counter()
+    result.conditioned = [SweepPoint(list(w), explorer.quick_metrics(w)) for w in grid]
+    result.conditioned_eval_seconds = time.perf_counter() - start
+    return result
+
+
 def _config(base: TrainConfig, **changes) -> TrainConfig:
     return replace(base, **changes)
 
@@ -340,6 +361,7 @@ def sweep(
                 result.conditioned.append(SweepPoint(list(w), explorer.metrics(w)))
             result.conditioned_eval_seconds = time.perf_counter() - start
             result.explorer = explorer
+            result.conditioned_result = r
     if progress is not None:
         progress(total, total, "stopped" if result.stopped else "done")
     return result

@@ -33,6 +33,7 @@ from .config import TrainConfig
 from .device import resolve_device
 from .diagnostics import GradientDiagnostics, summarize
 from .events import Done, Evaluation, Event, Progress
+from .latency import Latency, measure_latency
 from .model_io import TrainedModel
 from .result import TrainResult
 
@@ -144,23 +145,10 @@ class Trainer:
         scores = np.array([selection_score(t, metrics[t.name]) for t in self.data.tasks])
         return float((w * scores).sum() / w.sum())
 
-    def measure_latency(self, rows: int = 4096, repeats: int = 5) -> float:
-        """Milliseconds to score 1,000 rows with the current model (median of repeats)."""
+    def measure_latency(self) -> Latency:
+        """Milliseconds to score 1,000 rows with the current model (see :mod:`.latency`)."""
         x_cat, x_num, _ = self._parts["test"]
-        x_cat, x_num = x_cat[:rows], x_num[:rows]
-        self.model.eval()
-        times = []
-        with torch.no_grad():
-            self.model(x_cat, x_num)  # warm-up
-            for _ in range(repeats):
-                if self.device.type == "cuda":
-                    torch.cuda.synchronize()
-                t0 = time.perf_counter()
-                self.model(x_cat, x_num)
-                if self.device.type == "cuda":
-                    torch.cuda.synchronize()
-                times.append(time.perf_counter() - t0)
-        return 1000.0 * float(np.median(times)) * 1000.0 / len(x_cat)
+        return measure_latency(self.model, x_cat, x_num)
 
     # -------------------------------------------------------------------- loop
     def run(self) -> Iterator[Event]:
@@ -254,8 +242,9 @@ class Trainer:
             config=cfg, tasks=list(tasks), test=test, valid=valid, history=history,
             train_seconds=train_seconds, params=self.model.n_parameters(), best_epoch=best_epoch,
             epochs_run=epochs_run, stopped=reason == "stopped", reason=reason, device=str(self.device),
-            latency_ms_per_1k=self.measure_latency(), diagnostics=[dict(r) for r in diagnostics.rows],
+            diagnostics=[dict(r) for r in diagnostics.rows],
         )
+        result.set_latency(self.measure_latency())
         self.model.to("cpu").eval()
         result.trained = TrainedModel.from_training(self.model, self.data, cfg, result)
         yield Done(result, result.stopped, reason)

@@ -1,0 +1,44 @@
+"""Plotly figure builders for recommendations: why a top-K list is in its order.
+
+Pure functions from :func:`mtl.recommend.top_k` results to figures; no UI imports.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from .plots import task_color
+from .recommend import contribution_column
+
+
+def _item_label(row: pd.Series, item_col: str, title_col: str | None) -> str:
+    title = str(row[title_col]) if title_col and pd.notna(row.get(title_col)) else ""
+    if len(title) > 28:
+        title = title[:27] + "…"
+    return f"{int(row['rank'])}. {title or row[item_col]}" + (f" ({row[item_col]})" if title else "")
+
+
+def contributions_chart(top: pd.DataFrame, tasks: Sequence[str], item_col: str, title_col: str | None = None) -> go.Figure:
+    """One horizontal bar per ranked item, split into each task's contribution to its
+    fused score (stacked: positive parts right of zero, negative left), with the fused
+    score as a tick. ``top`` is :func:`~mtl.recommend.top_k`'s result; rank 1 on top."""
+    labels = [_item_label(r, item_col, title_col) for _, r in top.iterrows()]
+    fig = go.Figure()
+    for i, task in enumerate(tasks):
+        col = contribution_column(task)
+        if col not in top:
+            continue
+        fig.add_trace(go.Bar(y=labels, x=top[col], orientation="h", name=task, marker_color=task_color(i),
+                             hovertemplate=f"%{{y}}<br>{task}: %{{x:+.2f}}<extra></extra>"))
+    fig.add_trace(go.Scatter(y=labels, x=top["score"], mode="markers", name="fused score",
+                             marker=dict(symbol="line-ns", size=16, line=dict(width=3, color="black")),
+                             hovertemplate="%{y}<br>fused score %{x:.2f}<extra></extra>"))
+    fig.update_layout(title="What each task adds to the fused score", barmode="relative",
+                      xaxis_title="contribution to the fused score (weight × standardized prediction)",
+                      yaxis=dict(autorange="reversed", automargin=True), height=max(300, 60 + 28 * len(top)),
+                      margin=dict(l=10, r=10, t=60, b=10), legend=dict(orientation="h", y=-0.15))
+    fig.add_vline(x=0, line=dict(color="#7f7f7f", width=1))
+    return fig

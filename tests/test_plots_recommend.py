@@ -1,0 +1,25 @@
+"""Figure builders of mtl.plots_recommend, tested without a browser."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from mtl.plots_recommend import contributions_chart
+from mtl.recommend import top_k
+
+
+def test_contributions_chart_stacks_each_task_and_marks_the_score():
+    rng = np.random.default_rng(0)
+    scores = pd.DataFrame({"item_id": np.arange(30), "title": [f"video {i}" for i in range(30)],
+                           "click": rng.random(30), "like": rng.random(30) * 0.1})
+    top = top_k(scores, {"click": 1.0, "like": -0.5}, 5)
+    fig = contributions_chart(top, ["click", "like"], "item_id", "title")
+    bars = [t for t in fig.data if t.type == "bar"]
+    assert [b.name for b in bars] == ["click", "like"]
+    assert fig.layout.barmode == "relative" and fig.layout.yaxis.autorange == "reversed"
+    assert list(bars[0].y) == [f"{r}. video {i} ({i})" for r, i in zip(top["rank"], top["item_id"])]
+    # The bars of an item add up to its score (the tick).
+    tick = next(t for t in fig.data if t.name == "fused score")
+    assert np.allclose(np.add(bars[0].x, bars[1].x), tick.x)
+    assert np.allclose(tick.x, top.score)
