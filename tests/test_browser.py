@@ -141,7 +141,8 @@ def _no_errors(page) -> None:
 def test_journey_train_with_defaults(page):
     expect = sync_api.expect
     page.get_by_role("heading", name="MTL Trade-off Explorer").wait_for()
-    expect(page.get_by_text("Simulated short-video feed").first).to_be_visible()
+    # The title draws before the libraries and the sample have loaded; the rest follows.
+    page.get_by_text("Simulated short-video feed").first.wait_for()
     page.get_by_role("button", name="Train with defaults").click()
     # The Train page opens with live progress, then the per-task results.
     page.get_by_role("heading", name="Train", level=1).wait_for()
@@ -238,7 +239,7 @@ def test_journey_tradeoff_front(page, tmp_path):
     expect(page.get_by_role("combobox", name="Conditioned model")).to_have_value(
         re.compile(r"preference-conditioned \(from a sweep\)"))
     expect(page.get_by_text("Change per task vs the training weights").first).to_be_attached()
-    assert page.get_by_test_id("stPlotlyChart").filter(visible=True).count() == 2
+    expect(page.get_by_test_id("stPlotlyChart").filter(visible=True)).to_have_count(2)
     _no_errors(page)
     _screenshot(page, "journey-tradeoff-instant")
 
@@ -260,7 +261,7 @@ def test_journey_compare_methods(page, tmp_path):
     methods = [m for m in ("static", "uncertainty", "gradnorm", "upgrad") if weighting_status()[m].available]
     expect(table.locator("table[role=grid]")).to_have_attribute("aria-rowcount", str(len(methods) + 2))
     expect(page.get_by_text("has the best Δm")).to_be_visible()
-    assert page.get_by_test_id("stPlotlyChart").filter(visible=True).count() == 2
+    expect(page.get_by_test_id("stPlotlyChart").filter(visible=True)).to_have_count(2)  # drawn after the text
     page.get_by_test_id("stPlotlyChart").filter(visible=True).last.scroll_into_view_if_needed()
     _screenshot(page, "journey-compare-methods")
 
