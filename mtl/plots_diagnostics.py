@@ -91,7 +91,7 @@ def cosine_curves(rows: Sequence[dict] | pd.DataFrame, tasks: Sequence[str]) -> 
         col = f"cos:{a}|{b}"
         if col in frame:
             _add_series(fig, frame["epoch"], frame[col], f"{a} · {b}", PAIR_PALETTE[i % len(PAIR_PALETTE)], "cosine")
-    fig.update_layout(title="Gradient agreement between tasks (cosine)", xaxis_title="epoch",
+    fig.update_layout(title="Gradient agreement (cosine)", xaxis_title="epoch",
                       yaxis=dict(title="cosine", range=[-1.05, 1.05]), **_LAYOUT)
     return fig
 
@@ -100,7 +100,7 @@ def norm_curves(rows: Sequence[dict] | pd.DataFrame, tasks: Sequence[str]) -> go
     """Each task's gradient norm on the shared representation (its own, unweighted
     loss) against epochs, on a log scale: a task far above the others pulls hardest."""
     fig = _per_task(_frame(rows), tasks, "norm")
-    fig.update_layout(title="Gradient size per task (norm, unweighted)", xaxis_title="epoch",
+    fig.update_layout(title="Gradient norm per task", xaxis_title="epoch",
                       yaxis=dict(title="gradient norm (log scale)", type="log"), **_LAYOUT)
     return fig
 

@@ -158,7 +158,7 @@ def test_journey_train_with_defaults(page):
     page.get_by_text("Learning curves").scroll_into_view_if_needed()
     # Gradient diagnostics of the run: cosine, norm and weight charts with findings in words.
     page.get_by_text("How to read these.").scroll_into_view_if_needed()
-    expect(page.get_by_text("Gradient agreement between tasks (cosine)").first).to_be_visible()
+    expect(page.get_by_text("Gradient agreement (cosine)").first).to_be_visible()
     expect(page.get_by_text(re.compile(r"^\*?\*?click\*?\*? and ")).first).to_be_attached()
     assert page.get_by_test_id("stPlotlyChart").count() >= 5
     _screenshot(page, "journey-train-with-defaults")
