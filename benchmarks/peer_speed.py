@@ -68,9 +68,10 @@ def epoch_flops(trainer: Trainer) -> float:
     return counter.get_total_flops() * len(x_cat) / BATCH
 
 
-def ours(prepared, arch: str, epochs: int) -> dict:
-    cfg = TrainConfig(tasks=TASKS, arch=arch, epochs=epochs, patience=epochs, batch_size=BATCH, lr=LR,
-                      device="cpu", diagnostics_every=0, model=ModelConfig(emb_dim=EMB, hidden=HIDDEN, tower=TOWER))
+def ours(prepared, arch: str, epochs: int, sizing: str) -> dict:
+    cfg = TrainConfig(tasks=TASKS, arch=arch, epochs=epochs, patience=epochs, batch_size=BATCH, lr=LR, device="cpu",
+                      diagnostics_every=0,
+                      model=ModelConfig(emb_dim=EMB, hidden=HIDDEN, tower=TOWER, emb_sizing=sizing))
     trainer = Trainer(prepared, cfg)
     flops = epoch_flops(trainer)
     marks, result = [time.perf_counter()], None
@@ -131,6 +132,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--archs", default=",".join(ARCHS))
+    ap.add_argument("--emb-sizing", default="fixed", choices=["fixed", "cardinality"], help="ours (ModelConfig.emb_sizing)")
     args = ap.parse_args()
     try:
         import torch_rechub  # noqa: F401
@@ -150,7 +152,7 @@ def main() -> None:
     head = f"{'architecture':<14}{'ours s/ep':>10}{'peer s/ep':>10}{'speed-up':>10}{'floor %':>9}   test AUC ours / peer"
     print(head)
     for arch in args.archs.split(","):
-        a, b = ours(prepared, arch, args.epochs), peer(prepared, arch, args.epochs)
+        a, b = ours(prepared, arch, args.epochs, args.emb_sizing), peer(prepared, arch, args.epochs)
         floor = a["flops"] / (gflops * 1e9) / a["epoch_s"]
         aucs = "  ".join(f"{t} {a['auc'][t]:.4f}/{b['auc'][t]:.4f}" for t in TASKS)
         print(f"{arch:<14}{a['epoch_s']:>10.2f}{b['epoch_s']:>10.2f}{b['epoch_s'] / a['epoch_s']:>9.2f}x"

@@ -154,8 +154,8 @@ def cmd_train(args) -> int:
     data, sample = _load_data(args)
     tasks = _tasks(args, data, sample)
     split = _split_spec(args, sample)
-    model = ModelConfig(emb_dim=args.emb_dim, n_experts=args.experts, n_levels=args.levels, dropout=args.dropout,
-                        **({"hidden": _ints(args.hidden)} if args.hidden else {}))
+    model = ModelConfig(emb_dim=args.emb_dim, emb_sizing=args.emb_sizing, n_experts=args.experts, n_levels=args.levels,
+                        dropout=args.dropout, **({"hidden": _ints(args.hidden)} if args.hidden else {}))
     config = TrainConfig(tasks=tasks, weights=_floats(args.weights) if args.weights else None, arch=args.arch,
                          weighting=args.weighting, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          patience=args.patience, seed=args.seed, device=args.device, model=model, split=split)
@@ -447,6 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=2e-3)
     t.add_argument("--patience", type=int, default=2)
     t.add_argument("--emb-dim", type=int, default=16)
+    t.add_argument("--emb-sizing", choices=["fixed", "cardinality"], default="fixed",
+                   help="cardinality: smaller embeddings for columns with few values (faster; see README)")
     t.add_argument("--hidden", help="comma-separated hidden sizes, e.g. 128,64")
     t.add_argument("--experts", type=int, default=4)
     t.add_argument("--levels", type=int, default=1, help="PLE extraction levels")

@@ -336,3 +336,18 @@ def test_time_split_cutoffs_and_column(run, tmp_path):
 def test_time_split_cutoff_errors(run, args, needle):
     code, out, err = _main(["train", "--data", run["data"], "--tasks", "click", "--epochs", 1, *args])
     _assert_one_error_line(code, out, err, needle)
+
+
+def test_train_embedding_sizes_by_cardinality(run, tmp_path):
+    out = tmp_path / "run.json"
+    code, _, err = _main(["train", "--data", run["data"], "--tasks", TASKS, "--epochs", 1, "--quiet",
+                          "--emb-dim", 8, "--emb-sizing", "cardinality", "--hidden", "16", "--batch-size", 256,
+                          "--device", "cpu", "--json", out])
+    assert code == 0, err
+    assert json.loads(out.read_text())["config"]["model"]["emb_sizing"] == "cardinality"
+    from mtl.errors import ConfigError
+    from mtl.models import ModelConfig
+    from mtl.train import TrainConfig
+
+    with pytest.raises(ConfigError, match="embedding sizing"):
+        TrainConfig(tasks=["click"], model=ModelConfig(emb_sizing="log")).validate()

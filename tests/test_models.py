@@ -189,14 +189,14 @@ def test_same_seed_same_initialization():
 
 
 def test_embedding_sizes_follow_cardinality():
-    assert embedding_dims([3, 10, 100, 20_000], 16) == [3, 6, 16, 16]
-    assert embedding_dims([3, 20_000], 16, "fixed") == [16, 16]
-    assert embedding_dims([2, 2], 1) == [1, 1]
+    assert embedding_dims([3, 10, 100, 20_000], 16, "cardinality") == [3, 6, 16, 16]
+    assert embedding_dims([3, 20_000], 16) == [16, 16]
+    assert embedding_dims([2, 2], 1, "cardinality") == [1, 1]
 
 
 def test_input_layer_groups_columns_by_size():
     # Columns 0 and 2 share a size (and a table); each reads its own rows.
-    layer = InputLayer([3, 20_000, 3], num_dim=1, emb_dim=8)
+    layer = InputLayer([3, 20_000, 3], num_dim=1, emb_dim=8, sizing="cardinality")
     assert layer.dims == [3, 8, 3] and layer.out_dim == 3 + 8 + 3 + 1
     x = layer(torch.tensor([[1, 5, 2]]), torch.tensor([[7.0]]))
     big, small = layer.tables  # largest size first

@@ -60,6 +60,8 @@ class TrainConfig:
         if self.diagnostics_every < 0:
             raise ConfigError("diagnostics_every must be 0 (off) or a positive number of batches")
         self._validate_weighting()
+        if self.model.emb_sizing not in ("fixed", "cardinality"):
+            raise ConfigError(f"embedding sizing must be 'fixed' or 'cardinality', not '{self.model.emb_sizing}'")
         if self.model.emb_dim < 1 or any(h < 1 for h in (*self.model.hidden, *self.model.tower)):
             raise ConfigError("embedding and hidden sizes must be positive")
 
