@@ -19,6 +19,7 @@ st.set_page_config(page_title="MTL Trade-off Explorer", page_icon=":material/bal
 
 page = st.navigation([
     st.Page(ui.HOME, title="Home", icon=":material/home:", default=True),
+    st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
     st.Page(ui.DATA, title="Data", icon=":material/table:"),
     st.Page(ui.TRAIN, title="Train", icon=":material/model_training:"),
     st.Page(ui.COMPARE, title="Compare methods", icon=":material/leaderboard:"),
