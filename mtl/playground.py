@@ -127,10 +127,12 @@ class Trajectory:
         return self.distance <= ON_PARETO_TOL
 
 
-def trajectory(method: str, start: Sequence[float], steps: int = STEPS, lr: float = LR,
+def trajectory(method: str, start: Sequence[float], steps: int | None = None, lr: float = LR,
                preference: Sequence[float] | None = None) -> Trajectory:
-    """Optimize the toy from ``start`` with weighting ``method`` for ``steps`` Adam steps."""
+    """Optimize the toy from ``start`` with weighting ``method`` for ``steps`` Adam steps
+    (default :data:`STEPS`)."""
     start = _check_start(start)
+    steps = STEPS if steps is None else int(steps)
     if steps < 1:
         raise ConfigError(f"steps must be at least 1, got {steps}")
     begin = time.perf_counter()
@@ -197,7 +199,7 @@ class PlaygroundResult:
         }
 
 
-def run_playground(methods: Sequence[str], starts: Sequence[Sequence[float]] | None = None, steps: int = STEPS,
+def run_playground(methods: Sequence[str], starts: Sequence[Sequence[float]] | None = None, steps: int | None = None,
                    lr: float = LR) -> PlaygroundResult:
     """Every method from every start point. Unknown or uninstalled methods raise a
     :class:`ConfigError` naming them (and the install command) before anything runs."""
@@ -211,6 +213,7 @@ def run_playground(methods: Sequence[str], starts: Sequence[Sequence[float]] | N
         if not status[m].available:
             raise ConfigError(status[m].hint)
     starts = [_check_start(s) for s in (starts or [START_POINTS["centre (0, 0)"]])]
+    steps = STEPS if steps is None else int(steps)
     begin = time.perf_counter()
     result = PlaygroundResult(methods, starts, steps)
     for s in starts:

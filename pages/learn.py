@@ -78,9 +78,9 @@ def show_lesson(lesson) -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _trajectory(method: str, start: tuple[float, float]):
+def _trajectory(method: str, start: tuple[float, float], steps: int):
     """One method's full-length trajectory (the steps slider shows a prefix of it)."""
-    t = pg.trajectory(method, start)
+    t = pg.trajectory(method, start, steps)
     return t.x, t.loss, t.seconds
 
 
@@ -122,7 +122,7 @@ def show_playground() -> None:
                                     "the first time)" if slow else "")):
         trajs = []
         for m in methods:
-            x, loss, seconds = _trajectory(m, start)
+            x, loss, seconds = _trajectory(m, start, pg.STEPS)
             trajs.append(pg.Trajectory(m, start, x[: shown + 1], loss[: shown + 1], seconds))
     fig = pg.playground_figure(trajs)
     elapsed = time.perf_counter() - begin

@@ -242,3 +242,30 @@ def test_journey_compare_methods(page, tmp_path):
     assert page.get_by_test_id("stPlotlyChart").filter(visible=True).count() == 2
     page.get_by_test_id("stPlotlyChart").filter(visible=True).last.scroll_into_view_if_needed()
     _screenshot(page, "journey-compare-methods")
+
+
+def test_journey_learn_every_lesson_and_the_playground(page):
+    """Through every lesson of the Learn page (each trains on its full-size simulated
+    feed), moving each lesson's control once, then the gradient playground; one
+    screenshot per lesson."""
+    from mtl.lessons import lessons
+
+    expect = sync_api.expect
+    _nav(page, "Learn")
+    titles = [lesson.title for lesson in lessons()] + ["Gradient playground"]
+    for i, title in enumerate(titles):
+        if i:
+            page.get_by_role("button", name=re.compile(f"^Next: {i + 1}\\. ")).click()
+        page.get_by_role("heading", name=title, level=3).wait_for()
+        seen = page.get_by_text(re.compile(r"What you should see\.")).first
+        seen.wait_for(timeout=3 * WAIT_MS)  # a lesson trains for seconds on an idle machine
+        _no_errors(page)
+        expect(page.get_by_test_id("stPlotlyChart").filter(visible=True)).to_have_count(1)
+        assert re.search(r"\d\.\d", seen.inner_text())  # the measured effect, with its number
+        _screenshot(page, f"learn-{i + 1}-{re.sub(r'[^a-z]+', '-', title.lower()).strip('-')}")
+    # The playground: add a method and watch the picture update.
+    page.get_by_text("Start point").scroll_into_view_if_needed()
+    page.get_by_text("right (9, -1)").click()
+    expect(page.get_by_text(re.compile(r"After \d+ steps from \(9, -1\)"))).to_be_visible(timeout=3 * WAIT_MS)
+    _no_errors(page)
+    _screenshot(page, "learn-playground-right-start")

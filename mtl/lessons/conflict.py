@@ -1,13 +1,15 @@
 """Lesson: gradient conflict, and what a conflict-aware method changes.
 
-The feed makes the tasks conflict by construction: on an autoplay feed the click
-follows a video's *appeal* and the like its *quality*, and the two are strongly
-anti-correlated (correlation -0.9: tempting videos disappoint). On the shared
-network the two task gradients then point in opposing directions. The click, with
-far more positive labels, pulls harder.
+The feed and the network make the tasks conflict by construction: on an autoplay
+feed the click follows only a video's *appeal* and the like only its *quality*, two
+independent properties (correlation 0, no shared taste match), and the shared
+bottom is a bottleneck of three units. Each task wants those units to describe its
+own property, so on most batches the two task gradients on the shared layer point
+in opposing directions. The team weights clicks 80/20.
 
-Two models train on the same split: static weights (the weighted sum of the losses)
-and the conflict-aware method chosen with the control. Gradient diagnostics are
+Two models train on the same split with the same 80/20 preference: static weights
+(the weighted sum of the losses) and the conflict-aware method chosen with the
+control. Gradient diagnostics are
 recorded every other batch. From them the lesson measures, per run, the cosine
 between the task gradients and how often the update actually applied to the shared
 layers, ``d = sum_t w_t g_t`` (``w`` the method's effective weights), went *against*
@@ -22,13 +24,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..models.base import ModelConfig
 from ..weighting import get_weighting_class, weighting_status
 from . import Control, Lesson, LessonView, register, report
 from ._common import feed, pct, prepared, train
 
-SCENARIO = dict(n_users=600, n_items=1500, n_impressions=40_000, exposure="random", click_gate=False,
-                appeal_quality_corr=-0.9, like_offset=1.5, match_strength=0.3, task_noise=0.5)
+SCENARIO = dict(n_users=400, n_items=300, n_impressions=16_000, exposure="random", click_gate=False,
+                appeal_quality_corr=0.0, like_offset=2.0, match_strength=0.0, task_noise=0.3)
 TASKS = ["click", "like"]
+WEIGHTS = [0.8, 0.2]
+#: Three shared units: too few to describe both properties comfortably, so the tasks compete for them.
+NETWORK = ModelConfig(emb_dim=8, hidden=(3,), tower=(8,))
 #: Conflict-aware methods offered, in order of preference; those not installed are left out.
 CANDIDATES = ("upgrad", "pcgrad", "mgda", "imtl_g", "cagrad", "nash_mtl")
 
@@ -60,12 +66,13 @@ class Conflict(Lesson):
     title = "Gradient conflict"
     effect_label = "share of batches whose update went against a task: static minus the chosen method"
     text = (
-        "**When tasks want opposite things, their gradients point in opposite directions.** On this feed, tempting "
-        "videos disappoint: the click follows appeal, the like follows quality, and the two are anti-correlated "
-        "(-0.9). On the shared layers the two task gradients then have a *negative cosine*: conflict.\n\n"
-        "With **static weights** the shared layers follow the weighted sum of the gradients. When the click pulls "
-        "harder (it has many more positive labels), that sum can point *against* the like: the step makes the "
-        "like worse. A **conflict-aware method** (the control) chooses an update that, on the shared layers, "
+        "**When tasks want different things from the same shared layer, their gradients point in opposite "
+        "directions.** On this feed the click follows only a video's *appeal*, the like only its *quality*, two "
+        "unrelated properties, and the shared layer has room for just three numbers per impression. Each task pulls "
+        "those numbers towards its own property: the two task gradients have a *negative cosine*: conflict.\n\n"
+        "The team weights clicks 80% and likes 20%. With **static weights** the shared layer follows the weighted "
+        "sum of the gradients; when the click's pull outweighs the like's, that sum points *against* the like: "
+        "the step makes the like worse. A **conflict-aware method** (the control) chooses an update that, on the shared layers, "
         "moves against no task. The chart shows the cosine between the two task gradients during training for "
         "both runs, and how often each run's update went against a task."
     )
@@ -77,7 +84,7 @@ class Conflict(Lesson):
     )
 
     def _run(self, data, method: str, seed: int) -> dict:
-        r = train(data, TASKS, seed, weighting=method, diagnostics_every=2)
+        r = train(data, TASKS, seed, weighting=method, weights=WEIGHTS, diagnostics_every=2, epochs=4, model=NETWORK)
         rows = pd.DataFrame(r.diagnostics)
         return {"method": method, "rows": rows, "against": against_share(rows),
                 "cos": float(np.nanmean(rows["cos:click|like"])),
@@ -86,7 +93,7 @@ class Conflict(Lesson):
 
     def train(self, value, seed: int = 0, progress=None) -> dict:
         df = feed(TASKS, seed=seed, **SCENARIO)
-        data = prepared(df, TASKS, seed)
+        data = prepared(df, TASKS, seed, fractions=(0.5, 0.15, 0.35))
         report(0.05, "static weights", progress)
         static = self._run(data, "static", seed)
         report(0.5, get_weighting_class(value).display_name(), progress)

@@ -19,8 +19,8 @@ from ..tradeoff import curve_for_model
 from . import Control, Lesson, LessonView, register, report
 from ._common import feed, pct, prepared, train
 
-SCENARIO = dict(n_users=500, n_items=1500, n_impressions=60_000, exposure="random", appeal_quality_corr=-0.7,
-                task_noise=0.5)
+SCENARIO = dict(n_users=500, n_items=1500, n_impressions=60_000, exposure="random", appeal_quality_corr=-0.9,
+                task_noise=0.3)
 TASKS = ["click", "like", "long_view"]
 FUSED = 0.5
 K = 10
@@ -120,5 +120,6 @@ class Paradox(Lesson):
         sentence += (f" Your ranking ({alpha:.2f}): click rate {pct(here['efficiency_at_k'])}, "
                      f"NDCG@{K} {here['relevance_ndcg_at_k']:.3f}.")
         return LessonView(fig, sentence, {"gain": gain, "efficiency_drop": eff_drop,
+                                          "efficiency_clicks": clicks["efficiency_at_k"],
                                           "ndcg_clicks": clicks["relevance_ndcg_at_k"],
                                           "ndcg_fused": fused["relevance_ndcg_at_k"]}, pts)
