@@ -15,6 +15,8 @@ from mtl.lessons import conflict, lessons, paradox, pareto, sharing
 from tests._apptest import ROOT, app, button, no_errors  # noqa: F401 (app is a fixture)
 
 LEARN = "pages/learn.py"
+#: Script-run limit: a lesson trains in its run (seconds, more on a busy machine).
+T = 300
 
 
 @pytest.fixture
@@ -27,8 +29,8 @@ def tiny_lessons(monkeypatch):
 
 
 def _learn(app):
-    at = app.run()
-    return at.switch_page(LEARN).run()
+    at = app.run(timeout=T)
+    return at.switch_page(LEARN).run(timeout=T)
 
 
 def _says(at, pattern: str) -> bool:
@@ -48,7 +50,7 @@ def test_every_lesson_and_every_control(app, tiny_lessons):
     steps = at.radio(key="ui.learn.step").options
     assert len(steps) == len(lessons()) + 1
     for i, lesson in enumerate(lessons()):
-        at.radio(key="ui.learn.step").set_value(steps[i]).run()
+        at.radio(key="ui.learn.step").set_value(steps[i]).run(timeout=T)
         no_errors(at)
         assert at.subheader[0].value == lesson.title
         key = f"ui.learn.{lesson.name}"
@@ -58,19 +60,19 @@ def test_every_lesson_and_every_control(app, tiny_lessons):
             options = [options[0], options[len(options) // 2], options[-1]]
         for value in options:
             widget = at.select_slider(key=key) if lesson.name != "conflict" else at.radio(key=key)
-            widget.set_value(value).run()
+            widget.set_value(value).run(timeout=T)
             no_errors(at)
             assert _says(at, r"^\*\*What you should see\.\*\* .*\d"), [s.value for s in at.success]
             assert len(at.get("plotly_chart")) == 1
         # Every setting trained once and is remembered for the session.
         cached = [k for k in at.session_state["learn.results"] if k[0] == lesson.name]
-        assert len(cached) == (len(lesson.control.options) if lesson.control.retrains else 1)
+        assert len(cached) == (len(options) if lesson.control.retrains else 1)
 
 
 def test_next_button_walks_the_sequence(app, tiny_lessons):
     at = _learn(app)
     steps = at.radio(key="ui.learn.step").options
-    button(at, f"Next: {steps[1]}").click().run()
+    button(at, f"Next: {steps[1]}").click().run(timeout=T)
     no_errors(at)
     assert at.radio(key="ui.learn.step").value == steps[1]
     assert at.subheader[0].value == lessons()[1].title
@@ -79,24 +81,24 @@ def test_next_button_walks_the_sequence(app, tiny_lessons):
 def test_playground_controls(app, tiny_lessons):
     at = _learn(app)
     steps = at.radio(key="ui.learn.step").options
-    at.radio(key="ui.learn.step").set_value(steps[-1]).run()
+    at.radio(key="ui.learn.step").set_value(steps[-1]).run(timeout=T)
     no_errors(at)
     assert at.subheader[0].value == "Gradient playground"
     assert _says(at, r"What you should see")
     methods = at.multiselect(key="ui.learn.pg.methods")
     assert set(methods.value) == {"static", "mgda", "pcgrad", "upgrad"} & set(pg.playground_methods())
-    methods.set_value(pg.playground_methods()).run()  # every installed method
+    methods.set_value(pg.playground_methods()).run(timeout=T)  # every installed method
     no_errors(at)
     for start in list(pg.START_POINTS)[:2]:
-        at.radio(key="ui.learn.pg.start").set_value(start).run()
+        at.radio(key="ui.learn.pg.start").set_value(start).run(timeout=T)
         no_errors(at)
-    at.radio(key="ui.learn.pg.start").set_value("custom point").run()
-    at.number_input(key="ui.learn.pg.x1").set_value(9.0).run()
-    at.number_input(key="ui.learn.pg.x2").set_value(-1.0).run()
+    at.radio(key="ui.learn.pg.start").set_value("custom point").run(timeout=T)
+    at.number_input(key="ui.learn.pg.x1").set_value(9.0).run(timeout=T)
+    at.number_input(key="ui.learn.pg.x2").set_value(-1.0).run(timeout=T)
     no_errors(at)
     assert _says(at, r"from \(9, -1\)")
-    at.slider(key="ui.learn.pg.steps").set_value(10).run()
+    at.slider(key="ui.learn.pg.steps").set_value(10).run(timeout=T)
     no_errors(at)
     assert _says(at, r"After 10 steps")
-    at.multiselect(key="ui.learn.pg.methods").set_value([]).run()
+    at.multiselect(key="ui.learn.pg.methods").set_value([]).run(timeout=T)
     assert any("at least one method" in i.value for i in at.info)

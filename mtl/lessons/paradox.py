@@ -19,8 +19,8 @@ from ..tradeoff import curve_for_model
 from . import Control, Lesson, LessonView, register, report
 from ._common import feed, pct, prepared, train
 
-SCENARIO = dict(n_users=500, n_items=1500, n_impressions=60_000, exposure="random", appeal_quality_corr=-0.9,
-                task_noise=0.3)
+SCENARIO = dict(n_users=500, n_items=500, n_impressions=60_000, exposure="random", appeal_quality_corr=-0.9,
+                task_noise=0.0)
 TASKS = ["click", "like", "long_view"]
 FUSED = 0.5
 K = 10
