@@ -70,21 +70,22 @@ def test_paradox_clicks_alone_lose_relevance_while_efficiency_barely_moves():
     for seed in SEEDS:
         t = lesson.train(None, seed)
         nums = lesson.view(t, 0.0).numbers
-        assert nums["gain"] >= 0.03, nums
-        # Relevance gains, relatively, at least twice what efficiency loses.
-        assert nums["gain"] / nums["ndcg_clicks"] > 2 * nums["efficiency_drop"] / nums["efficiency_clicks"], nums
+        assert nums["gain"] >= 0.01, nums  # the fused ranking beats clicks alone on relevance
+        assert nums["efficiency_drop"] < 0.06, nums  # at a cost of a few points of click rate
         curve = t["curve"]
         oracle = curve.oracle
         assert oracle is not None
-        # The oracle bends the same way, and the chart spans a visible range on both axes.
-        assert lesson._point(oracle, 0.5)["relevance_ndcg_at_k"] > lesson._point(oracle, 0.0)["relevance_ndcg_at_k"]
+        # The oracle bends the same way, more, and clicks alone lose against it too.
+        o_clicks, o_fused = (lesson._point(oracle, a)["relevance_ndcg_at_k"] for a in (0.0, 0.5))
+        assert o_fused - o_clicks >= 0.04 and o_fused - nums["ndcg_clicks"] >= 0.1, (o_clicks, o_fused, nums)
         fig = lesson.view(t, 0.0).figure
         xr, yr = fig.layout.xaxis.range, fig.layout.yaxis.range
         for trace in fig.data:
             assert min(trace.x) >= xr[0] and max(trace.x) <= xr[1]
             assert min(trace.y) >= yr[0] and max(trace.y) <= yr[1]
+        # The curve spans a visible range on both axes (alpha from 0 to 1).
         assert curve.points["efficiency_at_k"].max() - curve.points["efficiency_at_k"].min() > 0.02
-        assert curve.points["relevance_ndcg_at_k"].max() - curve.points["relevance_ndcg_at_k"].min() > 0.03
+        assert curve.points["relevance_ndcg_at_k"].max() - curve.points["relevance_ndcg_at_k"].min() > 0.01
 
 
 @pytest.mark.slow

@@ -3,7 +3,7 @@
 The feed and the network make the tasks conflict by construction: on an autoplay
 feed the click follows only a video's *appeal* and the like only its *quality*, two
 independent properties (correlation 0, no shared taste match), and the shared
-bottom is a bottleneck of two units. Each task wants those units to describe its
+bottom is a bottleneck of one unit. Each task wants that unit to describe its
 own property, so on most batches the two task gradients on the shared layer point
 in opposing directions. The team weights clicks 80/20.
 
@@ -33,8 +33,8 @@ SCENARIO = dict(n_users=400, n_items=300, n_impressions=16_000, exposure="random
                 appeal_quality_corr=0.0, like_offset=2.0, match_strength=0.0, task_noise=0.3)
 TASKS = ["click", "like"]
 WEIGHTS = [0.8, 0.2]
-#: Two shared units: too few to describe both properties, so the tasks compete for them.
-NETWORK = ModelConfig(emb_dim=8, hidden=(2,), tower=(8,))
+#: One shared unit: it cannot describe both properties, so the tasks compete for it.
+NETWORK = ModelConfig(emb_dim=8, hidden=(1,), tower=(8,))
 #: Conflict-aware methods offered, in order of preference; those not installed are left out.
 CANDIDATES = ("upgrad", "pcgrad", "mgda", "imtl_g", "cagrad", "nash_mtl")
 
@@ -68,8 +68,8 @@ class Conflict(Lesson):
     text = (
         "**When tasks want different things from the same shared layer, their gradients point in opposite "
         "directions.** On this feed the click follows only a video's *appeal*, the like only its *quality*, two "
-        "unrelated properties, and the shared layer has room for just two numbers per impression. Each task pulls "
-        "those numbers towards its own property: the two task gradients have a *negative cosine*: conflict.\n\n"
+        "unrelated properties, and the shared layer has room for just one number per impression. Each task pulls "
+        "that number towards its own property: the two task gradients have a *negative cosine*: conflict.\n\n"
         "The team weights clicks 80% and likes 20%. With **static weights** the shared layer follows the weighted "
         "sum of the gradients; when the click's pull outweighs the like's, that sum points *against* the like: "
         "the step makes the like worse. A **conflict-aware method** (the control) chooses an update that, on the shared layers, "

@@ -110,8 +110,8 @@ class Paradox(Lesson):
             f"Ranking by clicks alone gives NDCG@{K} {clicks['relevance_ndcg_at_k']:.3f} at a click rate of "
             f"{pct(clicks['efficiency_at_k'])}; the fused ranking (weight {FUSED}) reaches "
             f"{fused['relevance_ndcg_at_k']:.3f} ({gain:+.3f}, "
-            f"{100 * gain / max(clicks['relevance_ndcg_at_k'], 1e-9):+.0f}%) while the click rate moves only "
-            f"{100 * eff_drop:.1f} points, to {pct(fused['efficiency_at_k'])}."
+            f"{100 * gain / max(clicks['relevance_ndcg_at_k'], 1e-9):+.0f}%) at a cost of "
+            f"{100 * eff_drop:.1f} points of click rate, to {pct(fused['efficiency_at_k'])}."
         )
         if oracle is not None:
             o_clicks, o_fused = self._point(oracle, 0.0), self._point(oracle, FUSED)
