@@ -91,14 +91,11 @@ def test_paradox_clicks_alone_lose_relevance_while_efficiency_barely_moves():
 
 
 @pytest.mark.slow
-def test_pareto_front_exists_and_one_conditioned_model_walks_it():
+def test_pareto_front_exists_and_one_conditioned_model_costs_less_than_the_retrains():
     lesson = get_lesson("pareto")
     for seed in SEEDS:
         t = lesson.train(None, seed)
         assert lesson.effect(t) > 0.005, seed
         low, high = lesson.view(t, 0.05).numbers, lesson.view(t, 0.95).numbers
         assert low["time_ratio"] > 1.5  # one conditioned model costs less than the retrains
-        explorer = t["sweep"].explorer
-        at_low, at_high = explorer.quick_metrics([0.05, 0.95]), explorer.quick_metrics([0.95, 0.05])
-        assert at_high["click"]["auc"] > at_low["click"]["auc"] and at_low["like"]["auc"] > at_high["like"]["auc"]
         assert np.isfinite(high["fidelity_gap"])  # measured against the retrains, not assumed
