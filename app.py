@@ -23,6 +23,7 @@ st.set_page_config(page_title="MTL Trade-off Explorer", page_icon=":material/bal
 
 page = st.navigation([
     st.Page(nav.HOME, title="Home", icon=":material/home:", default=True),
+    st.Page(nav.LEARN, title="Learn", icon=":material/school:"),
     st.Page(nav.DATA, title="Data", icon=":material/table:"),
     st.Page(nav.TRAIN, title="Train", icon=":material/model_training:"),
     st.Page(nav.COMPARE, title="Compare methods", icon=":material/leaderboard:"),

@@ -3,7 +3,7 @@
 Commands: ``synth`` (simulate a dataset), ``inspect`` (show inferred column roles),
 ``train`` (train and evaluate a model), ``compare`` (weighting methods x seeds against
 single-task baselines), ``sweep`` and ``curve`` (trade-offs), ``recommend`` (top-K for
-a user from a saved model). Bad input prints one ``error: ...`` line on stderr and
+a user from a saved model), ``playground`` (weighting methods on a toy problem). Bad input prints one ``error: ...`` line on stderr and
 exits with status 2.
 """
 
@@ -393,6 +393,23 @@ def cmd_curve(args) -> int:
     return 0
 
 
+# ------------------------------------------------------------------ playground
+def cmd_playground(args) -> int:
+    from .playground import run_playground
+
+    starts = [_floats(s) for s in args.start] if args.start else None
+    if starts and any(len(s) != 2 for s in starts):
+        raise ConfigError(f"--start takes two numbers x,y; got {', '.join(args.start)}")
+    result = run_playground(_csv_list(args.methods), starts, steps=args.steps)
+    for t in result.trajectories:
+        print(f"{t.method:12s} from ({t.start[0]:g}, {t.start[1]:g}): losses ({t.final_loss[0]:.3f}, "
+              f"{t.final_loss[1]:.3f}), {t.distance:.3f} from the Pareto front"
+              f" ({'on it' if t.on_pareto else 'off it'}), {t.seconds:.2f}s")
+    if args.json:
+        _write_json(args.json, result.to_json())
+    return 0
+
+
 # ---------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     from .data.split import SPLITS
@@ -514,6 +531,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--fusion", help="fusion weights, e.g. like=0.7,click=0.3 (default: equal)")
     r.add_argument("--include-seen", action="store_true", help="also rank items the user already interacted with")
     r.set_defaults(func=cmd_recommend)
+
+    g = sub.add_parser("playground", help="weighting methods on a two-objective toy problem with a known Pareto set")
+    g.add_argument("--methods", default="static,mgda,pcgrad,upgrad", help="comma-separated weighting methods")
+    g.add_argument("--start", action="append", help="start point x,y in [-10, 10], e.g. --start=-8.5,7.5 (repeatable; default 0,0)")
+    g.add_argument("--steps", type=int, default=250, help="optimizer steps per trajectory")
+    g.add_argument("--json", help="write the Pareto front, trajectories and final points as JSON")
+    g.set_defaults(func=cmd_playground)
     return p
 
 

@@ -32,7 +32,7 @@ from mtl.errors import ConfigError, DataError, MTLError
 from mtl.models import ModelConfig
 from mtl.train import BackgroundTraining, TrainConfig, TrainResult, available_devices, resolve_device
 from mtl.weighting import normalize_preference
-from pages._nav import COMPARE, DATA, HOME, RECOMMEND, TRADEOFFS, TRAIN, use_explicit_navigation  # noqa: F401
+from pages._nav import COMPARE, DATA, HOME, LEARN, RECOMMEND, TRADEOFFS, TRAIN, use_explicit_navigation  # noqa: F401
 
 DEFAULT_SAMPLE = "simulated"
 #: Value widgets (not buttons or uploaders) whose key starts with this keep their value

@@ -10,7 +10,7 @@ import importlib
 import threading
 
 HOME, DATA, TRAIN, RECOMMEND = "pages/home.py", "pages/data.py", "pages/train.py", "pages/recommendations.py"
-TRADEOFFS, COMPARE = "pages/tradeoffs.py", "pages/compare.py"
+TRADEOFFS, COMPARE, LEARN = "pages/tradeoffs.py", "pages/compare.py", "pages/learn.py"
 
 _warm = threading.Lock()
 _warming = False

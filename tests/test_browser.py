@@ -307,3 +307,36 @@ def test_the_app_follows_a_dark_system_theme(browser, server):
     brightness = (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
     assert brightness < 0.3, rgb
     context.close()
+
+
+def test_journey_learn_every_lesson_and_the_playground(page):
+    """Through every lesson of the Learn page (each trains on its full-size simulated
+    feed), moving each lesson's control once, then the gradient playground; one
+    screenshot per lesson."""
+    from mtl.lessons import lessons
+
+    expect = sync_api.expect
+    _nav(page, "Learn")
+    titles = [lesson.title for lesson in lessons()] + ["Gradient playground"]
+    # Words only each step's own sentence has (the previous step's may linger during a rerun).
+    markers = {"sharing": "like's test AUC is", "conflict": "The tasks conflict", "paradox": "Ranking by clicks alone",
+               "pareto": "The front exists", "playground": "steps from ("}
+    marks = [markers.get(lesson.name, lesson.title) for lesson in lessons()] + [markers["playground"]]
+    for i, title in enumerate(titles):
+        if i:
+            page.get_by_role("button", name=re.compile(f"Next: {i + 1}\\. ")).click()
+        page.get_by_role("heading", name=title, level=3).wait_for()
+        seen = page.get_by_test_id("stAlertContentSuccess").filter(has_text=marks[i]).first
+        seen.wait_for(timeout=3 * WAIT_MS)  # a lesson trains for seconds on an idle machine
+        _no_errors(page)
+        page.get_by_test_id("stPlotlyChart").first.wait_for()
+        assert page.get_by_test_id("stPlotlyChart").count() == 1  # one chart per lesson
+        assert re.search(r"\d\.\d", seen.inner_text())  # the measured effect, with its number
+        _screenshot(page, f"learn-{i + 1}-{re.sub(r'[^a-z]+', '-', title.lower()).strip('-')}")
+    # The playground: add a method and watch the picture update.
+    right = page.get_by_text("right (9, -1)", exact=True)
+    right.scroll_into_view_if_needed()
+    right.click()
+    expect(page.get_by_text(re.compile(r"After \d+ steps from \(9, -1\)"))).to_be_visible(timeout=3 * WAIT_MS)
+    _no_errors(page)
+    _screenshot(page, "learn-playground-right-start")

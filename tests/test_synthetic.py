@@ -282,3 +282,48 @@ def test_write_parquet_and_plain_csv(tmp_path):
     assert len(pd.read_csv(tmp_path / "feed.csv")) == len(df)
     with pytest.raises(ValueError, match=".parquet"):
         write(df, tmp_path / "feed.xlsx")
+
+
+# --- scenario knobs used by the Learn page's lessons ---------------------------------
+def test_scenario_knobs_default_to_the_usual_feed():
+    base = simulate(n_users=50, n_items=80, n_impressions=2000, seed=4)
+    same = simulate(n_users=50, n_items=80, n_impressions=2000, seed=4, click_gate=True, like_offset=0.0,
+                    match_strength=1.0, outcome_coupling=0.0)
+    pd.testing.assert_frame_equal(base, same)
+
+
+def test_without_the_click_gate_every_impression_is_watched():
+    df = simulate(n_users=100, n_items=200, n_impressions=20_000, seed=2, click_gate=False)
+    assert ((df["like"] == 1) & (df["click"] == 0)).any()
+    assert df["watch_time"].notna().all() and df["rating"].notna().all()
+    # The truth is the like probability itself, and it is calibrated.
+    assert abs(df["like"].mean() - df["true_like"].mean()) < 0.01
+
+
+def test_like_offset_makes_likes_sparser_and_match_strength_weakens_taste():
+    dense = simulate(n_users=100, n_items=200, n_impressions=20_000, seed=2, click_gate=False)
+    sparse = simulate(n_users=100, n_items=200, n_impressions=20_000, seed=2, click_gate=False, like_offset=-2.0)
+    assert sparse["like"].mean() < dense["like"].mean() / 2.5
+    flat = simulate(n_users=100, n_items=200, n_impressions=20_000, seed=2, match_strength=0.0)
+    assert flat["true_click"].std() < dense["true_click"].std()
+
+
+def test_outcome_coupling_correlates_the_draws_and_keeps_the_truth():
+    kw = dict(n_users=100, n_items=200, n_impressions=30_000, seed=3, click_gate=False, like_offset=2.0)
+    free = simulate(**kw)
+    coupled = simulate(**kw, outcome_coupling=-0.9)
+    pd.testing.assert_series_equal(free["true_like"], coupled["true_like"])
+    assert abs(coupled["like"].mean() - coupled["true_like"].mean()) < 0.01  # marginal unchanged
+    corr = lambda df: np.corrcoef(df["click"], df["like"])[0, 1]  # noqa: E731
+    assert corr(coupled) < corr(free) - 0.1
+
+
+@pytest.mark.parametrize("overrides, words", [
+    ({"click_gate": "yes"}, "click_gate"),
+    ({"like_offset": float("nan")}, "like_offset"),
+    ({"match_strength": -1.0}, "match_strength"),
+    ({"outcome_coupling": 1.5}, "outcome_coupling"),
+])
+def test_bad_scenario_knobs_raise(overrides, words):
+    with pytest.raises(ValueError, match=words):
+        simulate(n_users=10, n_items=10, n_impressions=100, **overrides)

@@ -240,6 +240,11 @@ class SimulationConfig:
     latent_dim: int = 8
     days: int = 14  # timestamps spread over this many days, so a time split works
     seed: int = 0
+    # Scenario knobs for lessons (mtl.lessons); the defaults give the feed described above.
+    click_gate: bool = True  # False: every impression is watched (an autoplay feed), so like/long view/watch/rating need no click
+    like_offset: float = 0.0  # added to the like logit: negative = sparser likes (-2 gives ~4x fewer)
+    match_strength: float = 1.0  # scales the user-item taste match in every outcome (0 = only appeal and quality matter)
+    outcome_coupling: float = 0.0  # correlation in [-1, 1] of the unobserved per-impression drivers of click and like (negative: a click makes a like less likely); marginals and true_* unchanged
 
     def __post_init__(self) -> None:
         for name in ("n_users", "n_items", "n_impressions", "n_categories", "latent_dim", "days"):
@@ -264,6 +269,23 @@ class SimulationConfig:
                 or not math.isfinite(noise) or noise < 0:
             raise SimulationConfigError(
                 f"task_noise must be a non-negative number, got {noise!r}."
+            )
+        if not isinstance(self.click_gate, (bool, np.bool_)):
+            raise SimulationConfigError(f"click_gate must be True or False, got {self.click_gate!r}.")
+        for name in ("like_offset", "match_strength"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
+                    or not math.isfinite(value):
+                raise SimulationConfigError(f"{name} must be a finite number, got {value!r}.")
+        coupling = self.outcome_coupling
+        if isinstance(coupling, bool) or not isinstance(coupling, (int, float, np.number)) \
+                or not math.isfinite(coupling) or not -1.0 <= coupling <= 1.0:
+            raise SimulationConfigError(
+                f"outcome_coupling must be a number between -1 and 1, got {coupling!r}."
+            )
+        if self.match_strength < 0:
+            raise SimulationConfigError(
+                f"match_strength must be non-negative, got {self.match_strength!r}."
             )
         if self.exposure not in EXPOSURES:
             raise SimulationConfigError(
@@ -415,11 +437,13 @@ def simulate(config: SimulationConfig | None = None, **overrides) -> pd.DataFram
     # noise (scale ``sigma``, unobservable) is integrated out of every probability,
     # and the labels are drawn from exactly those probabilities.
     match = (np.einsum("ij,ij->i", user_vec[users], item_vec[items]) - m_mean) / m_std
+    if cfg.match_strength != 1.0:
+        match = float(cfg.match_strength) * match
     a, q = appeal[items], quality[items]
     flatten = _flatten(sigma)  # a logit plus N(0, sigma^2) noise, averaged out
     p_click = _sigmoid((_CLICK_INTERCEPT + click_bias[users] + _CLICK_APPEAL * a
                         + _CLICK_MATCH * match) / flatten)
-    like_logit = (_LIKE_INTERCEPT + like_bias[users] + _LIKE_QUALITY * q
+    like_logit = (_LIKE_INTERCEPT + float(cfg.like_offset) + like_bias[users] + _LIKE_QUALITY * q
                   + _LIKE_MATCH * match + _LIKE_APPEAL * a) / flatten
     p_like_c = _sigmoid(like_logit)
     mu = _WATCH_INTERCEPT + _WATCH_QUALITY * q + _WATCH_MATCH * match
@@ -432,21 +456,34 @@ def simulate(config: SimulationConfig | None = None, **overrides) -> pd.DataFram
     like_noise = rng_out.logistic(size=n_imp)  # like <=> like_logit + noise > 0
     watch_noise = rng_out.logistic(size=n_imp)
     rating_noise = rng_out.standard_normal(n_imp)
+    if cfg.outcome_coupling:
+        # Gaussian copula: keeps both marginals (so true_* stay exact), couples the draws.
+        from scipy.special import expit, logit, ndtr, ndtri
+
+        c = float(cfg.outcome_coupling)
+        eps = 1e-12
+        z_click = ndtri(np.clip(u_click, eps, 1 - eps))  # low = clicked
+        z_like = ndtri(np.clip(expit(like_noise), eps, 1 - eps))  # high = liked
+        z_like = -c * z_click + math.sqrt(max(0.0, 1.0 - c * c)) * z_like
+        like_noise = logit(np.clip(ndtr(z_like), eps, 1 - eps))
     clicked = u_click < p_click
-    like = clicked & (like_logit + like_noise > 0.0)  # P = sigmoid(like_logit) exactly
+    # Without the gate every impression is watched, whatever the click.
+    watched = clicked if cfg.click_gate else np.ones(n_imp, dtype=bool)
+    like = watched & (like_logit + like_noise > 0.0)  # P = sigmoid(like_logit) exactly
     watch = np.exp(mu + watch_scale * watch_noise)
     watch = np.clip(watch, 1.0, 900.0)
     # Truncate to 0.1 s (keeps ``watch_time >= 18`` <=> long view exactly, and
     # P(watch_time >= 18) = p_long_c: clipping and flooring do not move 18 s).
     watch = np.floor(watch * 10.0) / 10.0
-    long_view = clicked & (watch >= LONG_VIEW_SECONDS)
+    long_view = watched & (watch >= LONG_VIEW_SECONDS)
     # The rating shares the like decision's noise (standardised to sd 1), so likes
     # and high ratings go together beyond what quality and match explain.
     rating_latent = (0.9 * q + 0.5 * match + 0.4 * sigma * _LOGISTIC_TO_SD1 * like_noise
                      + 0.7 * rating_noise)
     rating = 1.0 + np.searchsorted(_RATING_CUTS, rating_latent).astype(float)
-    watch = np.where(clicked, watch, np.nan)
-    rating = np.where(clicked, rating, np.nan)
+    watch = np.where(watched, watch, np.nan)
+    rating = np.where(watched, rating, np.nan)
+    p_watch = p_click if cfg.click_gate else 1.0
 
     # Timestamps: a uniform day, an hour following the daily traffic curve.
     day = rng_time.integers(0, cfg.days, n_imp)
@@ -472,8 +509,8 @@ def simulate(config: SimulationConfig | None = None, **overrides) -> pd.DataFram
         "watch_time": watch[order],
         "rating": rating[order],
         "true_click": np.round(p_click[order], 4),
-        "true_like": np.round((p_click * p_like_c)[order], 4),
-        "true_long_view": np.round((p_click * p_long_c)[order], 4),
+        "true_like": np.round((p_watch * p_like_c)[order], 4),
+        "true_long_view": np.round((p_watch * p_long_c)[order], 4),
     })
     return df
 

@@ -1,0 +1,279 @@
+"""Gradient playground: every weighting method on a two-objective toy problem.
+
+The landscape is the two-task toy of Liu et al. (CAGrad, NeurIPS 2021), reused by
+Navon et al. (Nash-MTL, ICML 2022): a parameter ``x = (x1, x2)`` in ``[-10, 10]^2``
+and two losses that are log-shaped valleys for ``x2 > 0`` and quadratics for
+``x2 < 0``. Its Pareto set is (up to the grid's resolution) the segment ``x2 ~ -8``,
+``x1`` in ``[-7, 7]``; its front in the loss plane runs from about ``(-20, -0.4)``
+to ``(-0.4, -20)``. The valleys have very different slopes for the two tasks, which
+is what makes plain gradient descent on the summed loss creep or stall, and what
+the conflict-aware methods are designed for.
+
+Every method of :mod:`mtl.weighting` runs here through its ordinary
+:meth:`~mtl.weighting.Weighting.backward`: the parameter ``x`` plays the shared
+representation (``ModelOutput.features``), so a newly registered method appears
+without any change to this module. Methods that read loss *values* (uncertainty,
+DWA, GradNorm) assume positive losses, so they are given ``f + OFFSET`` (the same
+gradients); the numbers reported are the toy's own losses. DWA's "epoch" is
+:data:`DWA_EPOCH` steps.
+
+Each step is one Adam step (as in the papers' toy experiments) with learning rate
+``lr``. :func:`run_playground` returns the Pareto front, each method's trajectory in
+both planes and whether it ended on the front; :func:`playground_figure` draws it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from .errors import ConfigError
+from .models.base import ModelOutput
+from .tasks import TaskSpec
+from .weighting import available_weightings, build_weighting, weighting_status
+
+#: Where the papers start their trajectories (Nash-MTL's toy.py).
+START_POINTS: dict[str, tuple[float, float]] = {
+    "upper left (-8.5, 7.5)": (-8.5, 7.5),
+    "centre (0, 0)": (0.0, 0.0),
+    "upper right (9, 9)": (9.0, 9.0),
+    "left (-7.5, -0.5)": (-7.5, -0.5),
+    "right (9, -1)": (9.0, -1.0),
+}
+BOUNDS = (-10.0, 10.0)
+#: Added to both losses for the methods that read loss values (all are >= -20.2 + ...).
+OFFSET = 25.0
+DWA_EPOCH = 10
+#: Adam with a short second-moment memory, so steps do not shrink for long after the
+#: large gradients of the valleys: the front is reached in a few hundred steps
+#: instead of the papers' 100,000 at lr 1e-3.
+STEPS, LR, BETAS = 250, 0.1, (0.9, 0.99)
+#: A final point closer than this (loss units, Euclidean in the loss plane) to the
+#: Pareto front counts as on it; the front spans about 20 units on each axis.
+ON_PARETO_TOL = 0.25
+_LOWER = 5e-6
+
+
+def toy_losses(x: torch.Tensor) -> torch.Tensor:
+    """The two losses at ``x`` ([..., 2] -> [..., 2]), differentiable."""
+    x1, x2 = x[..., 0], x[..., 1]
+    f1 = torch.clamp((0.5 * (-x1 - 7) - torch.tanh(-x2)).abs(), _LOWER).log() + 6
+    f2 = torch.clamp((0.5 * (-x1 + 3) + torch.tanh(-x2) + 2).abs(), _LOWER).log() + 6
+    c1 = torch.clamp(torch.tanh(x2 * 0.5), 0)
+    f1_sq = ((-x1 + 7).pow(2) + 0.1 * (-x2 - 8).pow(2)) / 10 - 20
+    f2_sq = ((-x1 - 7).pow(2) + 0.1 * (-x2 - 8).pow(2)) / 10 - 20
+    c2 = torch.clamp(torch.tanh(-x2 * 0.5), 0)
+    return torch.stack([f1 * c1 + f1_sq * c2, f2 * c1 + f2_sq * c2], dim=-1)
+
+
+@lru_cache(maxsize=1)
+def pareto_set(resolution: int = 801) -> tuple[np.ndarray, np.ndarray]:
+    """The Pareto set (x-plane, [n, 2]) and front (loss plane, [n, 2]) of the toy,
+    by exhaustive search on a ``resolution`` x ``resolution`` grid of the domain:
+    the non-dominated grid points, sorted by the first loss."""
+    axis = torch.linspace(*BOUNDS, resolution, dtype=torch.float64)
+    grid = torch.stack(torch.meshgrid(axis, axis, indexing="xy"), dim=-1).reshape(-1, 2)
+    losses = toy_losses(grid).numpy()
+    order = np.lexsort((losses[:, 1], losses[:, 0]))
+    best = np.minimum.accumulate(losses[order, 1])
+    keep = np.r_[True, losses[order[1:], 1] < best[:-1]]
+    idx = order[keep]
+    return grid.numpy()[idx], losses[idx]
+
+
+def distance_to_front(loss: Sequence[float]) -> float:
+    """Euclidean distance in the loss plane from ``loss`` to the front (its polyline)."""
+    front = pareto_set()[1]
+    p = np.asarray(loss, dtype=float)
+    a, b = front[:-1], front[1:]
+    ab = b - a
+    t = np.clip(((p - a) * ab).sum(1) / np.maximum((ab * ab).sum(1), 1e-18), 0, 1)
+    nearest = a + t[:, None] * ab
+    return float(np.sqrt(((nearest - p) ** 2).sum(1)).min())
+
+
+def playground_methods() -> list[str]:
+    """The registered weighting methods that can run here (installed), in registry order."""
+    status = weighting_status()
+    return [name for name in available_weightings() if status[name].available]
+
+
+_TASKS = [TaskSpec("loss 1", "regression"), TaskSpec("loss 2", "regression")]
+
+
+@dataclass
+class Trajectory:
+    method: str
+    start: tuple[float, float]
+    x: np.ndarray        # [steps + 1, 2], the parameter after every step
+    loss: np.ndarray     # [steps + 1, 2], the toy's losses there
+    seconds: float = 0.0
+
+    @property
+    def final_loss(self) -> list[float]:
+        return [float(v) for v in self.loss[-1]]
+
+    @property
+    def distance(self) -> float:
+        return distance_to_front(self.loss[-1])
+
+    @property
+    def on_pareto(self) -> bool:
+        return self.distance <= ON_PARETO_TOL
+
+
+def trajectory(method: str, start: Sequence[float], steps: int | None = None, lr: float = LR,
+               preference: Sequence[float] | None = None) -> Trajectory:
+    """Optimize the toy from ``start`` with weighting ``method`` for ``steps`` Adam steps
+    (default :data:`STEPS`)."""
+    start = _check_start(start)
+    steps = STEPS if steps is None else int(steps)
+    if steps < 1:
+        raise ConfigError(f"steps must be at least 1, got {steps}")
+    begin = time.perf_counter()
+    torch.manual_seed(0)  # GradNorm/uncertainty parameters start the same way every time
+    weighting = build_weighting(method, _TASKS, preference)
+    x = torch.tensor(start, dtype=torch.float32, requires_grad=True)
+    optimizer = torch.optim.Adam([x, *weighting.parameters()], lr=lr, betas=BETAS)
+    xs = np.empty((steps + 1, 2))
+    xs[0] = start
+    window = []
+    for step in range(steps):
+        optimizer.zero_grad(set_to_none=True)
+        z = x * 1.0  # a non-leaf copy: gradient methods hook the "shared representation"
+        losses = toy_losses(z) + OFFSET
+        weighting.backward(losses, ModelOutput(outputs=[], features=[z]), [x])
+        if x.grad is None:
+            x.grad = torch.zeros_like(x)
+        optimizer.step()
+        with torch.no_grad():
+            x.clamp_(*BOUNDS)
+        xs[step + 1] = x.detach().numpy()
+        window.append(losses.detach())
+        if len(window) == DWA_EPOCH:
+            weighting.epoch_end(torch.stack(window).mean(0))
+            window = []
+    with torch.no_grad():
+        loss = toy_losses(torch.from_numpy(xs)).numpy()
+    return Trajectory(method, (float(start[0]), float(start[1])), xs, loss, time.perf_counter() - begin)
+
+
+def _check_start(start: Sequence[float]) -> tuple[float, float]:
+    try:
+        x1, x2 = (float(v) for v in start)
+    except (TypeError, ValueError):
+        raise ConfigError(f"a start point is two numbers x,y; got {start!r}") from None
+    lo, hi = BOUNDS
+    if not (lo <= x1 <= hi and lo <= x2 <= hi):
+        raise ConfigError(f"start point ({x1:g}, {x2:g}) is outside the toy's domain [{lo:g}, {hi:g}] on each axis")
+    return x1, x2
+
+
+@dataclass
+class PlaygroundResult:
+    methods: list[str]
+    starts: list[tuple[float, float]]
+    steps: int
+    trajectories: list[Trajectory] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        """The CLI's ``playground --json`` document. With several start points the
+        trajectory keys are ``"<method>@<x>,<y>"``; with one, the method name."""
+        _, front = pareto_set()
+        key = (lambda t: t.method) if len(self.starts) == 1 else (lambda t: f"{t.method}@{t.start[0]:g},{t.start[1]:g}")
+        return {
+            "pareto": np.round(front, 5).tolist(),
+            "trajectories": {key(t): np.round(t.loss, 5).tolist() for t in self.trajectories},
+            "final": {key(t): {"loss": [round(v, 5) for v in t.final_loss], "on_pareto": t.on_pareto,
+                               "distance": round(t.distance, 5), "x": [round(float(v), 5) for v in t.x[-1]]}
+                      for t in self.trajectories},
+            "starts": [list(s) for s in self.starts],
+            "steps": self.steps,
+            "seconds": round(self.seconds, 4),
+        }
+
+
+def run_playground(methods: Sequence[str], starts: Sequence[Sequence[float]] | None = None, steps: int | None = None,
+                   lr: float = LR) -> PlaygroundResult:
+    """Every method from every start point. Unknown or uninstalled methods raise a
+    :class:`ConfigError` naming them (and the install command) before anything runs."""
+    methods = list(dict.fromkeys(methods))
+    if not methods:
+        raise ConfigError("choose at least one weighting method")
+    status = weighting_status()
+    for m in methods:
+        if m not in status:
+            raise ConfigError(f"unknown weighting method '{m}'; choose among: {', '.join(status)}")
+        if not status[m].available:
+            raise ConfigError(status[m].hint)
+    starts = [_check_start(s) for s in (starts or [START_POINTS["centre (0, 0)"]])]
+    steps = STEPS if steps is None else int(steps)
+    begin = time.perf_counter()
+    result = PlaygroundResult(methods, starts, steps)
+    for s in starts:
+        for m in methods:
+            result.trajectories.append(trajectory(m, s, steps, lr))
+    result.seconds = time.perf_counter() - begin
+    return result
+
+
+def playground_figure(trajectories: Sequence[Trajectory], resolution: int = 121):
+    """Two panels: the parameter plane (contours of the mean loss, the Pareto set,
+    each trajectory) and the loss plane (the Pareto front, each trajectory)."""
+    import plotly.graph_objects as go
+    from plotly.colors import qualitative
+    from plotly.subplots import make_subplots
+
+    pset, front = pareto_set()
+    axis = np.linspace(*BOUNDS, resolution)
+    grid = np.stack(np.meshgrid(axis, axis, indexing="xy"), axis=-1)
+    with torch.no_grad():
+        mean = toy_losses(torch.from_numpy(grid)).mean(-1).numpy()
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
+                        subplot_titles=("Parameter plane (contours: mean loss)", "Loss plane"))
+    fig.add_trace(go.Contour(x=axis, y=axis, z=mean, colorscale="Greys", reversescale=True, showscale=False,
+                             contours={"coloring": "heatmap"}, opacity=0.55, ncontours=25, hoverinfo="skip",
+                             name="mean loss"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=pset[:, 0], y=pset[:, 1], mode="markers", marker={"size": 3, "color": "black"},
+                             name="Pareto set", legendgroup="pareto"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=front[:, 0], y=front[:, 1], mode="lines", line={"color": "black", "width": 3},
+                             name="Pareto front", legendgroup="pareto"), row=1, col=2)
+    colors = qualitative.Plotly + qualitative.Dark24
+    methods = list(dict.fromkeys(t.method for t in trajectories))
+    seen: set[str] = set()
+    for t in trajectories:
+        color = colors[methods.index(t.method) % len(colors)]
+        show = t.method not in seen
+        seen.add(t.method)
+        label = f"{t.method} {'(on front)' if t.on_pareto else '(off front)'}" if len({x.start for x in trajectories}) == 1 else t.method
+        common = {"mode": "lines", "line": {"color": color, "width": 2}, "legendgroup": t.method, "name": label}
+        fig.add_trace(go.Scatter(x=t.x[:, 0], y=t.x[:, 1], showlegend=show, **common), row=1, col=1)
+        fig.add_trace(go.Scatter(x=t.loss[:, 0], y=t.loss[:, 1], showlegend=False, **common), row=1, col=2)
+        for col, pts in ((1, t.x), (2, t.loss)):
+            fig.add_trace(go.Scatter(x=[pts[-1, 0]], y=[pts[-1, 1]], mode="markers", showlegend=False,
+                                     legendgroup=t.method, marker={"color": color, "size": 9, "symbol": "x"},
+                                     hovertext=f"{t.method}: end", hoverinfo="text"), row=1, col=col)
+    for s in {t.start for t in trajectories}:
+        fig.add_trace(go.Scatter(x=[s[0]], y=[s[1]], mode="markers", showlegend=False, hoverinfo="text",
+                                 hovertext=f"start ({s[0]:g}, {s[1]:g})",
+                                 marker={"color": "white", "size": 11, "line": {"color": "black", "width": 2}}),
+                      row=1, col=1)
+    fig.update_xaxes(title_text="x1", range=list(BOUNDS), row=1, col=1)
+    fig.update_yaxes(title_text="x2", range=list(BOUNDS), row=1, col=1)
+    fig.update_xaxes(title_text="loss 1", row=1, col=2)
+    fig.update_yaxes(title_text="loss 2", row=1, col=2)
+    fig.update_layout(height=470, margin={"l": 50, "r": 20, "t": 40, "b": 40},
+                      legend={"orientation": "h", "y": -0.15})
+    return fig
+
+
+__all__ = [
+    "BOUNDS", "ON_PARETO_TOL", "PlaygroundResult", "START_POINTS", "Trajectory", "distance_to_front",
+    "pareto_set", "playground_figure", "playground_methods", "run_playground", "toy_losses", "trajectory",
+]

@@ -1,0 +1,101 @@
+"""The Learn page's lessons: each lesson's claimed effect holds over three seeds.
+
+Every lesson trains small models (seconds each), so the effect tests are marked
+``slow``; the registry and view tests reuse one trained result per lesson.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mtl.lessons import Lesson, LessonView, get_lesson, lessons
+
+SEEDS = (0, 1, 2)
+
+
+def test_registry_lists_the_four_lessons_in_teaching_order():
+    names = [lesson.name for lesson in lessons()]
+    assert names[:4] == ["sharing", "conflict", "paradox", "pareto"]
+    for lesson in lessons():
+        assert isinstance(lesson, Lesson) and lesson.title and lesson.text and lesson.effect_label
+        assert lesson.control.default in lesson.control.options
+    assert get_lesson("sharing").cache_key(0.9, 0) != get_lesson("sharing").cache_key(0.0, 0)
+    # A control that does not retrain shares one cached result across its values.
+    assert get_lesson("paradox").cache_key(0.0, 0) == get_lesson("paradox").cache_key(1.0, 0)
+
+
+def test_unknown_lesson_is_a_clear_error():
+    from mtl.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="Unknown lesson 'nope'"):
+        get_lesson("nope")
+
+
+def _effects(name: str, value) -> list[float]:
+    lesson = get_lesson(name)
+    out = []
+    for seed in SEEDS:
+        trained = lesson.train(value, seed)
+        view = lesson.view(trained, value)
+        assert isinstance(view, LessonView) and view.figure.data and view.what_you_see
+        out.append(lesson.effect(trained))
+    return out
+
+
+@pytest.mark.slow
+def test_sharing_helps_a_sparse_related_task_and_not_an_unrelated_one():
+    related = _effects("sharing", 0.9)
+    unrelated = _effects("sharing", 0.0)
+    assert min(related) >= 0.02, related             # +0.02 AUC or more on every seed
+    assert np.mean(unrelated) < np.mean(related) - 0.03, (related, unrelated)
+    assert all(u < r for u, r in zip(unrelated, related)), (related, unrelated)
+
+
+@pytest.mark.slow
+def test_conflict_static_moves_against_a_task_and_the_conflict_aware_method_does_not():
+    lesson = get_lesson("conflict")
+    method = lesson.control.default
+    for seed in SEEDS:
+        t = lesson.train(method, seed)
+        # Conflict by construction: the gradients' cosine is negative in most batches.
+        assert t["static"]["cos"] < 0 and t["static"]["conflict"] > 0.5, t["static"]
+        # Static weights sometimes step against a task; the conflict-aware method never does.
+        assert t["static"]["against"] > 0.02, t["static"]
+        assert t["method"]["against"] == 0, t["method"]
+        assert lesson.effect(t) > 0.02
+
+
+@pytest.mark.slow
+def test_paradox_clicks_alone_lose_relevance_while_efficiency_barely_moves():
+    lesson = get_lesson("paradox")
+    for seed in SEEDS:
+        t = lesson.train(None, seed)
+        nums = lesson.view(t, 0.0).numbers
+        assert nums["gain"] >= 0.01, nums  # the fused ranking beats clicks alone on relevance
+        assert nums["efficiency_drop"] < 0.06, nums  # at a cost of a few points of click rate
+        curve = t["curve"]
+        oracle = curve.oracle
+        assert oracle is not None
+        # The oracle bends the same way, more, and clicks alone lose against it too.
+        o_clicks, o_fused = (lesson._point(oracle, a)["relevance_ndcg_at_k"] for a in (0.0, 0.5))
+        assert o_fused - o_clicks >= 0.04 and o_fused - nums["ndcg_clicks"] >= 0.1, (o_clicks, o_fused, nums)
+        fig = lesson.view(t, 0.0).figure
+        xr, yr = fig.layout.xaxis.range, fig.layout.yaxis.range
+        for trace in fig.data:
+            assert min(trace.x) >= xr[0] and max(trace.x) <= xr[1]
+            assert min(trace.y) >= yr[0] and max(trace.y) <= yr[1]
+        # The curve spans a visible range on both axes (alpha from 0 to 1).
+        assert curve.points["efficiency_at_k"].max() - curve.points["efficiency_at_k"].min() > 0.02
+        assert curve.points["relevance_ndcg_at_k"].max() - curve.points["relevance_ndcg_at_k"].min() > 0.01
+
+
+@pytest.mark.slow
+def test_pareto_front_exists_and_one_conditioned_model_costs_less_than_the_retrains():
+    lesson = get_lesson("pareto")
+    for seed in SEEDS:
+        t = lesson.train(None, seed)
+        assert lesson.effect(t) > 0.005, seed
+        low, high = lesson.view(t, 0.05).numbers, lesson.view(t, 0.95).numbers
+        assert low["time_ratio"] > 1.5  # one conditioned model costs less than the retrains
+        assert np.isfinite(high["fidelity_gap"])  # measured against the retrains, not assumed
