@@ -40,7 +40,10 @@ def _says(at, pattern: str) -> bool:
 def test_learn_comes_right_after_home_in_the_navigation():
     source = (ROOT / "app.py").read_text()
     pages = re.findall(r"st\.Page\(([^,]+),", source)
-    assert pages[0] == "ui.HOME" and pages[1] == f'"{LEARN}"'
+    assert pages[0] == "nav.HOME" and pages[1] == "nav.LEARN"
+    from pages import _nav
+
+    assert _nav.LEARN == LEARN
 
 
 def test_every_lesson_and_every_control(app, tiny_lessons):
