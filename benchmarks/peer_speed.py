@@ -71,7 +71,8 @@ def epoch_flops(trainer: Trainer) -> float:
 def ours(prepared, arch: str, epochs: int, sizing: str) -> dict:
     cfg = TrainConfig(tasks=TASKS, arch=arch, epochs=epochs, patience=epochs, batch_size=BATCH, lr=LR, device="cpu",
                       diagnostics_every=0,
-                      model=ModelConfig(emb_dim=EMB, hidden=HIDDEN, tower=TOWER, emb_sizing=sizing))
+                      model=ModelConfig(emb_dim=EMB, hidden=HIDDEN, tower=TOWER,
+                                        **({"emb_sizing": sizing} if sizing != "fixed" else {})))
     trainer = Trainer(prepared, cfg)
     flops = epoch_flops(trainer)
     marks, result = [time.perf_counter()], None

@@ -6,6 +6,7 @@ import time
 
 import torch
 
+from mtl.train import latency
 from mtl.train.latency import measure_latency
 
 
@@ -29,7 +30,7 @@ def test_latency_is_robust_to_a_slow_call_and_reports_its_spread():
                           min_repeats=15, min_seconds=0.0)
     # Small test parts are repeated up to the rows asked for, warm-up calls are not timed.
     assert set(model.rows) == {1000} and lat.rows == 1000
-    assert lat.repeats == 15 and model.calls == 15 + 3
+    assert lat.repeats == 15 and model.calls == 15 + latency.WARMUP
     # ~2 ms per call on 1,000 rows: 2 ms per 1,000 rows, untouched by the 50 ms first call.
     assert 1.5 < lat.median < 10 and lat.fastest <= lat.q25 <= lat.median <= lat.q75
     assert model.training   # its mode is restored
