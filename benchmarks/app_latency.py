@@ -57,7 +57,7 @@ def _train_with_defaults(page) -> float:
     start = time.perf_counter()
     button.click()
     page.get_by_text("Test metrics per task").wait_for(timeout=300_000)
-    page.get_by_test_id("stDataFrame").first.wait_for()
+    page.get_by_test_id("stDataFrame").filter(visible=True).first.wait_for()
     return time.perf_counter() - start
 
 

@@ -7,7 +7,15 @@ first lines of a page reach the browser while the machine-learning libraries loa
 from __future__ import annotations
 
 import importlib
+import os
 import threading
+
+# One intra-op thread for torch in the app's process, set before anything imports torch.
+# The server thread, live-progress reruns and (often) the browser share the machine with
+# training; torch's OpenMP threads then spin against them. Measured on 2 cores with the
+# browser on the same machine: "Train with defaults" trained in 2.4 s with one thread
+# against 7.9 s with two (benchmarks/app_latency.py). An explicit OMP_NUM_THREADS wins.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 HOME, DATA, TRAIN, RECOMMEND = "pages/home.py", "pages/data.py", "pages/train.py", "pages/recommendations.py"
 TRADEOFFS, COMPARE, LEARN = "pages/tradeoffs.py", "pages/compare.py", "pages/learn.py"

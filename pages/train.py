@@ -189,11 +189,15 @@ def diagnostics_panel(rows: list[dict], config, key: str, live: bool = False) ->
     if not rows:
         st.caption("The diagnostics charts appear after the first measured batch.")
         return None
+    def build():
+        return (dplots.cosine_curves(rows, tasks), dplots.norm_curves(rows, tasks), dplots.weight_curves(rows, tasks),
+                explain(rows, tasks, method=config.weighting, conditioned=config.model.conditioned))
+
+    cos, norm, weight, found = build()
     a, b, c = st.columns(3)
-    a.plotly_chart(dplots.cosine_curves(rows, tasks), key=f"{key}.diag.cos")
-    b.plotly_chart(dplots.norm_curves(rows, tasks), key=f"{key}.diag.norm")
-    c.plotly_chart(dplots.weight_curves(rows, tasks), key=f"{key}.diag.weight")
-    found = explain(rows, tasks, method=config.weighting, conditioned=config.model.conditioned)
+    a.plotly_chart(cos, key=f"{key}.diag.cos")
+    b.plotly_chart(norm, key=f"{key}.diag.norm")
+    c.plotly_chart(weight, key=f"{key}.diag.weight")
     every = config.diagnostics_every
     findings = "\n".join(f"- {f}" for f in found.findings)
     if len(tasks) >= 3 and not live:  # many pairs: the matrix shows at a glance which tasks fight
@@ -211,6 +215,11 @@ def diagnostics_panel(rows: list[dict], config, key: str, live: bool = False) ->
 
 
 # --------------------------------------------------------------------- live
+#: Seconds between redraws of the live charts (``live_charts``); the progress bar and
+#: Stop refresh every ``ui.POLL_S``.
+LIVE_REDRAW_S = 3.0
+
+
 def _eta(seconds: float) -> str:
     if seconds is None or math.isnan(seconds):
         return "estimating"
@@ -242,12 +251,23 @@ def live_panel() -> None:
                  help="Ends training after the current batch and keeps the best model so far"):
         bg.stop()
         st.rerun(scope="fragment")
+
+
+def live_charts() -> None:
+    """Live learning curves and diagnostics of the running job, redrawn every
+    ``LIVE_REDRAW_S`` (a fragment of its own: sending five charts to the browser with
+    every progress update slowed the training thread several times over)."""
+    job = ui.current_job()
+    if job is None or job.bg.done:
+        return
+    bg = job.bg
     history = bg.history
     task_names = list(bg.config.tasks)
     if history:
+        loss, metric = plots.loss_curves(history, task_names), plots.metric_curves(history, task_names)
         a, b = st.columns(2)
-        a.plotly_chart(plots.loss_curves(history, task_names), key="live.loss")
-        b.plotly_chart(plots.metric_curves(history, task_names), key="live.metric")
+        a.plotly_chart(loss, key="live.loss")
+        b.plotly_chart(metric, key="live.metric")
         st.caption(
             "Left: each task's loss on the training rows (solid) and on held-out validation rows (dashed). "
             "Both should fall; a validation loss that turns up while training loss keeps falling is overfitting. "
@@ -265,6 +285,7 @@ def live_panel() -> None:
 if busy:
     with live_slot:
         st.fragment(live_panel, run_every=ui.POLL_S)()
+        st.fragment(live_charts, run_every=LIVE_REDRAW_S)()
         st.divider()
 
 
