@@ -278,3 +278,10 @@ def readable_times(frame: pd.DataFrame, columns: Sequence[str | None]) -> pd.Dat
                     out = frame.copy()
                 out[col] = pd.to_datetime(frame[col], unit=unit)
     return out
+
+
+def looks_like_links(values: pd.Series) -> bool:
+    """Whether a text column holds web addresses (most non-empty values start with
+    ``http://`` or ``https://``): useful in a file, noise in a table of items."""
+    text = values.dropna().astype(str).head(200)
+    return len(text) > 0 and text.str.match(r"https?://").mean() > 0.8

@@ -120,7 +120,9 @@ except MTLError as err:
     ui.show_error(err)
     st.stop()
 
-meta = [c for c in (*schema.text, "item_category") if c in scores.columns]
+# Descriptive columns beside each item (titles, categories), not links: a file's image or
+# page addresses (goodbooks' image_url) pushed the scores off the right of the table.
+meta = [c for c in (*schema.text, "item_category") if c in scores.columns and not report.looks_like_links(scores[c])]
 meta += [c for c in schema.categorical if c in scores.columns and c not in meta and c not in fusable][:2]
 
 # ------------------------------------------------------------------- fusion

@@ -122,3 +122,16 @@ def test_an_older_run_chosen_by_hand_says_which_run_it_shows_and_offers_the_newe
     button(at, "Show run #2").click().run()
     assert at.selectbox(key="ui.rec.run").value == 2
     assert not any("Show run" in b.label for b in at.button)
+
+
+def test_item_links_stay_out_of_the_top_k_table(app):
+    """A goodbooks upload put image_url columns before the scores, pushing them off the
+    table's right edge."""
+    frame = tiny_frame()
+    frame["image_url"] = "https://images.example/" + frame["item_id"].astype(str) + ".jpg"
+    ds = ui.dataset_from_frames(frame, "with_links.csv")
+    run = trained_run(ds, 1)
+    at = open_page(app, ui.RECOMMEND, ds, [run])
+    no_errors(at)
+    top = table_with(at, "rank", "item_id", "score")
+    assert "image_url" not in top.columns and "item_title" in top.columns

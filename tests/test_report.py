@@ -127,3 +127,13 @@ def test_run_summary_normalizes_weights_and_reports_primary_metrics(shared):
 
 def test_every_table_metric_has_a_label():
     assert {m for ms in TABLE_METRICS.values() for m in ms} <= set(METRIC_LABELS)
+
+
+def test_links_are_told_apart_from_titles():
+    import pandas as pd
+
+    from mtl.report import looks_like_links
+
+    assert looks_like_links(pd.Series(["https://images.example/1.jpg", "http://x.org/2", None]))
+    assert not looks_like_links(pd.Series(["The Kite Runner", "https://x.org/a"]))
+    assert not looks_like_links(pd.Series([], dtype=object))
