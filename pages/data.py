@@ -13,6 +13,20 @@ ui.page_setup()
 st.title("Data")
 ds = ui.active_dataset()
 
+
+def replace_dataset(build, doing: str, unchanged: str) -> None:
+    """Make ``build()`` the active dataset and redraw; on a problem, say so and keep the
+    current one (roles edits, derived labels added or removed)."""
+    try:
+        with st.spinner(doing):
+            ui.set_active_dataset(build())
+    except MTLError as err:
+        ui.show_error(err)
+        st.caption(f"Nothing was changed: still using **{ds.name}** {unchanged}.")
+    else:
+        st.rerun()
+
+
 # ------------------------------------------------------------------ sources
 samples_tab, upload_tab = st.tabs([":material/inventory_2: Bundled samples", ":material/upload: Upload your own"])
 
@@ -103,14 +117,7 @@ edited = st.data_editor(
 )
 changed = int((edited["role"] != table["role"]).sum())
 if st.button(f"Apply column roles ({changed} changed)", disabled=changed == 0, key="data.apply_roles"):
-    try:
-        with st.spinner("Re-reading the columns ..."):
-            ui.set_active_dataset(ui.apply_roles(ds, edited))
-    except MTLError as err:
-        ui.show_error(err)
-        st.caption(f"Nothing was changed: still using **{ds.name}** with its previous roles.")
-    else:
-        st.rerun()
+    replace_dataset(lambda: ui.apply_roles(ds, edited), "Re-reading the columns ...", "with its previous roles")
 
 # ------------------------------------------------------------------- labels
 st.markdown("**Labels**")
@@ -175,21 +182,9 @@ with st.form("data.derive", border=True):
     add = st.form_submit_button("Add derived label", icon=":material/add:")
 if add:
     expression = f"{new_name.strip()}={source}{op}{value.strip()}" + (",missing=negative" if negative else "")
-    try:
-        with st.spinner(f"Deriving {new_name} ..."):
-            ui.set_active_dataset(ui.add_derived(ds, expression))
-    except MTLError as err:
-        ui.show_error(err)
-        st.caption(f"Nothing was changed: still using **{ds.name}** as it was.")
-    else:
-        st.rerun()
+    replace_dataset(lambda: ui.add_derived(ds, expression), f"Deriving {new_name} ...", "as it was")
 for name, expression in schema.derived.items():
     r1, r2 = st.columns([5, 1])
     r1.markdown(f"`{name}`: {schema.notes.get(name, expression)}")
     if r2.button("Remove", key=f"data.derive.remove.{name}", icon=":material/delete:"):
-        try:
-            ui.set_active_dataset(ui.remove_derived(ds, name))
-        except MTLError as err:
-            ui.show_error(err)
-        else:
-            st.rerun()
+        replace_dataset(lambda name=name: ui.remove_derived(ds, name), f"Removing {name} ...", "as it was")
