@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 # fresh venv would pull a multi-GB CUDA build (see DEVELOPERS notes in README).
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: setup run demo test test-fast bench quality chromium clean
+.PHONY: setup run demo test test-fast lint bench quality chromium clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,11 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-test: setup chromium
+# Lint and unused-code checks (configured in pyproject.toml); part of `make test`.
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test: setup chromium lint
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 test-fast: setup

@@ -35,7 +35,7 @@ try:
     page.run()
 except MTLError as err:  # a user-facing problem a page did not catch itself
     st.error(str(err), icon=":material/error:")
-except Exception as err:  # noqa: BLE001 - never show a traceback in the browser
+except Exception as err:
     log.exception("page %s failed", page.title)
     st.error(f"Something went wrong on this page ({type(err).__name__}: {err}). "
              "Your data and runs are still there: try again, or go back to the Data page.",

@@ -23,10 +23,9 @@ import torch
 
 from mtl.data import prepare
 from mtl.data.samples import SAMPLES, load_sample
-from mtl.train import TrainConfig
-from mtl.tradeoff import ConditionedExplorer, sweep, weight_grid
 from mtl.models import ModelConfig
-from mtl.train import Trainer
+from mtl.tradeoff import ConditionedExplorer, sweep, weight_grid
+from mtl.train import TrainConfig, Trainer
 
 SLIDER_ROWS = 20_000
 BUDGET_MS = 200.0

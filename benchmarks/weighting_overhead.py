@@ -31,7 +31,7 @@ from __future__ import annotations
 import argparse
 import platform
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

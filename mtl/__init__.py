@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from .errors import ConfigError, DataError, ModelFileError, MTLError  # noqa: E402
+from .errors import ConfigError, DataError, ModelFileError, MTLError
 
 __all__ = ["ConfigError", "DataError", "MTLError", "ModelFileError", "__version__"]

@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .errors import MTLError
 
@@ -40,7 +41,7 @@ class BackgroundJob:
         self._started = 0.0
         self._finished: float | None = None
 
-    def start(self) -> "BackgroundJob":
+    def start(self) -> BackgroundJob:
         if self._thread is not None:
             raise RuntimeError("this job was already started")
         self._started = time.perf_counter()
@@ -60,7 +61,7 @@ class BackgroundJob:
         except MTLError as err:
             with self._lock:
                 self._error = str(err)
-        except Exception as err:  # noqa: BLE001 - surfaced to the user as a sentence
+        except Exception as err:
             log.exception("background job %s failed", self._name)
             with self._lock:
                 self._error = f"{self._failure} ({type(err).__name__}: {err})"

@@ -221,8 +221,16 @@ def _primary(m: dict) -> float:
 
 # ------------------------------------------------------------------- recommend
 def cmd_recommend(args) -> int:
-    from .recommend import (check_fusion, contribution_column, damped_notes, fusion_signal, outcome_scales,
-                            parse_fusion, score_candidates, top_k)
+    from .recommend import (
+        check_fusion,
+        contribution_column,
+        damped_notes,
+        fusion_signal,
+        outcome_scales,
+        parse_fusion,
+        score_candidates,
+        top_k,
+    )
     from .train import TrainedModel
 
     trained = TrainedModel.load(args.model)
@@ -255,8 +263,8 @@ def _write_json(path: str, doc: dict) -> None:
 
 def cmd_sweep(args) -> int:
     from .data import prepare
-    from .train import TrainConfig
     from .tradeoff import sweep, weight_grid
+    from .train import TrainConfig
 
     data, sample = _load_data(args)
     tasks = _tasks(args, data, sample)
@@ -367,8 +375,8 @@ def print_comparison_table(result, out=None) -> None:
 
 # ----------------------------------------------------------------------- curve
 def cmd_curve(args) -> int:
-    from .train import TrainedModel
     from .tradeoff import curve_for_model
+    from .train import TrainedModel
 
     trained = TrainedModel.load(args.model)
     fusion = None

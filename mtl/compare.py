@@ -31,8 +31,8 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -217,7 +217,7 @@ def compare(
         start = time.perf_counter()
         try:
             r = Trainer(prepared, cfg).fit()
-        except Exception as err:  # noqa: BLE001 - keep the runs so far; say which training failed and why
+        except Exception as err:
             if not isinstance(err, MTLError):
                 log.exception("comparison: %s, seed %d failed", method, seed)
             reason = str(err) if isinstance(err, MTLError) else f"{type(err).__name__}: {err}"

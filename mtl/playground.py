@@ -25,9 +25,9 @@ both planes and whether it ended on the front; :func:`playground_figure` draws i
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Sequence
 
 import numpy as np
 import torch

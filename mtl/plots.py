@@ -15,7 +15,7 @@ gradient diagnostics by :mod:`mtl.plots_diagnostics`.
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd

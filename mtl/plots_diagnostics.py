@@ -19,8 +19,8 @@ keep their colours from :mod:`mtl.plots`; pairs get their own palette.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import combinations
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

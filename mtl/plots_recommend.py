@@ -5,7 +5,7 @@ Pure functions from :func:`mtl.recommend.top_k` results to figures; no UI import
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go

@@ -7,7 +7,7 @@ front shows the single-task baselines as reference lines.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd

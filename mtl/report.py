@@ -9,7 +9,7 @@ from a notebook. Metric names stay the library's keys (``auc``, ``rmse`` ...);
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -151,7 +151,7 @@ def primary_metrics(tasks: Sequence) -> dict[str, str]:
     return {t.name: t.primary_metric for t in tasks}
 
 
-def comparison_table(comparison: "Comparison", digits: int = 4, *, sort: bool = True,
+def comparison_table(comparison: Comparison, digits: int = 4, *, sort: bool = True,
                      label: str = "title") -> pd.DataFrame:
     """A method comparison (:class:`mtl.compare.Comparison`) for reading: one row per
     method, the single-task baseline first, then the others by Δm, best first (in
@@ -176,7 +176,7 @@ def comparison_table(comparison: "Comparison", digits: int = 4, *, sort: bool = 
     return out.reset_index(drop=True)
 
 
-def comparison_findings(comparison: "Comparison") -> list[str]:
+def comparison_findings(comparison: Comparison) -> list[str]:
     """A few plain sentences (markdown) about a method comparison: the best Δm and
     whether its lead is larger than the seed-to-seed spread, how many methods beat
     single-task training, and the best method for each task."""

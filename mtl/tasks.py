@@ -55,7 +55,7 @@ class TaskSpec:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TaskSpec":
+    def from_dict(cls, d: dict) -> TaskSpec:
         d = dict(d)
         d["classes"] = tuple(d.get("classes", ()))
         return cls(**d)

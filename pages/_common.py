@@ -16,19 +16,19 @@ import hashlib
 import json
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pandas as pd
 import streamlit as st
 
 from mtl.data import InteractionData, PreparedData, RoleOverrides, Schema, SplitSpec, from_frame, prepare, read_table
-from mtl.data.samples import SAMPLES, Sample, get_sample
 from mtl.data.derive import parse_derived
+from mtl.data.samples import SAMPLES, Sample, get_sample
 from mtl.data.schema import MAX_CLASSES, TIME_NAMES
 from mtl.data.split import parse_cutoffs, resolve_cutoffs
 from mtl.data.suggest import TaskSuggestion, suggest_tasks
-from mtl.errors import ConfigError, DataError, MTLError
+from mtl.errors import ConfigError, DataError
 from mtl.models import ModelConfig
 from mtl.train import BackgroundTraining, TrainConfig, TrainResult, available_devices, resolve_device
 from mtl.weighting import normalize_preference

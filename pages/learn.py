@@ -129,7 +129,7 @@ def show_playground() -> None:
     st.plotly_chart(fig, width="stretch", key="learn.chart.playground")
     on = [t for t in trajs if t.on_pareto]
     off = [t for t in trajs if not t.on_pareto]
-    title = lambda t: get_weighting_class(t.method).display_name()  # noqa: E731
+    title = lambda t: get_weighting_class(t.method).display_name()
     sentence = (f"After {shown} steps from ({start[0]:g}, {start[1]:g}), "
                 + (f"{', '.join(title(t) for t in on)} ended on the Pareto front" if on else "no method reached the front")
                 + ("; " + ", ".join(f"{title(t)} stopped {t.distance:.2f} loss units away" for t in off) if off else "")

@@ -10,8 +10,18 @@ import streamlit as st
 from mtl import plots_recommend, report
 from mtl.data.encode import canonical
 from mtl.errors import MTLError
-from mtl.recommend import (check_fusion, contribution_column, damped_notes, fusion_signal, history,
-                           outcome_scales, rank_changes, score_candidates, top_k, users)
+from mtl.recommend import (
+    check_fusion,
+    contribution_column,
+    damped_notes,
+    fusion_signal,
+    history,
+    outcome_scales,
+    rank_changes,
+    score_candidates,
+    top_k,
+    users,
+)
 from pages import _common as ui
 
 UI = ui.UI

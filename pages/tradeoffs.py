@@ -16,9 +16,16 @@ from mtl.data import prepare
 from mtl.errors import MTLError
 from mtl.models import available_models
 from mtl.report import json_safe
-from mtl.tradeoff import (ConditionedExplorer, alpha_from_fusion, conditioned_front, curve_for_model, objective, sweep,
-                          sweep_steps,
-                          weight_grid)
+from mtl.tradeoff import (
+    ConditionedExplorer,
+    alpha_from_fusion,
+    conditioned_front,
+    curve_for_model,
+    objective,
+    sweep,
+    sweep_steps,
+    weight_grid,
+)
 from pages import _common as ui
 
 UI = ui.UI

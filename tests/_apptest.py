@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,12 +36,11 @@ TIMEOUT = 60
 def _run_main_script(main_script_path: str) -> None:
     path = Path(main_script_path)
     code = compile(path.read_text(), str(path), "exec")
-    exec(code, {"__name__": "__main__", "__file__": str(path)})  # noqa: S102 - the app under test
+    exec(code, {"__name__": "__main__", "__file__": str(path)})
 
 
-@pytest.fixture
-def app(monkeypatch):
-    """A fresh AppTest of app.py (one browser session), not yet run."""
+def new_app(monkeypatch) -> AppTest:
+    """A fresh AppTest of app.py (one browser session), not yet run (the ``app`` fixture)."""
     monkeypatch.setattr(script_runner, "_mpa_v1", _run_main_script)
     return AppTest.from_file(APP, default_timeout=TIMEOUT)
 

@@ -10,7 +10,7 @@ read-only. This is a helper module, not a conftest: import it with
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -40,23 +40,23 @@ def tiny_config(tasks=FEED_TASKS, **overrides) -> TrainConfig:
     return TrainConfig(**kw)
 
 
-@lru_cache(maxsize=None)
+@cache
 def feed_frame() -> pd.DataFrame:
     """The simulated feed: 120 users, 200 items, 4,000 impressions."""
     return simulate(n_users=120, n_items=200, n_impressions=4000, seed=1)
 
 
-@lru_cache(maxsize=None)
+@cache
 def feed_data():
     return from_frame(feed_frame(), name="tiny-feed")
 
 
-@lru_cache(maxsize=None)
+@cache
 def feed_prepared(tasks: tuple[str, ...] = FEED_TASKS):
     return prepare(feed_data(), list(tasks), SplitSpec("random", seed=0), seed=0)
 
 
-@lru_cache(maxsize=None)
+@cache
 def mixed_frame() -> pd.DataFrame:
     """The feed with a 3-class label column (``label_mood``) next to the regression
     ``rating`` (present only after a click) and the binary ``click``."""
@@ -73,12 +73,12 @@ def mixed_frame() -> pd.DataFrame:
 MIXED_TASKS = ("click", "rating", "label_mood")
 
 
-@lru_cache(maxsize=None)
+@cache
 def mixed_prepared():
     return prepare(from_frame(mixed_frame(), name="tiny-mixed"), list(MIXED_TASKS), "random", seed=0)
 
 
-@lru_cache(maxsize=None)
+@cache
 def trained_feed():
     """(events, trainer, result) of a 3-epoch shared-bottom run on click+like with two
     validation evaluations per epoch. Shared by the train and recommend tests."""

@@ -55,3 +55,11 @@ def write_table(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture
+def app(monkeypatch):
+    """A fresh Streamlit ``AppTest`` of app.py (one browser session), not yet run."""
+    from tests._apptest import new_app
+
+    return new_app(monkeypatch)

@@ -13,7 +13,7 @@ from mtl.errors import DataError
 from mtl.report import comparison_table
 from mtl.weighting import get_weighting_class, weighting_status
 from pages import _common as ui
-from tests._apptest import app, button, no_errors, open_page, table_with, tiny_dataset  # noqa: F401 (fixture)
+from tests._apptest import button, no_errors, open_page, table_with, tiny_dataset
 
 
 def open_compare(app):

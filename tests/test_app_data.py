@@ -9,8 +9,13 @@ import pytest
 
 from mtl.errors import ConfigError, DataError, MTLError
 from pages import _common as ui
-from tests._apptest import (  # noqa: F401 (app is a fixture)
-    app, button, no_errors, open_page, table_with, tiny_dataset, tiny_frame,
+from tests._apptest import (
+    button,
+    no_errors,
+    open_page,
+    table_with,
+    tiny_dataset,
+    tiny_frame,
 )
 
 

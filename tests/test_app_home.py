@@ -6,8 +6,13 @@ import pandas as pd
 
 from mtl.train import available_devices
 from pages import _common as ui
-from tests._apptest import (  # noqa: F401 (app is a fixture)
-    app, button, no_errors, open_page, table_with, tiny_dataset, wait_for_job,
+from tests._apptest import (
+    button,
+    no_errors,
+    open_page,
+    table_with,
+    tiny_dataset,
+    wait_for_job,
 )
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from mtl import playground as pg
 from mtl.lessons import conflict, lessons, paradox, pareto, sharing
-from tests._apptest import ROOT, app, button, no_errors  # noqa: F401 (app is a fixture)
+from tests._apptest import ROOT, button, no_errors
 
 LEARN = "pages/learn.py"
 #: Script-run limit: a lesson trains in its run (seconds, more on a busy machine).

@@ -9,7 +9,7 @@ import pandas as pd
 
 from mtl.report import epoch_unit, plural, readable_times
 from pages import _common as ui
-from tests._apptest import app, no_errors, open_page, tiny_dataset, trained_run  # noqa: F401 (app is a fixture)
+from tests._apptest import no_errors, open_page, tiny_dataset, trained_run
 
 
 def test_plural():

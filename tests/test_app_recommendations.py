@@ -6,8 +6,16 @@ import pytest
 
 from mtl.recommend import history, score_candidates, top_k, users
 from pages import _common as ui
-from tests._apptest import (  # noqa: F401 (app is a fixture)
-    app, button, fast_settings, no_errors, open_page, table_with, tiny_dataset, tiny_frame, trained_run, wait_for_job,
+from tests._apptest import (
+    button,
+    fast_settings,
+    no_errors,
+    open_page,
+    table_with,
+    tiny_dataset,
+    tiny_frame,
+    trained_run,
+    wait_for_job,
 )
 
 

@@ -11,7 +11,7 @@ from mtl.data import prepare
 from mtl.models import ModelConfig
 from mtl.train import TrainConfig, Trainer
 from pages import _common as ui
-from tests._apptest import app, button, no_errors, tiny_dataset  # noqa: F401  (fixture)
+from tests._apptest import button, no_errors, tiny_dataset
 
 SMALL = dict(emb_dim=4, hidden=(16,), tower=(8,))
 

@@ -11,8 +11,15 @@ from mtl.metrics import relative_gain
 from mtl.models import available_models
 from mtl.weighting import available_weightings, get_weighting_class, weighting_status
 from pages import _common as ui
-from tests._apptest import (  # noqa: F401 (app is a fixture)
-    app, button, fast_settings, no_errors, open_page, table_with, tiny_dataset, trained_run, wait_for_job,
+from tests._apptest import (
+    button,
+    fast_settings,
+    no_errors,
+    open_page,
+    table_with,
+    tiny_dataset,
+    trained_run,
+    wait_for_job,
 )
 
 

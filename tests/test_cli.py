@@ -10,12 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import _fixtures  # noqa: F401  (one torch thread per test worker)
 import pandas as pd
 import pytest
 
 from mtl.cli import main
-
-import _fixtures  # noqa: F401  (one torch thread per test worker)
 
 REPO = Path(__file__).resolve().parents[1]
 TASKS = "click,like,watch_time"   # two binary tasks and a regression task

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+from _fixtures import feed_prepared, tiny_config
 
 import mtl.weighting.base as weighting_base
 from mtl.cli import main
@@ -20,8 +21,6 @@ from mtl.plots_compare import delta_m_bars, metric_bars
 from mtl.report import comparison_findings, comparison_table
 from mtl.tasks import TaskSpec
 from mtl.train import TrainConfig
-
-from _fixtures import feed_prepared, tiny_config
 
 TASKS = [TaskSpec("click", "binary"), TaskSpec("rating", "regression"), TaskSpec("mood", "multiclass", classes=(0, 1, 2))]
 

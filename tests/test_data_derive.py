@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _fixtures  # noqa: F401  (one torch thread per test worker)
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,8 +10,6 @@ import pytest
 from mtl.data import from_frame, prepare
 from mtl.data.derive import apply_derived, parse_derived
 from mtl.errors import ConfigError, DataError
-
-import _fixtures  # noqa: F401  (one torch thread per test worker)
 
 
 def _ratings(n=400, seed=0) -> pd.DataFrame:
@@ -100,7 +99,7 @@ def test_derived_label_from_a_side_table_column():
 def test_saved_model_records_and_reproduces_derived_labels(tmp_path):
     from _fixtures import tiny_config
 
-    from mtl.train import Done, Trainer, TrainedModel
+    from mtl.train import Done, TrainedModel, Trainer
 
     df = _ratings(1200)
     derive = ["liked=rating>=4", "long=watch_seconds>=30"]

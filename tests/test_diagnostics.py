@@ -9,6 +9,7 @@ import time
 
 import pytest
 import torch
+from _fixtures import feed_prepared, tiny_config
 
 from mtl.errors import ConfigError
 from mtl.models import ModelConfig
@@ -16,8 +17,6 @@ from mtl.models.base import ModelOutput
 from mtl.train import BackgroundTraining, Evaluation, Progress, Trainer, live_config
 from mtl.train.diagnostics import GradientDiagnostics, auto_every, every_for, explain, summarize
 from mtl.weighting import weighting_status
-
-from _fixtures import feed_prepared, tiny_config
 
 NAMES = ["a", "b"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import _fixtures  # noqa: F401  (one torch thread per test worker)
 import numpy as np
 import pytest
 import torch
@@ -21,8 +22,6 @@ from mtl.metrics import (
     task_metrics,
 )
 from mtl.tasks import TaskSpec, predict, task_loss
-
-import _fixtures  # noqa: F401  (one torch thread per test worker)
 
 BIN = TaskSpec("click", "binary")
 REG = TaskSpec("rating", "regression", mean=3.0, std=2.0)

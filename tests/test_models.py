@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _fixtures  # noqa: F401  (one torch thread per test worker)
 import pytest
 import torch
 
@@ -16,8 +17,6 @@ from mtl.models import (
 )
 from mtl.models.layers import ExpertBank, GroupedLinear, InputLayer, embedding_dims, mlp, mlp_out_dim
 from mtl.tasks import TaskSpec, predict
-
-import _fixtures  # noqa: F401  (one torch thread per test worker)
 
 TASKS = [
     TaskSpec("click", "binary"),

@@ -10,8 +10,8 @@ from mtl import plots_compare as cplots
 from mtl import plots_diagnostics as dplots
 from mtl import plots_tradeoff as tplots
 from mtl.tasks import TaskSpec
-from mtl.train.diagnostics import explain
 from mtl.tradeoff import SweepPoint, SweepResult
+from mtl.train.diagnostics import explain
 from tests.test_compare import made_up  # noqa: F401 (a fixture)
 from tests.test_plots import HISTORY, TASKS
 from tests.test_plots_diagnostics import TASKS as DIAG_TASKS

@@ -6,8 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mtl.plots_tradeoff import (LABEL_GAP, efficiency_relevance, fidelity_bars, fidelity_table, front_table, pareto_front, quality_vs_compute,
-                                 run_short_label)
+from mtl.plots_tradeoff import (
+    LABEL_GAP,
+    efficiency_relevance,
+    fidelity_bars,
+    fidelity_table,
+    front_table,
+    pareto_front,
+    quality_vs_compute,
+    run_short_label,
+)
 from mtl.tasks import TaskSpec
 from mtl.tradeoff import CurveResult, SweepPoint, SweepResult, efficiency_relevance_curve
 

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from _fixtures import FEED_TASKS, feed_frame, trained_feed
 
 from mtl.errors import ConfigError, DataError
 from mtl.recommend import (
@@ -16,8 +17,8 @@ from mtl.recommend import (
     damped_notes,
     fuse,
     fusion_signal,
-    outcome_scales,
     history,
+    outcome_scales,
     parse_fusion,
     rank_changes,
     recommend,
@@ -26,8 +27,6 @@ from mtl.recommend import (
     users,
 )
 from mtl.tasks import TaskSpec
-
-from _fixtures import FEED_TASKS, feed_frame, trained_feed
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,13 @@ from mtl.data.synthetic import simulate
 from mtl.metrics import relative_gain
 from mtl.models import ModelConfig
 from mtl.report import (
-    METRIC_LABELS, TABLE_METRICS, baseline_comparison, compare_runs, config_differences, flat_config, metrics_table,
+    METRIC_LABELS,
+    TABLE_METRICS,
+    baseline_comparison,
+    compare_runs,
+    config_differences,
+    flat_config,
+    metrics_table,
     run_summary,
 )
 from mtl.tasks import TaskSpec

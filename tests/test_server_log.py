@@ -23,7 +23,7 @@ import pytest
 from mtl.data import prepare
 from mtl.tradeoff import sweep
 from pages import _common as ui
-from tests._apptest import app, no_errors, tiny_dataset, trained_run  # noqa: F401 (app is a fixture)
+from tests._apptest import no_errors, tiny_dataset, trained_run
 
 ROOT = Path(__file__).resolve().parents[1]
 #: What must never reach a user's terminal.

@@ -314,7 +314,7 @@ def test_outcome_coupling_correlates_the_draws_and_keeps_the_truth():
     coupled = simulate(**kw, outcome_coupling=-0.9)
     pd.testing.assert_series_equal(free["true_like"], coupled["true_like"])
     assert abs(coupled["like"].mean() - coupled["true_like"].mean()) < 0.01  # marginal unchanged
-    corr = lambda df: np.corrcoef(df["click"], df["like"])[0, 1]  # noqa: E731
+    corr = lambda df: np.corrcoef(df["click"], df["like"])[0, 1]
     assert corr(coupled) < corr(free) - 0.1
 
 

@@ -14,7 +14,6 @@ from mtl.data import from_frame, prepare
 from mtl.data.synthetic import simulate
 from mtl.errors import ConfigError
 from mtl.models import ModelConfig
-from mtl.train import TrainConfig, Trainer
 from mtl.tasks import TaskSpec
 from mtl.tradeoff import (
     ConditionedExplorer,
@@ -29,6 +28,7 @@ from mtl.tradeoff import (
     sweep_steps,
     weight_grid,
 )
+from mtl.train import TrainConfig, Trainer
 
 SMALL = ModelConfig(emb_dim=4, hidden=(16,), tower=(8,))
 

@@ -11,6 +11,16 @@ import time
 import numpy as np
 import pytest
 import torch
+from _fixtures import (
+    FEED_TASKS,
+    MIXED_TASKS,
+    feed_data,
+    feed_prepared,
+    mixed_frame,
+    mixed_prepared,
+    tiny_config,
+    trained_feed,
+)
 
 from mtl.errors import ConfigError, ModelFileError
 from mtl.train import (
@@ -23,17 +33,6 @@ from mtl.train import (
     TrainResult,
     available_devices,
     resolve_device,
-)
-
-from _fixtures import (
-    FEED_TASKS,
-    MIXED_TASKS,
-    feed_data,
-    feed_prepared,
-    mixed_frame,
-    mixed_prepared,
-    tiny_config,
-    trained_feed,
 )
 
 

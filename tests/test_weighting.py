@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from _fixtures import feed_prepared, tiny_config
 
 import mtl.weighting as weighting
 from mtl.errors import ConfigError
@@ -19,8 +20,6 @@ from mtl.weighting import (
     register,
 )
 from mtl.weighting.dwa import TEMPERATURE
-
-from _fixtures import feed_prepared, tiny_config
 
 TWO = [TaskSpec("click", "binary"), TaskSpec("like", "binary")]
 THREE = TWO + [TaskSpec("rating", "regression", mean=3.0, std=1.0)]

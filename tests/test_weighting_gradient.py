@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from _fixtures import TINY_MODEL, feed_prepared, mixed_prepared, tiny_config
 
 import mtl.weighting.base as weighting_base
 from mtl.errors import ConfigError
@@ -37,8 +38,6 @@ from mtl.weighting import (
 )
 from mtl.weighting.cagrad import C as CAGRAD_C
 from mtl.weighting.jacobian import task_jacobian
-
-from _fixtures import TINY_MODEL, feed_prepared, mixed_prepared, tiny_config
 
 LOSS_BASED = ["static", "uncertainty", "dwa"]
 JACOBIAN = ["upgrad", "mgda", "pcgrad", "imtl_g", "aligned_mtl", "cagrad", "nash_mtl"]

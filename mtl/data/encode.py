@@ -108,7 +108,7 @@ class FeatureEncoder:
 
     # --------------------------------------------------------------- fitting
     @classmethod
-    def fit(cls, train: pd.DataFrame, schema: Schema) -> "FeatureEncoder":
+    def fit(cls, train: pd.DataFrame, schema: Schema) -> FeatureEncoder:
         ids = [c for c in (schema.user, schema.item) if c]
         categorical = ids + [c for c in schema.categorical if c not in ids]
         vocab = {}
@@ -216,7 +216,7 @@ class FeatureEncoder:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "FeatureEncoder":
+    def from_dict(cls, d: dict) -> FeatureEncoder:
         d = dict(d)
         d["numeric_stats"] = {k: NumericStat(**v) for k, v in d["numeric_stats"].items()}
         d["id_stats"] = [IdStat(**s) for s in d.get("id_stats", [])]

@@ -13,13 +13,13 @@ import io
 import os
 import zlib
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 import pandas as pd
 
 from ..errors import DataError
 
-Source = Union[str, os.PathLike, bytes, BinaryIO]
+Source = str | os.PathLike | bytes | BinaryIO
 
 #: Default upper bound on the size of a file to read (the app's upload limit is
 #: set separately in ``.streamlit/config.toml``).
@@ -87,7 +87,7 @@ def read_table(
             try:
                 data = gzip.decompress(data)
             except (OSError, EOFError, zlib.error) as err:
-                raise DataError(f"{name} looks gzip-compressed but cannot be decompressed ({err})")
+                raise DataError(f"{name} looks gzip-compressed but cannot be decompressed ({err})") from err
         df = _read_csv(data, name, encoding)
     if len(df.columns) == 0:
         raise DataError(f"{name} has no columns")

@@ -93,7 +93,7 @@ class RoleOverrides:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> "RoleOverrides":
+    def from_dict(cls, d: dict | None) -> RoleOverrides:
         return cls(**(d or {}))
 
 
@@ -146,7 +146,7 @@ class Schema:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Schema":
+    def from_dict(cls, d: dict) -> Schema:
         return cls(**d)
 
 

@@ -41,7 +41,7 @@ class SplitSpec:
                 "cutoffs": list(self.cutoffs) if self.cutoffs is not None else None, "column": self.column}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "SplitSpec":
+    def from_dict(cls, d: dict) -> SplitSpec:
         d = dict(d)
         d["fractions"] = tuple(d.get("fractions", (0.8, 0.1, 0.1)))
         if d.get("cutoffs") is not None:

@@ -12,8 +12,9 @@ tests can check the claim over several seeds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 #: ``progress(fraction, message)``: lessons that train call it between trainings.
 Progress = Callable[[float, str], None]
@@ -101,6 +102,6 @@ def report(fraction: float, message: str, progress: Progress | None) -> None:
 
 
 # Lessons register themselves on import (order = teaching order).
-from . import sharing, conflict, paradox, pareto  # noqa: E402,F401
+from . import conflict, paradox, pareto, sharing  # noqa: E402,F401
 
 __all__ = ["Control", "Lesson", "LessonView", "Progress", "get_lesson", "lessons", "register"]

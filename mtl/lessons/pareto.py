@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from ..data.split import SplitSpec
-from ..train import TrainConfig
 from ..tradeoff import sweep, weight_grid
+from ..train import TrainConfig
 from . import Control, Lesson, LessonView, register, report
 from ._common import SMALL, feed, prepared
 

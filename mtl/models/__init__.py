@@ -6,7 +6,7 @@ decorated with :func:`register`; the trainer, CLI and app pick it up by name.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..errors import ConfigError
 from ..tasks import TaskSpec
@@ -42,6 +42,6 @@ def build_model(
 
 
 # Built-in architectures register themselves on import (order = display order).
-from . import single, shared_bottom, mmoe, ple  # noqa: E402,F401
+from . import mmoe, ple, shared_bottom, single  # noqa: E402,F401
 
 __all__ = ["ModelConfig", "ModelOutput", "MultiTaskModel", "available_models", "build_model", "get_model_class", "register"]

@@ -15,8 +15,9 @@ parameters (``tests/test_weighting_gradient.py`` checks every architecture).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import ClassVar, Sequence
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -56,7 +57,7 @@ class ModelConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ModelConfig":
+    def from_dict(cls, d: dict) -> ModelConfig:
         d = dict(d)
         for key in ("hidden", "tower"):
             if key in d:

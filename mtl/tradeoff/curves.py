@@ -26,8 +26,8 @@ shows, including "ranking by relevance costs no measurable efficiency".
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd

@@ -18,8 +18,8 @@ from __future__ import annotations
 import itertools
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -98,7 +98,7 @@ class SweepResult:
     conditioned_eval_seconds: float = 0.0
     stopped: bool = False
     #: The conditioned model's explorer (not serialized), for instant what-ifs.
-    explorer: "ConditionedExplorer | None" = field(default=None, repr=False, compare=False)
+    explorer: ConditionedExplorer | None = field(default=None, repr=False, compare=False)
     #: The conditioned model's training result (with its ``trained`` model; not
     #: serialized), so an app can keep it as a run and reuse it without retraining.
     conditioned_result: object | None = field(default=None, repr=False, compare=False)

@@ -36,7 +36,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import threading
-from typing import Callable, Union
+from collections.abc import Callable
 
 from ..background import BackgroundJob
 from ..data.dataset import PreparedData
@@ -46,7 +46,7 @@ from .events import Done, Evaluation, Progress
 from .result import TrainResult
 from .trainer import Trainer
 
-DataSource = Union[PreparedData, Callable[[], PreparedData]]
+DataSource = PreparedData | Callable[[], PreparedData]
 
 #: Phases of a run, in order; the last three are final (derived from the job's state).
 READY, PREPARING, TRAINING, FINISHED, FAILED, CANCELLED = (
@@ -117,7 +117,7 @@ class BackgroundTraining:
         self._diagnostics: list[dict] = []
 
     # ------------------------------------------------------------------ control
-    def start(self) -> "BackgroundTraining":
+    def start(self) -> BackgroundTraining:
         """Start the thread (once); returns ``self``."""
         if self._job.started:
             raise RuntimeError("this training run was already started")

@@ -88,7 +88,7 @@ class TrainConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
+    def from_dict(cls, d: dict) -> TrainConfig:
         d = dict(d)
         d["model"] = ModelConfig.from_dict(d.get("model", {}))
         d["split"] = SplitSpec.from_dict(d.get("split", {}))

@@ -31,9 +31,9 @@ another's, so the shared layers mostly serve it), as shown on the Train page.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

@@ -54,7 +54,7 @@ class Evaluation:
 
 @dataclass
 class Done:
-    result: "TrainResult"
+    result: TrainResult
     stopped: bool           # True when stopped from outside
     reason: str             # "completed", "early stopping" or "stopped"
 

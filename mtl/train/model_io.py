@@ -58,7 +58,7 @@ class TrainedModel:
 
     # -------------------------------------------------------------- building
     @classmethod
-    def from_training(cls, model: MultiTaskModel, data: PreparedData, config: TrainConfig, result) -> "TrainedModel":
+    def from_training(cls, model: MultiTaskModel, data: PreparedData, config: TrainConfig, result) -> TrainedModel:
         schema, enc, frame = data.data.schema, data.encoder, data.data.frame
         items = users = interactions = None
         if schema.item:
@@ -159,7 +159,7 @@ class TrainedModel:
         return path
 
     @classmethod
-    def load(cls, directory: str | Path) -> "TrainedModel":
+    def load(cls, directory: str | Path) -> TrainedModel:
         path = Path(directory)
         if not path.is_dir():
             raise ModelFileError(f"No saved model folder at {path}")

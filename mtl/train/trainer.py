@@ -18,8 +18,8 @@ import copy
 import math
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Callable, Iterator
 
 import numpy as np
 import torch

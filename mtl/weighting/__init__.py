@@ -16,7 +16,8 @@ and how to install the others, and :func:`build_weighting` raises a
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from ..errors import ConfigError
 from ..tasks import TaskSpec
@@ -81,8 +82,7 @@ def build_weighting(name: str, tasks: Sequence[TaskSpec], weights: Sequence[floa
 
 
 # Built-in methods register themselves on import (order = display order).
-from . import static, uncertainty, dwa  # noqa: E402,F401
-from . import gradnorm, upgrad, mgda, pcgrad, imtl_g, aligned_mtl, cagrad, nash_mtl  # noqa: E402,F401
+from . import aligned_mtl, cagrad, dwa, gradnorm, imtl_g, mgda, nash_mtl, pcgrad, static, uncertainty, upgrad  # noqa: E402,F401  # noqa: E402,F401
 
 __all__ = [
     "JacobianWeighting", "MethodStatus", "Weighting", "available_weightings", "build_weighting", "check_available",

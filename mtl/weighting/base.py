@@ -23,8 +23,9 @@ as unavailable, with the install command, instead of failing on import.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib.util import find_spec
-from typing import ClassVar, Sequence
+from typing import ClassVar
 
 import torch
 from torch import nn
