@@ -32,7 +32,7 @@ def _floats(text: str) -> list[float]:
     try:
         return [float(v) for v in _csv_list(text)]
     except ValueError:
-        raise ConfigError(f"Weights must be comma-separated numbers, got '{text}'") from None
+        raise ConfigError(f"Expected comma-separated numbers, got '{text}'") from None
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -56,20 +56,6 @@ def _load_data(args):
     if getattr(args, "ignore", None):
         roles["ignore"] = _csv_list(args.ignore)
     return load(ref, user_features=args.user_features, item_features=args.item_features, roles=roles), None
-
-
-def _split_spec(args, sample):
-    """``--split`` / ``--cutoffs`` / ``--split-column``; without them a sample's suggested split."""
-    from .data import SplitSpec
-    from .data.split import parse_cutoffs
-
-    cutoffs = parse_cutoffs(args.cutoffs) if args.cutoffs else None
-    if args.split is None and cutoffs is None and args.split_column is None and sample is not None:
-        return SplitSpec(**{**sample.split.__dict__, "seed": args.seed})
-    method = args.split or ("time" if cutoffs is not None or args.split_column else "random")
-    if method != "time" and (cutoffs is not None or args.split_column):
-        raise ConfigError(f"--cutoffs and --split-column belong to --split time, not --split {method}")
-    return SplitSpec(method, seed=args.seed, cutoffs=cutoffs, column=args.split_column)
 
 
 # ----------------------------------------------------------------------- synth
@@ -109,17 +95,36 @@ def cmd_inspect(args) -> int:
     return 0
 
 
-def _tasks(args, data, sample) -> list[str]:
-    """``--tasks``, else a sample's suggested tasks, else :func:`suggest_tasks` (said on stderr)."""
-    if args.tasks:
-        return _csv_list(args.tasks)
-    if sample is not None and not data.schema.derived:
-        return list(sample.tasks)
+def _config(args, data, sample, **defaults):
+    """The run's :class:`~mtl.train.TrainConfig`: the flags given, everything else from
+    :func:`mtl.setup.suggested_config` (tasks not given are suggested, said on stderr);
+    validated before anything is prepared or trained."""
     from .data.suggest import suggest_tasks
+    from .setup import parse_weights, sample_tasks, suggested_config
 
-    suggestion = suggest_tasks(data)
-    print(f"tasks (none given, suggested): {suggestion.summary()}", file=sys.stderr)
-    return suggestion.tasks
+    tasks = _csv_list(args.tasks) if args.tasks else sample_tasks(data, sample)
+    if tasks is None:
+        suggestion = suggest_tasks(data)
+        print(f"tasks (none given, suggested): {suggestion.summary()}", file=sys.stderr)
+        tasks = suggestion.tasks
+    weights = getattr(args, "weights", None)
+    hidden = getattr(args, "hidden", None)
+    given = {flag: getattr(args, flag, None) for flag in _CONFIG_FLAGS}
+    given.update({model_field: getattr(args, flag, None) for flag, model_field in _MODEL_FLAGS.items()})
+    for key, value in defaults.items():
+        given[key] = value if given.get(key) is None else given[key]
+    config = suggested_config(data, sample, tasks=tasks, preference=parse_weights(weights) if weights else None,
+                              hidden=_ints(hidden) if hidden else None, split=args.split, cutoffs=args.cutoffs,
+                              split_column=args.split_column, **given)
+    config.validate()
+    return config
+
+
+#: Flags named like the ``TrainConfig`` field they set.
+_CONFIG_FLAGS = ("arch", "weighting", "epochs", "batch_size", "lr", "patience", "seed", "device")
+#: Flags that set a ``ModelConfig`` field.
+_MODEL_FLAGS = {"emb_dim": "emb_dim", "emb_sizing": "emb_sizing", "experts": "n_experts", "levels": "n_levels",
+                "dropout": "dropout"}
 
 
 # ----------------------------------------------------------------------- train
@@ -147,20 +152,12 @@ def print_metrics_table(result, out=None) -> None:
 
 def cmd_train(args) -> int:
     from .data import prepare
-    from .models import ModelConfig
-    from .train import Done, Evaluation, Progress, TrainConfig, Trainer
+    from .train import Done, Evaluation, Progress, Trainer
     from .train.diagnostics import auto_every
 
     data, sample = _load_data(args)
-    tasks = _tasks(args, data, sample)
-    split = _split_spec(args, sample)
-    model = ModelConfig(emb_dim=args.emb_dim, emb_sizing=args.emb_sizing, n_experts=args.experts, n_levels=args.levels,
-                        dropout=args.dropout, **({"hidden": _ints(args.hidden)} if args.hidden else {}))
-    config = TrainConfig(tasks=tasks, weights=_floats(args.weights) if args.weights else None, arch=args.arch,
-                         weighting=args.weighting, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                         patience=args.patience, seed=args.seed, device=args.device, model=model, split=split)
-    config.validate()
-    prepared = prepare(data, tasks, split, seed=args.seed)
+    config = _config(args, data, sample)
+    prepared = prepare(data, config.tasks, config.split, seed=config.seed)
     for w in prepared.warnings:
         print(f"warning: {w}", file=sys.stderr)
     steps = math.ceil(len(prepared.train) / config.batch_size) * config.epochs
@@ -263,18 +260,15 @@ def _write_json(path: str, doc: dict) -> None:
 
 def cmd_sweep(args) -> int:
     from .data import prepare
+    from .setup import MANY_MODELS_EPOCHS
     from .tradeoff import sweep, weight_grid
-    from .train import TrainConfig
 
     data, sample = _load_data(args)
-    tasks = _tasks(args, data, sample)
-    if len(tasks) < 2:
+    base = _config(args, data, sample, epochs=MANY_MODELS_EPOCHS)
+    if len(base.tasks) < 2:
         raise ConfigError("A sweep needs at least two tasks: --tasks a,b")
-    split = _split_spec(args, sample)
-    prepared = prepare(data, tasks, split, seed=args.seed)
-    base = TrainConfig(tasks=tasks, arch=args.arch, epochs=args.epochs, seed=args.seed, device=args.device, split=split)
-    base.validate()
-    grid = weight_grid(len(tasks), args.points)
+    grid = weight_grid(len(base.tasks), args.points)
+    prepared = prepare(data, base.tasks, base.split, seed=base.seed)
 
     def progress(done: float, n: int, message: str) -> None:
         if not args.quiet and float(done).is_integer():  # one line per training, not per progress event
@@ -323,23 +317,18 @@ def _metric_choice(text: str) -> dict[str, str]:
 def cmd_compare(args) -> int:
     from .compare import check_methods, compare
     from .data import prepare
-    from .train import TrainConfig
+    from .setup import MANY_MODELS_EPOCHS
 
     data, sample = _load_data(args)
-    tasks = _tasks(args, data, sample)
-    if len(tasks) < 2:
-        raise ConfigError("A comparison needs at least two tasks: --tasks a,b")
     methods = _csv_list(args.methods)
     if args.seeds < 1:
         raise ConfigError(f"--seeds must be at least 1, got {args.seeds}")
-    split = _split_spec(args, sample)
-    base = TrainConfig(tasks=tasks, weights=_floats(args.weights) if args.weights else None, arch=args.arch,
-                       epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
-                       seed=args.seed, device=args.device, split=split)
-    base.validate()
+    base = _config(args, data, sample, epochs=MANY_MODELS_EPOCHS)
+    if len(base.tasks) < 2:
+        raise ConfigError("A comparison needs at least two tasks: --tasks a,b")
     check_methods(base, methods)  # before the data is prepared: a missing package fails fast
     metrics = _metric_choice(args.metrics) if args.metrics else None
-    prepared = prepare(data, tasks, split, seed=args.seed)
+    prepared = prepare(data, base.tasks, base.split, seed=base.seed)
     for w in prepared.warnings:
         print(f"warning: {w}", file=sys.stderr)
 
@@ -421,9 +410,17 @@ def cmd_playground(args) -> int:
 # ---------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     from .data.split import SPLITS
-    from .models import available_models
+    from .models import ModelConfig, available_models
+    from .setup import MANY_MODELS_EPOCHS, MIN_STEPS
+    from .train import TrainConfig
     from .train.device import DEVICES
     from .weighting import available_weightings
+
+    d, m = TrainConfig(tasks=[]), ModelConfig()  # every default is read from the library
+    BATCH_HELP = (f"rows per optimizer step (default: the largest power of two up to {d.batch_size} that gives "
+                  f"{MIN_STEPS} steps per epoch on this data)")
+    WEIGHTS_HELP = ("task weights, one per task in --tasks order (1,1,2) or by name (click=1,like=2); only ratios "
+                    "matter (default: equal)")
 
     p = argparse.ArgumentParser(prog="python -m mtl", description="MTL Trade-off Explorer command line.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -462,24 +459,26 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a multi-task model and report held-out metrics")
     data_args(t)
     t.add_argument("--tasks", help="comma-separated label columns (default: suggested ones, see inspect)")
-    t.add_argument("--weights", help="comma-separated task weights, scaled to sum to 1 (default equal)")
-    t.add_argument("--arch", default="shared_bottom", choices=list(available_models()))
-    t.add_argument("--weighting", default="static", choices=list(available_weightings()),
-                   help="task weighting; gradient-based methods need a shared architecture, and some an optional "
-                        "install (see README)")
-    t.add_argument("--epochs", type=int, default=10)
-    t.add_argument("--batch-size", type=int, default=1024)
-    t.add_argument("--lr", type=float, default=2e-3)
-    t.add_argument("--patience", type=int, default=2)
-    t.add_argument("--emb-dim", type=int, default=16)
-    t.add_argument("--emb-sizing", choices=["fixed", "cardinality"], default="fixed",
-                   help="cardinality: smaller embeddings for columns with few values (faster; see README)")
-    t.add_argument("--hidden", help="comma-separated hidden sizes, e.g. 128,64")
-    t.add_argument("--experts", type=int, default=4)
-    t.add_argument("--levels", type=int, default=1, help="PLE extraction levels")
-    t.add_argument("--dropout", type=float, default=0.0)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--device", default="auto", choices=list(DEVICES))
+    t.add_argument("--weights", metavar="W1,W2|TASK=W,...", help=WEIGHTS_HELP)
+    t.add_argument("--arch", choices=list(available_models()), help=f"default: {d.arch}")
+    t.add_argument("--weighting", choices=list(available_weightings()),
+                   help=f"task weighting (default: {d.weighting}); gradient-based methods need a shared architecture, "
+                        "and some an optional install (see README)")
+    t.add_argument("--epochs", type=int, help=f"default: {d.epochs} (training stops early when validation stalls)")
+    t.add_argument("--batch-size", type=int, help=BATCH_HELP)
+    t.add_argument("--lr", type=float, help=f"learning rate (default: {d.lr:g})")
+    t.add_argument("--patience", type=int, help=f"epochs without a better validation score before stopping "
+                                                f"(default: {d.patience})")
+    t.add_argument("--emb-dim", type=int, help=f"embedding size (default: {m.emb_dim})")
+    t.add_argument("--emb-sizing", choices=["fixed", "cardinality"],
+                   help="cardinality: smaller embeddings for columns with few values (faster; see README; "
+                        f"default: {m.emb_sizing})")
+    t.add_argument("--hidden", help=f"comma-separated hidden sizes (default: {','.join(map(str, m.hidden))})")
+    t.add_argument("--experts", type=int, help=f"MMoE/PLE experts (default: {m.n_experts})")
+    t.add_argument("--levels", type=int, help=f"PLE extraction levels (default: {m.n_levels})")
+    t.add_argument("--dropout", type=float, help=f"dropout rate in [0, 1) (default: {m.dropout:g})")
+    t.add_argument("--seed", type=int, help=f"seeds the split, the initialization and the shuffling (default: {d.seed})")
+    t.add_argument("--device", choices=list(DEVICES), help=f"default: {d.device}")
     split_args(t)
     t.add_argument("--diagnostics-every", type=int, metavar="N",
                    help="measure gradient diagnostics every N batches, 0 = off (default: about 200 per run)")
@@ -492,10 +491,12 @@ def build_parser() -> argparse.ArgumentParser:
     data_args(w)
     w.add_argument("--tasks", help="comma-separated label columns (at least two)")
     w.add_argument("--points", type=int, default=11, help="number of weight vectors")
-    w.add_argument("--arch", default="shared_bottom", choices=list(available_models()))
-    w.add_argument("--epochs", type=int, default=5)
-    w.add_argument("--seed", type=int, default=0)
-    w.add_argument("--device", default="auto", choices=list(DEVICES))
+    w.add_argument("--arch", choices=list(available_models()), help=f"default: {d.arch}")
+    w.add_argument("--epochs", type=int, help=f"per model (default: {MANY_MODELS_EPOCHS})")
+    w.add_argument("--batch-size", type=int, help=BATCH_HELP)
+    w.add_argument("--lr", type=float, help=f"learning rate (default: {d.lr:g})")
+    w.add_argument("--seed", type=int, help=f"seeds the split and every model (default: {d.seed})")
+    w.add_argument("--device", choices=list(DEVICES), help=f"default: {d.device}")
     split_args(w)
     w.add_argument("--conditioned", action="store_true", help="also train one preference-conditioned model and compare")
     w.add_argument("--no-retrain", action="store_true", help="only the conditioned model (with --conditioned)")
@@ -509,15 +510,15 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--methods", required=True,
                    help=f"comma-separated weighting methods, from: {', '.join(available_weightings())}")
     m.add_argument("--seeds", type=int, default=3, help="runs per method, seeds --seed, --seed+1, ...")
-    m.add_argument("--weights", help="comma-separated task weights (the preference of methods that use one)")
+    m.add_argument("--weights", metavar="W1,W2|TASK=W,...", help=WEIGHTS_HELP + " (the preference of methods that use one)")
     m.add_argument("--metrics", help="metric compared per task, e.g. click=auc,rating=mae (default: primary)")
-    m.add_argument("--arch", default="shared_bottom", choices=list(available_models()))
-    m.add_argument("--epochs", type=int, default=5)
-    m.add_argument("--batch-size", type=int, default=1024)
-    m.add_argument("--lr", type=float, default=2e-3)
-    m.add_argument("--patience", type=int, default=2)
-    m.add_argument("--seed", type=int, default=0, help="first seed; also seeds the split")
-    m.add_argument("--device", default="auto", choices=list(DEVICES))
+    m.add_argument("--arch", choices=list(available_models()), help=f"default: {d.arch}")
+    m.add_argument("--epochs", type=int, help=f"per model (default: {MANY_MODELS_EPOCHS})")
+    m.add_argument("--batch-size", type=int, help=BATCH_HELP)
+    m.add_argument("--lr", type=float, help=f"learning rate (default: {d.lr:g})")
+    m.add_argument("--patience", type=int, help=f"default: {d.patience}")
+    m.add_argument("--seed", type=int, help=f"first seed; also seeds the split (default: {d.seed})")
+    m.add_argument("--device", choices=list(DEVICES), help=f"default: {d.device}")
     split_args(m)
     m.add_argument("--json", help="write the table, every run and the baseline as JSON")
     m.add_argument("--quiet", action="store_true", help="no progress lines")

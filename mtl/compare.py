@@ -20,7 +20,7 @@ metrics, and its standard deviation shows how much of a difference is seed noise
 
 ::
 
-    cmp = compare(prepared, TrainConfig(tasks=["click", "like"], epochs=5),
+    cmp = compare(prepared, suggested_config(data, tasks=["click", "like"], epochs=5),
                   ["static", "uncertainty", "upgrad"], seeds=3)
     cmp.table()      # one row per method: metric means and stds, Δm, seconds
     cmp.long()       # tidy: one row per method, seed, task and metric
@@ -40,6 +40,7 @@ import pandas as pd
 from .data.dataset import PreparedData
 from .errors import ConfigError, MTLError
 from .metrics import METRICS_BY_KIND, higher_is_better, relative_gain
+from .setup import baseline_config
 from .tasks import TaskSpec
 from .train import TrainConfig, Trainer
 from .weighting import check_available, get_weighting_class
@@ -182,7 +183,7 @@ def compare(
     """Train each of ``methods`` and a single-task baseline once per seed on
     ``prepared`` and collect their test metrics.
 
-    ``base`` gives everything but the method and the seed (architecture, weights,
+    ``base`` gives everything but the method and the seed (architecture, preference,
     epochs, ...). ``seeds`` is a count (``base.seed``, ``base.seed + 1``, ...) or the
     seeds themselves. ``metrics`` maps tasks to the metric to compare (default: each
     task's primary metric). Every method is checked before anything is trained: an
@@ -244,12 +245,6 @@ def check_methods(base: TrainConfig, methods: Sequence[str]) -> None:
         check_available(method)
         replace(base, weighting=method).validate()
     baseline_config(base).validate()
-
-
-def baseline_config(base: TrainConfig) -> TrainConfig:
-    """The single-task baseline's configuration: ``base`` with one independent network
-    per task, trained with static equal weights."""
-    return replace(base, arch="single", weighting="static", weights=None, model=replace(base.model, conditioned=False))
 
 
 def _seeds(seeds: int | Sequence[int], first: int) -> list[int]:

@@ -25,7 +25,7 @@ both planes and whether it ended on the front; :func:`playground_figure` draws i
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -128,9 +128,9 @@ class Trajectory:
 
 
 def trajectory(method: str, start: Sequence[float], steps: int | None = None, lr: float = LR,
-               preference: Sequence[float] | None = None) -> Trajectory:
+               preference: Mapping[str, float] | None = None) -> Trajectory:
     """Optimize the toy from ``start`` with weighting ``method`` for ``steps`` Adam steps
-    (default :data:`STEPS`)."""
+    (default :data:`STEPS`); ``preference`` maps ``"loss 1"``/``"loss 2"`` to weights."""
     start = _check_start(start)
     steps = STEPS if steps is None else int(steps)
     if steps < 1:
@@ -147,7 +147,7 @@ def trajectory(method: str, start: Sequence[float], steps: int | None = None, lr
         optimizer.zero_grad(set_to_none=True)
         z = x * 1.0  # a non-leaf copy: gradient methods hook the "shared representation"
         losses = toy_losses(z) + OFFSET
-        weighting.backward(losses, ModelOutput(outputs=[], features=[z]), [x])
+        weighting.backward(losses, ModelOutput(outputs=[], features=[z]))
         if x.grad is None:
             x.grad = torch.zeros_like(x)
         optimizer.step()

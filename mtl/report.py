@@ -17,6 +17,7 @@ from .compare import BASELINE, Comparison
 from .metrics import higher_is_better, relative_gain
 from .train.config import TrainConfig
 from .train.result import TrainResult
+from .weighting import preference_shares
 
 #: The metrics shown per task kind, in display order.
 TABLE_METRICS: dict[str, tuple[str, ...]] = {
@@ -109,6 +110,8 @@ def flat_config(config: TrainConfig) -> dict[str, object]:
 
 
 def _readable(v) -> object:
+    if isinstance(v, dict):
+        return ", ".join(f"{k}={_fmt_number(x)}" for k, x in v.items()) if v else "-"
     if isinstance(v, (list, tuple)):
         return ", ".join(_fmt_number(x) for x in v) if v else "-"
     return "-" if v is None else v
@@ -129,11 +132,10 @@ def config_differences(a: TrainConfig, b: TrainConfig) -> pd.DataFrame:
 def run_summary(result: TrainResult) -> dict[str, object]:
     """One row for a run-history table: setup, cost, and each task's primary test metric."""
     cfg = result.config
-    weights = cfg.weights or [1.0] * len(cfg.tasks)
-    total = sum(weights) or 1.0
+    shares = preference_shares(cfg.preference, cfg.tasks)
     row: dict[str, object] = {
         "tasks": ", ".join(cfg.tasks),
-        "weights": ", ".join(f"{w / total:.0%}" for w in weights),
+        "weights": ", ".join(f"{w:.0%}" for w in shares.values()),
         "architecture": cfg.arch,
         "weighting": cfg.weighting,
         "epochs": round(result.epochs_run, 2),

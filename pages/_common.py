@@ -22,16 +22,28 @@ from dataclasses import dataclass, field
 import pandas as pd
 import streamlit as st
 
-from mtl.data import InteractionData, PreparedData, RoleOverrides, Schema, SplitSpec, from_frame, prepare, read_table
+from mtl.data import InteractionData, PreparedData, RoleOverrides, SplitSpec, from_frame, prepare, read_table
 from mtl.data.derive import parse_derived
 from mtl.data.samples import SAMPLES, Sample, get_sample
-from mtl.data.schema import MAX_CLASSES, TIME_NAMES
-from mtl.data.split import parse_cutoffs, resolve_cutoffs
+from mtl.data.schema import TIME_NAMES
 from mtl.data.suggest import TaskSuggestion, suggest_tasks
 from mtl.errors import ConfigError, DataError
-from mtl.models import ModelConfig
+from mtl.setup import (  # noqa: F401  (ROLE_CHOICES, roles_table, suggested_batch_size: used by the pages)
+    APP_EPOCHS,
+    MIN_STEPS,
+    ROLE_CHOICES,
+    baseline_config,
+    check_labels,
+    overrides_from_edits,
+    resolve_split,
+    roles_table,
+    suggested_batch_size,
+    suggested_config,
+    suggested_tasks,
+    suggested_weight,
+)
 from mtl.train import BackgroundTraining, TrainConfig, TrainResult, available_devices, resolve_device
-from mtl.weighting import normalize_preference
+from mtl.weighting import preference_shares
 from pages._nav import COMPARE, DATA, HOME, LEARN, RECOMMEND, TRADEOFFS, TRAIN, use_explicit_navigation  # noqa: F401
 
 DEFAULT_SAMPLE = "simulated"
@@ -41,19 +53,6 @@ UI = "ui."
 #: Polling interval of live parts (seconds).
 POLL_S = 0.5
 
-#: Hyperparameters the app starts with: small enough that "Train with defaults" on the
-#: simulated sample takes seconds on a laptop CPU, large enough to learn something.
-#: The batch size is the largest power of two up to ``batch_size`` that still gives
-#: ``min_steps`` optimizer steps per epoch (see :func:`default_batch_size`).
-APP_DEFAULTS = dict(epochs=2, batch_size=2048, min_steps=25, lr=3e-3, patience=2, emb_dim=16, hidden=(128, 64),
-                    experts=4, seed=0)
-
-ROLE_CHOICES = (
-    "user id", "item id", "timestamp", "binary label", "regression label", "multiclass label",
-    "categorical feature", "numeric feature", "ignored", "text", "oracle",
-)
-#: Roles inference assigns but a user cannot choose (no override exists for them).
-AUTOMATIC_ROLES = ("text", "oracle")
 
 
 # ------------------------------------------------------------------ widgets
@@ -244,95 +243,13 @@ def set_active_dataset(ds: Dataset) -> None:
 
 
 # ------------------------------------------------------------- column roles
-def role_label(schema: Schema, column: str) -> str:
-    role = schema.role_of(column)
-    return f"{schema.labels[column]} label" if role == "label" else role
-
-
-def roles_table(schema: Schema) -> pd.DataFrame:
-    """Editable view of a schema: ``column``, ``role`` (one of :data:`ROLE_CHOICES`), ``why``."""
-    cols = list(schema.notes)
-    return pd.DataFrame({"column": cols, "role": [role_label(schema, c) for c in cols],
-                         "why": [schema.notes[c] for c in cols]})
-
-
-def overrides_from_edits(schema: Schema, base: RoleOverrides, edited: pd.DataFrame) -> RoleOverrides:
-    """Fold the roles a user changed in :func:`roles_table` into ``base`` overrides.
-
-    Only changed columns are pinned, so everything else keeps being inferred.
-    Raises :class:`ConfigError` naming the column for an impossible choice.
-    """
-    current = {c: role_label(schema, c) for c in schema.notes}
-    chosen = dict(zip(edited["column"], edited["role"]))
-    for col, role in chosen.items():
-        if role is None or (isinstance(role, float) and pd.isna(role)) or role == "":
-            raise ConfigError(f"Column '{col}' has no role; choose one")
-        if role not in ROLE_CHOICES:
-            raise ConfigError(f"Column '{col}': unknown role '{role}'")
-    changed = {c: r for c, r in chosen.items() if current.get(c) != r}
-    for col, role in changed.items():
-        if role in AUTOMATIC_ROLES:
-            raise ConfigError(f"Column '{col}': the '{role}' role is assigned automatically; "
-                              "choose a feature role or 'ignored'")
-    if not changed:
-        return base
-    ov = RoleOverrides.from_dict(json.loads(json.dumps(base.to_dict())))
-    for col in changed:
-        ov.labels.pop(col, None)
-        for lst in (ov.features, ov.categorical, ov.numeric, ov.ignore):
-            while col in lst:
-                lst.remove(col)
-    for attr, role in (("user", "user id"), ("item", "item id"), ("time", "timestamp")):
-        holders = [c for c, r in chosen.items() if r == role]
-        if len(holders) > 1:
-            raise ConfigError(f"Only one column can be the {role}; you chose {', '.join(repr(h) for h in holders)}")
-        if any(role in (r, current.get(c)) for c, r in changed.items()):
-            setattr(ov, attr, holders[0] if holders else "")
-    for col, role in changed.items():
-        if role.endswith(" label"):
-            ov.labels[col] = role.split()[0]
-        elif role == "categorical feature":
-            ov.categorical.append(col)
-        elif role == "numeric feature":
-            ov.numeric.append(col)
-        elif role == "ignored":
-            ov.ignore.append(col)
-    return ov
-
-
-def check_label(frame: pd.DataFrame, column: str, kind: str) -> None:
-    """Can ``column`` be a label of ``kind``? The check training would make, made when
-    the role is chosen. Raises :class:`DataError` naming the column and a bad row."""
-    s = frame[column]
-    if kind == "multiclass":
-        n = s.nunique(dropna=True)
-        if not 2 <= n <= MAX_CLASSES * 5:
-            raise DataError(f"Column '{column}' has {n} distinct values; a multiclass label needs between 2 and "
-                            f"{MAX_CLASSES * 5}", column=column)
-        return
-    num = pd.to_numeric(s, errors="coerce") if not pd.api.types.is_bool_dtype(s) else s.astype(float)
-    bad = num.isna() & s.notna()
-    if bad.any():
-        row = int(bad.to_numpy().nonzero()[0][0])
-        raise DataError(f"Column '{column}' cannot be a {kind} label: it has the value '{s.iloc[row]}' at row "
-                        f"{row + 1}, which is not a number", column=column, row=row)
-    if kind == "binary":
-        odd = num.notna() & ~num.isin([0, 1])
-        if odd.any():
-            row = int(odd.to_numpy().nonzero()[0][0])
-            raise DataError(f"Column '{column}' cannot be a binary label: it has the value {num.iloc[row]:g} at row "
-                            f"{row + 1} (expected 0 or 1)", column=column, row=row)
-
-
 def apply_roles(ds: Dataset, edited: pd.DataFrame) -> Dataset:
     """``ds`` rebuilt with the roles of an edited :func:`roles_table`; ``ds`` itself is
     untouched, so a failure (:class:`MTLError`) leaves the session's data usable."""
     ov = overrides_from_edits(ds.data.schema, ds.overrides, edited)
     if ov == ds.overrides:
         return ds
-    for col, kind in ov.labels.items():
-        if col in ds.data.frame:
-            check_label(ds.data.frame, col, kind)
+    check_labels(ds.data.frame, ov.labels)
     return with_overrides(ds, ov)
 
 
@@ -374,41 +291,32 @@ def task_suggestion(token: str, _data: InteractionData) -> TaskSuggestion:
 def default_tasks(ds: Dataset) -> list[str]:
     """A sample's curated tasks; otherwise (or once the user derived labels) the
     suggested ones: usable positive rates, an engagement and value mix."""
-    labels = ds.data.schema.labels
-    if (ds.sample is not None and ds.sample.tasks and not ds.data.schema.derived
-            and all(t in labels for t in ds.sample.tasks)):
-        return list(ds.sample.tasks)
-    return task_suggestion(ds.token, ds.data).tasks
+    return suggested_tasks(ds.data, ds.sample, task_suggestion(ds.token, ds.data))
 
 
-def default_weight(ds: Dataset, task: str) -> float:
-    if ds.sample is not None and task in ds.sample.tasks and len(ds.sample.weights) == len(ds.sample.tasks):
-        return float(ds.sample.weights[ds.sample.tasks.index(task)])
-    return 1.0
-
-
-def weight_sliders(ds: Dataset, tasks: list[str], scope: str, intro: str) -> list[float]:
+def weight_sliders(ds: Dataset, tasks: list[str], scope: str, intro: str) -> dict[str, float]:
     """One weight slider per task (0 to 5, starting at the dataset's suggested weight)
-    with each task's share of the total under it; returns the weights. ``scope``
-    keeps each page's sliders apart (``ui.<scope>.w.<dataset>.<task>``)."""
+    with each task's share of the total under it; returns the preference ``{task:
+    weight}``. ``scope`` keeps each page's sliders apart (``ui.<scope>.w.<dataset>.<task>``)."""
     if not tasks:
-        return []
+        return {}
     st.markdown(intro)
     cols = st.columns(min(len(tasks), 4))
-    weights = []
+    preference = {}
     for i, task in enumerate(tasks):
         with cols[i % len(cols)]:
-            weights.append(st.slider(f"{task} weight", 0.0, 5.0, step=0.1,
-                                     key=ui_default(f"{UI}{scope}.w.{ds.short}.{task}", default_weight(ds, task))))
-    total = sum(weights)
-    for i, w in enumerate(weights):
+            preference[task] = st.slider(f"{task} weight", 0.0, 5.0, step=0.1,
+                                         key=ui_default(f"{UI}{scope}.w.{ds.short}.{task}",
+                                                        suggested_weight(task, ds.sample)))
+    shares = preference_shares(preference, tasks) if sum(preference.values()) > 0 else {}
+    for i, task in enumerate(tasks):
         with cols[i % len(cols)]:
-            st.caption(f"share: **{w / total:.0%}**" if total > 0 else "share: -")
-    return weights
+            st.caption(f"share: **{shares[task]:.0%}**" if shares else "share: -")
+    return preference
 
 
 def default_split(ds: Dataset) -> SplitSpec:
-    return ds.sample.split if ds.sample is not None else SplitSpec("random")
+    return resolve_split(ds.data, ds.sample)
 
 
 def time_columns(ds: Dataset) -> list[str]:
@@ -423,21 +331,8 @@ def time_columns(ds: Dataset) -> list[str]:
 
 def split_spec(ds: Dataset, split: str | None = None, cutoffs: str | tuple | None = None,
                split_column: str | None = None) -> SplitSpec:
-    """The split of a run: the dataset's suggested one (KuaiRand's dates) unless another
-    method, cut-offs (``"20220505, 20220506"``) or a time column are chosen. Cut-offs
-    are checked against the column now, so a typo is reported before training."""
-    suggested = default_split(ds)
-    if isinstance(cutoffs, str):
-        cutoffs = parse_cutoffs(cutoffs) if cutoffs.strip() else None
-    if split != "time" and (cutoffs or split_column):
-        raise ConfigError("Cut-offs and a time column belong to the time split")
-    if split in (None, suggested.method) and cutoffs is None and not split_column:
-        return suggested
-    spec = SplitSpec(split or "random", cutoffs=tuple(cutoffs) if cutoffs else None, column=split_column or None)
-    column = spec.column or ds.data.schema.time
-    if spec.cutoffs is not None and column in ds.data.frame.columns:
-        resolve_cutoffs(spec.cutoffs, ds.data.frame[column])
-    return spec
+    """The split of a run (see :func:`mtl.setup.resolve_split`)."""
+    return resolve_split(ds.data, ds.sample, split, cutoffs, split_column)
 
 
 def describe_split(spec: SplitSpec, ds: Dataset) -> str:
@@ -455,47 +350,21 @@ def describe_split(spec: SplitSpec, ds: Dataset) -> str:
             f"after {b} test.")
 
 
-def default_batch_size(n_rows: int, largest: int = APP_DEFAULTS["batch_size"],
-                       min_steps: int = APP_DEFAULTS["min_steps"]) -> int:
-    """Large batches are fast on big data, but on a few thousand rows they leave only a
-    handful of optimizer steps per epoch and the model barely moves: halve from
-    ``largest`` until an epoch of the training split (~80% of rows) has ``min_steps``
-    steps, down to 32."""
-    batch = largest
-    while batch > 32 and 0.8 * n_rows / batch < min_steps:
-        batch //= 2
-    return batch
-
-
 def default_device() -> str:
     devices = available_devices()
     return next((d for d in ("cuda", "mps") if d in devices), "cpu")
 
 
-def make_config(ds: Dataset, tasks: list[str], weights: list[float] | None = None, *, arch: str = "shared_bottom",
-                weighting: str = "static", epochs: int = APP_DEFAULTS["epochs"],
-                batch_size: int | None = None, lr: float = APP_DEFAULTS["lr"],
-                patience: int = APP_DEFAULTS["patience"], emb_dim: int = APP_DEFAULTS["emb_dim"],
-                hidden: tuple[int, ...] = APP_DEFAULTS["hidden"], experts: int = APP_DEFAULTS["experts"],
-                seed: int = APP_DEFAULTS["seed"], device: str | None = None, split: str | None = None,
-                cutoffs: str | tuple | None = None, split_column: str | None = None) -> TrainConfig:
-    """A training configuration for ``ds``; ``split`` is a method name, and the
-    dataset's suggested split (e.g. KuaiRand's dates) when it matches its method and
-    no ``cutoffs`` (``"20220505, 20220506"``) or ``split_column`` are given (time split
-    only); ``batch_size`` defaults to :func:`default_batch_size` of the data."""
-    if batch_size is None:
-        batch_size = default_batch_size(ds.data.n_rows)
-    spec = split_spec(ds, split, cutoffs, split_column)
-    spec = dataclasses.replace(spec, seed=seed)
-    model = ModelConfig(emb_dim=emb_dim, hidden=tuple(hidden), n_experts=experts, n_shared_experts=max(1, experts // 2))
-    return TrainConfig(tasks=list(tasks), weights=list(weights) if weights is not None else None, arch=arch,
-                       weighting=weighting, epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
-                       device=device or default_device(), model=model, split=spec)
+def make_config(ds: Dataset, tasks: list[str], preference: dict[str, float] | None = None, *,
+                epochs: int = APP_EPOCHS, device: str | None = None, **settings) -> TrainConfig:
+    """:func:`mtl.setup.suggested_config` for ``ds`` with the app's epochs and device;
+    ``settings`` as there (``arch``, ``lr``, ``emb_dim``, ``n_experts``, ``split``, ...)."""
+    return suggested_config(ds.data, ds.sample, tasks=list(tasks), preference=preference, epochs=epochs,
+                            device=device or default_device(), **settings)
 
 
 def default_config(ds: Dataset) -> TrainConfig:
-    tasks = default_tasks(ds)
-    return make_config(ds, tasks, [default_weight(ds, t) for t in tasks])
+    return make_config(ds, default_tasks(ds))
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:
@@ -573,7 +442,7 @@ def baseline_key(run: Run) -> str:
     """Identifies single-task baselines for a run: its data, tasks, split, seed and
     every hyperparameter except architecture, weighting and task weights."""
     cfg = run.config.to_dict()
-    for k in ("arch", "weighting", "weights", "evals_per_epoch"):
+    for k in ("arch", "weighting", "preference", "evals_per_epoch"):
         cfg.pop(k)
     return _key(run.ds.token, cfg)
 
@@ -658,10 +527,7 @@ def start_training(ds: Dataset, config: TrainConfig, *, baseline_for: Run | None
     job = current_job()
     if job is not None and not job.bg.done:
         raise ConfigError("A training run is already in progress; stop it or wait for it to finish")
-    if not config.tasks:
-        raise ConfigError("Choose at least one task (a label column) to train")
     config.validate()
-    normalize_preference(config.weights, len(config.tasks))
     resolve_device(config.device)
     key = prepared_key(ds.token, config)
     cached = _prepared_cache().get(key)
@@ -681,8 +547,7 @@ def start_training(ds: Dataset, config: TrainConfig, *, baseline_for: Run | None
 
 def start_baselines(run: Run) -> Job:
     """Train one independent network per task of ``run`` on the same data and split."""
-    cfg = dataclasses.replace(run.config, arch="single", weighting="static", weights=None, evals_per_epoch=1)
-    return start_training(run.ds, cfg, baseline_for=run)
+    return start_training(run.ds, baseline_config(run.config), baseline_for=run)
 
 
 def collect_finished_job() -> None:

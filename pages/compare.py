@@ -69,12 +69,12 @@ c1, c2, c3 = st.columns(3)
 seeds = c1.number_input("Seeds per method", 1, 10, key=ui.ui_default(f"{UI}cmp.seeds", 3),
                         help="Each seed changes the initialization and the batch order, not the split: the spread "
                              "over seeds shows how much of a difference is luck")
-epochs = c2.number_input("Epochs per model", 1, 50, key=ui.ui_default(f"{UI}cmp.epochs", ui.APP_DEFAULTS["epochs"]))
+epochs = c2.number_input("Epochs per model", 1, 50, key=ui.ui_default(f"{UI}cmp.epochs", ui.APP_EPOCHS))
 sharing = [a for a in available_models() if get_model_class(a).shares_parameters]
 arch = c3.selectbox("Architecture", sharing, key=ui.ui_default(f"{UI}cmp.arch", "shared_bottom"),
                     help="Weighting methods balance what tasks share, so only sharing architectures are offered")
 
-weights = ui.weight_sliders(
+preference = ui.weight_sliders(
     ds, tasks, "cmp", "**Task weights**: the preference of the methods that take one (static weights use them as is).")
 
 metrics: dict[str, str] = {}
@@ -88,10 +88,10 @@ with st.expander("Metric compared per task, and the other settings"):
         metrics[task] = m_cols[i % len(m_cols)].selectbox(
             f"{task}", choices, format_func=lambda m: report.METRIC_LABELS.get(m, m),
             key=ui.ui_default(f"{UI}cmp.metric.{ds.short}.{task}", choices[0]))
-    d = ui.APP_DEFAULTS
-    st.caption(f"Everything else is the Train page's default: batch size {ui.default_batch_size(ds.data.n_rows):,}, "
-               f"learning rate {d['lr']}, patience {d['patience']}, embeddings of {d['emb_dim']}, hidden layers "
-               f"{', '.join(map(str, d['hidden']))}, the dataset's suggested split, seeds from {d['seed']}.")
+    d = ui.default_config(ds)
+    st.caption(f"Everything else is the Train page's default: batch size {d.batch_size:,}, "
+               f"learning rate {d.lr:g}, patience {d.patience}, embeddings of {d.model.emb_dim}, hidden layers "
+               f"{', '.join(map(str, d.model.hidden))}, the dataset's suggested split, seeds from {d.seed}.")
 
 problems = []
 if len(tasks) < 2:
@@ -99,7 +99,7 @@ if len(tasks) < 2:
 if not methods:
     problems.append("Choose at least one weighting method.")
 problems += [f"{status[m].hint}, then restart the app (or leave it out)." for m in methods if not status[m].available]
-if tasks and sum(weights) <= 0:
+if tasks and sum(preference.values()) <= 0:
     problems.append("At least one task weight must be above zero.")
 for problem in problems:
     st.error(problem, icon=":material/error:")
@@ -125,7 +125,7 @@ def start(config, chosen: list[str], n_seeds: int, compared: dict[str, str]) -> 
 if st.button("Run the comparison", type="primary", icon=":material/play_arrow:", key="cmp.start",
              disabled=busy or bool(problems)):
     try:
-        config = ui.make_config(ds, tasks, weights, arch=arch, epochs=int(epochs))
+        config = ui.make_config(ds, tasks, preference, arch=arch, epochs=int(epochs))
         check_methods(config, methods)  # a method that cannot run fails here, before anything is trained
         start(config, list(methods), int(seeds), dict(metrics))
     except MTLError as err:
@@ -233,8 +233,8 @@ def use_on_train_page(result, method: str) -> None:
     """Set the Train page's widgets to this comparison's setup and ``method``, and go there."""
     cfg = result.config
     st.session_state[f"{UI}train.tasks.{ds.short}"] = list(cfg.tasks)
-    for task, weight in zip(cfg.tasks, cfg.weights or [1.0] * len(cfg.tasks)):
-        st.session_state[f"{UI}train.w.{ds.short}.{task}"] = float(weight)
+    for task in cfg.tasks:
+        st.session_state[f"{UI}train.w.{ds.short}.{task}"] = float((cfg.preference or {}).get(task, 1.0))
     st.session_state[f"{UI}train.arch"] = cfg.arch
     st.session_state[f"{UI}train.weighting"] = method
     st.session_state[f"{UI}train.epochs"] = cfg.epochs

@@ -48,7 +48,7 @@ st.divider()
 st.subheader("Try it")
 st.markdown(
     f"Train a **shared-bottom** model on the default tasks with equal weights "
-    f"({plural(ui.APP_DEFAULTS['epochs'], 'epoch')}), then compare each task with single-task baselines."
+    f"({plural(ui.APP_EPOCHS, 'epoch')}), then compare each task with single-task baselines."
 )
 job = ui.current_job()
 busy = job is not None and not job.bg.done

@@ -22,6 +22,7 @@ from mtl.recommend import (
     top_k,
     users,
 )
+from mtl.weighting import preference_shares
 from pages import _common as ui
 
 UI = ui.UI
@@ -137,8 +138,7 @@ meta += [c for c in schema.categorical if c in scores.columns and c not in meta 
 
 # ------------------------------------------------------------------- fusion
 st.subheader("Fusion weights")
-train_w = run.config.weights or [1.0] * len(run.config.tasks)
-train_share = dict(zip(run.config.tasks, (w / (sum(train_w) or 1.0) for w in train_w)))
+train_share = preference_shares(run.config.preference, run.config.tasks)
 cols = st.columns(len(fusable) + 1)
 fusion = {}
 for i, task in enumerate(fusable):

@@ -52,10 +52,10 @@ suggestion = ui.task_suggestion(ds.token, ds.data)
 if tasks and set(tasks) == set(defaults.tasks) and defaults.tasks == suggestion.tasks:
     st.caption("Suggested because " + suggestion.summary().replace("; ", " · ")
                + ". Rarer labels are left out; see the Data page for every label's reason.")
-weights = ui.weight_sliders(
+preference = ui.weight_sliders(
     ds, tasks, "train", "**Task weights**: the training loss is the weighted sum of the task losses; only ratios matter.")
 if tasks:
-    if sum(weights) <= 0:
+    if sum(preference.values()) <= 0:
         st.error("At least one task weight must be above zero.")
 else:
     st.error("Choose at least one task to train.", icon=":material/error:")
@@ -94,7 +94,7 @@ with st.expander("Hyperparameters and device"):
     batch_size = h2.number_input("Batch size", 16, 65536, step=256,
                                  key=ui.ui_default(f"{UI}train.batch.{ds.short}", defaults.batch_size),
                                  help="Rows per optimizer step (the default gives at least "
-                                      f"{ui.APP_DEFAULTS['min_steps']} steps per epoch on this data)")
+                                      f"{ui.MIN_STEPS} steps per epoch on this data)")
     lr = h3.number_input("Learning rate", 1e-5, 1.0, step=1e-3, format="%.4f",
                          key=ui.ui_default(f"{UI}train.lr", defaults.lr))
     patience = h4.number_input("Patience", 1, 50, key=ui.ui_default(f"{UI}train.patience", defaults.patience),
@@ -141,9 +141,9 @@ if st.button("Train", type="primary", icon=":material/play_arrow:",
              disabled=busy or not tasks or bool(method_problem) or bool(split_problem), key="train.start"):
     try:
         config = ui.make_config(
-            ds, tasks, weights, arch=arch, weighting=weighting, epochs=int(epochs), batch_size=int(batch_size),
+            ds, tasks, preference, arch=arch, weighting=weighting, epochs=int(epochs), batch_size=int(batch_size),
             lr=float(lr), patience=int(patience), emb_dim=int(emb_dim), hidden=ui.parse_sizes(hidden),
-            experts=int(experts), seed=int(seed), device=device, split=split, cutoffs=cutoffs,
+            n_experts=int(experts), seed=int(seed), device=device, split=split, cutoffs=cutoffs,
             split_column=split_column,
         )
         ui.start_training(ds, config)

@@ -87,3 +87,16 @@ def trained_feed():
     events = list(trainer.run())
     assert isinstance(events[-1], Done)
     return events, trainer, events[-1].result
+
+
+def shared_parameters(model, output) -> list:
+    """The parameters upstream of ``output.features``, the shared representation that
+    gradient methods balance on (empty for a model that shares nothing)."""
+    import torch
+
+    if not output.features:
+        return []
+    params = list(model.parameters())
+    total = sum(f.float().sum() for f in output.features)
+    grads = torch.autograd.grad(total, params, allow_unused=True, retain_graph=True)
+    return [p for p, g in zip(params, grads) if g is not None]

@@ -95,7 +95,7 @@ def test_a_comparison_runs_in_the_background_and_shows_table_charts_and_findings
     result = at.session_state["cmp.result"]["result"]
     assert [(r.method, r.seed) for r in result.runs] == [
         ("single-task", 0), ("static", 0), ("uncertainty", 0), ("single-task", 1), ("static", 1), ("uncertainty", 1)]
-    assert result.config.weights == [1.0, 1.0] and result.config.epochs == 1
+    assert result.config.preference == {"click": 1.0, "like": 1.0} and result.config.epochs == 1
     table = table_with(at, "method", "Δm %", "AUC click", "AUC like")
     assert table.equals(comparison_table(result))
     assert table["method"].iloc[0] == "Single-task baseline" and set(table["method"]) >= {"Static", "Uncertainty"}

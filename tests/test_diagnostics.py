@@ -1,5 +1,5 @@
 """Gradient diagnostics (mtl.train.diagnostics): cosines and norms of the task
-gradients on the shared representation, effective weights, and how the trainer,
+gradients on the shared representation, applied weights, and how the trainer,
 its events, its result and BackgroundTraining expose them."""
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def test_negative_frequency_is_a_config_error():
 @pytest.fixture(scope="module")
 def run():
     """Two epochs of 12 batches, diagnostics every 5 batches, weights 3:1."""
-    trainer = Trainer(feed_prepared(), tiny_config(epochs=2, diagnostics_every=5, weights=[3, 1]))
+    trainer = Trainer(feed_prepared(), tiny_config(epochs=2, diagnostics_every=5, preference={"click": 3, "like": 1}))
     events = list(trainer.run())
     return trainer, events, events[-1].result
 

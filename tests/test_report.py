@@ -42,7 +42,7 @@ def _train(prepared, **kw) -> TrainResult:
 
 @pytest.fixture(scope="module")
 def shared(prepared):
-    return _train(prepared, weights=[1, 2, 1])
+    return _train(prepared, preference={"click": 1, "like": 2, "watch_time": 1})
 
 
 @pytest.fixture(scope="module")
@@ -106,19 +106,20 @@ def test_compare_runs_names_the_better_run_per_metric():
 
 
 def test_config_differences_lists_only_changed_settings():
-    a = TrainConfig(tasks=["click", "like"], weights=[1, 1], arch="mmoe", model=ModelConfig(hidden=(64,)))
-    b = TrainConfig(tasks=["click", "like"], weights=[1, 3], arch="mmoe", model=ModelConfig(hidden=(64, 32)),
-                    split=SplitSpec("time"))
+    a = TrainConfig(tasks=["click", "like"], preference={"click": 1.0, "like": 1.0}, arch="mmoe",
+                    model=ModelConfig(hidden=(64,)))
+    b = TrainConfig(tasks=["click", "like"], preference={"click": 1.0, "like": 3.0}, arch="mmoe",
+                    model=ModelConfig(hidden=(64, 32)), split=SplitSpec("time"))
     diff = config_differences(a, b).set_index("setting")
-    assert set(diff.index) == {"weights", "model.hidden", "split.method"}
-    assert diff.loc["weights", "A"] == "1, 1" and diff.loc["weights", "B"] == "1, 3"
+    assert set(diff.index) == {"preference", "model.hidden", "split.method"}
+    assert diff.loc["preference", "A"] == "click=1, like=1" and diff.loc["preference", "B"] == "click=1, like=3"
     assert diff.loc["model.hidden", "B"] == "64, 32"
     assert config_differences(a, a).empty
 
 
 def test_flat_config_is_readable():
     flat = flat_config(TrainConfig(tasks=["click"], lr=0.003))
-    assert flat["tasks"] == "click" and flat["lr"] == 0.003 and flat["weights"] == "-"
+    assert flat["tasks"] == "click" and flat["lr"] == 0.003 and flat["preference"] == "-"
     assert flat["model.emb_dim"] == 16 and flat["split.method"] == "random"
 
 

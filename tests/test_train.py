@@ -72,7 +72,7 @@ def test_two_evaluations_per_epoch():
         assert set(e.valid_metrics) == set(FEED_TASKS)
         assert 0 <= e.valid_metrics["click"]["auc"] <= 1
         assert set(e.valid_losses) == set(FEED_TASKS) and all(v > 0 for v in e.valid_losses.values())
-        assert sum(e.task_weights.values()) == pytest.approx(1.0)
+        assert sum(e.applied_weights.values()) == pytest.approx(1.0)
     assert evals[0].best  # the first evaluation is always the best so far
     best = [e for e in evals if e.best]
     assert result.best_epoch == pytest.approx(best[-1].epoch)
@@ -424,7 +424,7 @@ def test_unknown_arch_weighting_and_bad_weights():
     with pytest.raises(ConfigError, match="weighting"):
         Trainer(feed_prepared(), tiny_config(weighting="nope"))
     with pytest.raises(ConfigError):
-        Trainer(feed_prepared(), tiny_config(weights=[1, 2, 3]))
+        Trainer(feed_prepared(), tiny_config(preference={"click": 1, "like": 2, "long_view": 3}))
 
 
 def test_config_tasks_must_match_prepared_data():
@@ -433,6 +433,6 @@ def test_config_tasks_must_match_prepared_data():
 
 
 def test_train_config_round_trip():
-    cfg = tiny_config(weights=[1, 2], arch="ple", weighting="dwa", evals_per_epoch=3)
+    cfg = tiny_config(preference={"click": 1.0, "like": 2.0}, arch="ple", weighting="dwa", evals_per_epoch=3)
     d = json.loads(json.dumps(cfg.to_dict()))
     assert TrainConfig.from_dict(d) == cfg

@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from _fixtures import TINY_MODEL, feed_prepared, mixed_prepared, tiny_config
+from _fixtures import TINY_MODEL, feed_prepared, mixed_prepared, shared_parameters, tiny_config
 
 import mtl.weighting.base as weighting_base
 from mtl.errors import ConfigError
@@ -154,7 +154,7 @@ def test_features_form_a_cut_of_the_graph(arch, conditioned):
     is counted twice (MMoE's gates once read the input representation directly)."""
     model, losses = _batch(arch, conditioned)
     out, ls = losses()
-    shared = model.shared_parameters()
+    shared = shared_parameters(model, out)
     assert shared and out.features
     jac = task_jacobian(ls, out.features)
     for t in range(len(ls)):
@@ -197,17 +197,17 @@ def test_jacobian_backward_with_the_preference_as_weights_is_static_weighting(ar
     prepared = feed_prepared()
     out, ls = losses()
     static = build_weighting("static", prepared.tasks, [3, 1])
-    static.backward(ls, out, model.shared_parameters())
+    static.backward(ls, out)
     want = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
     model.zero_grad(set_to_none=True)
     out, ls = losses()
     method = _Preference(prepared.tasks, static.preference)
-    method.backward(ls, out, model.shared_parameters())
+    method.backward(ls, out)
     got = {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
     assert want.keys() == got.keys()
     for name in want:
         assert torch.allclose(want[name], got[name], atol=1e-8, rtol=1e-5), name
-    assert torch.allclose(method.effective_weights(), torch.tensor([0.75, 0.25]))
+    assert torch.allclose(method.applied_weights(), torch.tensor([0.75, 0.25]))
 
 
 # ------------------------------------------------------------- guarantees
@@ -219,7 +219,7 @@ def _linear(method: str, jac, pref=None):
     w = build_weighting(method, _tasks(len(jac)), pref)
     theta = torch.zeros(jac.shape[1], requires_grad=True)
     z = theta * 1.0
-    w.backward(jac @ z, ModelOutput([], [z]), [theta])
+    w.backward(jac @ z, ModelOutput([], [z]))
     return theta.grad, w
 
 
@@ -249,7 +249,7 @@ def test_upgrad_never_conflicts_and_is_the_weighted_mean_without_conflict(method
     assert (agree @ agree.T >= 0).all()
     d, w = _linear(method, agree, [3, 1, 1])
     assert torch.allclose(_unit(d), _unit(torch.tensor([0.6, 0.2, 0.2]) @ agree), atol=1e-5)
-    assert torch.allclose(w.effective_weights(), torch.tensor([0.6, 0.2, 0.2]), atol=1e-5)
+    assert torch.allclose(w.applied_weights(), torch.tensor([0.6, 0.2, 0.2]), atol=1e-5)
 
 
 @pytest.mark.parametrize("method", _params(["mgda"]))
@@ -263,7 +263,7 @@ def test_mgda_descends_for_every_task_at_rates_proportional_to_the_preference(me
         assert (rates[0] / rates[1]).item() == pytest.approx(pref[0] / pref[1], rel=0.02)
     # A task switched off is left out: MGDA then follows the other task alone.
     d, w = _linear(method, jac, [1, 0])
-    assert torch.allclose(w.effective_weights(), torch.tensor([1.0, 0.0]))
+    assert torch.allclose(w.applied_weights(), torch.tensor([1.0, 0.0]))
     assert torch.allclose(_unit(d), _unit(g[0]), atol=1e-6)
 
 
@@ -358,7 +358,7 @@ def test_a_task_without_labels_in_the_batch_is_left_out(method):
     jac = torch.tensor([[1.0, 0.0, 0.2], [0.0, 0.0, 0.0], [0.3, 1.0, 0.0]])
     d, w = _linear(method, jac)
     assert torch.isfinite(d).all() and d.norm() > 0
-    eff = w.effective_weights()
+    eff = w.applied_weights()
     assert eff[1] == 0 and eff.abs().sum().item() == pytest.approx(1.0)
     assert (jac[[0, 2]] @ d > 0).all()
 
@@ -367,7 +367,7 @@ def test_a_task_without_labels_in_the_batch_is_left_out(method):
 def test_no_shared_gradient_leaves_the_shared_parameters_alone(method):
     d, w = _linear(method, torch.zeros(2, 3))
     assert torch.equal(d, torch.zeros(3))
-    assert torch.equal(w.effective_weights(), torch.zeros(2))
+    assert torch.equal(w.applied_weights(), torch.zeros(2))
 
 
 # --------------------------------------------------- a small problem
@@ -396,7 +396,7 @@ def _toy(method: str, pref=None, steps: int = 30, scale=(1.0, 1.0)):
         opt.zero_grad()
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # no method may warn while training
-            w.backward(losses, out, list(encoder.parameters()))
+            w.backward(losses, out)
         opt.step()
     return w, before, forward()[1].detach()
 
@@ -406,7 +406,7 @@ def test_each_method_lowers_the_loss_of_a_small_problem(method):
     w, before, after = _toy(method)
     assert torch.isfinite(after).all()
     assert after.sum() < 0.75 * before.sum()
-    eff = w.effective_weights()
+    eff = w.applied_weights()
     assert eff.shape == (2,) and eff.abs().sum().item() == pytest.approx(1.0, abs=1e-5)
 
 
@@ -423,7 +423,7 @@ def test_gradnorm_turns_down_the_task_with_the_larger_gradient():
     """The first task's loss is scaled by 10 (so is its gradient): GradNorm lowers its
     weight, starting from the preference; the weights keep summing to 1."""
     w, _, _ = _toy("gradnorm", steps=30, scale=(10.0, 1.0))
-    eff = w.effective_weights()
+    eff = w.applied_weights()
     assert eff[0] < 0.35 < 0.65 < eff[1]
     assert eff.sum().item() == pytest.approx(1.0, abs=1e-6)
     start = build_weighting("gradnorm", _tasks(2), [3, 1])
@@ -437,7 +437,7 @@ def test_a_switched_off_task_does_not_train_its_tower(method):
     model, losses = _batch("shared_bottom")
     out, ls = losses()
     w = build_weighting(method, feed_prepared().tasks, [1, 0])
-    w.backward(ls, out, model.shared_parameters())
+    w.backward(ls, out)
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.towers[0].parameters())
     assert all(p.grad is None or not p.grad.any() for p in model.towers[1].parameters())
 
@@ -446,11 +446,11 @@ def test_a_switched_off_task_does_not_train_its_tower(method):
 @pytest.mark.parametrize("method", _params(GRADIENT))
 def test_each_method_trains_a_model_through_the_trainer(method):
     trainer = Trainer(feed_prepared(), tiny_config(weighting=method, epochs=1))
-    before = [p.detach().clone() for p in trainer.model.shared_parameters()]
+    before = [p.detach().clone() for p in trainer.model.input.parameters()]
     result = trainer.fit()
     for task in ("click", "like"):
         assert math.isfinite(result.test[task]["auc"]) and math.isfinite(result.test[task]["logloss"])
-    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.model.shared_parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.model.input.parameters()))
     weights = result.history[-1]
     assert weights["weight:click"] + weights["weight:like"] == pytest.approx(1.0, abs=1e-5)
     assert result.config.weighting == method

@@ -12,7 +12,7 @@ Two models train on the same split with the same 80/20 preference: static weight
 control. Gradient diagnostics are
 recorded every other batch. From them the lesson measures, per run, the cosine
 between the task gradients and how often the update actually applied to the shared
-layers, ``d = sum_t w_t g_t`` (``w`` the method's effective weights), went *against*
+layers, ``d = sum_t w_t g_t`` (``w`` the weights the method applied), went *against*
 one task (``d . g_t < 0``: that step made the task worse to first order). Static
 weights do that whenever one task's pull outweighs the other's; UPGrad, MGDA, PCGrad
 (on two tasks), IMTL-G, CAGrad and Nash-MTL are designed not to. The effect is the
@@ -32,7 +32,7 @@ from ._common import feed, pct, prepared, train
 SCENARIO = dict(n_users=400, n_items=300, n_impressions=16_000, exposure="random", click_gate=False,
                 appeal_quality_corr=0.0, like_offset=2.0, match_strength=0.0, task_noise=0.3)
 TASKS = ["click", "like"]
-WEIGHTS = [0.8, 0.2]
+PREFERENCE = {"click": 0.8, "like": 0.2}
 #: One shared unit: it cannot describe both properties, so the tasks compete for it.
 NETWORK = ModelConfig(emb_dim=8, hidden=(1,), tower=(8,))
 #: Conflict-aware methods offered, in order of preference; those not installed are left out.
@@ -84,7 +84,7 @@ class Conflict(Lesson):
     )
 
     def _run(self, data, method: str, seed: int) -> dict:
-        r = train(data, TASKS, seed, weighting=method, weights=WEIGHTS, diagnostics_every=2, epochs=4, model=NETWORK)
+        r = train(data, TASKS, seed, weighting=method, preference=PREFERENCE, diagnostics_every=2, epochs=4, model=NETWORK)
         rows = pd.DataFrame(r.diagnostics)
         return {"method": method, "rows": rows, "against": against_share(rows),
                 "cos": float(np.nanmean(rows["cos:click|like"])),

@@ -111,9 +111,6 @@ class MultiTaskModel(nn.Module):
     def _squeeze(out: torch.Tensor, spec: TaskSpec) -> torch.Tensor:
         return out.squeeze(-1) if spec.output_dim == 1 else out
 
-    def shared_parameters(self) -> list[nn.Parameter]:
-        """Parameters used by more than one task (what gradient methods balance)."""
-        return []
 
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

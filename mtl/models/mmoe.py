@@ -47,5 +47,3 @@ class MMoE(MultiTaskModel):
         outs = [self._squeeze(tower(mixed[:, k]), t) for k, (tower, t) in enumerate(zip(self.towers, self.tasks))]
         return ModelOutput(outs, [gate_input, experts])
 
-    def shared_parameters(self):
-        return list(self.input.parameters()) + list(self.experts.parameters())

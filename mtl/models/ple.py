@@ -86,5 +86,3 @@ class PLE(MultiTaskModel):
         outs = [self._squeeze(tw(task_in[k]), t) for k, (tw, t) in enumerate(zip(self.towers, self.tasks))]
         return ModelOutput(outs, [x])
 
-    def shared_parameters(self):
-        return list(self.input.parameters())

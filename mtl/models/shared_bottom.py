@@ -26,5 +26,3 @@ class SharedBottom(MultiTaskModel):
         h = self.bottom(self.input(x_cat, x_num, self._pref(pref, len(x_cat))))
         return ModelOutput([self._squeeze(tw(h), t) for tw, t in zip(self.towers, self.tasks)], [h])
 
-    def shared_parameters(self):
-        return list(self.input.parameters()) + list(self.bottom.parameters())

@@ -28,6 +28,7 @@ from sklearn.metrics import roc_auc_score
 from ..data.dataset import PreparedData, targets
 from ..errors import ConfigError
 from ..metrics import task_metrics
+from ..setup import baseline_config
 from ..tasks import TaskSpec, predict
 from ..train import TrainConfig, Trainer
 from ..train.events import Progress as TrainProgress
@@ -274,10 +275,6 @@ def conditioned_front(explorer: ConditionedExplorer, weights: Sequence[Sequence[
     return result
 
 
-def _config(base: TrainConfig, **changes) -> TrainConfig:
-    return replace(base, **changes)
-
-
 def sweep(
     prepared: PreparedData,
     base: TrainConfig,
@@ -303,6 +300,7 @@ def sweep(
     front) and the sweep returns what it has (``result.stopped`` is then True).
     """
     tasks = prepared.tasks
+    names = [t.name for t in tasks]
     grid = [tuple(float(v) for v in w) for w in (weights or weight_grid(len(tasks), points))]
     if not retrain and not conditioned:
         raise ConfigError("Choose retraining, the conditioned model, or both")
@@ -336,22 +334,21 @@ def sweep(
         return r
 
     if baselines:
-        r = train(_config(base, arch="single", weighting="static", weights=None,
-                          model=replace(base.model, conditioned=False)), "single-task baselines")
+        r = train(baseline_config(base), "single-task baselines")
         if r is not None:
             result.baselines = r.test
     if retrain and not result.stopped:
         start = time.perf_counter()
         for k, w in enumerate(grid, start=1):
             shown = ", ".join(f"{t.name} {v:.2f}" for t, v in zip(tasks, w))
-            r = train(_config(base, weights=list(w), model=replace(base.model, conditioned=False)),
+            r = train(replace(base, preference=dict(zip(names, w)), model=replace(base.model, conditioned=False)),
                       f"weighting {k} of {len(grid)} ({shown})")
             if r is None:
                 break
             result.points.append(SweepPoint(list(w), r.test, r.train_seconds))
         result.retrain_seconds = time.perf_counter() - start
     if conditioned and not result.stopped:
-        r = train(_config(base, weighting="static", model=replace(base.model, conditioned=True)),
+        r = train(replace(base, weighting="static", model=replace(base.model, conditioned=True)),
                   "one preference-conditioned model")
         if r is not None:
             result.conditioned_train_seconds = r.train_seconds

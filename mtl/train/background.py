@@ -84,7 +84,7 @@ def evaluation_row(event: Evaluation, primary_metrics: dict[str, str]) -> dict:
         row[f"train_loss:{task}"] = event.train_losses[task]
         row[f"valid_loss:{task}"] = event.valid_losses[task]
         row[f"valid_{metric}:{task}"] = event.valid_metrics[task].get(metric, math.nan)
-        row[f"weight:{task}"] = event.task_weights[task]
+        row[f"weight:{task}"] = event.applied_weights[task]
     return row
 
 

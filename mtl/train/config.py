@@ -1,24 +1,45 @@
-"""Training configuration: one small dataclass, JSON round-trippable."""
+"""Training configuration: one small dataclass, JSON round-trippable.
+
+Its field defaults are the project's defaults: the CLI's flags and the app's widgets
+start from them (through :func:`mtl.setup.suggested_config`), so a default changes in
+one place. :meth:`TrainConfig.validate` checks every setting before anything trains.
+"""
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import asdict, dataclass, field
 
 from ..data.split import SplitSpec
 from ..errors import ConfigError
 from ..models.base import ModelConfig
 
+#: Upper bounds of the sizes a configuration may ask for: far above anything useful
+#: here, low enough that a typo is refused before memory is allocated.
+MAX_EPOCHS = 10_000
+MAX_BATCH = 1 << 20
+MAX_EMB_DIM = 1024
+MAX_WIDTH = 8192
+MAX_EXPERTS = 64
+MAX_LEVELS = 8
+#: Seeds feed NumPy's generators, which take 0 <= seed < 2**32.
+MAX_SEED = 2**32 - 1
+
 
 @dataclass
 class TrainConfig:
     tasks: list[str]
-    #: Task weights (slider values); scaled to sum to 1. ``None`` = equal.
-    weights: list[float] | None = None
+    #: The user's task weights, ``{task: weight}`` (slider values; only ratios matter,
+    #: see :mod:`mtl.weighting.preference`). ``None`` = equal.
+    preference: dict[str, float] | None = None
     arch: str = "shared_bottom"
     weighting: str = "static"
     epochs: int = 10
-    batch_size: int = 1024
-    lr: float = 2e-3
+    #: The largest default batch; :func:`mtl.setup.suggested_batch_size` halves it on
+    #: small data so an epoch still has enough optimizer steps.
+    batch_size: int = 2048
+    lr: float = 3e-3
     weight_decay: float = 0.0
     #: Stop after this many epochs without a better validation score.
     patience: int = 2
@@ -30,7 +51,7 @@ class TrainConfig:
     #: drawn from during training (1 = uniform over all weightings).
     pref_alpha: float = 1.0
     #: Record gradient diagnostics (task-gradient cosines and norms on the shared
-    #: representation, effective weights) every this many batches; 0 turns them off.
+    #: representation, applied weights) every this many batches; 0 turns them off.
     #: They never change training (see ``mtl.train.diagnostics``).
     diagnostics_every: int = 50
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -40,30 +61,50 @@ class TrainConfig:
     derive: list[str] = field(default_factory=list)
 
     def validate(self) -> None:
-        if self.epochs < 1:
-            raise ConfigError("epochs must be at least 1")
-        if self.batch_size < 1:
-            raise ConfigError("batch size must be at least 1")
-        if not (0 < self.lr < 10):
+        """Raise :class:`ConfigError` with one message naming the first bad setting."""
+        from ..weighting import check_preference
+
+        if not self.tasks:
+            raise ConfigError("Choose at least one task (a label column) to train")
+        if len(set(self.tasks)) != len(self.tasks):
+            raise ConfigError(f"Each task can be trained once; repeated: {', '.join(_repeated(self.tasks))}")
+        check_preference(self.preference, list(self.tasks))
+        _whole("epochs", self.epochs, 1, MAX_EPOCHS)
+        _whole("batch size", self.batch_size, 1, MAX_BATCH)
+        if not (_real(self.lr) and 0 < self.lr < 10):
             raise ConfigError(f"learning rate must be a small positive number, got {self.lr}")
-        if self.patience < 1:
-            raise ConfigError("patience must be at least 1")
-        if self.evals_per_epoch < 1:
-            raise ConfigError("evals_per_epoch must be at least 1")
+        if not (_real(self.weight_decay) and self.weight_decay >= 0):
+            raise ConfigError(f"weight decay must be a finite number >= 0, got {self.weight_decay}")
+        _whole("patience", self.patience, 1, MAX_EPOCHS)
+        _whole("seed", self.seed, 0, MAX_SEED)
+        _whole("evals_per_epoch", self.evals_per_epoch, 1, 1000)
         if self.model.conditioned and self.weighting != "static":
             raise ConfigError(
                 "A preference-conditioned model draws its own task weights while training; "
                 f"use the static weighting with it, not '{self.weighting}'"
             )
-        if self.pref_alpha <= 0:
-            raise ConfigError("pref_alpha must be positive")
-        if self.diagnostics_every < 0:
-            raise ConfigError("diagnostics_every must be 0 (off) or a positive number of batches")
+        if not (_real(self.pref_alpha) and self.pref_alpha > 0):
+            raise ConfigError(f"pref_alpha must be a finite positive number, got {self.pref_alpha}")
+        _whole("diagnostics_every (0 = off)", self.diagnostics_every, 0, 10**9)
+        self._validate_model()
         self._validate_weighting()
-        if self.model.emb_sizing not in ("fixed", "cardinality"):
-            raise ConfigError(f"embedding sizing must be 'fixed' or 'cardinality', not '{self.model.emb_sizing}'")
-        if self.model.emb_dim < 1 or any(h < 1 for h in (*self.model.hidden, *self.model.tower)):
-            raise ConfigError("embedding and hidden sizes must be positive")
+
+    def _validate_model(self) -> None:
+        m = self.model
+        if m.emb_sizing not in ("fixed", "cardinality"):
+            raise ConfigError(f"embedding sizing must be 'fixed' or 'cardinality', not '{m.emb_sizing}'")
+        _whole("embedding size", m.emb_dim, 1, MAX_EMB_DIM)
+        if not m.hidden:
+            raise ConfigError("give at least one hidden layer size")
+        for what, sizes in (("hidden", m.hidden), ("tower", m.tower)):
+            for size in sizes:
+                _whole(f"{what} layer size", size, 1, MAX_WIDTH)
+        _whole("number of experts", m.n_experts, 1, MAX_EXPERTS)
+        _whole("number of shared experts", m.n_shared_experts, 1, MAX_EXPERTS)
+        _whole("number of experts per task", m.n_task_experts, 1, MAX_EXPERTS)
+        _whole("number of PLE levels", m.n_levels, 1, MAX_LEVELS)
+        if isinstance(m.dropout, bool) or not isinstance(m.dropout, numbers.Real) or not 0 <= m.dropout < 1:
+            raise ConfigError(f"dropout must be a number in [0, 1), got {m.dropout}")
 
     def _validate_weighting(self) -> None:
         """The method exists, its optional dependencies are installed, and the
@@ -89,7 +130,24 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
+        from ..weighting import as_preference
+
         d = dict(d)
+        if "weights" in d:  # written before task weights were a mapping: a list in task order
+            d["preference"] = as_preference(d.pop("weights"), list(d.get("tasks", [])))
         d["model"] = ModelConfig.from_dict(d.get("model", {}))
         d["split"] = SplitSpec.from_dict(d.get("split", {}))
         return cls(**d)
+
+
+def _whole(what: str, value, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
+        raise ConfigError(f"{what} must be a whole number from {low:,} to {high:,}, got {value}")
+
+
+def _real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _repeated(items) -> list[str]:
+    return sorted({str(t) for t in items if list(items).count(t) > 1})

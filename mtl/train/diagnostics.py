@@ -11,7 +11,7 @@ task's (unweighted) batch loss with respect to the shared representation
 * ``norm:<task>``: the L2 norm of the task's gradient (how hard it pulls; it
   scales with the loss, so unequal norms show what loss-scale balancing corrects);
 * ``weight:<task>``: the weights the method applied in that batch
-  (``Weighting.effective_weights()``; the drawn weights for a conditioned model);
+  (``Weighting.applied_weights()``; the drawn weights for a conditioned model);
 
 with ``step`` (batches since the start) and ``epoch`` (fractional). Models that
 share nothing (the single-task architecture) have no shared representation and no

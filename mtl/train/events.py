@@ -41,7 +41,9 @@ class Evaluation:
     valid_metrics: dict[str, dict[str, float]]
     score: float            # the early-stopping score (higher is better)
     best: bool              # a new best model was kept
-    task_weights: dict[str, float]
+    #: The weights the weighting method applied at the last batch (see
+    #: :meth:`mtl.weighting.Weighting.applied_weights`).
+    applied_weights: dict[str, float]
     elapsed: float
     #: Gradient diagnostics averaged over the batches measured since the previous
     #: evaluation: ``cos:<a>|<b>``, ``norm:<task>``, ``weight:<task>`` (see

@@ -61,7 +61,7 @@ class Trainer:
         with _BUILD_LOCK:
             torch.manual_seed(config.seed)
             self.model = build_model(config.arch, enc.cardinalities, len(enc.numeric_names), data.tasks, config.model)
-            self.weighting = build_weighting(config.weighting, data.tasks, config.weights)
+            self.weighting = build_weighting(config.weighting, data.tasks, config.preference)
         self.conditioned = config.model.conditioned
         if self.conditioned:
             # One network for every weighting: each batch trains at task weights drawn
@@ -159,7 +159,6 @@ class Trainer:
         steps = max(1, math.ceil(n / cfg.batch_size))
         eval_at = sorted({math.ceil(steps * k / cfg.evals_per_epoch) for k in range(1, cfg.evals_per_epoch + 1)})
         gen = torch.Generator().manual_seed(cfg.seed)
-        shared = self.model.shared_parameters()
         best_score, best_state, best_epoch, since_best = -math.inf, None, 0.0, 0
         best_valid: dict | None = None
         history: list[dict] = []
@@ -186,10 +185,10 @@ class Trainer:
                 if pref is not None:
                     (pref * losses).sum().backward()
                 else:
-                    self.weighting.backward(losses, out, shared)
+                    self.weighting.backward(losses, out)
                 if probe is not None:
                     diagnostics.record(probe, global_step, epoch - 1 + step / steps,
-                                       pref if pref is not None else self.weighting.effective_weights())
+                                       pref if pref is not None else self.weighting.applied_weights())
                 self.optimizer.step()
                 sums += losses.detach().double().cpu()
                 batches += 1
@@ -215,7 +214,7 @@ class Trainer:
                     if improved:
                         best_score, best_epoch, best_valid = score, frac_epoch, valid_metrics
                         best_state = copy.deepcopy(self.model.state_dict())
-                    weights = self.weighting.effective_weights().detach().cpu().tolist()
+                    weights = self.weighting.applied_weights().detach().cpu().tolist()
                     history.append(_history_row(frac_epoch, train_losses, valid_losses, valid_metrics, tasks, weights))
                     new_rows = diagnostics.new_rows()
                     yield Evaluation(frac_epoch, train_losses, valid_losses, valid_metrics, score, improved,

@@ -19,9 +19,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
+import torch
+
 from ..errors import ConfigError
 from ..tasks import TaskSpec
-from .base import JacobianWeighting, Weighting, normalize_preference
+from .base import JacobianWeighting, Weighting
+from .preference import Preference, as_preference, check_preference, preference_shares
 
 _REGISTRY: dict[str, type[Weighting]] = {}
 
@@ -76,9 +79,15 @@ def check_available(name: str) -> type[Weighting]:
     return cls
 
 
-def build_weighting(name: str, tasks: Sequence[TaskSpec], weights: Sequence[float] | None = None) -> Weighting:
+def build_weighting(name: str, tasks: Sequence[TaskSpec],
+                    preference: Preference | Sequence[float] | None = None) -> Weighting:
+    """An instance of method ``name`` for ``tasks`` with the user's ``preference``
+    (``{task: weight}``, or weights in task order; ``None`` = equal), checked by
+    :func:`check_preference`."""
     cls = check_available(name)
-    return cls(tasks, normalize_preference(weights, len(tasks)))
+    names = [t.name for t in tasks]
+    shares = preference_shares(as_preference(preference, names), names)
+    return cls(tasks, torch.tensor(list(shares.values()), dtype=torch.float32))
 
 
 # Built-in methods register themselves on import (order = display order).
@@ -86,5 +95,6 @@ from . import aligned_mtl, cagrad, dwa, gradnorm, imtl_g, mgda, nash_mtl, pcgrad
 
 __all__ = [
     "JacobianWeighting", "MethodStatus", "Weighting", "available_weightings", "build_weighting", "check_available",
-    "get_weighting_class", "normalize_preference", "register", "weighting_status",
+    "Preference", "as_preference", "check_preference", "get_weighting_class", "preference_shares", "register",
+    "weighting_status",
 ]

@@ -10,11 +10,11 @@ directly, the Jacobian-aggregation methods (UPGrad, MGDA, PCGrad, ...) through
 into task weights. Either way the trainer calls ``backward`` and never needs to know
 which method runs.
 
-The user's task weights (the app's sliders) arrive as ``preference``, normalized to
-sum to 1. Methods that learn their own weights use the preference as a prior
-multiplier; gradient methods document per method what the preference means.
-:meth:`effective_weights` reports the weights actually applied, for the diagnostics
-charts.
+The user's task weights (the app's sliders, see :mod:`.preference`) arrive as
+``preference``, a tensor of shares summing to 1 in task order. Methods that learn
+their own weights use the preference as a prior multiplier; gradient methods document
+per method what the preference means. :meth:`applied_weights` reports the weights
+actually applied, for the diagnostics charts.
 
 Methods that need packages beyond the core install name them in ``requires`` and
 the project extra that installs them in ``extra``; the registry then reports them
@@ -37,21 +37,6 @@ from .jacobian import gramian, shared_features, split_like, task_jacobian
 
 #: The installed distribution's name, for install hints.
 DISTRIBUTION = "mtl-tradeoff-explorer"
-
-
-def normalize_preference(weights: Sequence[float] | None, n_tasks: int) -> torch.Tensor:
-    """Validate slider weights and scale them to sum to 1 (equal when ``None``)."""
-    if weights is None:
-        return torch.full((n_tasks,), 1.0 / n_tasks)
-    w = [float(v) for v in weights]
-    if len(w) != n_tasks:
-        raise ConfigError(f"Got {len(w)} task weights for {n_tasks} tasks; give one weight per task")
-    if any(v != v or v < 0 for v in w):
-        raise ConfigError(f"Task weights must be non-negative numbers, got {w}")
-    total = sum(w)
-    if total <= 0:
-        raise ConfigError("At least one task weight must be above zero")
-    return torch.tensor([v / total for v in w], dtype=torch.float32)
 
 
 class Weighting(nn.Module):
@@ -98,12 +83,12 @@ class Weighting(nn.Module):
     def loss(self, losses: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must implement loss() or backward()")
 
-    def backward(self, losses: torch.Tensor, output: ModelOutput, shared_params: list[nn.Parameter]) -> None:
+    def backward(self, losses: torch.Tensor, output: ModelOutput) -> None:
         """Accumulate gradients for one batch. ``losses`` has one entry per task,
         computed from ``output.outputs``."""
         self.loss(losses).backward()
 
-    def effective_weights(self) -> torch.Tensor:
+    def applied_weights(self) -> torch.Tensor:
         """Task weights applied at the last step (for diagnostics)."""
         return self._last_weights
 
@@ -132,7 +117,7 @@ class JacobianWeighting(Weighting):
 
     The weights are scaled so that their absolute values sum to 1 (the direction is
     the method's; the step length is left to the optimizer, as Adam would rescale it
-    anyway) and reported by :meth:`effective_weights`. The guarantees a method states
+    anyway) and reported by :meth:`applied_weights`. The guarantees a method states
     (no conflict, equal projections, ...) hold for the gradients on the shared
     representation: the MGDA-UB approximation of Sener & Koltun (2018), whose cost
     does not grow with the embedding tables.
@@ -153,7 +138,7 @@ class JacobianWeighting(Weighting):
             return self.preference
         return torch.full_like(self.preference, 1.0 / self.n_tasks)
 
-    def backward(self, losses: torch.Tensor, output: ModelOutput, shared_params: list[nn.Parameter]) -> None:
+    def backward(self, losses: torch.Tensor, output: ModelOutput) -> None:
         features = shared_features(output)
         if not features:
             raise ConfigError(f"{self.display_name()} balances gradients on a shared representation, "

@@ -30,7 +30,7 @@ Preference: the targets are scaled by it, ``target_t = mean(G) * k p_t * r_t ** 
 point each task's gradient norm is proportional to its preference; the weights also
 start at the preference.
 Tasks with preference 0 keep weight 0. Equal preferences give the paper's GradNorm.
-:meth:`effective_weights` reports ``w / T``, which sums to 1.
+:meth:`applied_weights` reports ``w / T``, which sums to 1.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class GradNorm(Weighting):
         """The current task weights (summing to T), differentiable in ``logits``."""
         return self.n_tasks * torch.softmax(self.logits.masked_fill(~self.on, -math.inf), dim=0)
 
-    def backward(self, losses, output, shared_params) -> None:
+    def backward(self, losses, output) -> None:
         features = shared_features(output)
         if not features:
             raise ConfigError("GradNorm balances gradients on a shared representation, and this model shares "
