@@ -416,7 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .train.device import DEVICES
     from .weighting import available_weightings
 
-    d, m = TrainConfig(tasks=[]), ModelConfig()  # every default is read from the library
+    d, m = TrainConfig, ModelConfig  # every default is read from the library (the fields' defaults)
     BATCH_HELP = (f"rows per optimizer step (default: the largest power of two up to {d.batch_size} that gives "
                   f"{MIN_STEPS} steps per epoch on this data)")
     WEIGHTS_HELP = ("task weights, one per task in --tasks order (1,1,2) or by name (click=1,like=2); only ratios "

@@ -328,7 +328,7 @@ def test_time_split_cutoffs_and_column(run, tmp_path):
 
 @pytest.mark.parametrize("args, needle", [
     (["--cutoffs", "20220505"], "Give two cut-offs"),
-    (["--split", "random", "--cutoffs", "1,2"], "belong to --split time"),
+    (["--split", "random", "--cutoffs", "1,2"], "belong to the time split"),
     (["--split", "time", "--cutoffs", "9,3"], "must be later than the first"),
     (["--split", "time", "--split-column", "nope"], "split column 'nope' is not in the data"),
 ])
