@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
+import types
 
 import pandas as pd
 import pytest
 
 from mtl.metrics import relative_gain
 from mtl.models import available_models
+from mtl.setup import baseline_config
 from mtl.weighting import available_weightings, get_weighting_class, weighting_status
 from pages import _common as ui
 from tests._apptest import (
@@ -204,6 +207,18 @@ def test_two_sessions_training_at_once_see_only_their_own_runs(app):
     a, b = one.session_state["runs"][0].result, two.session_state["runs"][0].result
     assert a.test != b.test
     assert isinstance(table_with(one, "task", "AUC"), pd.DataFrame)
+
+
+def test_baselines_of_a_conditioned_run_are_plain_single_task_models(monkeypatch):
+    """The app's baselines once kept a conditioned run's ``conditioned`` flag (and so
+    trained a conditioned single-task model, unlike compare and sweep)."""
+    ds = tiny_dataset()
+    cfg = ui.make_config(ds, ["click", "like"], {"click": 3.0, "like": 1.0}, arch="mmoe")
+    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, conditioned=True))
+    started = []
+    monkeypatch.setattr(ui, "start_training", lambda ds, config, **kw: started.append(config))
+    ui.start_baselines(types.SimpleNamespace(ds=ds, config=cfg, id=1))
+    assert started == [baseline_config(cfg)] and started[0].model.conditioned is False
 
 
 def test_default_config_batch_size_leaves_enough_steps_per_epoch():
