@@ -10,11 +10,11 @@ import time
 import pandas as pd
 import streamlit as st
 
-from mtl import plots_tradeoff as tplots
 from mtl.background import BackgroundJob
 from mtl.data import prepare
 from mtl.errors import MTLError
 from mtl.models import available_models
+from mtl.plots import tradeoff as tplots
 from mtl.report import json_safe
 from mtl.tradeoff import (
     ConditionedExplorer,

@@ -17,7 +17,7 @@ import mtl.weighting.base as weighting_base
 from mtl.cli import main
 from mtl.compare import BASELINE, Comparison, Run, check_methods, compare
 from mtl.errors import ConfigError
-from mtl.plots_compare import delta_m_bars, metric_bars
+from mtl.plots.compare import delta_m_bars, metric_bars
 from mtl.report import comparison_findings, comparison_table
 from mtl.tasks import TaskSpec
 from mtl.train import TrainConfig
