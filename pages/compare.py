@@ -193,7 +193,7 @@ def show(entry: dict) -> None:
                 f"method{'' if complete else ' (no seed is complete yet, so methods may have different seeds)'}; "
                 "every model trained is listed at the bottom.", icon=":material/info:")
     for finding in report.comparison_findings(result):
-        st.markdown(f"- {finding}")
+        st.markdown(f"- {finding.markdown()}")
     st.dataframe(report.comparison_table(result), hide_index=True, key="cmp.table")
     st.caption(
         "Test metrics as **mean ± standard deviation over seeds** (one metric per task: AUC for 0/1 tasks, higher "

@@ -361,7 +361,7 @@ def curve_section() -> None:
     chart, text = st.columns([3, 2])
     chart.plotly_chart(tplots.efficiency_relevance(curve))
     with text:
-        st.markdown("**What the curve shows.** " + curve.finding())
+        st.markdown("**What the curve shows.** " + curve.finding().markdown())
         here = curve.at(alpha)
         st.markdown(
             f"At your α = {here['alpha']:.2f} (red cross): efficiency {here['efficiency_at_k']:.3f} ± "

@@ -200,7 +200,7 @@ def diagnostics_panel(rows: list[dict], config, key: str, live: bool = False) ->
     b.plotly_chart(norm, key=f"{key}.diag.norm")
     c.plotly_chart(weight, key=f"{key}.diag.weight")
     every = config.diagnostics_every
-    findings = "\n".join(f"- {f}" for f in found.findings)
+    findings = "\n".join(f"- {f.markdown()}" for f in found.findings)
     if len(tasks) >= 3 and not live:  # many pairs: the matrix shows at a glance which tasks fight
         left, right = st.columns([3, 2])
         left.markdown(findings)
