@@ -128,26 +128,11 @@ _MODEL_FLAGS = {"emb_dim": "emb_dim", "emb_sizing": "emb_sizing", "experts": "n_
 
 
 # ----------------------------------------------------------------------- train
-def _fmt(v) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.4f}"
-    return str(v)
+def print_metrics_table(result) -> None:
+    """The run's test metrics per task (:func:`mtl.report.metrics_table`) as aligned text."""
+    from .report import metrics_table, text_table
 
-
-def print_metrics_table(result, out=None) -> None:
-    out = out if out is not None else sys.stdout  # looked up per call: stdout may be redirected
-    cols = ["auc", "gauc", "accuracy", "logloss", "f1", "rmse", "mae", "macro_f1"]
-    present = [c for c in cols if any(c in m for m in result.test.values())]
-    header = ["task", "kind", "n"] + present
-    rows = [[t.name, t.kind, str(result.test[t.name].get("n", ""))] + [_fmt(result.test[t.name].get(c)) for c in present]
-            for t in result.tasks]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    line = lambda cells: "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-    print(line(header), file=out)
-    for r in rows:
-        print(line(r), file=out)
+    print(text_table(metrics_table(result), left=2))
 
 
 def cmd_train(args) -> int:
@@ -206,7 +191,7 @@ def print_diagnostics(result) -> None:
     if found.findings:
         print(f"gradient diagnostics ({len(result.diagnostics)} batches measured on the shared layers):")
         for finding in found.findings:
-            print(f"  - {finding.replace('**', '')}")
+            print(f"  - {finding.text()}")
 
 
 def _primary(m: dict) -> float:
@@ -348,18 +333,11 @@ def cmd_compare(args) -> int:
     return 0
 
 
-def print_comparison_table(result, out=None) -> None:
+def print_comparison_table(result) -> None:
     """The comparison as aligned text: methods in the order given, the baseline first."""
-    from .report import comparison_table
+    from .report import comparison_table, text_table
 
-    table = comparison_table(result, sort=False, label="method")
-    header = list(table.columns)
-    rows = [[str(v) for v in row] for row in table.itertuples(index=False)]
-    widths = [max(len(h), *(len(c[i]) for c in rows)) for i, h in enumerate(header)]
-    line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-    print(line(header), file=out if out is not None else sys.stdout)
-    for cells in rows:
-        print(line(cells), file=out if out is not None else sys.stdout)
+    print(text_table(comparison_table(result, sort=False, label="method")))
 
 
 # ----------------------------------------------------------------------- curve
@@ -382,7 +360,7 @@ def cmd_curve(args) -> int:
         table["oracle_relevance"] = curve.oracle["relevance_ndcg_at_k"].to_numpy()
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(f"random ranking: efficiency {curve.random['efficiency_at_k']:.4f}, relevance {curve.random['relevance_ndcg_at_k']:.4f}")
-    print(curve.finding().replace("**", "").replace("*", ""))
+    print(curve.finding().text())
     for note in curve.notes:
         print(note)
     if args.json:

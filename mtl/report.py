@@ -14,22 +14,21 @@ from collections.abc import Sequence
 import pandas as pd
 
 from .compare import BASELINE, Comparison
-from .metrics import higher_is_better, relative_gain
+from .finding import Finding, strong
+from .metrics import METRICS_BY_KIND, higher_is_better, relative_gain
 from .train.config import TrainConfig
 from .train.result import TrainResult
 from .weighting import preference_shares
 
-#: The metrics shown per task kind, in display order.
+#: The metrics shown per task kind, in display order: those computed, but F1 at a
+#: 0.5 threshold, which says little for a rare label (it stays in the JSON).
 TABLE_METRICS: dict[str, tuple[str, ...]] = {
-    "binary": ("auc", "gauc", "accuracy", "logloss"),
-    "regression": ("rmse", "mae", "r2"),
-    "multiclass": ("accuracy", "macro_f1", "logloss"),
-}
+    kind: tuple(m for m in metrics if m != "f1") for kind, metrics in METRICS_BY_KIND.items()}
 METRIC_LABELS = {
     "auc": "AUC", "gauc": "GAUC", "accuracy": "accuracy", "logloss": "logloss", "f1": "F1",
     "rmse": "RMSE", "mae": "MAE", "r2": "R²", "macro_f1": "macro-F1",
 }
-_ORDER = ("auc", "gauc", "accuracy", "logloss", "rmse", "mae", "r2", "macro_f1")
+_ORDER = tuple(dict.fromkeys(m for metrics in TABLE_METRICS.values() for m in metrics))
 
 
 def _value(metrics: dict, task: str, metric: str) -> float:
@@ -38,8 +37,10 @@ def _value(metrics: dict, task: str, metric: str) -> float:
 
 
 def metrics_table(result: TrainResult, part: str = "test") -> pd.DataFrame:
-    """One row per task: ``task``, ``kind``, ``n`` (labelled rows) and the metrics of
-    :data:`TABLE_METRICS` that apply to any of the tasks (NaN where one does not)."""
+    """A run's per-task metrics, the one table the CLI, the app and reports show: one
+    row per task with ``task``, ``kind``, ``n`` (labelled rows) and the metrics of
+    :data:`TABLE_METRICS` measured for any of the tasks (NaN where one does not
+    apply; a metric measured for none, such as GAUC without user ids, is left out)."""
     metrics = result.test if part == "test" else result.valid
     used = {m for t in result.tasks for m in TABLE_METRICS[t.kind]}
     columns = [m for m in _ORDER if m in used]
@@ -49,7 +50,8 @@ def metrics_table(result: TrainResult, part: str = "test") -> pd.DataFrame:
         for m in columns:
             row[m] = _value(metrics, t.name, m) if m in TABLE_METRICS[t.kind] else math.nan
         rows.append(row)
-    return pd.DataFrame(rows, columns=["task", "kind", "n", *columns])
+    table = pd.DataFrame(rows, columns=["task", "kind", "n", *columns])
+    return table.drop(columns=[m for m in columns if table[m].isna().all()])
 
 
 def baseline_comparison(result: TrainResult, baseline: TrainResult, part: str = "test") -> pd.DataFrame:
@@ -178,10 +180,10 @@ def comparison_table(comparison: Comparison, digits: int = 4, *, sort: bool = Tr
     return out.reset_index(drop=True)
 
 
-def comparison_findings(comparison: Comparison) -> list[str]:
-    """A few plain sentences (markdown) about a method comparison: the best Δm and
-    whether its lead is larger than the seed-to-seed spread, how many methods beat
-    single-task training, and the best method for each task."""
+def comparison_findings(comparison: Comparison) -> list[Finding]:
+    """A few sentences about a method comparison: the best Δm and whether its lead is
+    larger than the seed-to-seed spread, how many methods beat single-task training,
+    and the best method for each task."""
     table = comparison.table()
     if table.empty:
         return []
@@ -189,7 +191,7 @@ def comparison_findings(comparison: Comparison) -> list[str]:
     if ranked.empty:
         return []
     best = ranked.iloc[0]
-    text = f"**{best['title']}** has the best Δm, {best['delta_m']:+.2f}%"
+    text = Finding(strong(best["title"]), f" has the best Δm, {best['delta_m']:+.2f}%")
     if len(ranked) > 1:
         second = ranked.iloc[1]
         spread = math.hypot(best["delta_m_std"], second["delta_m_std"])
@@ -205,8 +207,8 @@ def comparison_findings(comparison: Comparison) -> list[str]:
     else:
         text += "."
     beat = int((ranked["delta_m"] > 0).sum())
-    out = [text, f"{beat} of {len(ranked)} method{'s' if len(ranked) != 1 else ''} beat training each task on its "
-                 "own (Δm above 0)."]
+    out = [text, Finding(f"{beat} of {len(ranked)} method{'s' if len(ranked) != 1 else ''} beat training each task "
+                         "on its own (Δm above 0).")]
     per_task = []
     for t in comparison.tasks:
         metric = comparison.metrics[t.name]
@@ -217,7 +219,7 @@ def comparison_findings(comparison: Comparison) -> list[str]:
         row = scored.loc[scored[col].idxmax() if higher_is_better(metric) else scored[col].idxmin()]
         per_task.append(f"{t.name}: {row['title']} ({METRIC_LABELS.get(metric, metric)} {row[col]:.4f})")
     if per_task:
-        out.append("Best per task: " + "; ".join(per_task) + ".")
+        out.append(Finding("Best per task: " + "; ".join(per_task) + "."))
     return out
 
 
@@ -242,6 +244,24 @@ def json_safe(obj):
 
 
 # ---------------------------------------------------------------- for people
+def text_table(frame: pd.DataFrame, *, left: int = 1, digits: int = 4) -> str:
+    """A table as aligned text for a terminal: the first ``left`` columns (names)
+    left-aligned, the others right-aligned, floats with ``digits`` decimals and
+    missing values as ``-``."""
+
+    def cell(v) -> str:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return "-"
+        return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+
+    header = [str(c) for c in frame.columns]
+    rows = [[cell(v) for v in row] for row in frame.itertuples(index=False)]
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
+    line = lambda cells: "  ".join(c.ljust(w) if i < left else c.rjust(w)
+                                   for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+    return "\n".join(line(r) for r in [header, *rows])
+
+
 def plural(n: float, word: str, many: str | None = None) -> str:
     """``"1 epoch"``, ``"3 epochs"``, ``"1,200 rows"``; ``many`` for irregular plurals."""
     count = f"{n:,}" if isinstance(n, int) or float(n).is_integer() else f"{n:g}"

@@ -7,7 +7,6 @@ import json
 
 import streamlit as st
 
-from mtl import plots_compare as cplots
 from mtl import report
 from mtl.background import BackgroundJob
 from mtl.compare import check_methods, compare
@@ -15,6 +14,7 @@ from mtl.data import prepare
 from mtl.errors import MTLError
 from mtl.metrics import METRICS_BY_KIND
 from mtl.models import available_models, get_model_class
+from mtl.plots import compare as cplots
 from mtl.weighting import available_weightings, get_weighting_class, weighting_status
 from pages import _common as ui
 
@@ -193,7 +193,7 @@ def show(entry: dict) -> None:
                 f"method{'' if complete else ' (no seed is complete yet, so methods may have different seeds)'}; "
                 "every model trained is listed at the bottom.", icon=":material/info:")
     for finding in report.comparison_findings(result):
-        st.markdown(f"- {finding}")
+        st.markdown(f"- {finding.markdown()}")
     st.dataframe(report.comparison_table(result), hide_index=True, key="cmp.table")
     st.caption(
         "Test metrics as **mean ± standard deviation over seeds** (one metric per task: AUC for 0/1 tasks, higher "

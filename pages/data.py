@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mtl import plots, report
+from mtl import report
 from mtl.errors import MTLError
+from mtl.plots import data as data_plots
 from pages import _common as ui
 
 ui.page_setup()
@@ -141,7 +142,7 @@ else:
         st.markdown("\n".join(f"- **{label}**{' (default task)' if label in suggestion.tasks else ''}: {why}"
                                for label, why in suggestion.reasons.items()))
     if (summary["kind"] == "binary").any():
-        st.plotly_chart(plots.label_rates(summary), key="chart.label_rates")
+        st.plotly_chart(data_plots.label_rates(summary), key="chart.label_rates")
         st.caption(
             "Share of labelled rows where each binary outcome happened. Rare outcomes (a like rate of a few %) "
             "give a task few positive examples: expect noisier metrics for it, and consider a larger weight."
@@ -151,7 +152,7 @@ else:
         cols = st.columns(min(3, len(other)))
         for i, (_, row) in enumerate(other.iterrows()):
             with cols[i % len(cols)]:
-                st.plotly_chart(plots.label_distribution(data.frame[row["label"]], row["label"], row["kind"]),
+                st.plotly_chart(data_plots.label_distribution(data.frame[row["label"]], row["label"], row["kind"]),
                                 key=f"chart.label.{row['label']}")
         st.caption(
             "Distributions of the other labels. Missing values (for example a rating that exists only after a "

@@ -7,9 +7,10 @@ from collections import OrderedDict
 import pandas as pd
 import streamlit as st
 
-from mtl import plots_recommend, report
+from mtl import report
 from mtl.data.encode import canonical
 from mtl.errors import MTLError
+from mtl.plots import recommend as rec_plots
 from mtl.recommend import (
     check_fusion,
     contribution_column,
@@ -187,7 +188,7 @@ st.caption("Each task column is the model's prediction for this user and item (a
            "the standardized prediction). Click a column header to sort by a single task instead.")
 title = next((c for c in meta if c in top.columns), None)
 chart, text = st.columns([3, 2])
-chart.plotly_chart(plots_recommend.contributions_chart(top, list(fusion), schema.item, title), key="rec.contrib")
+chart.plotly_chart(rec_plots.contributions_chart(top, list(fusion), schema.item, title), key="rec.contrib")
 text.markdown(
     "**Why this order.** Each bar is one item of the list, split into what each task added to (right of zero) or "
     "took from (left) its fused score; the black tick is the score itself. A long bar of one colour means that "

@@ -10,11 +10,11 @@ import time
 import pandas as pd
 import streamlit as st
 
-from mtl import plots_tradeoff as tplots
 from mtl.background import BackgroundJob
 from mtl.data import prepare
 from mtl.errors import MTLError
 from mtl.models import available_models
+from mtl.plots import tradeoff as tplots
 from mtl.report import json_safe
 from mtl.tradeoff import (
     ConditionedExplorer,
@@ -361,7 +361,7 @@ def curve_section() -> None:
     chart, text = st.columns([3, 2])
     chart.plotly_chart(tplots.efficiency_relevance(curve))
     with text:
-        st.markdown("**What the curve shows.** " + curve.finding())
+        st.markdown("**What the curve shows.** " + curve.finding().markdown())
         here = curve.at(alpha)
         st.markdown(
             f"At your α = {here['alpha']:.2f} (red cross): efficiency {here['efficiency_at_k']:.3f} ± "

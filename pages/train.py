@@ -7,11 +7,12 @@ import math
 import pandas as pd
 import streamlit as st
 
-from mtl import plots, report
-from mtl import plots_diagnostics as dplots
+from mtl import report
 from mtl.data import SPLITS
 from mtl.errors import MTLError
 from mtl.models import available_models, get_model_class
+from mtl.plots import diagnostics as dplots
+from mtl.plots import train as train_plots
 from mtl.train import available_devices
 from mtl.train.diagnostics import Explanation, explain
 from mtl.weighting import available_weightings, get_weighting_class, weighting_status
@@ -199,7 +200,7 @@ def diagnostics_panel(rows: list[dict], config, key: str, live: bool = False) ->
     b.plotly_chart(norm, key=f"{key}.diag.norm")
     c.plotly_chart(weight, key=f"{key}.diag.weight")
     every = config.diagnostics_every
-    findings = "\n".join(f"- {f}" for f in found.findings)
+    findings = "\n".join(f"- {f.markdown()}" for f in found.findings)
     if len(tasks) >= 3 and not live:  # many pairs: the matrix shows at a glance which tasks fight
         left, right = st.columns([3, 2])
         left.markdown(findings)
@@ -264,7 +265,7 @@ def live_charts() -> None:
     history = bg.history
     task_names = list(bg.config.tasks)
     if history:
-        loss, metric = plots.loss_curves(history, task_names), plots.metric_curves(history, task_names)
+        loss, metric = train_plots.loss_curves(history, task_names), train_plots.metric_curves(history, task_names)
         a, b = st.columns(2)
         a.plotly_chart(loss, key="live.loss")
         b.plotly_chart(metric, key="live.metric")
@@ -352,7 +353,7 @@ def show_run(run: ui.Run) -> None:
                                    "gain %": st.column_config.NumberColumn(format="%+.2f%%")},
                 )
             with c2:
-                st.plotly_chart(plots.gain_bars(comparison, cfg.tasks), key=f"chart.gain.{run.id}")
+                st.plotly_chart(train_plots.gain_bars(comparison, cfg.tasks), key=f"chart.gain.{run.id}")
             st.caption(
                 "Relative gain of this run over single-task networks trained on the same split, in % of the "
                 "baseline; positive is better (for lower-is-better metrics such as logloss and RMSE the sign is "
@@ -364,8 +365,8 @@ def show_run(run: ui.Run) -> None:
     if result.history:
         st.markdown("**Learning curves**")
         a, b = st.columns(2)
-        a.plotly_chart(plots.loss_curves(result.history, cfg.tasks), key=f"chart.loss.{run.id}")
-        b.plotly_chart(plots.metric_curves(result.history, cfg.tasks), key=f"chart.metric.{run.id}")
+        a.plotly_chart(train_plots.loss_curves(result.history, cfg.tasks), key=f"chart.loss.{run.id}")
+        b.plotly_chart(train_plots.metric_curves(result.history, cfg.tasks), key=f"chart.metric.{run.id}")
         st.caption(
             f"Loss (left: training solid, validation dashed) and validation metric (right) at each evaluation. "
             f"The model kept is the one from epoch {result.best_epoch:g}, where the weighted validation score "
@@ -431,7 +432,7 @@ else:
                                "B - A": st.column_config.NumberColumn(format="%+.4f")},
             )
             primary = {t.name: t.primary_metric for t in [*run_a.result.tasks, *run_b.result.tasks]}
-            right.plotly_chart(plots.run_comparison_bars(table, (f"#{a_id}", f"#{b_id}"), primary),
+            right.plotly_chart(train_plots.run_comparison_bars(table, (f"#{a_id}", f"#{b_id}"), primary),
                                key="compare.chart")
             st.caption("Each task's test metrics in both runs; *better* names the run that wins on that metric "
                        "(higher AUC, lower logloss or RMSE). The panels show each task's primary metric.")

@@ -129,7 +129,7 @@ def test_curve_and_compute_views(app):
 
     curve = curve_for_model(runs[1].result.trained, ["click"], ["like", "long_view"], k=10)
     shows = [m.value for m in at.markdown if m.value.startswith("**What the curve shows.**")]
-    assert shows == ["**What the curve shows.** " + curve.finding()]
+    assert shows == ["**What the curve shows.** " + curve.finding().markdown()]
     assert at.slider(key="ui.to.alpha.2").value == 0.65   # 2/3 on the curve's grid
     eff = at.multiselect(key="ui.to.eff.2")
     assert eff.value == ["click"]

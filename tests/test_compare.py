@@ -17,7 +17,7 @@ import mtl.weighting.base as weighting_base
 from mtl.cli import main
 from mtl.compare import BASELINE, Comparison, Run, check_methods, compare
 from mtl.errors import ConfigError
-from mtl.plots_compare import delta_m_bars, metric_bars
+from mtl.plots.compare import delta_m_bars, metric_bars
 from mtl.report import comparison_findings, comparison_table
 from mtl.tasks import TaskSpec
 from mtl.train import TrainConfig
@@ -126,17 +126,17 @@ def test_best_is_the_method_with_the_highest_mean_delta_m(made_up):
 def test_findings_name_the_best_method_and_whether_its_lead_is_noise(made_up):
     found = comparison_findings(made_up)
     static, upgrad = made_up.table().set_index("method").loc[["static", "upgrad"], "delta_m"]
-    assert found[0].startswith(f"**Static** has the best Δm, {static:+.2f}%") and "UPGrad" in found[0]
-    assert found[1] == "1 of 2 methods beat training each task on its own (Δm above 0)."
+    assert found[0].markdown().startswith(f"**Static** has the best Δm, {static:+.2f}%") and "UPGrad" in found[0].text()
+    assert found[1].text() == "1 of 2 methods beat training each task on its own (Δm above 0)."
     # Best per task: AUC highest (static 0.76), RMSE lowest (the baseline, 1.10), accuracy: a three-way tie at 0.50.
-    assert found[2].startswith("Best per task: click: Static (AUC 0.7600); rating: Single-task baseline (RMSE 1.1000)")
+    assert found[2].text().startswith("Best per task: click: Static (AUC 0.7600); rating: Single-task baseline (RMSE 1.1000)")
     # A lead smaller than the spread over seeds is called a tie; one seed cannot tell.
     close = Comparison(TASKS, made_up.metrics, ["static", "upgrad"], [0, 1], made_up.config, runs=[
         _run(BASELINE, 0, 0.70, 1.0, 0.5), _run("static", 0, 0.72, 1.0, 0.5), _run("upgrad", 0, 0.74, 1.0, 0.5),
         _run(BASELINE, 1, 0.70, 1.0, 0.5), _run("static", 1, 0.74, 1.0, 0.5), _run("upgrad", 1, 0.71, 1.0, 0.5)])
-    assert "treat them as tied" in comparison_findings(close)[0]
+    assert "treat them as tied" in comparison_findings(close)[0].text()
     one = Comparison(TASKS, made_up.metrics, ["static", "upgrad"], [0], made_up.config, runs=made_up.runs[:3])
-    assert "with one seed" in comparison_findings(one)[0]
+    assert "with one seed" in comparison_findings(one)[0].text()
     assert comparison_findings(Comparison(TASKS, made_up.metrics, ["static"], [0], made_up.config)) == []
 
 

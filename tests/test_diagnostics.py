@@ -251,15 +251,15 @@ def test_explain_calls_negative_cosines_a_conflict():
     pair = out.pairs.iloc[0]
     assert (pair.a, pair.b, pair.verdict, pair.measured) == ("click", "like", "conflict", 4)
     assert pair.conflict_share == pytest.approx(0.75) and pair.mean_cosine == pytest.approx(-0.1375)
-    assert "conflict" in out.findings[0] and "75%" in out.findings[0]
-    assert "No task dominates" in out.findings[-1]
+    assert "conflict" in out.findings[0].text() and "75%" in out.findings[0].text()
+    assert "No task dominates" in out.findings[-1].text()
 
 
 def test_explain_calls_positive_cosines_aligned_and_small_ones_unrelated():
     aligned = explain(_rows([0.6, 0.5, 0.4], {"a": [1, 1, 1], "b": [1, 1, 1]}), ["a", "b"])
-    assert aligned.pairs.verdict.tolist() == ["aligned"] and "aligned" in aligned.findings[0]
+    assert aligned.pairs.verdict.tolist() == ["aligned"] and "aligned" in aligned.findings[0].text()
     unrelated = explain(_rows([0.1, -0.05, 0.2], {"a": [1, 1, 1], "b": [1, 1, 1]}), ["a", "b"])
-    assert unrelated.pairs.verdict.tolist() == ["unrelated"] and "unrelated" in unrelated.findings[0]
+    assert unrelated.pairs.verdict.tolist() == ["unrelated"] and "unrelated" in unrelated.findings[0].text()
 
 
 def test_small_cosines_of_either_sign_are_not_called_conflict():
@@ -276,30 +276,30 @@ def test_small_cosines_of_either_sign_are_not_called_conflict():
 def test_advice_fits_the_method_the_run_used():
     rows = _rows([-0.3, -0.2], {"click": [4.0, 4.0], "like": [0.5, 0.5]})
     static = explain(rows, ["click", "like"])
-    assert "Raising like's weight" in static.findings[0]
-    assert "Conflict-aware methods" in static.findings[1]
+    assert "Raising like's weight" in static.findings[0].text()
+    assert "Conflict-aware methods" in static.findings[1].text()
     upgrad = explain(rows, ["click", "like"], method="upgrad")
-    assert "with UPGrad's weighting" in upgrad.findings[0]
-    assert "UPGrad is built to avoid updates that hurt a task" in upgrad.findings[1]
+    assert "with UPGrad's weighting" in upgrad.findings[0].text()
+    assert "UPGrad is built to avoid updates that hurt a task" in upgrad.findings[1].text()
     nash = explain(rows, ["click", "like"], method="nash_mtl")
-    assert "Nash-MTL sets the balance itself" in nash.findings[0]
+    assert "Nash-MTL sets the balance itself" in nash.findings[0].text()
     # A conditioned model's weights are random draws: no dominance verdict from them.
     drawn = explain(rows, ["click", "like"], conditioned=True)
-    assert not any("dominates" in f for f in drawn.findings)
-    assert any("8.0x" in f and "drawn at random" in f for f in drawn.findings)
+    assert not any("dominates" in f.text() for f in drawn.findings)
+    assert any("8.0x" in f.text() and "drawn at random" in f.text() for f in drawn.findings)
 
 
 def test_explain_finds_a_dominant_task_from_the_weighted_norms():
     rows = _rows([0.2, 0.2], {"click": [4.0, 4.0], "like": [0.5, 0.5]})
     out = explain(rows, ["click", "like"])
-    assert out.findings[0].startswith("**click** dominates") and "8.0x" in out.findings[0]
+    assert out.findings[0].markdown().startswith("**click** dominates") and "8.0x" in out.findings[0].text()
     tasks = out.tasks.set_index("task")
     assert tasks.loc["click", "share"] == pytest.approx(8 / 9)
     # Weights that compensate: the raw imbalance is reported as corrected.
     fixed = explain(_rows([0.2, 0.2], {"click": [4.0, 4.0], "like": [0.5, 0.5]}, {"click": 0.1, "like": 0.9}),
                     ["click", "like"])
-    assert any("8.0x" in f and "correcting" in f for f in fixed.findings)
-    assert not any("dominates" in f for f in fixed.findings)
+    assert any("8.0x" in f.text() and "correcting" in f.text() for f in fixed.findings)
+    assert not any("dominates" in f.text() for f in fixed.findings)
 
 
 def test_explain_handles_no_rows_and_unmeasured_pairs():
@@ -308,7 +308,7 @@ def test_explain_handles_no_rows_and_unmeasured_pairs():
     nan_rows = _rows([math.nan, math.nan], {"a": [1.0, 1.0], "b": [0.0, 0.0]})
     out = explain(nan_rows, ["a", "b"])
     assert out.pairs.verdict.tolist() == ["not measured"]
-    assert not any("**a** and **b**" in f for f in out.findings)
+    assert not any("**a** and **b**" in f.markdown() for f in out.findings)
 
 
 def test_explain_reads_a_real_run():

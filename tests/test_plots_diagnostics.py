@@ -1,4 +1,4 @@
-"""Gradient-diagnostics figures (mtl.plots_diagnostics), built without a browser."""
+"""Gradient-diagnostics figures (mtl.plots.diagnostics), built without a browser."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from mtl import plots_diagnostics as dplots
-from mtl.plots import task_color
+from mtl.plots import diagnostics as dplots
+from mtl.plots.style import series_color
 
 TASKS = ["click", "like", "long_view"]
 
@@ -52,7 +52,7 @@ def test_smoothing_follows_the_trend_and_skips_missing_values():
 def test_norm_curves_use_task_colours_and_a_log_axis():
     fig = dplots.norm_curves(rows(), TASKS)
     assert [t.name for t in lines(fig)] == TASKS
-    assert [t.line.color for t in lines(fig)] == [task_color(i) for i in range(3)]
+    assert [t.line.color for t in lines(fig)] == [series_color(i) for i in range(3)]
     assert fig.layout.yaxis.type == "log"
 
 

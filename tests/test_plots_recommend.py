@@ -1,11 +1,11 @@
-"""Figure builders of mtl.plots_recommend, tested without a browser."""
+"""Figure builders of mtl.plots.recommend, tested without a browser."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from mtl.plots_recommend import contributions_chart
+from mtl.plots.recommend import contributions_chart
 from mtl.recommend import top_k
 
 

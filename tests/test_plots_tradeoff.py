@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mtl.plots_tradeoff import (
+from mtl.plots.tradeoff import (
     LABEL_GAP,
     efficiency_relevance,
     fidelity_bars,

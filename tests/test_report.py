@@ -20,6 +20,7 @@ from mtl.report import (
     flat_config,
     metrics_table,
     run_summary,
+    text_table,
 )
 from mtl.tasks import TaskSpec
 from mtl.train import TrainConfig, Trainer, TrainResult
@@ -61,6 +62,30 @@ def test_metrics_table_has_one_row_per_task_and_only_applicable_metrics(shared):
     assert watch["rmse"] == shared.test["watch_time"]["rmse"] and math.isnan(watch["auc"])
     valid = metrics_table(shared, part="valid")
     assert valid.iloc[0]["auc"] == shared.valid["click"]["auc"]
+    assert "gauc" not in valid  # measured on the test split only (user ids): no column of NaN
+
+
+def test_the_cli_prints_the_same_metrics_table_as_text(shared, capsys):
+    from mtl.cli import print_metrics_table
+
+    print_metrics_table(shared)
+    lines = capsys.readouterr().out.splitlines()
+    table = metrics_table(shared)
+    assert lines[0].split() == list(table.columns) and len(lines) == 1 + len(table)
+    watch = lines[3].split()
+    assert watch[:3] == ["watch_time", "regression", str(table.iloc[2]["n"])]
+    assert watch[list(table.columns).index("rmse")] == f"{table.iloc[2]['rmse']:.4f}"
+    assert watch[list(table.columns).index("auc")] == "-"  # not a metric of a regression task
+
+
+def test_text_table_aligns_names_left_and_numbers_right():
+    frame = pd.DataFrame({"task": ["click", "watch_time"], "n": [12, 3], "auc": [0.71234567, float("nan")]})
+    assert text_table(frame).splitlines() == [
+        "task         n     auc",
+        "click       12  0.7123",
+        "watch_time   3       -",
+    ]
+    assert text_table(frame.iloc[:0]) == "task  n  auc"
 
 
 def test_baseline_comparison_gains_follow_metric_direction(shared, single):
@@ -132,8 +157,11 @@ def test_run_summary_normalizes_weights_and_reports_primary_metrics(shared):
     assert pd.DataFrame([row]).shape == (1, len(row))
 
 
-def test_every_table_metric_has_a_label():
+def test_every_table_metric_has_a_label_and_is_one_the_library_computes():
+    from mtl.metrics import METRICS_BY_KIND
+
     assert {m for ms in TABLE_METRICS.values() for m in ms} <= set(METRIC_LABELS)
+    assert all(set(TABLE_METRICS[kind]) <= set(METRICS_BY_KIND[kind]) for kind in METRICS_BY_KIND)
 
 
 def test_links_are_told_apart_from_titles():

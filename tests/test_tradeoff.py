@@ -126,9 +126,9 @@ def test_curve_finding_says_what_the_data_shows_with_the_spread_across_users():
     e, r = curve.efficiency_change, curve.relevance_change
     assert e.diff == pytest.approx(0.0) and not e.measurable
     assert r.measurable and r.diff > 0 and r.n_users > 150
-    text = curve.finding()
+    text = curve.finding().text()
     assert "ranking by relevance costs no measurable efficiency" in text and "±" in text
-    assert curve.to_json()["finding"] == text
+    assert curve.to_json()["finding"] == curve.finding().markdown()
     assert {"efficiency_se", "relevance_se"} <= set(curve.points.columns)
     # Clicks and likes on different items, each predicted well: a real trade-off.
     click = 1 - like
@@ -136,11 +136,11 @@ def test_curve_finding_says_what_the_data_shows_with_the_spread_across_users():
     preds = {"click": click + rng.random(n) * 0.5, "like": like + rng.random(n) * 0.5}
     curve = efficiency_relevance_curve(opposed, preds, ["click"], ["like"], "user", k=3)
     assert curve.efficiency_change.measurable and curve.efficiency_change.diff < 0
-    assert "A real trade-off" in curve.finding()
+    assert "A real trade-off" in curve.finding().text()
     # The same predictions for both sides: both ends rank alike, nothing moves.
     same = rng.random(n)
     curve = efficiency_relevance_curve(opposed, {"click": same, "like": same}, ["click"], ["like"], "user", k=3)
-    assert "makes no measurable difference" in curve.finding()
+    assert "makes no measurable difference" in curve.finding().text()
 
 
 def test_curve_measures_the_current_alpha_exactly():

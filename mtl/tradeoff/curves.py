@@ -34,6 +34,7 @@ import pandas as pd
 
 from ..data.encode import canonical
 from ..errors import ConfigError, DataError
+from ..finding import Finding, em, strong
 from ..recommend import MIN_SIGNAL
 
 DEFAULT_ALPHAS = tuple(np.round(np.linspace(0, 1, 21), 4))
@@ -91,36 +92,40 @@ class CurveResult:
         i = int(np.abs(self.points["alpha"].to_numpy() - alpha).argmin())
         return self.points.iloc[i].to_dict()
 
-    def finding(self) -> str:
+    def finding(self) -> Finding:
         """What the curve shows on this data, in words, with the spread across users:
         the change of each measure from ranking by efficiency only (alpha = 0) to
         relevance only (alpha = 1), as a mean of per-user differences ± its 95%
         interval. A change inside its interval is called not measurable."""
         e, r = self.efficiency_change, self.relevance_change
         if e is None or r is None or np.isnan(e.ci) or np.isnan(r.ci):
-            return "Too few users to judge the difference between the two ends of the curve."
+            return Finding("Too few users to judge the difference between the two ends of the curve.")
         eff, rel = f"efficiency@{self.k}", f"relevance@{self.k}"
         numbers = (f"From α = 0 to α = 1, {eff} goes {e.text(4)} and {rel} {r.text(4)} "
                    f"(mean of per-user differences ± 95% interval, {e.n_users:,} users).")
         if not e.measurable and not r.measurable:
-            return ("**On this data the weighting makes no measurable difference**: neither efficiency nor relevance "
-                    "moves by more than its spread across users. " + numbers)
+            return Finding(strong("On this data the weighting makes no measurable difference"), ": neither efficiency "
+                           "nor relevance moves by more than its spread across users. " + numbers)
         if not e.measurable and r.diff > 0:
-            return ("**On this data, ranking by relevance costs no measurable efficiency**, and it raises relevance. "
-                    "Engagement-only ranking was leaving value on the table: the *efficiency paradox*. " + numbers)
+            return Finding(strong("On this data, ranking by relevance costs no measurable efficiency"), ", and it raises "
+                           "relevance. Engagement-only ranking was leaving value on the table: the ",
+                           em("efficiency paradox"), ". " + numbers)
         if not e.measurable:
-            return "**On this data, ranking by relevance costs no measurable efficiency**, nor does it add relevance. " + numbers
+            return Finding(strong("On this data, ranking by relevance costs no measurable efficiency"),
+                           ", nor does it add relevance. " + numbers)
         if e.diff < 0 and r.measurable and r.diff > 0:
-            return ("**A real trade-off on this data**: ranking by relevance gains relevance and costs efficiency. "
-                    "Choose α by how much of one you would give for the other. " + numbers)
+            return Finding(strong("A real trade-off on this data"), ": ranking by relevance gains relevance and costs "
+                           "efficiency. Choose α by how much of one you would give for the other. " + numbers)
         if e.diff < 0 and not r.measurable:
-            return ("**On this data, weighting relevance costs efficiency without a measurable relevance gain**: the "
-                    "model's relevance predictions do not rank better than its efficiency ones. " + numbers)
+            return Finding(strong("On this data, weighting relevance costs efficiency without a measurable relevance "
+                                  "gain"), ": the model's relevance predictions do not rank better than its efficiency "
+                           "ones. " + numbers)
         if e.diff > 0 and (not r.measurable or r.diff > 0):
-            return ("**No trade-off on this data**: ranking by relevance does not lose efficiency (it gains some), so "
-                    "relevance and efficiency point the same way here. " + numbers)
-        return ("**On this data, ranking by relevance gains efficiency but loses relevance**: the model's relevance "
-                "predictions rank worse than its efficiency ones for relevance itself. " + numbers)
+            return Finding(strong("No trade-off on this data"), ": ranking by relevance does not lose efficiency (it "
+                           "gains some), so relevance and efficiency point the same way here. " + numbers)
+        return Finding(strong("On this data, ranking by relevance gains efficiency but loses relevance"), ": the "
+                       "model's relevance predictions rank worse than its efficiency ones for relevance itself. "
+                       + numbers)
 
     def to_json(self) -> dict:
         """The CLI's ``curve --json`` document."""
@@ -136,7 +141,7 @@ class CurveResult:
             "notes": self.notes,
             "efficiency_change": None if self.efficiency_change is None else self.efficiency_change.to_json(),
             "relevance_change": None if self.relevance_change is None else self.relevance_change.to_json(),
-            "finding": self.finding(),
+            "finding": self.finding().markdown(),
         }
 
 

@@ -261,7 +261,7 @@ def conditioned_front(explorer: ConditionedExplorer, weights: Sequence[Sequence[
                       points: int = 11) -> SweepResult:
     """The conditioned model's own front: its test metrics at every weight vector of
     ``weights`` (default: :func:`weight_grid` with ``points``), as a :class:`SweepResult`
-    with only ``conditioned`` points, ready for :func:`mtl.plots_tradeoff.pareto_front`.
+    with only ``conditioned`` points, ready for :func:`mtl.plots.tradeoff.pareto_front`.
     One forward pass per vector, no training."""
     tasks = explorer.tasks
     grid = [tuple(float(v) for v in w) for w in (weights or weight_grid(len(tasks), points))]

@@ -40,6 +40,7 @@ import pandas as pd
 import torch
 
 from ..errors import MTLError
+from ..finding import Finding, strong
 from ..models.base import ModelOutput
 from ..weighting.jacobian import cosine_matrix, gramian, shared_features, task_jacobian
 
@@ -161,8 +162,8 @@ class Explanation:
     #: |weight| x norm: how hard it pulls the shared layers in the combined update)
     #: and ``share`` (of the total contribution).
     tasks: pd.DataFrame
-    #: Plain sentences (markdown) about conflict and dominance, most important first.
-    findings: list[str] = field(default_factory=list)
+    #: Sentences about conflict and dominance, most important first.
+    findings: list[Finding] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -205,7 +206,7 @@ def explain(rows: Sequence[dict] | pd.DataFrame, task_names: Sequence[str], *, m
 
     findings = [_pair_sentence(p, method) for p in sorted(pairs, key=_pair_order) if not math.isnan(p["mean_cosine"])]
     dominance, dominant = _dominance_sentence(task_frame, method, conditioned)
-    if dominance:  # a dominant task is the headline; balance is a footnote
+    if dominance is not None:  # a dominant task is the headline; balance is a footnote
         findings.insert(0 if dominant else len(findings), dominance)
     return Explanation(pair_frame, task_frame, findings)
 
@@ -237,29 +238,30 @@ def _title(method: str) -> str:
         return method
 
 
-def _pair_sentence(p: dict, method: str) -> str:
+def _pair_sentence(p: dict, method: str) -> Finding:
     a, b, mean, share = p["a"], p["b"], p["mean_cosine"], p["conflict_share"]
     if p["verdict"] == "conflict":
         advice = (f"{_title(method)} is built to avoid updates that hurt a task; whether it pays off here shows "
                   "against static weights in a method comparison." if method in CONFLICT_AWARE else
                   "Conflict-aware methods (UPGrad, PCGrad, CAGrad, Nash-MTL) are built for this.")
-        return (f"**{a}** and **{b}** conflict: their gradients on the shared layers pointed in opposing "
-                f"directions (negative cosine) in {share:.0%} of the measured batches (mean cosine {mean:+.2f}), "
-                f"so a step that helps one tends to hurt the other. {advice}")
+        return Finding(strong(a), " and ", strong(b), " conflict: their gradients on the shared layers pointed in "
+                       f"opposing directions (negative cosine) in {share:.0%} of the measured batches (mean cosine "
+                       f"{mean:+.2f}), so a step that helps one tends to hurt the other. {advice}")
     if p["verdict"] == "aligned":
-        return (f"**{a}** and **{b}** are aligned (mean cosine {mean:+.2f}, negative in {share:.0%} of batches): "
-                "what helps one helps the other, so sharing layers should pay off.")
-    return (f"**{a}** and **{b}** are mostly unrelated (mean cosine {mean:+.2f}, negative in {share:.0%} of "
-            "batches): they neither help nor fight each other much and compete mildly for shared capacity.")
+        return Finding(strong(a), " and ", strong(b), f" are aligned (mean cosine {mean:+.2f}, negative in "
+                       f"{share:.0%} of batches): what helps one helps the other, so sharing layers should pay off.")
+    return Finding(strong(a), " and ", strong(b), f" are mostly unrelated (mean cosine {mean:+.2f}, negative in "
+                   f"{share:.0%} of batches): they neither help nor fight each other much and compete mildly for "
+                   "shared capacity.")
 
 
-def _dominance_sentence(tasks: pd.DataFrame, method: str, conditioned: bool) -> tuple[str, bool]:
+def _dominance_sentence(tasks: pd.DataFrame, method: str, conditioned: bool) -> tuple[Finding | None, bool]:
     """A sentence about how evenly the tasks pull the shared layers, and whether one
     task dominates."""
     valid = tasks.dropna(subset=["contribution", "mean_norm"])
     valid = valid[(valid["contribution"] > 0) & (valid["mean_norm"] > 0)]
     if len(valid) < 2:
-        return "", False
+        return None, False
     top = valid.loc[valid["contribution"].idxmax()]
     low = valid.loc[valid["contribution"].idxmin()]
     ratio = float(top["contribution"] / low["contribution"])
@@ -267,19 +269,19 @@ def _dominance_sentence(tasks: pd.DataFrame, method: str, conditioned: bool) -> 
     raw_low = valid.loc[valid["mean_norm"].idxmin()]
     raw_ratio = float(raw_top["mean_norm"] / raw_low["mean_norm"])
     if conditioned:  # the weights are random draws: only the tasks' own gradients say something
-        return (f"The tasks' own gradients differ by up to {raw_ratio:.1f}x (**{raw_top['task']}** largest); the "
-                "weights are drawn at random every batch, so which task leads the shared layers changes from batch "
-                "to batch."), False
+        return Finding(f"The tasks' own gradients differ by up to {raw_ratio:.1f}x (", strong(raw_top["task"]),
+                       " largest); the weights are drawn at random every batch, so which task leads the shared layers "
+                       "changes from batch to batch."), False
     if ratio >= DOMINANCE_RATIO:
-        return (f"**{top['task']}** dominates the shared update: with the weights applied, its gradient is "
-                f"{ratio:.1f}x as large as **{low['task']}**'s, so the shared layers mostly learn what "
-                f"{top['task']} needs. {_dominance_advice(method, low['task'])}"), True
+        return Finding(strong(top["task"]), " dominates the shared update: with the weights applied, its gradient is "
+                       f"{ratio:.1f}x as large as ", strong(low["task"]), "'s, so the shared layers mostly learn what "
+                       f"{top['task']} needs. {_dominance_advice(method, low['task'])}"), True
     if raw_ratio >= DOMINANCE_RATIO:
-        return (f"**{raw_top['task']}**'s own gradient is {raw_ratio:.1f}x **{raw_low['task']}**'s, but the "
-                f"weights bring the tasks' pulls on the shared layers within {ratio:.1f}x of each other: the "
-                "weighting is correcting the imbalance."), False
-    return (f"No task dominates: the tasks' weighted gradients on the shared layers are within {ratio:.1f}x of "
-            "each other."), False
+        return Finding(strong(raw_top["task"]), f"'s own gradient is {raw_ratio:.1f}x ", strong(raw_low["task"]),
+                       f"'s, but the weights bring the tasks' pulls on the shared layers within {ratio:.1f}x of each "
+                       "other: the weighting is correcting the imbalance."), False
+    return Finding("No task dominates: the tasks' weighted gradients on the shared layers are within "
+                   f"{ratio:.1f}x of each other."), False
 
 
 def _dominance_advice(method: str, weak: str) -> str:

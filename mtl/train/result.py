@@ -56,16 +56,6 @@ class TrainResult:
     def diagnostics_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.diagnostics)
 
-    def table(self, part: str = "test") -> pd.DataFrame:
-        """Per-task metrics as a table (rows: tasks)."""
-        metrics = self.test if part == "test" else self.valid
-        rows = []
-        for t in self.tasks:
-            row = {"task": t.name, "kind": t.kind}
-            row.update({k: v for k, v in metrics.get(t.name, {}).items()})
-            rows.append(row)
-        return pd.DataFrame(rows)
-
     def to_json(self) -> dict:
         """The CLI's ``--json`` document (keys are a stable contract)."""
         return {

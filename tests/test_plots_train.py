@@ -1,4 +1,4 @@
-"""Tests of mtl.plots: the figures' traces, names and values (no browser)."""
+"""Figures of a training run (mtl.plots.train): traces, names and values (no browser)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mtl import plots
+from mtl.plots import style
+from mtl.plots import train as plots
 from mtl.report import compare_runs
 from mtl.tasks import TaskSpec
 from mtl.train import TrainConfig, TrainResult
@@ -35,8 +36,8 @@ def test_loss_curves_have_training_and_validation_per_task_in_one_colour():
     train, valid = _trace(fig, "click (training)"), _trace(fig, "click (validation)")
     assert list(train.x) == [1.0, 2.0] and list(train.y) == [0.60, 0.55] and list(valid.y) == [0.62, 0.60]
     assert train.line.dash == "solid" and valid.line.dash == "dash"
-    assert train.line.color == valid.line.color == plots.task_color(0)
-    assert _trace(fig, "time (training)").line.color == plots.task_color(1)
+    assert train.line.color == valid.line.color == style.series_color(0)
+    assert _trace(fig, "time (training)").line.color == style.series_color(1)
     assert fig.layout.xaxis.title.text == "epoch"
 
 
@@ -68,8 +69,8 @@ def test_gain_bars_show_primary_gains_coloured_by_sign():
     bar = fig.data[0]
     assert list(bar.x) == ["time (RMSE)", "click (AUC)", "like (AUC)"]  # in the given task order, primary only
     np.testing.assert_allclose(list(bar.y), [-5.56, 1.43, math.nan])
-    assert list(bar.marker.color) == [plots.GAIN_COLORS["worse"], plots.GAIN_COLORS["better"],
-                                      plots.GAIN_COLORS["better"]]
+    assert list(bar.marker.color) == [style.WORSE, style.BETTER,
+                                      style.BETTER]
     assert list(bar.text) == ["-5.56%", "+1.43%", "n/a"]
 
 
@@ -88,31 +89,6 @@ def test_run_comparison_bars_one_panel_per_task():
     # Without explicit metrics the first listed metric of each task is used.
     default = plots.run_comparison_bars(compare_runs(a, b))
     assert list(default.data[0].y) == [0.70, 0.75]
-
-
-def test_label_rates_only_binary_labels():
-    summary = pd.DataFrame([
-        {"label": "click", "kind": "binary", "positive rate %": 40.0},
-        {"label": "like", "kind": "binary", "positive rate %": 2.5},
-        {"label": "time", "kind": "regression", "positive rate %": None},
-    ])
-    bar = plots.label_rates(summary).data[0]
-    assert list(bar.x) == ["click", "like"] and list(bar.y) == [40.0, 2.5]
-    assert list(bar.text) == ["40.00%", "2.50%"]
-
-
-def test_label_distribution_regression_histogram_cuts_the_top_percent():
-    values = pd.Series([1.0] * 99 + [1000.0] + [None])
-    fig = plots.label_distribution(values, "watch_time", "regression")
-    hist = fig.data[0]
-    assert hist.type == "histogram" and 1000.0 not in list(hist.x) and len(hist.x) == 99
-    assert "top 1% not shown" in fig.layout.title.text
-
-
-def test_label_distribution_multiclass_counts_per_value():
-    fig = plots.label_distribution(pd.Series(["a", "b", "a", None]), "tier", "multiclass")
-    bar = fig.data[0]
-    assert list(bar.x) == ["a", "b"] and list(bar.y) == [2, 1]
 
 
 @pytest.mark.parametrize("builder", [plots.loss_curves, plots.metric_curves])

@@ -14,7 +14,7 @@ Pure functions from diagnostics rows (``step``, ``epoch``, ``cos:<a>|<b>``,
 
 One value per measured batch is noisy, so each curve is an exponential moving
 average (as TensorBoard smooths) with the raw values as faint dots behind it. Tasks
-keep their colours from :mod:`mtl.plots`; pairs get their own palette.
+keep their colours; pairs get their own palette (:mod:`mtl.plots.style`).
 """
 
 from __future__ import annotations
@@ -25,12 +25,9 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.colors import qualitative
 
-from .plots import _LAYOUT, task_color
+from . import style
 
-PAIR_PALETTE = qualitative.Dark2
-CONFLICT_FILL = "rgba(198, 40, 40, 0.08)"
 #: Points drawn per series at most: long runs are smoothed over every row, then
 #: thinned evenly, so live charts stay light to send to the browser.
 MAX_POINTS = 500
@@ -71,7 +68,7 @@ def _per_task(frame: pd.DataFrame, tasks: Sequence[str], quantity: str) -> go.Fi
     for i, task in enumerate(tasks):
         col = f"{quantity}:{task}"
         if col in frame:
-            _add_series(fig, frame["epoch"], frame[col], task, task_color(i), quantity)
+            _add_series(fig, frame["epoch"], frame[col], task, style.series_color(i), quantity)
     return fig
 
 
@@ -84,15 +81,15 @@ def cosine_curves(rows: Sequence[dict] | pd.DataFrame, tasks: Sequence[str]) -> 
     against epochs: above 0 the tasks agree, below 0 (shaded) they conflict."""
     frame = _frame(rows)
     fig = go.Figure()
-    fig.add_hrect(y0=-1, y1=0, fillcolor=CONFLICT_FILL, line_width=0, layer="below",
+    fig.add_hrect(y0=-1, y1=0, fillcolor=style.CONFLICT_FILL, line_width=0, layer="below",
                   annotation_text="conflict", annotation_position="bottom left")
-    fig.add_hline(y=0, line=dict(color="black", width=1))
+    fig.add_hline(y=0, line=dict(color=style.INK, width=1))
     for i, (a, b) in enumerate(pair_names(tasks)):
         col = f"cos:{a}|{b}"
         if col in frame:
-            _add_series(fig, frame["epoch"], frame[col], f"{a} · {b}", PAIR_PALETTE[i % len(PAIR_PALETTE)], "cosine")
-    fig.update_layout(title="Gradient agreement (cosine)", xaxis_title="epoch",
-                      yaxis=dict(title="cosine", range=[-1.05, 1.05]), **_LAYOUT)
+            _add_series(fig, frame["epoch"], frame[col], f"{a} · {b}", style.pair_color(i), "cosine")
+    fig.update_layout(**style.layout(title="Gradient agreement (cosine)", xaxis_title="epoch",
+                                     yaxis=dict(title="cosine", range=[-1.05, 1.05])))
     return fig
 
 
@@ -100,8 +97,8 @@ def norm_curves(rows: Sequence[dict] | pd.DataFrame, tasks: Sequence[str]) -> go
     """Each task's gradient norm on the shared representation (its own, unweighted
     loss) against epochs, on a log scale: a task far above the others pulls hardest."""
     fig = _per_task(_frame(rows), tasks, "norm")
-    fig.update_layout(title="Gradient norm per task", xaxis_title="epoch",
-                      yaxis=dict(title="gradient norm (log scale)", type="log"), **_LAYOUT)
+    fig.update_layout(**style.layout(title="Gradient norm per task", xaxis_title="epoch",
+                                     yaxis=dict(title="gradient norm (log scale)", type="log")))
     return fig
 
 
@@ -109,8 +106,8 @@ def weight_curves(rows: Sequence[dict] | pd.DataFrame, tasks: Sequence[str]) -> 
     """The weight the method applied to each task's gradient or loss, per measured
     batch, against epochs (constant for static weights)."""
     fig = _per_task(_frame(rows), tasks, "weight")
-    fig.update_layout(title="Effective task weights", xaxis_title="epoch",
-                      yaxis=dict(title="weight", rangemode="tozero"), **_LAYOUT)
+    fig.update_layout(**style.layout(title="Effective task weights", xaxis_title="epoch",
+                                     yaxis=dict(title="weight", rangemode="tozero")))
     return fig
 
 
@@ -128,9 +125,9 @@ def cosine_heatmap(pairs: pd.DataFrame, tasks: Sequence[str]) -> go.Figure:
             matrix[i, j] = matrix[j, i] = row.mean_cosine
             text[i][j] = text[j][i] = "-" if np.isnan(row.mean_cosine) else f"{row.mean_cosine:+.2f}"
     fig = go.Figure(go.Heatmap(
-        z=matrix, x=names, y=names, zmin=-1, zmax=1, colorscale="RdBu", text=text, texttemplate="%{text}",
+        z=matrix, x=names, y=names, zmin=-1, zmax=1, colorscale=style.COSINE_SCALE, text=text, texttemplate="%{text}",
         hovertemplate="%{y} · %{x}: mean cosine %{z:+.3f}<extra></extra>", colorbar=dict(title="cosine"),
     ))
-    fig.update_layout(title="Mean gradient cosine per task pair", yaxis=dict(autorange="reversed"),
-                      **{**_LAYOUT, "height": max(260, 90 + 50 * len(names))})
+    fig.update_layout(**style.layout(title="Mean gradient cosine per task pair", yaxis=dict(autorange="reversed"),
+                                     height=max(260, 90 + 50 * len(names))))
     return fig

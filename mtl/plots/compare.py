@@ -1,6 +1,4 @@
-"""Plotly figures for a method comparison (:class:`mtl.compare.Comparison`).
-
-Pure functions, no user-interface imports, like :mod:`mtl.plots`:
+"""Figures of a method comparison (:class:`mtl.compare.Comparison`):
 
 * :func:`delta_m_bars`: Δm per method with its spread over seeds; the zero line is
   the single-task baseline.
@@ -13,16 +11,12 @@ from __future__ import annotations
 import math
 
 import plotly.graph_objects as go
-from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from .compare import BASELINE, Comparison
-from .metrics import higher_is_better
-from .plots import TITLE_BELOW_TOOLBAR, TOP_MARGIN
-from .report import METRIC_LABELS
-
-BETTER, WORSE, NEUTRAL = "#2e7d32", "#c62828", "#78909c"
-_LAYOUT = dict(margin=dict(l=10, r=10, t=TOP_MARGIN, b=10), showlegend=False, **TITLE_BELOW_TOOLBAR)
+from ..compare import BASELINE, Comparison
+from ..metrics import higher_is_better
+from ..report import METRIC_LABELS
+from . import style
 
 
 def _label(metric: str) -> str:
@@ -42,19 +36,19 @@ def delta_m_bars(comparison: Comparison) -> go.Figure:
     table = comparison.table()
     table = table[table["method"] != BASELINE]
     means, stds = table["delta_m"].tolist(), table["delta_m_std"].tolist()
-    colors = [NEUTRAL if math.isnan(m) else BETTER if m > 0 else WORSE for m in means]
+    colors = [style.NEUTRAL if math.isnan(m) else style.BETTER if m > 0 else style.WORSE for m in means]
     fig = go.Figure(go.Bar(
         x=means, y=table["title"].tolist(), orientation="h", marker_color=colors, error_x=_errors(stds),
         text=["-" if math.isnan(m) else f"{m:+.2f}%" for m in means], textposition="outside",
         hovertemplate="%{y}: Δm %{x:+.2f}%<extra></extra>",
     ))
-    fig.add_vline(x=0, line=dict(color="black", width=1))
+    fig.add_vline(x=0, line=dict(color=style.INK, width=1))
     n_seeds = len({r.seed for r in comparison.runs})
-    fig.update_layout(
+    fig.update_layout(**style.layout(
         title="Δm: gain over single-task training",
         xaxis_title=f"mean relative gain over tasks, % (higher is better; {n_seeds} seed{'s' if n_seeds != 1 else ''})", yaxis=dict(autorange="reversed"),
-        height=max(220, 60 + 40 * len(table)), **_LAYOUT,
-    )
+        height=max(220, 60 + 40 * len(table)), showlegend=False,
+    ))
     return fig
 
 
@@ -67,7 +61,7 @@ def metric_bars(comparison: Comparison) -> go.Figure:
               f"({'higher' if higher_is_better(comparison.metrics[t.name]) else 'lower'} is better)" for t in tasks]
     fig = make_subplots(rows=1, cols=len(tasks), subplot_titles=titles)
     methods = table[table["method"] != BASELINE]
-    colors = [qualitative.Plotly[i % len(qualitative.Plotly)] for i in range(len(methods))]
+    colors = [style.series_color(i) for i in range(len(methods))]
     base = table[table["method"] == BASELINE]
     for col, t in enumerate(tasks, start=1):
         m = comparison.metrics[t.name]
@@ -81,7 +75,7 @@ def metric_bars(comparison: Comparison) -> go.Figure:
         if len(base):
             b = float(base[f"{m}:{t.name}"].iloc[0])
             if not math.isnan(b):
-                fig.add_hline(y=b, line=dict(dash="dash", color="black", width=1), row=1, col=col,
+                fig.add_hline(y=b, line=dict(dash="dash", color=style.BASELINE, width=1), row=1, col=col,
                               annotation_text="single-task", annotation_position="top left")
                 values.append(b)
         if values:  # zoom on the differences: bars from zero would hide them
@@ -89,6 +83,6 @@ def metric_bars(comparison: Comparison) -> go.Figure:
             pad = max(hi - lo, 1e-3 * max(abs(hi), 1.0)) * 0.6
             fig.update_yaxes(range=[lo - pad, hi + pad], row=1, col=col)
     # Said in the title: the axes are zoomed on the differences, so bar lengths are not proportional to the values.
-    fig.update_layout(title="Test metric per task (mean ± std over seeds; axes zoomed, not from 0)", height=380,
-                      **_LAYOUT)
+    fig.update_layout(**style.layout(title="Test metric per task (mean ± std over seeds; axes zoomed, not from 0)",
+                                     height=380, showlegend=False))
     return fig

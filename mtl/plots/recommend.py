@@ -1,7 +1,5 @@
-"""Plotly figure builders for recommendations: why a top-K list is in its order.
-
-Pure functions from :func:`mtl.recommend.top_k` results to figures; no UI imports.
-"""
+"""Figures of recommendations: why a top-K list is in its order (from
+:func:`mtl.recommend.top_k` results)."""
 
 from __future__ import annotations
 
@@ -10,8 +8,8 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from .plots import task_color
-from .recommend import contribution_column
+from ..recommend import contribution_column
+from . import style
 
 
 def _item_label(row: pd.Series, item_col: str, title_col: str | None) -> str:
@@ -31,14 +29,14 @@ def contributions_chart(top: pd.DataFrame, tasks: Sequence[str], item_col: str, 
         col = contribution_column(task)
         if col not in top:
             continue
-        fig.add_trace(go.Bar(y=labels, x=top[col], orientation="h", name=task, marker_color=task_color(i),
+        fig.add_trace(go.Bar(y=labels, x=top[col], orientation="h", name=task, marker_color=style.series_color(i),
                              hovertemplate=f"%{{y}}<br>{task}: %{{x:+.2f}}<extra></extra>"))
     fig.add_trace(go.Scatter(y=labels, x=top["score"], mode="markers", name="fused score",
-                             marker=dict(symbol="line-ns", size=16, line=dict(width=3, color="black")),
+                             marker=dict(symbol="line-ns", size=16, line=dict(width=3, color=style.INK)),
                              hovertemplate="%{y}<br>fused score %{x:.2f}<extra></extra>"))
-    fig.update_layout(title="What each task adds to the fused score", barmode="relative",
-                      xaxis_title="contribution to the fused score (weight × standardized prediction)",
-                      yaxis=dict(autorange="reversed", automargin=True), height=max(300, 60 + 28 * len(top)),
-                      margin=dict(l=10, r=10, t=60, b=10), legend=dict(orientation="h", y=-0.15))
-    fig.add_vline(x=0, line=dict(color="#7f7f7f", width=1))
+    fig.update_layout(**style.layout(title="What each task adds to the fused score", barmode="relative",
+                                     xaxis_title="contribution to the fused score (weight × standardized prediction)",
+                                     yaxis=dict(autorange="reversed", automargin=True),
+                                     height=max(300, 60 + 28 * len(top))))
+    fig.add_vline(x=0, line=dict(color=style.INK, width=1))
     return fig

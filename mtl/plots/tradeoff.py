@@ -1,8 +1,7 @@
-"""Plotly figure builders for trade-offs: Pareto fronts, conditioned-model fidelity,
-relevance-versus-efficiency curves and quality-versus-compute.
-
-Pure functions from :mod:`mtl.tradeoff` results to figures; no UI imports. Every
-front shows the single-task baselines as reference lines.
+"""Figures of trade-offs (:mod:`mtl.tradeoff` results): Pareto fronts,
+conditioned-model fidelity, relevance-versus-efficiency curves and
+quality-versus-compute. Every front shows the single-task baselines as reference
+lines.
 """
 
 from __future__ import annotations
@@ -13,14 +12,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .plots import TITLE_BELOW_TOOLBAR, TOP_MARGIN, task_color
-from .tradeoff import CurveResult, SweepResult, objective, objective_name
+from ..tradeoff import CurveResult, SweepResult, objective, objective_name
+from . import style
 
-_LAYOUT = dict(margin=dict(l=10, r=10, t=TOP_MARGIN, b=10), legend=dict(orientation="h", y=-0.25), height=440,
-               **TITLE_BELOW_TOOLBAR)
-FRONT_COLOR = "#1f4e79"
-CONDITIONED_COLOR = "#e67e22"
-BASELINE_COLOR = "#7f7f7f"
+#: Trade-off charts are taller than the rest: two quality axes deserve a squarer plot.
+HEIGHT = 440
 
 
 def _weights_text(weights: Sequence[float], names: Sequence[str]) -> str:
@@ -43,8 +39,8 @@ def pareto_front(result: SweepResult, x_task: str | None = None, y_task: str | N
         front = set(result.pareto())
         fig.add_trace(go.Scatter(
             x=xs, y=ys, mode="markers", name="retrained at fixed weights",
-            marker=dict(size=11, color=[p.weights[names.index(y_task)] for p in result.points], colorscale="Viridis",
-                        cmin=0, cmax=1, line=dict(width=1, color="white"),
+            marker=dict(size=11, color=[p.weights[names.index(y_task)] for p in result.points], colorscale=style.WEIGHT_SCALE,
+                        cmin=0, cmax=1, line=dict(width=1, color=style.OUTLINE),
                         symbol=["star" if i in front else "circle" for i in range(len(xs))],
                         colorbar=dict(title=f"w[{y_task}]", len=0.6)),
             text=[_weights_text(p.weights, names) for p in result.points],
@@ -52,28 +48,29 @@ def pareto_front(result: SweepResult, x_task: str | None = None, y_task: str | N
         ))
         order = sorted(front, key=lambda i: xs[i])
         fig.add_trace(go.Scatter(x=[xs[i] for i in order], y=[ys[i] for i in order], mode="lines",
-                                 name="Pareto front (retrained)", line=dict(color=FRONT_COLOR, width=2)))
+                                 name="Pareto front (retrained)", line=dict(color=style.FRONT, width=2)))
     if result.conditioned:
         cx = [objective(tx, p.test[x_task]) for p in result.conditioned]
         cy = [objective(ty, p.test[y_task]) for p in result.conditioned]
         fig.add_trace(go.Scatter(
             x=cx, y=cy, mode="lines+markers", name="one conditioned model",
-            line=dict(color=CONDITIONED_COLOR, dash="dash"), marker=dict(size=6),
+            line=dict(color=style.CONDITIONED, dash="dash"), marker=dict(size=6),
             text=[_weights_text(p.weights, names) for p in result.conditioned],
             hovertemplate="%{text}<br>" + f"{x_task}: %{{x:.4f}}<br>{y_task}: %{{y:.4f}}<extra></extra>",
         ))
     if result.baselines:
         bx = objective(tx, result.baselines[x_task])
         by = objective(ty, result.baselines[y_task])
-        fig.add_vline(x=bx, line=dict(color=BASELINE_COLOR, dash="dot"),
+        fig.add_vline(x=bx, line=dict(color=style.BASELINE, dash="dot"),
                       annotation_text=f"single-task {x_task}", annotation_position="bottom right")
-        fig.add_hline(y=by, line=dict(color=BASELINE_COLOR, dash="dot"),
+        fig.add_hline(y=by, line=dict(color=style.BASELINE, dash="dot"),
                       annotation_text=f"single-task {y_task}", annotation_position="top left")
     if current is not None:
         fig.add_trace(go.Scatter(x=[current[x_task]], y=[current[y_task]], mode="markers", name="current weights",
-                                 marker=dict(size=16, color="#d62728", symbol="x")))
-    fig.update_layout(title=f"Trade-off: {x_task} vs {y_task}", xaxis_title=f"{x_task} {objective_name(tx)} (test)",
-                      yaxis_title=f"{y_task} {objective_name(ty)} (test)", **_LAYOUT)
+                                 marker=dict(size=16, color=style.CURRENT, symbol="x")))
+    fig.update_layout(**style.layout(title=f"Trade-off: {x_task} vs {y_task}", height=HEIGHT,
+                                     xaxis_title=f"{x_task} {objective_name(tx)} (test)",
+                                     yaxis_title=f"{y_task} {objective_name(ty)} (test)"))
     return fig
 
 
@@ -89,12 +86,12 @@ def instant_bars(tasks: Sequence, now: dict[str, dict[str, float]], reference: d
         deltas.append(a - b)
         texts.append(f"{a:.4f} ({a - b:+.4f})")
     fig = go.Figure(go.Bar(x=names, y=deltas, text=texts, textposition="outside", cliponaxis=False,
-                           marker_color=[task_color(i) for i in range(len(names))],
+                           marker_color=[style.series_color(i) for i in range(len(names))],
                            hovertemplate="%{x}<br>change %{y:+.4f}<extra></extra>"))
     top = max([abs(d) for d in deltas if np.isfinite(d)] + [1e-3])
-    fig.update_layout(title=f"Change per task vs the {reference_name}", yaxis_title="change (up = better)",
-                      yaxis=dict(range=[-1.4 * top, 1.4 * top], zeroline=True, zerolinecolor="#444"),
-                      showlegend=False, **{**_LAYOUT, "height": 360})
+    fig.update_layout(**style.layout(title=f"Change per task vs the {reference_name}", yaxis_title="change (up = better)",
+                                     yaxis=dict(range=[-1.4 * top, 1.4 * top], zeroline=True, zerolinecolor=style.INK),
+                                     showlegend=False))
     return fig
 
 
@@ -107,9 +104,10 @@ def fidelity_bars(result: SweepResult) -> go.Figure:
     for i, t in enumerate(result.tasks):
         key = f"{t.name} |Δ{t.primary_metric}|"
         fig.add_trace(go.Bar(x=labels, y=[r[key] for r in rows], name=f"{t.name} |Δ{t.primary_metric}|",
-                             marker_color=task_color(i)))
-    fig.update_layout(title="Conditioned model vs retraining, per weighting", barmode="group",
-                      xaxis_title="weights (" + " / ".join(names) + ")", yaxis_title="absolute difference", **_LAYOUT)
+                             marker_color=style.series_color(i)))
+    fig.update_layout(**style.layout(title="Conditioned model vs retraining, per weighting", barmode="group",
+                                     xaxis_title="weights (" + " / ".join(names) + ")",
+                                     yaxis_title="absolute difference", height=HEIGHT))
     return fig
 
 
@@ -169,7 +167,7 @@ def efficiency_relevance(curve: CurveResult) -> go.Figure:
     spread = np.column_stack([pts.get("efficiency_se", np.full(len(pts), np.nan)),
                               pts.get("relevance_se", np.full(len(pts), np.nan))])
     fig.add_trace(go.Scatter(
-        x=x, y=y, mode="lines+markers", name="model", line=dict(color=FRONT_COLOR, width=2), marker=dict(size=6),
+        x=x, y=y, mode="lines+markers", name="model", line=dict(color=style.FRONT, width=2), marker=dict(size=6),
         customdata=np.column_stack([a, spread]),
         hovertemplate=("α=%{customdata[0]:.2f}<br>efficiency %{x:.4f} ± %{customdata[1]:.4f}<br>"
                        "relevance %{y:.4f} ± %{customdata[2]:.4f}<br>(± standard error across users)<extra></extra>"),
@@ -181,20 +179,20 @@ def efficiency_relevance(curve: CurveResult) -> go.Figure:
     if curve.oracle is not None:
         fig.add_trace(go.Scatter(
             x=curve.oracle["efficiency_at_k"], y=curve.oracle["relevance_ndcg_at_k"], mode="lines",
-            name="oracle (true probabilities)", line=dict(color="#2e7d32", dash="dash"),
+            name="oracle (true probabilities)", line=dict(color=style.ORACLE, dash="dash"),
             customdata=curve.oracle["alpha"], hovertemplate="oracle α=%{customdata:.2f}<br>%{x:.4f}, %{y:.4f}<extra></extra>",
         ))
     fig.add_trace(go.Scatter(x=[curve.random["efficiency_at_k"]], y=[curve.random["relevance_ndcg_at_k"]],
-                             mode="markers", name="random ranking", marker=dict(size=12, color=BASELINE_COLOR, symbol="square")))
+                             mode="markers", name="random ranking", marker=dict(size=12, color=style.BASELINE, symbol="square")))
     if curve.current_alpha is not None:
         here = curve.at(curve.current_alpha)
         fig.add_trace(go.Scatter(x=[here["efficiency_at_k"]], y=[here["relevance_ndcg_at_k"]], mode="markers",
                                  name=f"current fusion (α={here['alpha']:.2f})",
-                                 marker=dict(size=16, color="#d62728", symbol="x")))
+                                 marker=dict(size=16, color=style.CURRENT, symbol="x")))
     eff = " + ".join(curve.efficiency[:1])
-    fig.update_layout(title=f"Relevance vs efficiency in the top {curve.k}",
-                      xaxis_title=f"efficiency@{curve.k}: mean {eff} label", yaxis_title=f"relevance@{curve.k}: NDCG on {' + '.join(curve.relevance)}",
-                      **_LAYOUT)
+    fig.update_layout(**style.layout(title=f"Relevance vs efficiency in the top {curve.k}", height=HEIGHT,
+                                     xaxis_title=f"efficiency@{curve.k}: mean {eff} label",
+                                     yaxis_title=f"relevance@{curve.k}: NDCG on {' + '.join(curve.relevance)}"))
     fig.update_xaxes(range=xr, autorange=False)
     fig.update_yaxes(range=yr, autorange=False)
     return fig
@@ -237,11 +235,11 @@ def quality_vs_compute(runs: pd.DataFrame, quality: str, axis: str = "train_seco
         fig.add_trace(go.Scatter(
             x=group[axis], y=group[quality], mode="markers+text", name=arch, text=group["label"],
             textposition=[side(x) for x in group[axis]], cliponaxis=False,
-            marker=dict(size=13, color=task_color(i)), error_x=error_x,
+            marker=dict(size=13, color=style.series_color(i)), error_x=error_x,
             hovertemplate="%{text}<br>" + f"{COMPUTE_AXES[axis]}: %{{x:,.3g}}<br>{quality}: %{{y:.4f}}<extra></extra>",
         ))
-    fig.update_layout(title=f"{quality} vs {COMPUTE_AXES[axis]}", xaxis_title=COMPUTE_AXES[axis], yaxis_title=quality,
-                      **_LAYOUT)
+    fig.update_layout(**style.layout(title=f"{quality} vs {COMPUTE_AXES[axis]}", xaxis_title=COMPUTE_AXES[axis],
+                                     yaxis_title=quality, height=HEIGHT))
     if log:
         fig.update_xaxes(type="log")
     return fig
