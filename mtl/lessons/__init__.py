@@ -102,6 +102,8 @@ def report(fraction: float, message: str, progress: Progress | None) -> None:
 
 
 # Lessons register themselves on import (order = teaching order).
-from . import conflict, paradox, pareto, sharing  # noqa: E402,F401
+# isort: off
+from . import sharing, conflict, paradox, pareto  # noqa: E402,F401
+# isort: on
 
 __all__ = ["Control", "Lesson", "LessonView", "Progress", "get_lesson", "lessons", "register"]

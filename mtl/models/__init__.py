@@ -42,6 +42,8 @@ def build_model(
 
 
 # Built-in architectures register themselves on import (order = display order).
-from . import mmoe, ple, shared_bottom, single  # noqa: E402,F401
+# isort: off
+from . import single, shared_bottom, mmoe, ple  # noqa: E402,F401
+# isort: on
 
 __all__ = ["ModelConfig", "ModelOutput", "MultiTaskModel", "available_models", "build_model", "get_model_class", "register"]

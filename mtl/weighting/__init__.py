@@ -91,7 +91,10 @@ def build_weighting(name: str, tasks: Sequence[TaskSpec],
 
 
 # Built-in methods register themselves on import (order = display order).
-from . import aligned_mtl, cagrad, dwa, gradnorm, imtl_g, mgda, nash_mtl, pcgrad, static, uncertainty, upgrad  # noqa: E402,F401  # noqa: E402,F401
+# isort: off
+from . import static, uncertainty, dwa  # noqa: E402,F401
+from . import gradnorm, upgrad, mgda, pcgrad, imtl_g, aligned_mtl, cagrad, nash_mtl  # noqa: E402,F401
+# isort: on
 
 __all__ = [
     "JacobianWeighting", "MethodStatus", "Weighting", "available_weightings", "build_weighting", "check_available",
