@@ -41,15 +41,19 @@ def kind_of(doc: dict) -> str:
                         "(written by train --json, compare --json or sweep --json)")
 
 
-def to_document(result, dataset: dict | None = None) -> dict:
+def to_document(result, dataset: dict | None = None, config: TrainConfig | None = None) -> dict:
     """A training, comparison or sweep result as one JSON-ready document: the result's
-    ``to_json()`` plus ``kind``, the task specifications and the data description."""
+    ``to_json()`` plus ``kind``, the task specifications and the data description.
+    ``config`` is a sweep's base training configuration (a sweep result has none)."""
     kind = result_kind(result)
     doc = dict(result.to_json())
     doc["kind"] = kind
     doc["task_specs"] = [t.to_dict() for t in result.tasks]
-    if kind == "sweep" and getattr(result, "conditioned_result", None) is not None:
-        doc["conditioned_config"] = result.conditioned_result.config.to_dict()
+    if kind == "sweep":
+        cond = getattr(result, "conditioned_result", None)
+        base = config if config is not None else (cond.config if cond is not None else None)
+        if base is not None:
+            doc["config"] = base.to_dict()
     if dataset is not None:
         doc["dataset"] = dataset
     return doc

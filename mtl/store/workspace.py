@@ -183,7 +183,7 @@ def _default_name(result) -> str:
     return f"sweep {' vs '.join(t.name for t in result.tasks)}"
 
 
-def _json_default(o):
+def json_default(o):
     import numpy as np
 
     if isinstance(o, np.integer):
@@ -275,7 +275,7 @@ class RunStore:
                 con.execute("INSERT INTO runs (id, kind, name, created, status, owner, shared, data_name, has_model, "
                             "summary, mtime) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             (info.id, info.kind, info.name, info.created, info.status, info.owner, int(info.shared),
-                             info.data_name, int(info.has_model), json.dumps(info.summary, default=_json_default),
+                             info.data_name, int(info.has_model), json.dumps(info.summary, default=json_default),
                              _mtime(self._run_dir(info.id) / "meta.json")))
                 con.executemany("INSERT OR IGNORE INTO tags (run_id, tag) VALUES (?, ?)",
                                 [(info.id, t) for t in info.tags])
@@ -299,12 +299,14 @@ class RunStore:
 
     # ---------------------------------------------------------------- save
     def save(self, result, *, name: str | None = None, tags: Iterable[str] = (), dataset: dict | None = None,
-             owner: str | None = None, shared: bool = False, model: bool = True, extra: dict | None = None) -> RunInfo:
+             owner: str | None = None, shared: bool = False, model: bool = True, extra: dict | None = None,
+             config=None) -> RunInfo:
         """Store a :class:`~mtl.train.TrainResult`, :class:`~mtl.compare.Comparison`
         or :class:`~mtl.tradeoff.SweepResult`, with the trained model when it has one
         and ``model`` is true (a sweep's conditioned model). ``dataset`` is its data
         description (:func:`~mtl.store.describe_data`); ``extra`` any JSON the caller
-        wants back (e.g. the app's page settings). Returns the new run's info; raises
+        wants back (e.g. the app's page settings); ``config`` a sweep's base
+        :class:`~mtl.train.TrainConfig` (for its report). Returns the new run's info; raises
         :class:`StoreError` (nothing half-written is left) when the disk refuses."""
         kind = result_kind(result)
         status, why = status_of(result)
@@ -319,19 +321,20 @@ class RunStore:
                        status=status, tags=clean_tags, owner=owner, shared=bool(shared),
                        data_name=(dataset or {}).get("name") or (getattr(trained, "data_name", None)),
                        has_model=trained is not None, summary=summarize(result))
-        doc = to_document(result, dataset)
+        doc = to_document(result, dataset, config)
         doc["status"], doc["status_reason"] = status, why
+        doc["versions"] = package_versions()
         if extra:
             doc["extra"] = extra
         self._ensure()
         tmp = self.runs_dir / f".tmp-{run_id}"
         try:
             tmp.mkdir()
-            (tmp / "result.json").write_text(json.dumps(doc, default=_json_default), encoding="utf-8")
+            (tmp / "result.json").write_text(json.dumps(doc, default=json_default), encoding="utf-8")
             if trained is not None:
                 trained.save(tmp / "model")
-            meta = dict(info.to_json(), versions=package_versions())
-            (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=_json_default), encoding="utf-8")
+            meta = dict(info.to_json(), versions=doc["versions"])
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=json_default), encoding="utf-8")
             with open(tmp / "meta.json", encoding="utf-8") as f:
                 os.fsync(f.fileno())
             os.rename(tmp, self.runs_dir / run_id)
@@ -488,7 +491,7 @@ class RunStore:
         change(meta)
         info = RunInfo.from_meta(meta)
         try:
-            _write_atomic(self._run_dir(run_id) / "meta.json", json.dumps(meta, indent=1, default=_json_default))
+            _write_atomic(self._run_dir(run_id) / "meta.json", json.dumps(meta, indent=1, default=json_default))
         except OSError as err:
             raise StoreError(_os_message(err, self.path, "change the run")) from None
         con = self._connect()
