@@ -577,7 +577,12 @@ def _keep(args, result, prepared, *, config=None, model_dir=None) -> None:
 
 
 def _check_keep(args) -> None:
-    """Before training: an MLflow option without MLflow fails at once, not after the work."""
+    """Before training: an unwritable workspace or MLflow option without MLflow fails at
+    once, not after the work."""
+    if getattr(args, "workspace", None):
+        from .store import RunStore
+
+        RunStore(args.workspace).check_writable()
     if getattr(args, "mlflow_uri", None):
         from .tracking import check_mlflow
 

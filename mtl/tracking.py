@@ -120,7 +120,8 @@ def _log_training(mlflow, result) -> None:
     for step, row in enumerate(result.history):
         values = {_key(k): v for k, v in ((k, _finite(v)) for k, v in row.items()) if v is not None}
         mlflow.log_metrics(values, step=step)
-    final = _metrics("test_", result.test) | _metrics("valid_", result.valid)
+    # "best_valid_": the kept model's, apart from the per-evaluation "valid_" curves
+    final = _metrics("test_", result.test) | _metrics("best_valid_", result.valid)
     final.update({"train_seconds": float(result.train_seconds), "params": float(result.params),
                   "best_epoch": float(result.best_epoch), "epochs_run": float(result.epochs_run)})
     if result.latency_ms_per_1k:

@@ -240,6 +240,16 @@ class RunStore:
         if self.path.exists() and not self.path.is_dir():
             raise StoreError(f"The workspace {self.path} is a file, not a folder")
 
+    def check_writable(self) -> None:
+        """Raise :class:`StoreError` now if runs cannot be saved here (before a long training)."""
+        self._ensure()
+        probe = self.runs_dir / f".tmp-probe-{secrets.token_hex(3)}"
+        try:
+            probe.mkdir()
+            probe.rmdir()
+        except OSError as err:
+            raise StoreError(_os_message(err, self.path, "write")) from None
+
     def _connect(self) -> sqlite3.Connection:
         self._ensure()
         try:
