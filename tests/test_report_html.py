@@ -40,7 +40,6 @@ class _Page(HTMLParser):
         self.scripts: list[dict] = []
         self.status: list[str] = []
         self.text: dict[str, list[str]] = {}
-        self._in_status = False
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -56,13 +55,10 @@ class _Page(HTMLParser):
             self.scripts.append(attrs)
         elif tag == "div" and (attrs.get("class") or "").startswith("status"):
             self.status.append(attrs["class"].split()[1])
-            self._in_status = True
 
     def handle_endtag(self, tag):
         if tag == "section":
             self.current = None
-        if tag == "div":
-            self._in_status = False
 
     def handle_data(self, data):
         if self.current:

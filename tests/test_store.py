@@ -272,7 +272,7 @@ def test_an_unwritable_workspace_gives_a_clear_message(tmp_path, monkeypatch):
     store = RunStore(tmp_path / "ws")
     kept = store.save(_training(), model=False)
 
-    def denied(*args, **kwargs):
+    def denied(*_):
         raise PermissionError(errno.EACCES, "Permission denied")
 
     monkeypatch.setattr("mtl.store.workspace._write_atomic", denied)
