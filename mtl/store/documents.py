@@ -148,7 +148,8 @@ def status_of(result) -> tuple[str, str]:
         return "failed", result.error
     if result.stopped:
         if kind == "training":
-            return "stopped", f"training stopped early ({result.reason}); the best model so far was kept"
+            return "stopped", (f"training was stopped after {result.epochs_run:g} epoch(s) of "
+                               f"{result.config.epochs}; the best model so far was kept")
         return "stopped", f"the {kind} was stopped before every training finished; it holds what was trained"
     return "completed", ""
 

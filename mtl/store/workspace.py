@@ -300,6 +300,8 @@ class RunStore:
             meta = json.loads(path.read_text(encoding="utf-8"))
             RunInfo.from_meta(meta)  # every field a listing needs is there
         except FileNotFoundError:
+            if path.parent.is_dir():
+                raise StoreError(f"The run '{run_id}' is damaged (its meta.json is missing)") from None
             raise StoreError(f"No run '{run_id}' in the workspace {self.path}") from None
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise StoreError(f"The run '{run_id}' is damaged (meta.json: {err})") from None
@@ -436,6 +438,8 @@ class RunStore:
             try:
                 fresh.append(RunInfo.from_meta(self._read_meta(run_id)))
             except StoreError as err:
+                if not (self.runs_dir / run_id).is_dir():
+                    continue  # deleted by someone else meanwhile: nothing to note
                 notes.append(f"Skipped {run_id}: {str(err).rstrip('.')}.")
                 if run_id in indexed:
                     gone.append(run_id)
