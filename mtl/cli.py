@@ -644,7 +644,13 @@ def cmd_runs_show(args) -> int:
     elif info.kind == "comparison":
         print_comparison_table(stored.result)
     else:
+        from .plots_tradeoff import front_table
+
         print(_headline(info))
+        for which in ("points", "conditioned"):
+            if getattr(stored.result, which):
+                print(f"{'retrained' if which == 'points' else 'conditioned'}:")
+                print(front_table(stored.result, which).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     return 0
 
 

@@ -97,6 +97,8 @@ def test_runs_show(ws):
     assert code == 0 and out.startswith("first  (training, completed") and "auc" in out and "click" in out
     code, out, _ = _main(["runs", "show", _id(ws, "comparison"), "--workspace", ws["work"]])
     assert code == 0 and "Δm %" in out and "single-task" in out
+    code, out, _ = _main(["runs", "show", _id(ws, "sweep"), "--workspace", ws["work"]])
+    assert code == 0 and "retrained:" in out and "w[click]" in out and "pareto" in out
     code, out, _ = _main(["runs", "show", _id(ws, "sweep"), "--workspace", ws["work"], "--json"])
     doc = json.loads(out)
     assert doc["kind"] == "sweep" and len(doc["points"]) == 3 and doc["run"]["tags"] == ["demo"]

@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import json
 import math
+from typing import TYPE_CHECKING
 
-from ..compare import Comparison, Run
 from ..errors import MTLError
-from ..tasks import TaskSpec
-from ..tradeoff.sweep import SweepPoint, SweepResult
-from ..train.config import TrainConfig
-from ..train.result import TrainResult
+
+if TYPE_CHECKING:
+    from ..compare import Comparison
+    from ..tasks import TaskSpec
+    from ..tradeoff.sweep import SweepResult
+    from ..train.config import TrainConfig
+    from ..train.result import TrainResult
+
+# The result classes are imported where they are used: listing and managing runs
+# (``python -m mtl runs ...``) then never loads torch.
 
 KINDS = ("training", "comparison", "sweep")
 
@@ -60,6 +66,10 @@ def to_document(result, dataset: dict | None = None, config: TrainConfig | None 
 
 
 def result_kind(result) -> str:
+    from ..compare import Comparison
+    from ..tradeoff.sweep import SweepResult
+    from ..train.result import TrainResult
+
     if isinstance(result, TrainResult):
         return "training"
     if isinstance(result, Comparison):
@@ -82,6 +92,8 @@ def from_document(doc: dict):
 def _tasks(doc: dict, names: list[str], metrics: dict) -> list[TaskSpec]:
     """The task specifications: stored ones, else guessed from the metric names (a
     ``train --json`` file has none; binary tasks have an AUC, regression an RMSE)."""
+    from ..tasks import TaskSpec
+
     if doc.get("task_specs"):
         return [TaskSpec.from_dict(t) for t in doc["task_specs"]]
     out = []
@@ -102,6 +114,9 @@ def _metrics(d: dict | None) -> dict:
 
 
 def training_from_json(doc: dict) -> TrainResult:
+    from ..train.config import TrainConfig
+    from ..train.result import TrainResult
+
     config = TrainConfig.from_dict(doc["config"])
     test = _metrics(doc["test"])
     return TrainResult(
@@ -116,6 +131,9 @@ def training_from_json(doc: dict) -> TrainResult:
 
 
 def comparison_from_json(doc: dict) -> Comparison:
+    from ..compare import Comparison, Run
+    from ..train.config import TrainConfig
+
     config = TrainConfig.from_dict(doc["config"])
     runs = [Run(r["method"], int(r["seed"]), _metrics(r["test"]), _num(r.get("train_seconds"), 0.0),
                 _num(r.get("best_epoch"), 0.0), str(r.get("reason") or "completed")) for r in doc["runs"]]
@@ -126,6 +144,8 @@ def comparison_from_json(doc: dict) -> Comparison:
 
 
 def sweep_from_json(doc: dict) -> SweepResult:
+    from ..tradeoff.sweep import SweepPoint, SweepResult
+
     points = [SweepPoint(list(p["weights"]), _metrics(p["test"]), _num(p.get("train_seconds"), 0.0))
               for p in doc.get("points") or []]
     conditioned = [SweepPoint(list(p["weights"]), _metrics(p["test"]), _num(p.get("train_seconds"), 0.0))
