@@ -72,12 +72,13 @@ def _section(key: str, title: str, body: str) -> str:
     return f'<section id="{key}"><h2>{_esc(title)}</h2>{body}</section>'
 
 
-def _page(title: str, sections: dict[str, str]) -> str:
+def _page(title: str, kind: str, sections: dict[str, str]) -> str:
     from plotly.offline import get_plotlyjs
 
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{_esc(title)}</title>"
             f"<style>{_CSS}</style><script type=\"text/javascript\">{get_plotlyjs()}</script></head><body>"
+            f"<header><h1>{_esc(title)}</h1><p class=\"sub\">{_esc(kind)} · MTL Trade-off Explorer report</p></header>"
             + "".join(sections[k] for k in SECTIONS) + "</body></html>")
 
 
@@ -119,9 +120,9 @@ def _status(result) -> tuple[str, str]:
     return status, f'<div class="status {status}">{_esc(text)}</div>'
 
 
-def _summary(title: str, subtitle: str, result, facts: dict) -> str:
+def _summary(result, facts: dict) -> str:
     _, banner = _status(result)
-    return f"<h1>{_esc(title)}</h1><p class=\"sub\">{_esc(subtitle)}</p>{banner}{_pairs(facts)}"
+    return banner + _pairs(facts)
 
 
 def training_report(result, *, dataset: dict | None = None, title: str | None = None, created: float | None = None,
@@ -152,18 +153,19 @@ def training_report(result, *, dataset: dict | None = None, title: str | None = 
                              "Cosine between task gradients on the shared layers: below 0 the tasks pull apart."))
         charts.append(_chart(weight_curves(result.diagnostics, names), "Effective task weights during training."))
     sections = {
-        "summary": _section("summary", "Summary", _summary(title, "Training run", result, facts)),
+        "summary": _section("summary", "Summary", _summary(result, facts)),
         "findings": _section("findings", "Findings", _findings(findings)),
         "metrics": _section("metrics", "Held-out metrics",
-                            "<h3>Test</h3>" + _table(metrics_table(result, "test"))
-                            + "<h3>Validation</h3>" + _table(metrics_table(result, "valid"))),
+                            "<h3>Test</h3>" + _table(metrics_table(result, "test").rename(columns=METRIC_LABELS))
+                            + "<h3>Validation</h3>"
+                            + _table(metrics_table(result, "valid").rename(columns=METRIC_LABELS))),
         "charts": _section("charts", "Charts", "".join(charts) or '<p class="note">No history was recorded.</p>'),
         "config": _section("config", "Configuration", _pairs(flat_config(cfg))),
         "data": _section("data", "Data", _data_section(dataset)),
         "environment": _section("environment", "Reproducibility",
                                 _environment([cfg.seed], cfg.split.seed, versions, created)),
     }
-    return _page(title, sections)
+    return _page(title, "Training run", sections)
 
 
 def comparison_report(comparison, *, dataset: dict | None = None, title: str | None = None,
@@ -186,7 +188,7 @@ def comparison_report(comparison, *, dataset: dict | None = None, title: str | N
                                                    "the seed-to-seed spread.")
                   + _chart(metric_bars(comparison), "Each task's compared metric per method."))
     sections = {
-        "summary": _section("summary", "Summary", _summary(title, "Method comparison", comparison, facts)),
+        "summary": _section("summary", "Summary", _summary(comparison, facts)),
         "findings": _section("findings", "Findings", _findings(comparison_findings(comparison))),
         "metrics": _section("metrics", "Results",
                             "<p class=\"note\">Test metrics as mean ± std over seeds; Δm is the mean relative gain "
@@ -198,7 +200,7 @@ def comparison_report(comparison, *, dataset: dict | None = None, title: str | N
         "environment": _section("environment", "Reproducibility",
                                 _environment(comparison.seeds, cfg.split.seed, versions, created)),
     }
-    return _page(title, sections)
+    return _page(title, "Method comparison", sections)
 
 
 def sweep_report(result, *, dataset: dict | None = None, config=None, title: str | None = None,
@@ -238,7 +240,7 @@ def sweep_report(result, *, dataset: dict | None = None, config=None, title: str
         tables += "<h3>Conditioned against retrained</h3>" + _table(fidelity_table(result))
     seeds = [config.seed] if config is not None else []
     sections = {
-        "summary": _section("summary", "Summary", _summary(title, "Task-weight sweep", result, facts)),
+        "summary": _section("summary", "Summary", _summary(result, facts)),
         "findings": _section("findings", "Findings", _findings(findings)),
         "metrics": _section("metrics", "Results", tables or '<p class="note">No weighting finished.</p>'),
         "charts": _section("charts", "Charts", charts or '<p class="note">No weighting finished.</p>'),
@@ -249,7 +251,7 @@ def sweep_report(result, *, dataset: dict | None = None, config=None, title: str
                                 _environment(seeds, config.split.seed if config is not None else "-", versions,
                                              created)),
     }
-    return _page(title, sections)
+    return _page(title, "Task-weight sweep", sections)
 
 
 def _findings(lines: Sequence[str]) -> str:

@@ -198,6 +198,7 @@ def _save_in_process(path: str, n: int, barrier) -> None:
 
 
 def test_two_processes_finishing_at_once_both_keep_their_runs(tmp_path):
+    _training()  # trained before forking: the children only save (no torch work after a fork)
     ctx = multiprocessing.get_context("fork")
     barrier = ctx.Barrier(2)
     procs = [ctx.Process(target=_save_in_process, args=(str(tmp_path), 5, barrier)) for _ in range(2)]
