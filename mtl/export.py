@@ -102,10 +102,14 @@ def _members(z: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, str]]:
     return [(info, name) for name, info in picked.items()]
 
 
-def load_model(source: str | os.PathLike):
-    """A :class:`~mtl.train.TrainedModel` from a saved model folder or a zip of one."""
+def load_model(source: str | os.PathLike | bytes | io.IOBase):
+    """A :class:`~mtl.train.TrainedModel` from a saved model folder, a zip of one, or
+    a zip's bytes or file object (an upload)."""
     from .train.model_io import TrainedModel
 
+    if isinstance(source, (bytes, bytearray, io.IOBase)) or hasattr(source, "read"):
+        with tempfile.TemporaryDirectory(prefix="mtl-model-") as tmp:
+            return TrainedModel.load(unzip_model(source, Path(tmp) / "model"))
     path = Path(source)
     if path.is_file():
         if not zipfile.is_zipfile(path):

@@ -148,6 +148,8 @@ def test_a_model_zip_round_trips(tmp_path):
     frame = _fixtures.feed_frame().head(40)
     assert (back.predict(frame).to_numpy() == trained.predict(frame).to_numpy()).all()
     assert unzip_model(data, tmp_path / "u").joinpath("encoder.json").exists()
+    for upload in (data, io.BytesIO(data)):  # what an upload widget hands over
+        assert load_model(upload).task_names == trained.task_names
 
 
 def _zip(files: dict[str, bytes]) -> bytes:
