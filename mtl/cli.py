@@ -3,7 +3,8 @@
 Commands: ``synth`` (simulate a dataset), ``inspect`` (show inferred column roles),
 ``train`` (train and evaluate a model), ``compare`` (weighting methods x seeds against
 single-task baselines), ``sweep`` and ``curve`` (trade-offs), ``recommend`` (top-K for
-a user from a saved model), ``playground`` (weighting methods on a toy problem). Bad input prints one ``error: ...`` line on stderr and
+a user from a saved model), ``playground`` (weighting methods on a toy problem), ``runs``
+(kept runs: list, show, rename, tag, delete, export) and ``report`` (one HTML file). Bad input prints one ``error: ...`` line on stderr and
 exits with status 2.
 """
 
@@ -179,6 +180,7 @@ def cmd_train(args) -> int:
     if args.save:
         result.trained.save(args.save)
         print(f"saved model to {args.save}")
+    _keep(args, result, prepared, model_dir=args.save)
     return 0
 
 
@@ -203,6 +205,7 @@ def _primary(m: dict) -> float:
 
 # ------------------------------------------------------------------- recommend
 def cmd_recommend(args) -> int:
+    from .export import load_model
     from .recommend import (
         check_fusion,
         contribution_column,
@@ -213,9 +216,8 @@ def cmd_recommend(args) -> int:
         score_candidates,
         top_k,
     )
-    from .train import TrainedModel
 
-    trained = TrainedModel.load(args.model)
+    trained = load_model(args.model)
     fusion = check_fusion(trained, parse_fusion(args.fusion) if args.fusion else None)
     scales = outcome_scales(trained)
     scores = score_candidates(trained, args.user)
@@ -285,6 +287,7 @@ def cmd_sweep(args) -> int:
         print(flat)
     if args.json:
         _write_json(args.json, result.to_json())
+    _keep(args, result, prepared, config=base)
     return 0
 
 
@@ -327,6 +330,7 @@ def cmd_compare(args) -> int:
     print_comparison_table(result)
     if args.json:
         _write_json(args.json, result.to_json())
+    _keep(args, result, prepared)
     if result.error:  # the runs before the failure are in the table and the JSON
         print(f"error: {result.error}", file=sys.stderr)
         return 2
@@ -342,10 +346,10 @@ def print_comparison_table(result) -> None:
 
 # ----------------------------------------------------------------------- curve
 def cmd_curve(args) -> int:
+    from .export import load_model
     from .tradeoff import curve_for_model
-    from .train import TrainedModel
 
-    trained = TrainedModel.load(args.model)
+    trained = load_model(args.model)
     fusion = None
     if args.fusion:
         from .recommend import parse_fusion
@@ -503,7 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.set_defaults(func=cmd_compare)
 
     c = sub.add_parser("curve", help="relevance-versus-efficiency curve of a saved model")
-    c.add_argument("--model", required=True, help="folder written by train --save")
+    c.add_argument("--model", required=True, help="folder written by train --save, or a zip of one")
     c.add_argument("--efficiency", required=True, help="comma-separated efficiency tasks, e.g. click")
     c.add_argument("--relevance", required=True, help="comma-separated relevance tasks, e.g. like,long_view")
     c.add_argument("--k", type=int, default=10)
@@ -512,7 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_curve)
 
     r = sub.add_parser("recommend", help="top-K items for a user from a saved model")
-    r.add_argument("--model", required=True, help="folder written by train --save")
+    r.add_argument("--model", required=True, help="folder written by train --save, or a zip of one (Download model)")
     r.add_argument("--user", required=True, help="user id")
     r.add_argument("--k", type=int, default=10)
     r.add_argument("--fusion", help="fusion weights, e.g. like=0.7,click=0.3 (default: equal)")
@@ -525,13 +529,249 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--steps", type=int, default=250, help="optimizer steps per trajectory")
     g.add_argument("--json", help="write the Pareto front, trajectories and final points as JSON")
     g.set_defaults(func=cmd_playground)
+    _store_parsers(sub, keep=(t, w, m))
     return p
+
+
+# ------------------------------------------------- run store, reports, MLflow
+def _keep(args, result, prepared, *, config=None, model_dir=None) -> None:
+    """``--workspace`` / ``--mlflow-uri``: keep the finished (or stopped) result."""
+    if not (args.workspace or args.mlflow_uri):
+        return
+    from .store import describe_data
+
+    dataset = describe_data(prepared)
+    if args.workspace:
+        from .store import RunStore
+
+        store = RunStore(args.workspace)
+        info = store.save(result, name=args.name, tags=args.tag or (), dataset=dataset, config=config)
+        print(f"kept as run {info.id} in {store.path}" + (" (with its model)" if info.has_model else ""))
+    if args.mlflow_uri:
+        from .tracking import log_to_mlflow
+
+        run_id = log_to_mlflow(result, args.mlflow_uri, experiment=args.mlflow_experiment, run_name=args.name,
+                               dataset=dataset, config=config, model_dir=model_dir)
+        print(f"logged to MLflow at {args.mlflow_uri} (run {run_id})")
+
+
+def _check_keep(args) -> None:
+    """Before training: an unwritable workspace or MLflow option without MLflow fails at
+    once, not after the work."""
+    if getattr(args, "workspace", None):
+        from .store import RunStore
+
+        RunStore(args.workspace).check_writable()
+    if getattr(args, "mlflow_uri", None):
+        from .tracking import check_mlflow
+
+        check_mlflow()
+
+
+def _store(args):
+    from .store import RunStore
+
+    return RunStore(args.workspace)
+
+
+def cmd_runs_list(args) -> int:
+    listing = _store(args).list_runs(kind=args.kind, tag=args.tag, name=args.name)
+    for note in listing.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.json:
+        print(json.dumps([r.to_json() for r in listing], indent=2))
+        return 0
+    if not listing.runs:
+        print(f"no runs in {_store(args).path}" + (" matching the filters" if args.kind or args.tag or args.name else ""))
+        return 0
+    rows = [[r.id, r.kind, r.status, r.created_text, r.name, ",".join(r.tags), _headline(r)] for r in listing]
+    header = ["id", "kind", "status", "created", "name", "tags", "headline"]
+    widths = [max(len(h), *(len(c[i]) for c in rows)) for i, h in enumerate(header)]
+    for cells in [header, *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip())
+    return 0
+
+
+def _headline(info) -> str:
+    s = info.summary
+    if info.kind == "training":
+        metrics = " ".join(f"{t} {m} {v:.4f}" for t, (m, v) in s.get("metrics", {}).items() if v is not None)
+        return f"{s.get('arch')} + {s.get('weighting')}: {metrics}"
+    if info.kind == "comparison":
+        best = s.get("best")
+        return f"best {best} (Δm {s['best_delta_m']:+.2f}%)" if best and s.get("best_delta_m") is not None else "-"
+    hv = s.get("hypervolume")
+    return f"{s.get('points', 0)} weightings" + (f", hypervolume {hv:.5f}" if hv is not None else "")
+
+
+def cmd_runs_show(args) -> int:
+    from .report import json_safe
+
+    stored = _store(args).load(args.id)
+    info = stored.info
+    if args.json:
+        print(json.dumps(json_safe(dict(stored.document, run=info.to_json())), indent=2))
+        return 0
+    print(f"{info.name}  ({info.kind}, {info.status}, {info.created_text})")
+    print(f"id {info.id}" + (f"; tags {', '.join(info.tags)}" if info.tags else "")
+          + (f"; data {info.data_name}" if info.data_name else "") + ("; model kept" if info.has_model else ""))
+    if stored.document.get("status_reason"):
+        print(f"note: {stored.document['status_reason']}")
+    if info.kind == "training":
+        print_metrics_table(stored.result)
+        print_diagnostics(stored.result)
+    elif info.kind == "comparison":
+        print_comparison_table(stored.result)
+    else:
+        from .plots_tradeoff import front_table
+
+        print(_headline(info))
+        for which in ("points", "conditioned"):
+            if getattr(stored.result, which):
+                print(f"{'retrained' if which == 'points' else 'conditioned'}:")
+                print(front_table(stored.result, which).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    return 0
+
+
+def _confirm(question: str, yes: bool) -> bool:
+    if yes:
+        return True
+    if not sys.stdin or not sys.stdin.isatty():
+        raise ConfigError("Refusing to delete without confirmation: no terminal to ask on; pass --yes")
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+def cmd_runs_delete(args) -> int:
+    from .report import plural
+
+    store = _store(args)
+    infos = [store.get(i) for i in dict.fromkeys(args.ids)]  # every id checked before anything is deleted
+    names = "; ".join(f"{i.id} ({i.name})" for i in infos)
+    if not _confirm(f"Delete {plural(len(infos), 'run')} from {store.path}: {names}?", args.yes):
+        print("nothing deleted")
+        return 1
+    for info in infos:
+        store.delete(info.id)
+        print(f"deleted {info.id} ({info.name})")
+    return 0
+
+
+def cmd_runs_rename(args) -> int:
+    info = _store(args).rename(args.id, args.name)
+    print(f"{info.id} is now named '{info.name}'")
+    return 0
+
+
+def cmd_runs_tag(args) -> int:
+    if not args.add and not args.remove:
+        raise ConfigError("Give tags to --add or --remove")
+    info = _store(args).tag(args.id, add=args.add or (), remove=args.remove or ())
+    print(f"{info.id} tags: {', '.join(info.tags) or '(none)'}")
+    return 0
+
+
+def cmd_runs_export(args) -> int:
+    from .export import zip_model
+
+    out = zip_model(_store(args).model_dir(args.id), args.out)
+    print(f"wrote the model of run {args.id} to {out} ({out.stat().st_size / 1024**2:.1f} MB)")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report_html import document_report, loads_report_json, model_report, stored_report, write_report
+
+    given = [x for x in (args.run, args.model, args.id) if x]
+    if len(given) != 1:
+        raise ConfigError("Give one of --run RUN.json, --model DIR (or .zip), --id RUN_ID")
+    if args.run:
+        try:
+            text = Path(args.run).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigError(f"Cannot read {args.run}: {getattr(err, 'strerror', None) or err}") from None
+        page = document_report(loads_report_json(text), title=args.title)
+    elif args.model:
+        from .export import load_model
+
+        page = model_report(load_model(args.model), title=args.title)
+    else:
+        page = stored_report(_store(args).load(args.id))
+    out = write_report(page, args.out)
+    print(f"wrote {out} ({out.stat().st_size / 1024**2:.1f} MB, opens offline)")
+    return 0
+
+
+def _store_parsers(sub, keep) -> None:
+    """The ``runs`` and ``report`` commands, and the keeping flags of train, sweep and compare."""
+    from .store import ENV
+
+    where = f"workspace folder (default: ${ENV}, else ./mtl-workspace)"
+    for q in keep:
+        q.add_argument("--workspace", metavar="DIR", help=f"keep the result (and model) in this {where}")
+        q.add_argument("--name", help="name of the kept run (with --workspace or --mlflow-uri)")
+        q.add_argument("--tag", action="append", help="tag the kept run (repeatable)")
+        q.add_argument("--mlflow-uri", metavar="URI",
+                       help="also log to MLflow (file:/dir, sqlite:///mlflow.db, http://host:5000); needs "
+                            "pip install 'mtl-tradeoff-explorer[mlflow]'")
+        q.add_argument("--mlflow-experiment", default="mtl-tradeoff-explorer", metavar="NAME")
+        q.set_defaults(check=_check_keep)
+
+    runs = sub.add_parser("runs", help="list, show, rename, tag, delete or export kept runs")
+    verbs = runs.add_subparsers(dest="verb", required=True)
+
+    def workspace(q):
+        q.add_argument("--workspace", metavar="DIR", help=where)
+
+    v = verbs.add_parser("list", help="kept runs, newest first")
+    workspace(v)
+    v.add_argument("--kind", choices=["training", "comparison", "sweep"])
+    v.add_argument("--tag")
+    v.add_argument("--name", help="part of the name (any case)")
+    v.add_argument("--json", action="store_true", help="print the list as JSON")
+    v.set_defaults(func=cmd_runs_list)
+    v = verbs.add_parser("show", help="one run's results")
+    workspace(v)
+    v.add_argument("id")
+    v.add_argument("--json", action="store_true", help="print the whole stored result as JSON")
+    v.set_defaults(func=cmd_runs_show)
+    v = verbs.add_parser("delete", help="delete runs (asks first)")
+    workspace(v)
+    v.add_argument("ids", nargs="+", metavar="id")
+    v.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    v.set_defaults(func=cmd_runs_delete)
+    v = verbs.add_parser("rename", help="give a run a new name")
+    workspace(v)
+    v.add_argument("id")
+    v.add_argument("name")
+    v.set_defaults(func=cmd_runs_rename)
+    v = verbs.add_parser("tag", help="add or remove tags")
+    workspace(v)
+    v.add_argument("id")
+    v.add_argument("--add", action="append")
+    v.add_argument("--remove", action="append")
+    v.set_defaults(func=cmd_runs_tag)
+    v = verbs.add_parser("export", help="a run's model as a zip (recommend --model accepts it)")
+    workspace(v)
+    v.add_argument("id")
+    v.add_argument("--out", required=True, help="the zip file to write")
+    v.set_defaults(func=cmd_runs_export)
+
+    r = sub.add_parser("report", help="one self-contained HTML report of a training, comparison or sweep")
+    r.add_argument("--run", metavar="RUN.json", help="a file written by train/compare/sweep --json")
+    r.add_argument("--model", metavar="DIR", help="a saved model folder (train --save) or its zip")
+    r.add_argument("--id", help="a run kept in the workspace (see runs list)")
+    workspace(r)
+    r.add_argument("--title", help="the report's title")
+    r.add_argument("--out", required=True, help="the HTML file to write")
+    r.set_defaults(func=cmd_report)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "check", None) is not None:
+            args.check(args)
         return args.func(args)
     except MTLError as err:
         print(f"error: {err}", file=sys.stderr)
