@@ -623,7 +623,7 @@ def cmd_runs_show(args) -> int:
     elif info.kind == "comparison":
         print_comparison_table(stored.result)
     else:
-        from .plots_tradeoff import front_table
+        from .plots.tradeoff import front_table
 
         print(_headline(info))
         for which in ("points", "conditioned"):

@@ -4,6 +4,7 @@ text in a terminal) instead of stripping another's markup."""
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 
@@ -53,6 +54,18 @@ class Finding:
                 out.append(mark + _escape(p.text) + mark)
             else:
                 out.append(_escape(p))
+        return "".join(out)
+
+
+    def html(self) -> str:
+        """HTML, for a report: the text escaped, emphasis as ``<strong>``/``<em>``."""
+        out = []
+        for p in self.parts:
+            if isinstance(p, Emphasis):
+                tag = "strong" if p.strong else "em"
+                out.append(f"<{tag}>{html.escape(p.text)}</{tag}>")
+            else:
+                out.append(html.escape(p))
         return "".join(out)
 
 

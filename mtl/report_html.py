@@ -13,7 +13,6 @@ from __future__ import annotations
 import html
 import json
 import os
-import re
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -22,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import MTLError
+from .finding import Finding
 from .report import METRIC_LABELS, comparison_findings, comparison_table, flat_config, metrics_table
 from .store.documents import result_kind, status_of
 from .store.workspace import package_versions
@@ -44,13 +44,6 @@ dt{font-weight:600}
 
 def _esc(text) -> str:
     return html.escape(str(text))
-
-
-def _markdown(text: str) -> str:
-    """The little markdown findings use (``**bold**``, ``*italic*``), as HTML."""
-    out = _esc(text)
-    out = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
-    return re.sub(r"\*(.+?)\*", r"<em>\1</em>", out)
 
 
 def _table(frame: pd.DataFrame, digits: int = 4) -> str:
@@ -128,8 +121,8 @@ def _summary(result, facts: dict) -> str:
 def training_report(result, *, dataset: dict | None = None, title: str | None = None, created: float | None = None,
                     versions: dict | None = None) -> str:
     """The report of one training (:class:`~mtl.train.TrainResult`), as HTML text."""
-    from .plots import loss_curves, metric_curves
-    from .plots_diagnostics import cosine_curves, weight_curves
+    from .plots.diagnostics import cosine_curves, weight_curves
+    from .plots.train import loss_curves, metric_curves
     from .train.diagnostics import explain
 
     cfg = result.config
@@ -171,7 +164,7 @@ def training_report(result, *, dataset: dict | None = None, title: str | None = 
 def comparison_report(comparison, *, dataset: dict | None = None, title: str | None = None,
                       created: float | None = None, versions: dict | None = None) -> str:
     """The report of a method comparison (:class:`~mtl.compare.Comparison`)."""
-    from .plots_compare import delta_m_bars, metric_bars
+    from .plots.compare import delta_m_bars, metric_bars
 
     cfg = comparison.config
     title = title or f"Weighting methods compared on {(dataset or {}).get('name', 'the data')}"
@@ -207,7 +200,7 @@ def sweep_report(result, *, dataset: dict | None = None, config=None, title: str
                  created: float | None = None, versions: dict | None = None) -> str:
     """The report of a task-weight sweep (:class:`~mtl.tradeoff.SweepResult`);
     ``config`` is the sweep's base training configuration, when known."""
-    from .plots_tradeoff import fidelity_bars, fidelity_table, front_table, pareto_front
+    from .plots.tradeoff import fidelity_bars, fidelity_table, front_table, pareto_front
 
     names = [t.name for t in result.tasks]
     title = title or f"Trade-offs between {' and '.join(names)} on {(dataset or {}).get('name', 'the data')}"
@@ -254,10 +247,10 @@ def sweep_report(result, *, dataset: dict | None = None, config=None, title: str
     return _page(title, "Task-weight sweep", sections)
 
 
-def _findings(lines: Sequence[str]) -> str:
+def _findings(lines: Sequence[str | Finding]) -> str:
     if not lines:
         return '<p class="note">No findings to report.</p>'
-    return "<ul>" + "".join(f"<li>{_markdown(line)}</li>" for line in lines) + "</ul>"
+    return "<ul>" + "".join(f"<li>{line.html() if isinstance(line, Finding) else _esc(line)}</li>" for line in lines) + "</ul>"
 
 
 def report_html(result, *, dataset: dict | None = None, title: str | None = None, config=None,
