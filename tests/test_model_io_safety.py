@@ -186,7 +186,7 @@ def test_a_pickle_is_never_unpickled(folder):
             return (os.system, ("touch pwned",))
 
     (folder / "model.safetensors").write_bytes(pickle.dumps(Boom()))
-    _refused(folder, "model.safetensors is damaged or not a safetensors file")
+    _refused(folder, "the weights file model.safetensors is damaged or not a safetensors file")
     assert not (folder / "pwned").exists()
 
 
@@ -309,6 +309,7 @@ def test_recommend_refuses_a_model_with_nan_weights_in_memory():
         recommend.recommend(trained, user, k=5)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
 def test_predictions_made_non_finite_by_extreme_inputs_are_a_data_error():
     _, _, result = trained_feed()
     trained = result.trained

@@ -46,7 +46,7 @@ COLLAPSED_VALUES = 2
 #: :data:`INPUT_SAMPLE` rows): a network with a live path from its inputs gives them
 #: different outputs.
 MIN_DISTINCT_INPUTS = 10
-INPUT_SAMPLE = 10_000
+INPUT_SAMPLE = 2_000
 #: A standardized regression label this many standard deviations from the mean is
 #: named as the likely cause of a fault in its batch.
 EXTREME_Z = 100.0
@@ -147,7 +147,8 @@ class DivergenceMonitor:
         self.tasks, self.lr, self.numeric_names = tasks, lr, numeric_names
         self.reference = no_skill_losses(tasks, y_train)
         self.limits = [EXPLODE_FACTOR * max(r, 1.0) if math.isfinite(r) else math.inf for r in self.reference]
-        self._recent: deque[torch.Tensor] = deque(maxlen=WINDOW)
+        self._recent: deque[list[float]] = deque()
+        self._sums = [0.0] * len(tasks)
         # Constant predictions mean a collapsed network only when the inputs differ.
         x_cat, x_num = (x[:INPUT_SAMPLE] for x in x_valid)
         rows = torch.cat([x_cat.double(), x_num.double()], dim=1)
@@ -157,18 +158,22 @@ class DivergenceMonitor:
                     numbers: torch.Tensor) -> Fault | None:
         """``losses``: this batch's loss per task (CPU, float64); ``labels`` and
         ``numbers``: the batch's labels and numeric features, to name a cause."""
-        bad = ~torch.isfinite(losses)
-        if bad.any():
-            j = int(bad.nonzero()[0, 0])
-            return self._fault("non-finite loss", step, epoch, j, f"the {self.tasks[j].name} loss became "
-                               f"{float(losses[j])} on a training batch", labels, numbers)
-        self._recent.append(losses)
-        mean = torch.stack(list(self._recent)).mean(0)
+        values = losses.tolist()  # plain floats: this runs on every batch
+        for j, v in enumerate(values):
+            if not math.isfinite(v):
+                return self._fault("non-finite loss", step, epoch, j, f"the {self.tasks[j].name} loss became "
+                                   f"{v} on a training batch", labels, numbers)
+        if len(self._recent) == WINDOW:
+            old = self._recent.popleft()
+            self._sums = [s - o for s, o in zip(self._sums, old)]
+        self._recent.append(values)
+        self._sums = [s + v for s, v in zip(self._sums, values)]
         for j, limit in enumerate(self.limits):
-            if float(mean[j]) > limit:
+            mean = self._sums[j] / len(self._recent)
+            if mean > limit:
                 name = self.tasks[j].name
                 return self._fault("exploding loss", step, epoch, j,
-                                   f"the {name} loss exploded to {float(mean[j]):.3g} (mean of the last "
+                                   f"the {name} loss exploded to {mean:.3g} (mean of the last "
                                    f"{len(self._recent)} batches; a model that predicts the same for every row scores "
                                    f"{self.reference[j]:.3g})", labels, numbers)
         return None

@@ -101,7 +101,7 @@ def read_json(folder: Path, name: str):
 def safetensors_shapes(data: bytes, folder: Path, name: str = "model.safetensors") -> dict[str, tuple[int, ...]]:
     """Tensor name -> shape from a safetensors file's header, checked for consistency
     (each tensor's bytes inside the file) without building any tensor."""
-    damaged = f"{folder}: {name} is damaged or not a safetensors file"
+    damaged = f"{folder}: the weights file {name} is damaged or not a safetensors file"
     if len(data) < 8:
         raise ModelFileError(f"{damaged} (only {len(data)} bytes)")
     n = int.from_bytes(data[:8], "little")
