@@ -140,6 +140,7 @@ def cmd_train(args) -> int:
     from .data import prepare
     from .train import Done, Evaluation, Progress, Trainer
     from .train.diagnostics import auto_every
+    from .train.faults import TrainingDiverged
 
     data, sample = _load_data(args)
     config = _config(args, data, sample)
@@ -152,6 +153,7 @@ def cmd_train(args) -> int:
     config.validate()
     trainer = Trainer(prepared, config)
     quiet = args.quiet or not sys.stderr.isatty()
+    kinds = {t.name: t for t in prepared.tasks}
     result = None
     events = trainer.run()
     while True:
@@ -159,6 +161,13 @@ def cmd_train(args) -> int:
             event = next(events)
         except StopIteration:
             break
+        except TrainingDiverged as err:  # nothing kept: the JSON still says what happened
+            if not quiet:
+                print(file=sys.stderr)  # end the progress line before the error line
+            if args.json:
+                _write_json(args.json, {"reason": "diverged", "fault": err.fault.to_json(), "test": {}, "valid": {},
+                                        "config": config.to_dict(), "history": err.history})
+            raise
         except KeyboardInterrupt:
             print("\nstopping: keeping the best model so far ...", file=sys.stderr)
             trainer.request_stop()
@@ -166,7 +175,7 @@ def cmd_train(args) -> int:
         if isinstance(event, Progress) and not quiet:
             print(f"\repoch {event.epoch}/{event.epochs}  {event.fraction:6.1%}  eta {event.eta:5.1f}s", end="", file=sys.stderr)
         elif isinstance(event, Evaluation):
-            summary = "  ".join(f"{k} {_primary(v):.4f}" for k, v in event.valid_metrics.items())
+            summary = "  ".join(f"{k} {_valid_score(kinds[k], v)}" for k, v in event.valid_metrics.items())
             print(("\r" if not quiet else "") + f"epoch {event.epoch:g}: valid {summary}{'  *' if event.best else ''}", file=sys.stderr)
         elif isinstance(event, Done):
             result = event.result
@@ -181,6 +190,9 @@ def cmd_train(args) -> int:
         result.trained.save(args.save)
         print(f"saved model to {args.save}")
     _keep(args, result, prepared, model_dir=args.save)
+    if result.fault:  # the kept model is saved, stored and reported above; the run still failed
+        print(f"error: {result.fault['message']}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -196,11 +208,17 @@ def print_diagnostics(result) -> None:
             print(f"  - {finding.text()}")
 
 
-def _primary(m: dict) -> float:
-    for key in ("auc", "accuracy", "rmse"):
-        if key in m and m[key] == m[key]:
-            return m[key]
-    return math.nan
+def _valid_score(task, m: dict) -> str:
+    """A task's primary validation metric for the per-epoch line; an undefined AUC (the
+    validation rows hold one class only) says so rather than showing another metric."""
+    value = m.get(task.primary_metric, math.nan)
+    if value == value:
+        return f"{value:.4f}"
+    n = int(m.get("n", 0))
+    if task.kind != "binary" or not n:
+        return "n/a (no labelled rows)" if not n else "n/a"
+    positives = round(n * m.get("positive_rate", 0.0))
+    return f"n/a ({positives:,} positive{'s' if positives != 1 else ''} in {n:,} rows)"
 
 
 # ------------------------------------------------------------------- recommend

@@ -23,6 +23,7 @@ REASONS = {
     "completed": "ran all epochs",
     "early stopping": "stopped early: the validation score stopped improving",
     "stopped": "stopped by you",
+    "diverged": "stopped: training diverged",
 }
 
 ui.page_setup()
@@ -304,6 +305,8 @@ def show_run(run: ui.Run) -> None:
         f"best epoch {result.best_epoch:g} of {result.epochs_run:g} · {REASONS.get(result.reason, result.reason)} · "
         f"inference {result.latency_text()}"
     )
+    if result.fault:
+        st.error(result.fault["message"], icon=":material/error:")
     for warning in run.warnings:
         st.warning(warning)
     with st.expander("All settings of this run"):

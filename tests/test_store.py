@@ -105,6 +105,10 @@ def test_stopped_and_failed_runs_say_so(tmp_path):
                         stopped=True, error="Training Static with seed 0 failed (boom)")
     info = store.save(failed)
     assert info.status == "failed" and "boom" in store.load(info.id).document["status_reason"]
+    fault = {"kind": "non-finite", "step": 12, "task": "click", "message": "the click loss became NaN at step 12"}
+    diverged = replace(_training(), stopped=True, reason="diverged", fault=fault)
+    info = store.save(diverged, model=False)
+    assert info.status == "failed" and "NaN at step 12" in store.load(info.id).document["status_reason"]
 
 
 def test_rename_tag_share_and_delete(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -50,7 +51,9 @@ class InputLayer(nn.Module):
             cols = [j for j, d in enumerate(self.dims) if d == dim]
             cards = [int(cardinalities[j]) for j in cols]
             self.register_buffer(f"cols{g}", torch.tensor(cols, dtype=torch.long), persistent=False)
-            self.register_buffer(f"offsets{g}", torch.tensor([0, *cards[:-1]], dtype=torch.long).cumsum(0),
+            # Summed in Python: a cumsum on the meta device (where a saved model's sizes are
+            # checked, mtl.train.model_check) would import PyTorch's compiler stack, seconds.
+            self.register_buffer(f"offsets{g}", torch.tensor([0, *itertools.accumulate(cards[:-1])], dtype=torch.long),
                                  persistent=False)
             table = nn.Embedding(max(1, sum(cards)), dim)
             nn.init.normal_(table.weight, std=0.05)

@@ -166,6 +166,8 @@ def status_of(result) -> tuple[str, str]:
     kind = result_kind(result)
     if kind == "comparison" and result.error:
         return "failed", result.error
+    if kind == "training" and getattr(result, "fault", None):
+        return "failed", f"training diverged: {result.fault['message']}; the best model before it was kept"
     if result.stopped:
         if kind == "training":
             return "stopped", (f"training was stopped after {result.epochs_run:g} epoch(s) of "

@@ -58,7 +58,7 @@ class Evaluation:
 class Done:
     result: TrainResult
     stopped: bool           # True when stopped from outside
-    reason: str             # "completed", "early stopping" or "stopped"
+    reason: str             # "completed", "early stopping", "stopped" or "diverged" (see result.fault)
 
 
 Event = Progress | Evaluation | Done

@@ -10,6 +10,11 @@ A saved model is a folder:
   recommendations work without the original files;
 * ``test_rows.parquet``: the held-out test rows (features, labels and any simulator
   ground truth), so trade-off curves can be computed from the saved model alone.
+
+Loading reads only regular files of bounded size inside the folder and checks the
+description against itself and the weights before building anything
+(:mod:`.model_files`, :mod:`.model_check`); predictions that are not finite raise
+instead of ranking silently.
 """
 
 from __future__ import annotations
@@ -20,19 +25,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save_file
 
 from ..data.dataset import PreparedData
 from ..data.encode import FeatureEncoder
 from ..data.schema import Schema
 from ..errors import ConfigError, DataError, ModelFileError
 from ..models import MultiTaskModel, build_model
-from ..models.base import ModelConfig
 from ..tasks import TaskSpec, predict
 from .config import TrainConfig
+from .model_check import check_consistent, check_description, check_encoder, check_finite, check_shapes, expected_shapes
+from .model_files import MAX_BYTES, read_file, read_json, read_table, safetensors_shapes
 
 FORMAT_VERSION = 1
 PREDICT_BATCH = 16384
@@ -118,7 +124,20 @@ class TrainedModel:
                              torch.from_numpy(x_num[a : a + PREDICT_BATCH]).to(device), pref).outputs
             for j, (o, t) in enumerate(zip(res, self.tasks)):
                 outs[j].append(predict(t, o).float().cpu())
-        return [torch.cat(o).numpy() if o else np.zeros(0) for o in outs]
+        preds = [torch.cat(o).numpy() if o else np.zeros(0) for o in outs]
+        self._check_finite(preds)
+        return preds
+
+    def _check_finite(self, preds: list[np.ndarray]) -> None:
+        """Predictions that are NaN or infinite are an error, never a silent ranking."""
+        for t, p in zip(self.tasks, preds):
+            bad = ~np.isfinite(p).reshape(len(p), -1).all(axis=1)
+            if not bad.any():
+                continue
+            where = f"The model's {t.name} predictions are not finite (NaN or infinity) for {int(bad.sum()):,} of {len(p):,} rows"
+            if not all(bool(torch.isfinite(v).all()) for v in self.model.state_dict().values() if v.is_floating_point()):
+                raise ModelFileError(f"{where}: its weights are not finite (a diverged or damaged model); retrain it")
+            raise DataError(f"{where}: check those rows' numeric features for extreme values")
 
     def predict(self, frame: pd.DataFrame, pref=None) -> pd.DataFrame:
         """A table of predictions: one column per task (probability for binary, value
@@ -160,45 +179,62 @@ class TrainedModel:
 
     @classmethod
     def load(cls, directory: str | Path) -> TrainedModel:
+        """Load a folder written by :meth:`save`. Nothing in it is executed, and nothing is
+        allocated before the description has been checked against itself and the weights'
+        header (:mod:`.model_files`, :mod:`.model_check`); any problem is a
+        :class:`ModelFileError` naming the file."""
         path = Path(directory)
         if not path.is_dir():
             raise ModelFileError(f"No saved model folder at {path}")
         for required in ("model.json", "encoder.json", "model.safetensors"):
-            if not (path / required).exists():
+            if not (path / required).exists() and not (path / required).is_symlink():
                 raise ModelFileError(f"{path} is not a saved model: {required} is missing")
-        try:
-            meta = json.loads((path / "model.json").read_text())
-            encoder = FeatureEncoder.from_dict(json.loads((path / "encoder.json").read_text()))
-            version = meta.get("format_version")
-        except (ValueError, TypeError, KeyError, AttributeError) as err:  # JSONDecodeError is a ValueError
-            raise ModelFileError(f"{path} has a damaged model description ({err})") from None
+        meta = read_json(path, "model.json")
+        if not isinstance(meta, dict):
+            raise ModelFileError(f"{path}: model.json is damaged or was edited: it is not a model description")
+        version = meta.get("format_version")
         if version != FORMAT_VERSION:
             raise ModelFileError(
-                f"{path} was saved in format {version}; this version reads format {FORMAT_VERSION}"
+                f"{path} was saved in format {str(version)[:20]}; this version reads format {FORMAT_VERSION}"
             )
+        arch, tasks, model_config, cards, num_dim, config, schema = check_description(meta, path)
+        encoder = check_encoder(read_json(path, "encoder.json"), path)
+        check_consistent(encoder, cards, num_dim, path)
+        weights = read_file(path, "model.safetensors", MAX_BYTES["model.safetensors"])
+        check_shapes(expected_shapes(arch, cards, num_dim, tasks, model_config), safetensors_shapes(weights, path), path)
         try:
-            tasks = [TaskSpec.from_dict(t) for t in meta["tasks"]]
-            model_config = ModelConfig.from_dict(meta["model_config"])
-            config = TrainConfig.from_dict(meta["train_config"])
-            schema = Schema.from_dict(meta["schema"])
-            cards, num_dim, arch = meta["cardinalities"], meta["num_dim"], meta["arch"]
-        except (ValueError, TypeError, KeyError, AttributeError) as err:
-            raise ModelFileError(f"{path} has a damaged model description (missing or invalid {err})") from None
+            state = load_safetensors(weights)
+        except (RuntimeError, OSError, ValueError, SafetensorError) as err:
+            raise ModelFileError(f"{path}: the weights are damaged ({str(err)[:200]})") from None
+        del weights
+        check_finite(state, path)
         model = build_model(arch, cards, num_dim, tasks, model_config)
         try:
-            model.load_state_dict(load_file(str(path / "model.safetensors")))
-        except (RuntimeError, OSError, ValueError, SafetensorError) as err:
-            raise ModelFileError(f"{path}: the weights are damaged or do not match the model description "
-                                 f"({str(err)[:200]})") from None
-        tables = {}
-        for n in ("items", "users", "interactions", "test_rows"):
-            target = path / f"{n}.parquet"
-            try:
-                tables[n] = pd.read_parquet(target) if target.exists() else None
-            except (OSError, ValueError, pa.ArrowException) as err:
-                raise ModelFileError(f"{path}: {target.name} is damaged ({str(err)[:200]})") from None
-        return cls(model.eval(), encoder, tasks, config, schema, meta.get("metrics", {}),
-                   meta.get("data_name", "data"), **tables)
+            model.load_state_dict(state)
+        except (RuntimeError, ValueError) as err:  # pragma: no cover - the shapes were checked above
+            raise ModelFileError(f"{path}: the weights do not match the model description ({str(err)[:200]})") from None
+        tables = {n: read_table(path, f"{n}.parquet") if _present(path / f"{n}.parquet") else None
+                  for n in ("items", "users", "interactions", "test_rows")}
+        _check_tables(tables, schema, path)
+        metrics = meta.get("metrics", {})
+        data_name = meta.get("data_name", "data")
+        return cls(model.eval(), encoder, tasks, config, schema, metrics if isinstance(metrics, dict) else {},
+                   data_name if isinstance(data_name, str) else "data", **tables)
+
+
+def _present(path: Path) -> bool:
+    return path.exists() or path.is_symlink()  # a broken link is reported, not skipped
+
+
+def _check_tables(tables: dict, schema: Schema, path: Path) -> None:
+    """The id columns recommendations join on are in the tables that need them."""
+    needs = {"items": [schema.item], "users": [schema.user], "interactions": [schema.user, schema.item]}
+    for name, columns in needs.items():
+        table = tables[name]
+        for col in columns:
+            if table is not None and col is not None and col not in table.columns:
+                raise ModelFileError(f"{path}: {name}.parquet lacks the id column '{col}' that model.json names; "
+                                     "the files do not belong together or were edited")
 
 
 def _json_default(o):

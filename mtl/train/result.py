@@ -36,6 +36,10 @@ class TrainResult:
     #: Gradient diagnostics, one row per measured batch: ``step``, ``epoch``,
     #: ``cos:<a>|<b>``, ``norm:<task>``, ``weight:<task>`` (see :mod:`mtl.train.diagnostics`).
     diagnostics: list[dict] = field(default_factory=list)
+    #: Why a diverged run (``reason == "diverged"``) was stopped: ``kind``, ``step``,
+    #: ``epoch``, ``task``, ``detail``, ``cause``, ``kept_epoch`` and the ``message``
+    #: to show (see :mod:`mtl.train.faults`); ``None`` for a healthy run.
+    fault: dict | None = None
 
     def set_latency(self, latency) -> None:
         """Record a :class:`~mtl.train.latency.Latency` measurement."""
@@ -73,4 +77,5 @@ class TrainResult:
             "config": self.config.to_dict(),
             "history": self.history,
             "diagnostics": self.diagnostics,
+            "fault": self.fault,
         }

@@ -4,7 +4,10 @@
 few times per second, a validation evaluation at least once per epoch, and a final
 ``Done`` carrying the :class:`TrainResult`. :meth:`Trainer.request_stop` (safe to
 call from another thread) ends training within one batch; the best model so far is
-kept and evaluated, exactly as after early stopping.
+kept and evaluated, exactly as after early stopping. A diverging run (non-finite or
+exploding loss, collapsed predictions: :mod:`.faults`) stops the same way with reason
+``"diverged"`` and a :class:`~.faults.Fault` in the result, or raises
+:class:`~.faults.TrainingDiverged` when no model was evaluated before it went wrong.
 
 Speed: all tensors are moved to the device once and batches are slices of them
 (a ``DataLoader`` over a ``TensorDataset`` measured ~9x slower on a 2-core CPU).
@@ -33,6 +36,7 @@ from .config import TrainConfig
 from .device import resolve_device
 from .diagnostics import GradientDiagnostics, summarize
 from .events import Done, Evaluation, Event, Progress
+from .faults import DivergenceMonitor, Fault, TrainingDiverged
 from .latency import Latency, measure_latency
 from .model_io import TrainedModel
 from .result import TrainResult
@@ -135,10 +139,15 @@ class Trainer:
         """Per-task metrics of the current model on ``train``/``valid``/``test``."""
         return self._metrics(name, self.predict_part(name), with_groups)
 
-    def _validate(self) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
-        """Validation metrics and losses from one pass over the validation rows."""
+    def _validate(self, monitor: DivergenceMonitor, step: int, epoch: float
+                  ) -> tuple[dict[str, dict[str, float]], dict[str, float], Fault | None]:
+        """Validation metrics and losses from one pass over the validation rows, or the
+        fault that the predictions show (then no metrics: they would be meaningless)."""
         preds, losses = self._forward_part("valid", losses=True)
-        return self._metrics("valid", preds, with_groups=False), losses
+        fault = monitor.check_predictions(preds, step, epoch)
+        if fault is not None:
+            return {}, losses, fault
+        return self._metrics("valid", preds, with_groups=False), losses, None
 
     def _score(self, metrics: dict[str, dict[str, float]]) -> float:
         w = self.weighting.preference.cpu().numpy()
@@ -165,6 +174,8 @@ class Trainer:
         start = last_progress = time.perf_counter()
         reason, epochs_run = "completed", 0.0
         diagnostics, global_step = self.diagnostics, 0
+        monitor = DivergenceMonitor(list(tasks), y, self._parts["valid"][:2], cfg.lr, self.data.encoder.numeric_names)
+        fault: Fault | None = None
 
         for epoch in range(1, cfg.epochs + 1):
             self.model.train()
@@ -176,10 +187,16 @@ class Trainer:
                     break
                 idx = order[(step - 1) * cfg.batch_size : step * cfg.batch_size]
                 pref = self._sample_preference() if self.conditioned else None
-                out = self.model(x_cat[idx], x_num[idx], pref)
+                xn = x_num[idx]
+                out = self.model(x_cat[idx], xn, pref)
                 yb = y[idx]
                 losses = torch.stack([task_loss(t, o, yb[:, j]) for j, (o, t) in enumerate(zip(out.outputs, tasks))])
                 global_step += 1
+                # Checked before the optimizer (and any weighting method) sees a NaN.
+                batch_losses = losses.detach().double().cpu()
+                fault = monitor.check_batch(batch_losses, global_step, epoch - 1 + step / steps, yb, xn)
+                if fault is not None:
+                    break
                 probe = diagnostics.measure(losses, out) if diagnostics.due(global_step) else None
                 self.optimizer.zero_grad(set_to_none=True)
                 if pref is not None:
@@ -190,7 +207,7 @@ class Trainer:
                     diagnostics.record(probe, global_step, epoch - 1 + step / steps,
                                        pref if pref is not None else self.weighting.applied_weights())
                 self.optimizer.step()
-                sums += losses.detach().double().cpu()
+                sums += batch_losses
                 batches += 1
                 now = time.perf_counter()
                 done = ((epoch - 1) * steps + step) / (cfg.epochs * steps)
@@ -208,7 +225,9 @@ class Trainer:
                     frac_epoch = round(epoch - 1 + step / steps, 2)
                     epochs_run = frac_epoch
                     train_losses = {nm: float(sums[j] / batches) for j, nm in enumerate(names)}
-                    valid_metrics, valid_losses = self._validate()
+                    valid_metrics, valid_losses, fault = self._validate(monitor, global_step, frac_epoch)
+                    if fault is not None:
+                        break
                     score = self._score(valid_metrics)
                     improved = score > best_score
                     if improved:
@@ -221,6 +240,9 @@ class Trainer:
                                      dict(zip(names, weights)), time.perf_counter() - start,
                                      summarize(new_rows), new_rows)
                     self.model.train()
+            if fault is not None:
+                reason = "diverged"
+                break
             if self._stop.is_set():
                 reason = "stopped"
                 break
@@ -231,6 +253,10 @@ class Trainer:
                 break
 
         train_seconds = time.perf_counter() - start
+        if fault is not None:
+            if best_state is None:
+                raise TrainingDiverged(fault, history)
+            fault = replace(fault, kept_epoch=best_epoch)
         if best_state is not None:
             self.model.load_state_dict(best_state)
         test = self.evaluate("test", with_groups=True)
@@ -241,7 +267,7 @@ class Trainer:
             config=cfg, tasks=list(tasks), test=test, valid=valid, history=history,
             train_seconds=train_seconds, params=self.model.n_parameters(), best_epoch=best_epoch,
             epochs_run=epochs_run, stopped=reason == "stopped", reason=reason, device=str(self.device),
-            diagnostics=[dict(r) for r in diagnostics.rows],
+            diagnostics=[dict(r) for r in diagnostics.rows], fault=fault.to_json() if fault is not None else None,
         )
         result.set_latency(self.measure_latency())
         self.model.to("cpu").eval()
