@@ -129,6 +129,7 @@ def from_frame(
             schema.notes[col] = f"binary label: values {said}"
         elif col in schema.notes:
             schema.notes[col] = f"{schema.notes[col]}; {said}"
+        schema.remarks[col] = f"Column '{col}': values {said}."
     return InteractionData(frame=joined, schema=schema, name=name, user_table=user_table, item_table=item_table)
 
 
@@ -308,14 +309,7 @@ def _task_spec(name: str, kind: str, train: pd.Series) -> TaskSpec:
         return TaskSpec(name, "binary")
     if kind == "regression":
         v = labelled.astype(float)
-        with np.errstate(over="ignore", invalid="ignore"):
-            mean, std = float(v.mean()), float(v.std())
-            # Squared errors (the loss, RMSE) of such values overflow, not only the spread.
-            overflow = not (np.isfinite(mean) and np.isfinite(std) and np.isfinite(np.square(v.to_numpy()).sum()))
-        if overflow:
-            row = int(v.abs().idxmax())
-            raise DataError(f"Label '{name}' has values too large to learn ({v.loc[row]:g} at row {row + 1}); rescale "
-                            "the column (e.g. to thousands) or take its logarithm", column=name, row=row)
+        mean, std = float(v.mean()), float(v.std())
         if std == 0:
             raise DataError(f"Label '{name}' has the same value ({v.iloc[0]:g}) on every training row", column=name)
         return TaskSpec(name, "regression", mean=mean, std=std)
@@ -359,8 +353,18 @@ def _numeric_label(frame: pd.DataFrame, name: str, kind: str) -> pd.Series:
                 f"Label '{name}' is binary but has the value {num.iloc[row]:g} at row {row + 1} (expected 0 or 1)",
                 column=name, row=row,
             )
-    _first_infinite(name, num.astype(float))
-    return num.astype(float)
+    num = num.astype(float)
+    _first_infinite(name, num)
+    if kind == "regression":
+        v = num.to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(over="ignore"):
+            # Its mean, spread, loss and RMSE all sum squares, which overflow to inf / NaN.
+            overflow = not np.isfinite(np.nansum(np.square(v)))
+        if overflow:
+            row = int(np.nanargmax(np.abs(v)))
+            raise DataError(f"Label '{name}' has values too large to learn ({v[row]:g} at row {row + 1}); rescale "
+                            "the column (e.g. to thousands) or take its logarithm", column=name, row=row)
+    return num
 
 
 def targets(frame: pd.DataFrame, tasks: list[TaskSpec]) -> torch.Tensor:
@@ -426,6 +430,7 @@ def prepare(
     """
     data, warnings = _categorical_tasks(data, list(tasks))
     schema = data.schema
+    warnings = list(schema.remarks.values()) + warnings
     check_tasks(schema, list(tasks))
     spec = SplitSpec(method=split, seed=seed) if isinstance(split, str) else split
     frame = data.frame

@@ -115,6 +115,9 @@ class Schema:
     notes: dict[str, str] = field(default_factory=dict)
     #: Derived labels: name -> expression (``"liked=rating>=4"``), in the order applied.
     derived: dict[str, str] = field(default_factory=dict)
+    #: What was done to a column's values that the user should be told (infinities read
+    #: as missing, yes/no read as 1/0, nested values ignored): column -> sentence.
+    remarks: dict[str, str] = field(default_factory=dict)
 
     @property
     def features(self) -> list[str]:
@@ -262,6 +265,12 @@ def _infinite_note(s: pd.Series, categorical: bool) -> str:
         "" if categorical else " (replaced by the training median)")
 
 
+def _infinite_remark(remarks: dict[str, str], col: str, s: pd.Series) -> None:
+    n = infinite_count(s)
+    if n:
+        remarks[col] = f"Column '{col}' has {n:,} infinite value{'s' if n > 1 else ''}, treated as missing."
+
+
 def _check_column_names(columns: list[str], what: str) -> None:
     seen: set[str] = set()
     for c in columns:
@@ -328,6 +337,7 @@ def infer_schema(
     ignored: list[str] = []
     oracle: list[str] = []
     text: list[str] = []
+    remarks: dict[str, str] = {}
 
     for col in columns:
         if col in taken:
@@ -340,6 +350,7 @@ def infer_schema(
         if col in nested:
             ignored.append(col)
             notes[col] = "ignored: holds lists or nested records (a Parquet list / struct column), not single values"
+            remarks[col] = f"Column '{col}' holds lists or nested records, so it was left out."
             continue
         if col in derived and col not in ov.labels:
             labels[col] = "binary"
@@ -354,6 +365,7 @@ def infer_schema(
             is_cat = col in ov.categorical or (col not in ov.numeric and not pd.api.types.is_numeric_dtype(s))
             (categorical if is_cat else numeric).append(col)
             notes[col] = f"{'categorical' if is_cat else 'numeric'} feature (chosen)" + _infinite_note(s, is_cat)
+            _infinite_remark(remarks, col, s)
             continue
         if col.lower().startswith(ORACLE_PREFIX):
             oracle.append(col)
@@ -407,6 +419,7 @@ def infer_schema(
             else:
                 numeric.append(col)
                 notes[col] = f"numeric feature{origin}" + _infinite_note(s, False)
+                _infinite_remark(remarks, col, s)
             continue
         values = _non_null(s).astype(str)
         if _is_display_text(s):
@@ -440,4 +453,5 @@ def infer_schema(
         numeric=numeric, ignored=ignored, oracle=oracle, text=text,
         side={c: side[c] for c in categorical + numeric if c in side}, notes=notes,
         derived={name: d.expression for name, d in derived.items()},
+        remarks=remarks,
     )
