@@ -135,7 +135,9 @@ def test_file_with_label_columns_only(tmp_path):
 def test_too_few_rows_refused_at_load(tmp_path):
     path = tmp_path / "small.csv"
     _frame(20).to_csv(path, index=False)
-    with pytest.raises(DataError, match=r"^small.csv has only 20 data rows; at least 30 are needed"):
+    with pytest.raises(DataError, match=r"^small.csv has only 20 data rows; at least 100 are needed to train and "
+                                        r"evaluate \(the split keeps 10% of rows for validation and for testing, 10 "
+                                        r"rows each at least\)$"):
         load(path)
 
 

@@ -11,6 +11,7 @@ Two steps, both pure functions:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,6 +51,8 @@ class InteractionData:
         for col, kind in self.schema.labels.items():
             s = self.frame[col]
             num = pd.to_numeric(s, errors="coerce") if kind != "multiclass" else None
+            if num is not None:  # infinities and overflowing squares say nothing about a typical value
+                num = num.where(np.isfinite(num) & (num.abs() < 1e150))
             rows.append(
                 {
                     "label": col,
@@ -198,10 +201,12 @@ def check_usable(data: InteractionData) -> None:
     """Refuse data no choice of tasks or roles can train on: too few rows to split, or
     no input for the model. :func:`load` (the CLI) and the app's upload both call it,
     so a file is accepted or refused the same way everywhere."""
-    minimum = 3 * MIN_ROWS_PER_PART
+    smallest = min(SplitSpec().fractions)
+    minimum = math.ceil(MIN_ROWS_PER_PART / smallest - 1e-9)
     if data.n_rows < minimum:
-        raise DataError(f"{data.name} has only {data.n_rows} data rows; at least {minimum} are needed to train and "
-                        f"evaluate (train, validation and test parts of {MIN_ROWS_PER_PART} rows or more)")
+        raise DataError(f"{data.name} has only {data.n_rows:,} data rows; at least {minimum} are needed to train and "
+                        f"evaluate (the split keeps {smallest:.0%} of rows for validation and for testing, "
+                        f"{MIN_ROWS_PER_PART} rows each at least)")
     _check_inputs(data.schema, data.name)
 
 
