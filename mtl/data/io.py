@@ -28,7 +28,7 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
+from ..errors import DataError, one_line
 
 Source = str | os.PathLike | bytes | BinaryIO
 
@@ -206,7 +206,7 @@ def _read_parquet(data: bytes, name: str, max_decompressed: int | None, max_colu
     except DataError:
         raise
     except Exception as err:  # pyarrow raises several unrelated types
-        raise DataError(f"{name} is not a readable Parquet file ({err})") from None
+        raise DataError(f"{name} is not a readable Parquet file ({one_line(err)})") from None
     return _exact_ids(table.to_pandas())
 
 
