@@ -8,9 +8,23 @@ that message on one line and exits with status 2; the app shows it in a banner.
 
 from __future__ import annotations
 
+import re
+
+_LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+
+
+def one_line(text: object) -> str:
+    """``text`` with its line breaks folded into spaces: library messages (pyarrow's
+    among them) may span lines, and the CLI promises one ``error:`` line."""
+    return _LINE_BREAKS.sub(" ", str(text)).strip()
+
 
 class MTLError(Exception):
-    """Base class for user-facing errors. ``str(err)`` is the message to show."""
+    """Base class for user-facing errors. ``str(err)`` is the message to show, always
+    on one line."""
+
+    def __init__(self, message: object = "", *args):
+        super().__init__(one_line(message), *args)
 
 
 class DataError(MTLError):

@@ -23,6 +23,7 @@ import pandas as pd
 import streamlit as st
 
 from mtl.data import InteractionData, PreparedData, RoleOverrides, SplitSpec, from_frame, prepare, read_table
+from mtl.data.dataset import check_usable
 from mtl.data.derive import parse_derived
 from mtl.data.samples import SAMPLES, Sample, get_sample
 from mtl.data.schema import TIME_NAMES
@@ -213,8 +214,10 @@ def dataset_from_upload(main: tuple[str, bytes], users: tuple[str, bytes] | None
         digest.update(name.encode() + b"\0" + content)
         tables.append(read_table(content, name=name, max_bytes=None))
     files = tuple(u[0] for u in (main, users, items) if u is not None)
-    return dataset_from_frames(tables[0], main[0], tables[1], tables[2], source_id=f"upload:{digest.hexdigest()}",
-                               files=files)
+    ds = dataset_from_frames(tables[0], main[0], tables[1], tables[2], source_id=f"upload:{digest.hexdigest()}",
+                             files=files)
+    check_usable(ds.data)  # the check the CLI's load makes: a file is accepted or refused the same way in both
+    return ds
 
 
 def active_dataset() -> Dataset:

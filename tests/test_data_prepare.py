@@ -127,8 +127,9 @@ def test_infinite_regression_label():
     wt = np.random.default_rng(2).exponential(5, 300)
     wt[3] = np.inf
     data = from_frame(_table(watch_time=wt))
-    with pytest.raises(DataError, match="Label 'watch_time' has infinite values"):
+    with pytest.raises(DataError, match=r"Label 'watch_time' has an infinite value \(inf\) at row 4;") as info:
         prepare(data, ["watch_time"])
+    assert (info.value.column, info.value.row) == ("watch_time", 3)
 
 
 # ------------------------------------------------------------------ targets

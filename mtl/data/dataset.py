@@ -11,6 +11,7 @@ Two steps, both pure functions:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,8 +23,8 @@ from ..tasks import TaskSpec
 from .derive import apply_derived
 from .encode import MAX_STAT_LABELS, FeatureEncoder, canonical
 from .io import DEFAULT_MAX_BYTES, Source, read_table
-from .schema import ITEM_NAMES, USER_NAMES, RoleOverrides, Schema, infer_schema
-from .split import SplitSpec, split_indices
+from .schema import ITEM_NAMES, MAX_CLASSES, USER_NAMES, RoleOverrides, Schema, infer_schema
+from .split import MIN_ROWS_PER_PART, SplitSpec, split_indices
 
 #: Fewest labelled training rows a task needs.
 MIN_LABELLED_ROWS = 10
@@ -50,6 +51,8 @@ class InteractionData:
         for col, kind in self.schema.labels.items():
             s = self.frame[col]
             num = pd.to_numeric(s, errors="coerce") if kind != "multiclass" else None
+            if num is not None:  # infinities and overflowing squares say nothing about a typical value
+                num = num.where(np.isfinite(num) & (num.abs() < 1e150))
             rows.append(
                 {
                     "label": col,
@@ -121,8 +124,53 @@ def from_frame(
             raise DataError("An item feature table was given, but the data has no item id column to join it on")
         joined = _join_side(joined, item_table, ids.item, ITEM_NAMES, "item", side)
     joined = apply_derived(joined, ov.derive)
+    joined, words = _boolean_words(joined)
     schema = infer_schema(joined, ov, side=side)
+    for col, (yes, no) in words.items():
+        said = f"'{yes}'/'{no}' read as 1/0"
+        if schema.labels.get(col) == "binary" and col not in ov.labels:
+            schema.notes[col] = f"binary label: values {said}"
+        elif col in schema.notes:
+            schema.notes[col] = f"{schema.notes[col]}; {said}"
+        schema.remarks[col] = f"Column '{col}': values {said}."
     return InteractionData(frame=joined, schema=schema, name=name, user_table=user_table, item_table=item_table)
+
+
+#: Spellings of a yes/no outcome, read as 1/0 (case and spaces ignored).
+BOOLEAN_WORDS = (("yes", "no"), ("y", "n"), ("true", "false"))
+
+
+def _boolean_words(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, tuple[str, str]]]:
+    """``frame`` with text columns of yes/no, y/n or true/false (and object columns of
+    Python booleans with gaps) as 1.0/0.0 floats, missing kept missing; and, per
+    converted column, the (yes, no) spellings found, to say so."""
+    out: dict[str, pd.Series] = {}
+    words: dict[str, tuple[str, str]] = {}
+    for col in frame.columns:
+        s = frame[col]
+        if not (pd.api.types.is_string_dtype(s) or s.dtype == object) or pd.api.types.is_bool_dtype(s):
+            continue
+        values = s.dropna()
+        if values.empty:
+            continue
+        if values.map(lambda v: isinstance(v, (bool, np.bool_))).all():
+            out[col] = s.map(lambda v: v if pd.isna(v) else float(bool(v))).astype(float)
+            words[col] = ("True", "False")
+            continue
+        if not values.map(lambda v: isinstance(v, str)).all():
+            continue
+        distinct = values.unique()
+        if len(distinct) > 16:  # more spellings than Yes/YES/yes/' yes'... : not a yes/no column
+            continue
+        lower = {v: v.strip().lower() for v in distinct}
+        for yes, no in BOOLEAN_WORDS:
+            if set(lower.values()) <= {yes, no}:
+                out[col] = s.map(lambda v, yes=yes, lower=lower: v if pd.isna(v) else float(lower[v] == yes)).astype(float)
+                seen_yes = next((v.strip() for v in distinct if lower[v] == yes), yes)
+                seen_no = next((v.strip() for v in distinct if lower[v] == no), no)
+                words[col] = (seen_yes, seen_no)
+                break
+    return (frame.assign(**out) if out else frame), words
 
 
 def load(
@@ -144,7 +192,30 @@ def load(
     user_table = read_table(user_features, max_bytes=max_bytes) if user_features is not None else None
     item_table = read_table(item_features, max_bytes=max_bytes) if item_features is not None else None
     label = name or getattr(path, "name", None) or str(path).rsplit("/", 1)[-1]
-    return from_frame(frame, user_table=user_table, item_table=item_table, roles=roles, name=label)
+    data = from_frame(frame, user_table=user_table, item_table=item_table, roles=roles, name=label)
+    check_usable(data)
+    return data
+
+
+def check_usable(data: InteractionData) -> None:
+    """Refuse data no choice of tasks or roles can train on: too few rows to split, or
+    no input for the model. :func:`load` (the CLI) and the app's upload both call it,
+    so a file is accepted or refused the same way everywhere."""
+    smallest = min(SplitSpec().fractions)
+    minimum = math.ceil(MIN_ROWS_PER_PART / smallest - 1e-9)
+    if data.n_rows < minimum:
+        raise DataError(f"{data.name} has only {data.n_rows:,} data rows; at least {minimum} are needed to train and "
+                        f"evaluate (the split keeps {smallest:.0%} of rows for validation and for testing, "
+                        f"{MIN_ROWS_PER_PART} rows each at least)")
+    _check_inputs(data.schema, data.name)
+
+
+def _check_inputs(schema: Schema, name: str) -> None:
+    if schema.user or schema.item or schema.categorical or schema.numeric:
+        return
+    labels = ", ".join(list(schema.labels)[:6]) or "none"
+    raise DataError(f"{name} has no input columns for the model (labels: {labels}; every other column is ignored or "
+                    "a timestamp); add user / item id or feature columns")
 
 
 # ---------------------------------------------------------------------- prepare
@@ -181,6 +252,28 @@ class PreparedData:
 
     def part(self, name: str) -> Part:
         return {"train": self.train, "valid": self.valid, "test": self.test}[name]
+
+
+def _categorical_tasks(data: InteractionData, tasks: list[str]) -> tuple[InteractionData, list[str]]:
+    """``data`` with the categorical features named as tasks turned into multiclass
+    labels (``--tasks category``), and a warning saying so for each."""
+    schema = data.schema
+    asked = [t for t in dict.fromkeys(tasks) if t in schema.categorical and t not in schema.side]
+    if not asked:
+        return data, []
+    schema = Schema.from_dict(schema.to_dict())
+    warnings = []
+    for t in asked:
+        n = int(canonical(data.frame[t]).nunique(dropna=True))
+        if not 2 <= n <= MAX_CLASSES:
+            raise ConfigError(f"'{t}' is a categorical feature with {n:,} distinct values; as a task (a multiclass "
+                              f"label) it needs 2 to {MAX_CLASSES} classes")
+        schema.categorical.remove(t)
+        schema.labels[t] = "multiclass"
+        schema.notes[t] = f"multiclass label: asked for as a task ({n} classes), so no longer a feature"
+        warnings.append(f"'{t}' was a categorical feature; as a task it is a multiclass label with {n} classes, "
+                        "and no longer an input (it would give the answer away).")
+    return InteractionData(data.frame, schema, data.name, data.user_table, data.item_table), warnings
 
 
 def check_tasks(schema: Schema, tasks: list[str]) -> None:
@@ -221,18 +314,31 @@ def _task_spec(name: str, kind: str, train: pd.Series) -> TaskSpec:
         return TaskSpec(name, "binary")
     if kind == "regression":
         v = labelled.astype(float)
-        if v.std() == 0:
+        mean, std = float(v.mean()), float(v.std())
+        if std == 0:
             raise DataError(f"Label '{name}' has the same value ({v.iloc[0]:g}) on every training row", column=name)
-        return TaskSpec(name, "regression", mean=float(v.mean()), std=float(v.std()))
-    classes = sorted(canonical(labelled).unique())
+        return TaskSpec(name, "regression", mean=mean, std=std)
+    classes = sorted(canonical(labelled).dropna().unique())
     if len(classes) < 2:
         raise DataError(f"Label '{name}' has a single class ('{classes[0]}') in the training split", column=name)
     return TaskSpec(name, "multiclass", classes=tuple(classes))
 
 
+def _first_infinite(name: str, s: pd.Series) -> None:
+    if pd.api.types.is_float_dtype(s):
+        inf = np.isinf(s.to_numpy(dtype=float, na_value=np.nan))
+        if inf.any():
+            row = int(np.flatnonzero(inf)[0])
+            raise DataError(f"Label '{name}' has an infinite value ({s.iloc[row]}) at row {row + 1}"
+                            f"{f' and {int(inf.sum()) - 1:,} more' if inf.sum() > 1 else ''}; "
+                            "fix or remove those rows, or leave the value empty if it is unknown",
+                            column=name, row=row)
+
+
 def _numeric_label(frame: pd.DataFrame, name: str, kind: str) -> pd.Series:
     s = frame[name]
     if kind == "multiclass":
+        _first_infinite(name, s)
         return s
     if pd.api.types.is_bool_dtype(s):
         return s.astype(float)
@@ -252,9 +358,18 @@ def _numeric_label(frame: pd.DataFrame, name: str, kind: str) -> pd.Series:
                 f"Label '{name}' is binary but has the value {num.iloc[row]:g} at row {row + 1} (expected 0 or 1)",
                 column=name, row=row,
             )
-    if not np.isfinite(num.dropna().to_numpy(dtype=float)).all():
-        raise DataError(f"Label '{name}' has infinite values", column=name)
-    return num.astype(float)
+    num = num.astype(float)
+    _first_infinite(name, num)
+    if kind == "regression":
+        v = num.to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(over="ignore"):
+            # Its mean, spread, loss and RMSE all sum squares, which overflow to inf / NaN.
+            overflow = not np.isfinite(np.nansum(np.square(v)))
+        if overflow:
+            row = int(np.nanargmax(np.abs(v)))
+            raise DataError(f"Label '{name}' has values too large to learn ({v[row]:g} at row {row + 1}); rescale "
+                            "the column (e.g. to thousands) or take its logarithm", column=name, row=row)
+    return num
 
 
 def targets(frame: pd.DataFrame, tasks: list[TaskSpec]) -> torch.Tensor:
@@ -318,7 +433,9 @@ def prepare(
     statistics (row counts and smoothed label rates, cross-fitted on train).
     Raises :class:`ConfigError` / :class:`DataError` with a readable message.
     """
+    data, warnings = _categorical_tasks(data, list(tasks))
     schema = data.schema
+    warnings = list(schema.remarks.values()) + warnings
     check_tasks(schema, list(tasks))
     spec = SplitSpec(method=split, seed=seed) if isinstance(split, str) else split
     frame = data.frame
@@ -339,7 +456,6 @@ def prepare(
     train_frame = frame.iloc[train_idx]
     specs = [_task_spec(t, schema.labels[t], labels[t].iloc[train_idx]) for t in tasks]
 
-    warnings: list[str] = []
     leaks = find_leaks(train_frame, schema, list(schema.labels))
     if leaks:
         schema = Schema.from_dict(schema.to_dict())
@@ -349,6 +465,7 @@ def prepare(
             schema.notes[col] = f"ignored: determines label '{label}' exactly (a leak)"
             warnings.append(f"Column '{col}' determines label '{label}' exactly on the training rows, so it was "
                             "left out of the features (it is another copy of the answer).")
+    _check_inputs(schema, data.name)
 
     encoder = FeatureEncoder.fit(train_frame, schema)
     stat_labels: list[str] = []

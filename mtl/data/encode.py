@@ -5,7 +5,7 @@
   the shared out-of-vocabulary embedding instead of an error.
 * Numeric columns are standardized with the training mean and standard deviation;
   non-negative heavy-tailed columns (skewness > 2) are ``log1p``-transformed first.
-  Missing numbers become the training mean (0 after standardizing).
+  Missing and infinite numbers become the training median.
 * Per-user and per-item statistics (:class:`IdStat`) give the network what a
   gradient-boosted model gets from target encoding: how many training rows the id
   has, and its smoothed rate of every label. They are computed on the training split
@@ -28,6 +28,8 @@ from .schema import Schema
 
 #: How many label columns feed per-id rate statistics (chosen tasks come first).
 MAX_STAT_LABELS = 8
+#: Label values beyond this size are left out of per-id statistics (their squares overflow).
+MAX_STAT_VALUE = 1e100
 SKEW_FOR_LOG = 2.0
 
 
@@ -44,8 +46,13 @@ def canonical(s: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(s):
         vals = s.to_numpy(dtype=float, na_value=np.nan)
         finite = np.isfinite(vals)
-        if np.all(vals[finite] == np.round(vals[finite])):
+        whole = vals[finite]
+        if np.all(whole == np.round(whole)) and np.abs(whole).max(initial=0) < 2**63:
             out = pd.Series(np.where(finite, vals, 0).astype(np.int64), index=s.index).astype("str")
+        elif np.all(whole == np.round(whole)):
+            # Beyond int64 a cast is undefined (every id became the same number): exact
+            # Python integers keep distinct floats distinct.
+            out = pd.Series([str(int(v)) if f else "" for v, f in zip(vals, finite)], index=s.index, dtype="str")
         else:
             out = s.astype("str")
         return out.where(finite)
@@ -124,7 +131,7 @@ class FeatureEncoder:
             if enc.level.get(col) == "context":
                 s = train[col]
                 enc.context_defaults[col] = (
-                    canonical(s).mode(dropna=True).iloc[0] if col in categorical else float(s.median())
+                    canonical(s).mode(dropna=True).iloc[0] if col in categorical else numeric_stats[col].fill
                 )
         return enc
 
@@ -149,7 +156,9 @@ class FeatureEncoder:
             for label in stat_labels:
                 kind = schema.labels[label]
                 y = pd.to_numeric(train[label], errors="coerce").to_numpy(dtype=float)
-                has = ~np.isnan(y)
+                # Infinite or huge values of a label that is not a task would overflow
+                # the encoder's variance: such values are skipped, like missing ones.
+                has = np.isfinite(y) & (np.abs(y) < MAX_STAT_VALUE)
                 if has.sum() < 20 or (kind == "binary" and len(np.unique(y[has])) < 2):
                     continue
                 log_label = kind == "regression" and y[has].min() >= 0 and _skew(y[has]) > SKEW_FOR_LOG
@@ -194,7 +203,7 @@ class FeatureEncoder:
         for j, col in enumerate(self.numeric):
             st = self.numeric_stats[col]
             v = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
-            v = np.where(np.isnan(v), st.fill, v)
+            v = np.where(np.isfinite(v), v, st.fill)  # infinities count as missing
             if st.log:
                 v = np.log1p(np.clip(v, 0, None))
             x_num[:, j] = (v - st.mean) / st.std
@@ -241,6 +250,7 @@ def _crossfit(codes: np.ndarray, target: np.ndarray, has: np.ndarray, seed: int,
 
 
 def _skew(v: np.ndarray) -> float:
+    v = v / (np.abs(v).max(initial=0) or 1.0)  # scale-free, and no overflow for values near 1e308
     sd = v.std()
     return float(((v - v.mean()) ** 3).mean() / sd**3) if sd > 0 else 0.0
 
@@ -253,7 +263,11 @@ def _fit_numeric(s: pd.Series) -> NumericStat:
     fill = float(np.median(v))
     log = bool(v.min() >= 0 and _skew(v) > SKEW_FOR_LOG)
     t = np.log1p(v) if log else v
-    return NumericStat(log=log, mean=float(t.mean()), std=float(t.std()) or 1.0, fill=fill)
+    # Mean and spread of the scaled values, scaled back: squares of values near 1e308
+    # overflow, and a NaN spread would make every prediction NaN.
+    scale = float(np.abs(t).max(initial=0)) or 1.0
+    return NumericStat(log=log, mean=float((t / scale).mean() * scale), std=float((t / scale).std() * scale) or 1.0,
+                       fill=fill)
 
 
 def _levels(train: pd.DataFrame, schema: Schema, columns: list[str]) -> dict[str, str]:

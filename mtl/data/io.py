@@ -2,31 +2,65 @@
 
 Every failure becomes a :class:`~mtl.errors.DataError` that says what is wrong with
 the file in words a user can act on (empty, wrong encoding, wrong delimiter,
-duplicate column names, too large), never a parser traceback.
+duplicate column names, too large, too wide, a decompression bomb), never a parser
+traceback. UTF-16 text (Excel's "Unicode text") and byte-order marks are decoded.
+
+Limits, each refused before the table is built so memory stays bounded:
+
+* ``max_bytes``: the file as stored (:data:`DEFAULT_MAX_BYTES`);
+* ``max_decompressed_bytes``: a ``.csv.gz`` after decompression, or a Parquet file's
+  uncompressed column data (:data:`DEFAULT_MAX_DECOMPRESSED_BYTES`; environment
+  variable ``MTL_MAX_DECOMPRESSED_MB``);
+* ``max_columns``: columns of one table (:data:`DEFAULT_MAX_COLUMNS`; environment
+  variable ``MTL_MAX_COLUMNS``).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
-import gzip
 import io
 import os
 import zlib
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import pandas as pd
 
-from ..errors import DataError
+from ..errors import DataError, one_line
 
 Source = str | os.PathLike | bytes | BinaryIO
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        raise DataError(f"The environment variable {name} must be a whole number, got '{raw}'") from None
+    if value <= 0:
+        raise DataError(f"The environment variable {name} must be positive, got {value}")
+    return value
+
 
 #: Default upper bound on the size of a file to read (the app's upload limit is
 #: set separately in ``.streamlit/config.toml``).
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+#: Largest decompressed CSV or uncompressed Parquet data: 1 MB of gzip can hold 1 GB of
+#: zeros, which pandas would turn into several GB of memory.
+DEFAULT_MAX_DECOMPRESSED_BYTES = _env_int("MTL_MAX_DECOMPRESSED_MB", 512) * 1024 * 1024
+#: Most columns in one table: every column becomes an input of the model, and a few
+#: thousand make training take many minutes on a small file.
+DEFAULT_MAX_COLUMNS = _env_int("MTL_MAX_COLUMNS", 500)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz", ".gz")
 _DELIMITERS = [",", ";", "\t", "|"]
+_DELIMITER_NAMES = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
+_CHUNK = 16 * 1024 * 1024
+_MAX_DEFLATE_RATIO = 1040
+#: Integers beyond this lose digits as float64: ids that large are kept as text.
+_EXACT_FLOAT = 2**53
 
 
 def _human(n: int) -> str:
@@ -68,27 +102,29 @@ def read_table(
     max_bytes: int | None = DEFAULT_MAX_BYTES,
     max_rows: int | None = None,
     encoding: str = "utf-8",
+    max_decompressed_bytes: int | None = DEFAULT_MAX_DECOMPRESSED_BYTES,
+    max_columns: int | None = DEFAULT_MAX_COLUMNS,
 ) -> pd.DataFrame:
     """Read a CSV (optionally gzip-compressed) or Parquet table.
 
     ``source`` is a path, raw bytes or a binary file object (e.g. a Streamlit upload,
     whose ``.name`` gives the format). The delimiter of a CSV is detected among
-    ``, ; TAB |``. Raises :class:`DataError` for an unreadable, empty, oversized or
-    malformed file, duplicate column names, or more than ``max_rows`` rows.
+    ``, ; TAB |``; UTF-8 with or without a byte-order mark and UTF-16 are read.
+    Integer ids too large for 64 bits (or for exact floats) are kept as text, so
+    distinct ids never merge. Raises :class:`DataError` for an unreadable, empty,
+    oversized, too wide or malformed file, duplicate column names, rows using another
+    delimiter, or more than ``max_rows`` rows.
     """
     data, name = _as_bytes(source, name, max_bytes)
     lower = name.lower()
     if not data:
         raise DataError(f"{name} is empty (0 bytes)")
     if lower.endswith(PARQUET_SUFFIXES) or data[:4] == b"PAR1":
-        df = _read_parquet(data, name)
+        df = _read_parquet(data, name, max_decompressed_bytes, max_columns)
     else:
         if data[:2] == b"\x1f\x8b":
-            try:
-                data = gzip.decompress(data)
-            except (OSError, EOFError, zlib.error) as err:
-                raise DataError(f"{name} looks gzip-compressed but cannot be decompressed ({err})") from err
-        df = _read_csv(data, name, encoding)
+            data = _gunzip(data, name, max_decompressed_bytes)
+        df = _read_csv(data, name, encoding, max_columns)
     if len(df.columns) == 0:
         raise DataError(f"{name} has no columns")
     if len(df) == 0:
@@ -107,19 +143,71 @@ def read_table(
     return df
 
 
-def _read_parquet(data: bytes, name: str) -> pd.DataFrame:
+def _too_big(name: str, what: str, size: int, limit: int) -> DataError:
+    return DataError(
+        f"{name} {what} {_human(size)}, over the limit of {_human(limit)} (a decompression bomb, or a table too "
+        "large to explore here); use a sample of the rows, or raise MTL_MAX_DECOMPRESSED_MB"
+    )
+
+
+def _gunzip(data: bytes, name: str, limit: int | None) -> bytes:
+    """Decompress gzip ``data`` in bounded steps, refusing more than ``limit`` bytes of
+    output as soon as it is known: the gzip trailer states the size (modulo 4 GB),
+    trusted once the first block decompresses and when deflate could reach it (at most
+    ~1,032 times smaller; a truncated file's "trailer" is noise)."""
+    claimed = int.from_bytes(data[-4:], "little") if len(data) >= 18 else 0
+    claimed = claimed if claimed <= _MAX_DEFLATE_RATIO * len(data) else 0
+    out = bytearray()
+    stream = zlib.decompressobj(wbits=31)
+    pending = data
+    try:
+        while True:
+            piece = stream.decompress(pending, _CHUNK)
+            out += piece
+            if limit is not None and (len(out) > limit or claimed > limit):
+                size = max(claimed, len(out))
+                raise _too_big(name, "decompresses to" if claimed > limit else "decompresses to more than",
+                               size if claimed > limit else limit, limit)
+            pending = stream.unconsumed_tail
+            if stream.eof:
+                pending = stream.unused_data
+                if not pending.strip(b"\0"):  # the end, or padding after the last member
+                    return bytes(out)
+                stream = zlib.decompressobj(wbits=31)  # another gzip member follows
+                claimed = 0  # the trailer belongs to the last member only
+            elif not pending and len(piece) < _CHUNK:
+                raise EOFError("the file ends before the end of the compressed data")
+    except (zlib.error, EOFError) as err:
+        raise DataError(f"{name} looks gzip-compressed but cannot be decompressed ({err})") from None
+
+
+def _too_wide(name: str, n: int, limit: int) -> DataError:
+    return DataError(
+        f"{name} has {n:,} columns, over the limit of {limit:,}; keep the columns you need "
+        "(or raise MTL_MAX_COLUMNS)"
+    )
+
+
+def _read_parquet(data: bytes, name: str, max_decompressed: int | None, max_columns: int | None) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     try:
         file = pq.ParquetFile(io.BytesIO(data))
+        names = file.schema_arrow.names
+        if max_columns is not None and len(names) > max_columns:
+            raise _too_wide(name, len(names), max_columns)
+        meta = file.metadata
+        size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        if max_decompressed is not None and size > max_decompressed:
+            raise _too_big(name, "holds", size, max_decompressed)
         # Check names first: pq.read_table fails on duplicates with an opaque message.
-        _check_duplicates(file.schema_arrow.names, name)
+        _check_duplicates(names, name)
         table = file.read()
     except DataError:
         raise
     except Exception as err:  # pyarrow raises several unrelated types
-        raise DataError(f"{name} is not a readable Parquet file ({err})") from None
-    return table.to_pandas()
+        raise DataError(f"{name} is not a readable Parquet file ({one_line(err)})") from None
+    return _exact_ids(table.to_pandas())
 
 
 def _check_duplicates(columns, name: str) -> None:
@@ -152,7 +240,31 @@ def _not_text(name: str, encoding: str, data: bytes, start: int) -> DataError:
     )
 
 
-def _read_csv(data: bytes, name: str, encoding: str) -> pd.DataFrame:
+def _utf16(data: bytes) -> str | None:
+    """The UTF-16 codec ``data`` is written in (Excel's "Unicode text"), from its
+    byte-order mark or, without one, from the zero high bytes of ASCII text."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    head = data[:4096]
+    if len(head) >= 8:
+        even, odd = head[0::2], head[1::2]
+        if odd.count(0) > 0.9 * len(odd) and even.count(0) == 0:
+            return "utf-16-le"
+        if even.count(0) > 0.9 * len(even) and odd.count(0) == 0:
+            return "utf-16-be"
+    return None
+
+
+def _read_csv(data: bytes, name: str, encoding: str, max_columns: int | None) -> pd.DataFrame:
+    wide = _utf16(data) if encoding.replace("-", "").lower() == "utf8" else None
+    if wide:
+        try:
+            data = data.decode(wide).encode("utf-8")
+        except UnicodeDecodeError as err:
+            raise DataError(f"{name} looks like UTF-16 text but has an invalid character at byte {err.start}; "
+                            "re-save it as UTF-8 CSV") from None
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
     head = data[:65536]
     try:
         text_head = head.decode(encoding)
@@ -165,10 +277,12 @@ def _read_csv(data: bytes, name: str, encoding: str) -> pd.DataFrame:
         raise DataError(f"{name} looks like a binary file, not CSV text; upload CSV, CSV.gz or Parquet")
     sep = _sniff_delimiter(text_head)
     header = next(csv.reader(io.StringIO(text_head.splitlines()[0] if text_head else ""), delimiter=sep), [])
+    if max_columns is not None and len(header) > max_columns:
+        raise _too_wide(name, len(header), max_columns)
     # Blank names are reported below as a column without a name, not as duplicates.
     _check_duplicates([h.strip() for h in header if h.strip()], name)
     try:
-        df = pd.read_csv(io.BytesIO(data), sep=sep, encoding=encoding, low_memory=False)
+        df = _parse_csv(data, sep, encoding)
     except UnicodeDecodeError as err:
         # pandas reports a position inside its read buffer; find the real one.
         try:
@@ -181,6 +295,7 @@ def _read_csv(data: bytes, name: str, encoding: str) -> pd.DataFrame:
     except pd.errors.ParserError as err:
         msg = str(err).strip().splitlines()[-1]
         raise DataError(f"{name} is not a well-formed CSV table: {msg}") from None
+    raw_names = list(df.columns)
     df.columns = [str(c).strip() for c in df.columns]
     if df.shape[1] == 1 and len(df) > 0:
         col = df.columns[0]
@@ -190,4 +305,70 @@ def _read_csv(data: bytes, name: str, encoding: str) -> pd.DataFrame:
             f"{name} has only one column '{col[:60]}'{hint}; use comma-, semicolon- or tab-separated values",
             column=col,
         )
+    _check_other_delimiter(df, name, sep)
+    lossy = _lossy_id_columns(df)
+    if lossy:
+        # Read those columns again as written: as floats, 12345678901234567890 and
+        # 12345678901234567891 are the same number, and 1e+20 loses its digits too.
+        df = _parse_csv(data, sep, encoding, as_text=[raw_names[i] for i in lossy])
+        df.columns = [str(c).strip() for c in df.columns]
+    return _exact_ids(df)
+
+
+def _parse_csv(data: bytes, sep: str, encoding: str, as_text: list[str] | None = None) -> pd.DataFrame:
+    dtype = {c: str for c in as_text} if as_text else None
+    return pd.read_csv(io.BytesIO(data), sep=sep, encoding=encoding, low_memory=False, dtype=dtype)
+
+
+def _lossy_id_columns(df: pd.DataFrame) -> list[int]:
+    """Positions of id-named float columns of whole numbers beyond the exact range of
+    float64 (ids written in scientific notation, or too long for 64 bits)."""
+    from .schema import looks_like_id
+
+    out = []
+    for i, col in enumerate(df.columns):
+        s = df[col]
+        if pd.api.types.is_float_dtype(s) and looks_like_id(col):
+            v = s.to_numpy(dtype=float, na_value=np.nan)
+            v = v[np.isfinite(v)]
+            if len(v) and np.abs(v).max() >= _EXACT_FLOAT and np.all(v == np.round(v)):
+                out.append(i)
+    return out
+
+
+def _exact_ids(df: pd.DataFrame) -> pd.DataFrame:
+    """Columns holding integers beyond 64 bits (pandas keeps them as Python ints,
+    which neither Arrow nor NumPy can hold) as text: they are ids, and as text they
+    stay distinct, display, and join."""
+    for col in df.columns:
+        s = df[col]
+        if s.dtype == object:
+            v = s.dropna()
+            if len(v) and v.map(lambda x: isinstance(x, int) and not isinstance(x, bool)).any():
+                df[col] = s.map(lambda x: x if pd.isna(x) else str(x)).astype("str")
     return df
+
+
+def _check_other_delimiter(df: pd.DataFrame, name: str, sep: str) -> None:
+    """Refuse rows written with another delimiter: pandas reads such a row as one value
+    in the first column and leaves every other column (labels included) empty."""
+    if df.shape[1] < 2 or not (pd.api.types.is_string_dtype(df.iloc[:, 0]) or df.iloc[:, 0].dtype == object):
+        return
+    rest_empty = df.iloc[:, 1:].isna().all(axis=1).to_numpy()
+    if not rest_empty.any():
+        return
+    first = df.iloc[:, 0].astype("str")
+    for other in _DELIMITERS:
+        if other == sep:
+            continue
+        bad = rest_empty & first.str.contains(other, regex=False).fillna(False).to_numpy(dtype=bool)
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            value = str(first.iloc[rows[0]])
+            value = value if len(value) <= 40 else value[:37] + "..."
+            raise DataError(
+                f"{name}: row {rows[0] + 1} ('{value}') is separated by {_DELIMITER_NAMES[other]} while the header "
+                f"uses {_DELIMITER_NAMES[sep]} ({len(rows):,} row{'s' if len(rows) > 1 else ''} like this); "
+                "use one delimiter throughout, or its other columns (labels included) would be read as missing",
+                row=int(rows[0]),
+            )

@@ -115,6 +115,9 @@ class Schema:
     notes: dict[str, str] = field(default_factory=dict)
     #: Derived labels: name -> expression (``"liked=rating>=4"``), in the order applied.
     derived: dict[str, str] = field(default_factory=dict)
+    #: What was done to a column's values that the user should be told (infinities read
+    #: as missing, yes/no read as 1/0, nested values ignored): column -> sentence.
+    remarks: dict[str, str] = field(default_factory=dict)
 
     @property
     def features(self) -> list[str]:
@@ -150,6 +153,12 @@ class Schema:
         return cls(**d)
 
 
+def looks_like_id(column: str) -> bool:
+    """Named like a user, item or other identifier (``user_id``, ``isbn``, ``sku`` ...)."""
+    name = str(column).strip().lower()
+    return name in USER_NAMES or name in ITEM_NAMES or bool(_IDENTIFIER_HINT.search(name))
+
+
 def _find_by_name(columns: list[str], names: tuple[str, ...]) -> str | None:
     lower = {c.lower(): c for c in columns}
     for n in names:
@@ -160,6 +169,21 @@ def _find_by_name(columns: list[str], names: tuple[str, ...]) -> str | None:
 
 def _non_null(s: pd.Series) -> pd.Series:
     return s.dropna()
+
+
+def is_nested(s: pd.Series) -> bool:
+    """Holds lists, arrays, dicts or sets (Parquet list / struct / map columns): such
+    values are not categories or numbers, and cannot even be counted or hashed."""
+    if s.dtype != object:
+        return False
+    return bool(s.map(lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray))).any())
+
+
+def infinite_count(s: pd.Series) -> int:
+    """Number of +/- infinite values of a numeric column (0 for other columns)."""
+    if not pd.api.types.is_float_dtype(s):
+        return 0
+    return int(np.isinf(s.to_numpy(dtype=float, na_value=np.nan)).sum())
 
 
 def _is_binary(s: pd.Series) -> bool:
@@ -233,6 +257,20 @@ def label_kind_of(s: pd.Series) -> str:
     return "multiclass"
 
 
+def _infinite_note(s: pd.Series, categorical: bool) -> str:
+    n = infinite_count(s)
+    if not n:
+        return ""
+    return f"; {n:,} infinite value{'s' if n > 1 else ''} treated as missing" + (
+        "" if categorical else " (replaced by the training median)")
+
+
+def _infinite_remark(remarks: dict[str, str], col: str, s: pd.Series) -> None:
+    n = infinite_count(s)
+    if n:
+        remarks[col] = f"Column '{col}' has {n:,} infinite value{'s' if n > 1 else ''}, treated as missing."
+
+
 def _check_column_names(columns: list[str], what: str) -> None:
     seen: set[str] = set()
     for c in columns:
@@ -267,11 +305,16 @@ def infer_schema(
     for col, kind in ov.labels.items():
         if kind not in ("binary", "regression", "multiclass"):
             raise DataError(f"Label '{col}' has unknown kind '{kind}'; use binary, regression or multiclass", column=col)
+    nested = {c for c in columns if is_nested(df[c])}
+    for col in [ov.user, ov.item, ov.time, *ov.labels, *ov.features, *ov.categorical, *ov.numeric]:
+        if col in nested:
+            raise DataError(f"Column '{col}' holds lists or nested records (a Parquet list / struct column); it can "
+                            "only be ignored", column=col)
 
     notes: dict[str, str] = {}
     forced_features = set(ov.features) | set(ov.categorical) | set(ov.numeric)
     free = [c for c in columns if c not in ov.ignore and c not in ov.labels and c not in forced_features
-            and c not in derived]
+            and c not in derived and c not in nested]
 
     def pick(override: str | None, names: tuple[str, ...], what: str) -> str | None:
         if override is not None:
@@ -294,6 +337,7 @@ def infer_schema(
     ignored: list[str] = []
     oracle: list[str] = []
     text: list[str] = []
+    remarks: dict[str, str] = {}
 
     for col in columns:
         if col in taken:
@@ -302,6 +346,11 @@ def infer_schema(
         if col in ov.ignore:
             ignored.append(col)
             notes[col] = "ignored (chosen)"
+            continue
+        if col in nested:
+            ignored.append(col)
+            notes[col] = "ignored: holds lists or nested records (a Parquet list / struct column), not single values"
+            remarks[col] = f"Column '{col}' holds lists or nested records, so it was left out."
             continue
         if col in derived and col not in ov.labels:
             labels[col] = "binary"
@@ -315,7 +364,8 @@ def infer_schema(
         if col in forced_features:
             is_cat = col in ov.categorical or (col not in ov.numeric and not pd.api.types.is_numeric_dtype(s))
             (categorical if is_cat else numeric).append(col)
-            notes[col] = f"{'categorical' if is_cat else 'numeric'} feature (chosen)"
+            notes[col] = f"{'categorical' if is_cat else 'numeric'} feature (chosen)" + _infinite_note(s, is_cat)
+            _infinite_remark(remarks, col, s)
             continue
         if col.lower().startswith(ORACLE_PREFIX):
             oracle.append(col)
@@ -368,7 +418,8 @@ def infer_schema(
                 notes[col] = f"categorical feature{origin}: {n_unique} whole-number codes"
             else:
                 numeric.append(col)
-                notes[col] = f"numeric feature{origin}"
+                notes[col] = f"numeric feature{origin}" + _infinite_note(s, False)
+                _infinite_remark(remarks, col, s)
             continue
         values = _non_null(s).astype(str)
         if _is_display_text(s):
@@ -402,4 +453,5 @@ def infer_schema(
         numeric=numeric, ignored=ignored, oracle=oracle, text=text,
         side={c: side[c] for c in categorical + numeric if c in side}, notes=notes,
         derived={name: d.expression for name, d in derived.items()},
+        remarks=remarks,
     )

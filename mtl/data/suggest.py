@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .dataset import InteractionData
+from ..errors import DataError
+from .dataset import InteractionData, _numeric_label
 
 MAX_TASKS = 3
 #: Rarest usable class share of a binary label, and fewest rows of its rarer class.
@@ -79,6 +80,11 @@ def suggest_tasks(data: InteractionData, max_tasks: int = MAX_TASKS) -> TaskSugg
         s = frame[col]
         family = _family(col)
         labelled = int(s.notna().sum())
+        try:
+            _numeric_label(frame, col, kind)  # the check training makes: infinite or too large values
+        except DataError as err:
+            reasons[col] = f"not usable as a task as it is: {err}"
+            continue
         if kind == "binary":
             num = pd.to_numeric(s, errors="coerce") if not pd.api.types.is_bool_dtype(s) else s.astype(float)
             positives = int((num == 1).sum())
