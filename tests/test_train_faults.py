@@ -18,7 +18,7 @@ from mtl import tasks as tasks_module
 from mtl.cli import _valid_score, main
 from mtl.errors import MTLError
 from mtl.tasks import TaskSpec
-from mtl.train import Done, Evaluation, TrainedModel, Trainer
+from mtl.train import Done, Evaluation, TrainConfig, TrainedModel, Trainer
 from mtl.train import trainer as trainer_module
 from mtl.train.faults import (
     EXPLODE_FACTOR,
@@ -30,6 +30,8 @@ from mtl.train.faults import (
 )
 
 STEPS_PER_EPOCH = 13  # the tiny feed's 3,200 training rows in batches of 256
+
+DEFAULT_LR = TrainConfig.__dataclass_fields__["lr"].default
 
 
 def _nan_after(monkeypatch, step: int, task: int = 1) -> None:
@@ -63,7 +65,7 @@ def test_a_huge_learning_rate_is_caught_not_reported_as_auc_half():
     assert "\n" not in msg
     assert msg.startswith(f"Training diverged at step {fault.step} (epoch ")
     assert f"the {fault.task} loss exploded" in msg
-    assert "learning rate (5) is probably too high: try 0.5 (the default is 0.002)" in msg
+    assert f"learning rate (5) is probably too high: try 0.5 (the default is {DEFAULT_LR:g})" in msg
     assert "No model was kept" in msg
 
 
@@ -195,7 +197,8 @@ def test_likely_cause_names_an_extreme_feature_else_the_learning_rate():
     assert "numeric feature 'age' (4e+06 standard deviations)" in likely_cause(BIN, 0.002, None, numbers, ["x", "age"])
     assert likely_cause(BIN, 0.002, None, torch.zeros(2, 2), ["x", "age"]) == (
         "the learning rate (0.002) is probably too high: try 0.0002")
-    assert likely_cause(BIN, 0.5) == "the learning rate (0.5) is probably too high: try 0.05 (the default is 0.002)"
+    assert likely_cause(BIN, 0.5) == (
+        f"the learning rate (0.5) is probably too high: try 0.05 (the default is {DEFAULT_LR:g})")
 
 
 # ---------------------------------------------------------------------- CLI
