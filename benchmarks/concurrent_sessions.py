@@ -181,9 +181,10 @@ class Session:
         else:
             state.string_value = str(value)
 
-    async def wait_for_text(self, needle: str, timeout: float) -> float:
+    async def wait_for_text(self, needle: str | tuple[str, ...], timeout: float) -> float:
         start = time.perf_counter()
-        while not any(needle in t for t in self.texts):
+        needles = (needle,) if isinstance(needle, str) else needle
+        while not any(n in t for t in self.texts for n in needles):
             if time.perf_counter() - start > timeout:
                 raise TimeoutError(f"{self.name}: no {needle!r} within {timeout:.0f} s; last texts {self.texts[-5:]}")
             await asyncio.sleep(0.05)
@@ -214,9 +215,10 @@ async def drive(port: int, n: int, epochs: int, timeout: float) -> dict:
         await s.rerun(trigger=s.widgets["Train"][1])
         log(f"{s.name} pressed Train")
     for s in sessions:  # every session trains (or is queued) before anyone stops
-        await s.wait_for_text("Epoch", timeout)
+        await s.wait_for_text(("Epoch", "Queued"), timeout)
     stops = []
-    for s in sessions[::2]:
+    for s in sessions[::2]:  # each one once it trains (with a queue, others may wait for its slot)
+        await s.wait_for_text("Epoch", timeout)
         await asyncio.sleep(1.0)
         s.texts.clear()
         await s.rerun(trigger=s.widgets["Stop"][1])
