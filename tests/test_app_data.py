@@ -12,7 +12,7 @@ from mtl.errors import ConfigError, DataError, MTLError
 from pages import _common as cfg
 from pages import _datasets as datasets
 from pages import _nav as nav
-from pages import _roles as roles
+from pages._roles import apply_roles, roles_table
 from tests._apptest import (
     button,
     no_errors,
@@ -142,7 +142,7 @@ def test_a_side_table_without_ids_to_join_on_is_rejected():
 
 # ------------------------------------------------------------ column roles
 def _edit(ds: datasets.Dataset, **roles) -> pd.DataFrame:
-    table = roles.roles_table(ds.data.schema)
+    table = roles_table(ds.data.schema)
     for col, role in roles.items():
         table.loc[table.column == col, "role"] = role
     return table
@@ -150,12 +150,12 @@ def _edit(ds: datasets.Dataset, **roles) -> pd.DataFrame:
 
 def test_unchanged_roles_keep_the_dataset():
     ds = tiny_dataset()
-    assert roles.apply_roles(ds, roles.roles_table(ds.data.schema)) is ds
+    assert apply_roles(ds, roles_table(ds.data.schema)) is ds
 
 
 def test_changing_roles_rebuilds_the_dataset_with_only_those_pinned():
     ds = tiny_dataset()
-    new = roles.apply_roles(ds, _edit(ds, rating="ignored", item_category="ignored", user_activity="categorical feature",
+    new = apply_roles(ds, _edit(ds, rating="ignored", item_category="ignored", user_activity="categorical feature",
                                    watch_time="numeric feature"))
     s = new.data.schema
     assert "rating" not in s.labels and "rating" in s.ignored and "item_category" in s.ignored
@@ -164,16 +164,16 @@ def test_changing_roles_rebuilds_the_dataset_with_only_those_pinned():
     assert set(new.overrides.ignore) == {"rating", "item_category"}
     assert new.token != ds.token and ds.data.schema.labels["rating"] == "regression"  # the original is untouched
     # Edits accumulate: a second edit keeps the first.
-    again = roles.apply_roles(new, _edit(new, rating="regression label"))
+    again = apply_roles(new, _edit(new, rating="regression label"))
     assert again.data.schema.labels["rating"] == "regression" and "item_category" in again.data.schema.ignored
 
 
 def test_moving_the_user_id_to_another_column():
     ds = tiny_dataset()
-    new = roles.apply_roles(ds, _edit(ds, user_id="ignored"))
+    new = apply_roles(ds, _edit(ds, user_id="ignored"))
     assert new.data.schema.user is None and new.overrides.user == ""
     with pytest.raises(ConfigError, match="Only one column can be the item id"):
-        roles.apply_roles(ds, _edit(ds, user_id="item id"))
+        apply_roles(ds, _edit(ds, user_id="item id"))
 
 
 @pytest.mark.parametrize("edit, message", [
@@ -185,7 +185,7 @@ def test_moving_the_user_id_to_another_column():
 def test_impossible_roles_are_refused_naming_the_column(edit, message):
     ds = tiny_dataset()
     with pytest.raises(MTLError) as err:
-        roles.apply_roles(ds, _edit(ds, **edit))
+        apply_roles(ds, _edit(ds, **edit))
     assert message in str(err.value)
 
 

@@ -18,7 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-import concurrent_sessions  # noqa: E402
+import concurrent_sessions
 
 SESSIONS = 8
 #: Stop, under this load, must be answered within this many seconds (it took minutes
