@@ -14,8 +14,8 @@ Jobs of one process share :class:`JobSlots`: at most ``limit`` run at once (by d
 one per CPU core), the others wait in line in the ``queued`` state and a stop cancels
 them at once. Eight training threads on two cores finish no sooner than two at a time,
 but they hold Python's interpreter lock in turn with the web server's threads, which
-then answered a click (Stop included) minutes late. Running jobs also get a lower OS
-priority than the threads that serve pages.
+then answered a click (Stop included) minutes late. A server may also give running
+jobs a lower OS priority than the threads that serve pages (``SLOTS.nice``).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class JobSlots:
     ``nice`` lowers the OS scheduling priority of a running job's thread (Linux), so the
     threads that answer users win when both want the CPU."""
 
-    def __init__(self, limit: int, nice: int = 5):
+    def __init__(self, limit: int, nice: int = 0):
         if limit < 1:
             raise ValueError("limit must be at least 1")
         self.limit = limit

@@ -18,8 +18,11 @@ from typing import Any
 import streamlit as st
 
 from mtl.errors import ConfigError
-from mtl.jobs import CANCELLED, FAILED, QUEUED, BackgroundJob, Outcome
+from mtl.jobs import CANCELLED, FAILED, QUEUED, SLOTS, BackgroundJob, Outcome
 from pages._datasets import Dataset
+
+# Jobs run below the priority of the threads that draw pages and answer clicks.
+SLOTS.nice = 5
 
 JOBS, RESULTS, OUTCOMES, ANCHOR = "jobs", "results", "outcomes", "session_anchor"
 #: Polling interval of live parts (seconds).

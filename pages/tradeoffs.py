@@ -106,7 +106,9 @@ def sweep_section() -> None:
                            help="Number of weight vectors (two tasks: a line; three or more: a simplex grid)")
         epochs = c2.number_input("Epochs per model", 1, 50, key=ui_default(S.key("epochs"), 3))
         archs = [a for a in available_models() if a != "single"]
-        arch = c3.selectbox("Architecture", archs, key=ui_default(S.key("arch"), archs[0]))
+        # Not archs[0]: the registry's order is the order the model modules were imported in.
+        first = "shared_bottom" if "shared_bottom" in archs else archs[0]
+        arch = c3.selectbox("Architecture", archs, key=ui_default(S.key("arch"), first))
         conditioned = st.checkbox("Also train one preference-conditioned model and compare it with the retrains",
                                   key=ui_default(S.key("cond"), True))
         submitted = st.form_submit_button("Run the sweep", type="primary", icon=":material/play_arrow:", disabled=busy)
