@@ -61,7 +61,7 @@ def test_bad_setups_are_explained_and_nothing_starts(app, change, message):
     at.run()
     assert any(message in e.value for e in at.error)
     assert button(at, "Run the comparison").disabled
-    assert "cmp.job" not in at.session_state
+    assert training(at, "compare") is None
 
 
 def test_zero_weights_are_an_error(app):
