@@ -8,35 +8,41 @@ import json
 import streamlit as st
 
 from mtl import report
-from mtl.background import BackgroundJob
 from mtl.compare import check_methods, compare
 from mtl.data import prepare
 from mtl.errors import MTLError
+from mtl.jobs import BackgroundJob
 from mtl.metrics import METRICS_BY_KIND
 from mtl.models import available_models, get_model_class
 from mtl.plots import compare as cplots
+from mtl.setup import APP_EPOCHS
 from mtl.weighting import available_weightings, get_weighting_class, weighting_status
-from pages import _common as ui
+from pages import _jobs as jobs
+from pages._common import default_config, default_tasks, make_config
+from pages._datasets import active_dataset
+from pages._nav import DATA, TRAIN
+from pages._settings import CompareSettings as S
+from pages._settings import TrainSettings
+from pages._state import ui_default
+from pages._widgets import page_setup, show_error, weight_sliders
 
-UI = ui.UI
 #: Preselected: the classic weighted sum, a loss-based and two gradient-based methods.
 DEFAULT_METHODS = ("static", "uncertainty", "gradnorm", "upgrad")
-JOB, RESULT, OUTCOME = "cmp.job", "cmp.result", "cmp.outcome"
 
-ui.page_setup()
+page_setup()
 st.title("Compare methods")
 st.markdown(
     "How should you weight your tasks? Train several **weighting methods** on the same data and split, each with "
     "several **seeds**, next to single-task networks. The table and charts show each task's test metric as "
     "mean ± standard deviation over seeds, and **Δm**: the average relative gain over training each task on its own."
 )
-ds = ui.active_dataset()
+ds = active_dataset()
 labels = ds.data.schema.labels
 st.caption(f"Dataset: **{ds.name}** ({ds.data.n_rows:,} rows). Change it on the Data page.")
 progress_slot = st.container()  # a running comparison's progress and Stop: at the top, not below the settings
 if len(labels) < 2:
     st.warning("A comparison needs at least two label columns. Mark the outcome columns as labels on the Data page.")
-    st.page_link(ui.DATA, label="Go to the Data page", icon=":material/table:")
+    st.page_link(DATA, label="Go to the Data page", icon=":material/table:")
     st.stop()
 
 status = weighting_status()
@@ -47,17 +53,17 @@ def method_label(name: str) -> str:
     return get_weighting_class(name).display_name() + ("" if status[name].available else " (not installed)")
 
 
-def _job() -> dict | None:
-    return st.session_state.get(JOB)
+def key(name: str, default) -> str:
+    """The widget key of setting ``name`` (:class:`CompareSettings`), with its first value."""
+    return ui_default(S.key(name, ds.short), default)
 
 
 # ===================================================================== setup
-busy = _job() is not None
-tasks = st.multiselect("Tasks (two or more)", list(labels), key=ui.ui_default(f"{UI}cmp.tasks.{ds.short}",
-                                                                              ui.default_tasks(ds)),
+busy = jobs.busy("compare")
+tasks = st.multiselect("Tasks (two or more)", list(labels), key=key("tasks", default_tasks(ds)),
                        format_func=lambda c: f"{c} ({labels[c]})")
 methods = st.multiselect("Weighting methods", list(methods_all), format_func=method_label,
-                         key=ui.ui_default(f"{UI}cmp.methods", [m for m in DEFAULT_METHODS if status[m].available]))
+                         key=key("methods", [m for m in DEFAULT_METHODS if status[m].available]))
 with st.expander("What each method does"):
     for name, text in methods_all.items():
         cls = get_weighting_class(name)
@@ -66,16 +72,16 @@ with st.expander("What each method does"):
         st.markdown(f"- **{cls.display_name()}**: {text} ({steer}.){extra}")
 
 c1, c2, c3 = st.columns(3)
-seeds = c1.number_input("Seeds per method", 1, 10, key=ui.ui_default(f"{UI}cmp.seeds", 3),
+seeds = c1.number_input("Seeds per method", 1, 10, key=key("seeds", 3),
                         help="Each seed changes the initialization and the batch order, not the split: the spread "
                              "over seeds shows how much of a difference is luck")
-epochs = c2.number_input("Epochs per model", 1, 50, key=ui.ui_default(f"{UI}cmp.epochs", ui.APP_EPOCHS))
+epochs = c2.number_input("Epochs per model", 1, 50, key=key("epochs", APP_EPOCHS))
 sharing = [a for a in available_models() if get_model_class(a).shares_parameters]
-arch = c3.selectbox("Architecture", sharing, key=ui.ui_default(f"{UI}cmp.arch", "shared_bottom"),
+arch = c3.selectbox("Architecture", sharing, key=key("arch", "shared_bottom"),
                     help="Weighting methods balance what tasks share, so only sharing architectures are offered")
 
-preference = ui.weight_sliders(
-    ds, tasks, "cmp", "**Task weights**: the preference of the methods that take one (static weights use them as is).")
+preference = weight_sliders(
+    ds, tasks, S, "**Task weights**: the preference of the methods that take one (static weights use them as is).")
 
 metrics: dict[str, str] = {}
 with st.expander("Metric compared per task, and the other settings"):
@@ -87,8 +93,8 @@ with st.expander("Metric compared per task, and the other settings"):
         choices = [m for m in METRICS_BY_KIND[labels[task]] if has_users or m != "gauc"]
         metrics[task] = m_cols[i % len(m_cols)].selectbox(
             f"{task}", choices, format_func=lambda m: report.METRIC_LABELS.get(m, m),
-            key=ui.ui_default(f"{UI}cmp.metric.{ds.short}.{task}", choices[0]))
-    d = ui.default_config(ds)
+            key=ui_default(f"{S.key('metrics', ds.short)}.{task}", choices[0]))
+    d = default_config(ds)
     st.caption(f"Everything else is the Train page's default: batch size {d.batch_size:,}, "
                f"learning rate {d.lr:g}, patience {d.patience}, embeddings of {d.model.emb_dim}, hidden layers "
                f"{', '.join(map(str, d.model.hidden))}, the dataset's suggested split, seeds from {d.seed}.")
@@ -118,72 +124,49 @@ def start(config, chosen: list[str], n_seeds: int, compared: dict[str, str]) -> 
         return compare(prepared, config, chosen, n_seeds, metrics=compared, progress=report_progress,
                        should_stop=should_stop)
 
-    st.session_state[JOB] = {"job": BackgroundJob(work, "mtl-compare").start(), "dataset": ds.name, "token": ds.token,
-                             "arch": config.arch, "epochs": config.epochs}
+    jobs.start("compare", BackgroundJob(work, "mtl-compare"), ds, arch=config.arch, epochs=config.epochs)
 
 
 if st.button("Run the comparison", type="primary", icon=":material/play_arrow:", key="cmp.start",
              disabled=busy or bool(problems)):
     try:
-        config = ui.make_config(ds, tasks, preference, arch=arch, epochs=int(epochs))
+        config = make_config(ds, tasks, preference, arch=arch, epochs=int(epochs))
         check_methods(config, methods)  # a method that cannot run fails here, before anything is trained
         start(config, list(methods), int(seeds), dict(metrics))
     except MTLError as err:
-        ui.show_error(err)
+        show_error(err)
     else:
         st.rerun()
 
 
 # ================================================================== progress
-@st.fragment(run_every=ui.POLL_S)
-def progress_panel() -> None:
-    entry = _job()
-    if entry is None:
-        return
-    job = entry["job"]
-    if job.done:
-        del st.session_state[JOB]
-        if job.error:
-            st.session_state[OUTCOME] = ("error", job.error)
-        elif job.result is not None and job.result.runs:
-            st.session_state[RESULT] = {**{k: v for k, v in entry.items() if k != "job"}, "result": job.result}
-        elif job.result is not None:  # stopped or failed before the first model: keep the earlier results
-            st.session_state[OUTCOME] = (("error", job.result.error) if job.result.error else
-                                         ("info", "The comparison was stopped before any model was trained."))
-        st.rerun()
+def progress_text(entry: jobs.SessionJob) -> str:
+    job = entry.job
     done, total, message = job.progress
+    if job.stop_requested:
+        return "Stopping: comparing the models trained so far ..."
     if message == "starting":
-        text = f"Preparing the data (splitting rows, fitting encoders on the training split) ... {job.elapsed:.0f} s"
-    else:
-        left = f" · about {job.elapsed / done * (total - done):.0f} s left" if done else ""
-        text = f"Training {message} · model {min(done + 1, total)} of {total} · {job.elapsed:.0f} s{left}"
-    st.progress(min(done / total, 1.0), text=text)
-    if st.button("Stop the comparison", icon=":material/stop:", disabled=job.stop_requested, key="cmp.stop",
-                 help="Stops before the next model; the models trained so far are compared"):
-        job.stop()
-        st.rerun(scope="fragment")
+        return f"Preparing the data (splitting rows, fitting encoders on the training split) ... {job.elapsed:.0f} s"
+    return f"Training {message} · model {min(done + 1, total)} of {total} · {job.elapsed:.0f} s · {jobs.eta_text(job.eta)}"
 
 
-if OUTCOME in st.session_state:
-    kind, message = st.session_state.pop(OUTCOME)
-    if kind == "error":
-        st.error(message, icon=":material/error:")
-    else:
-        st.info(message, icon=":material/info:")
+jobs.show_outcome("compare")
 if busy:
     with progress_slot:
-        progress_panel()
+        st.fragment(jobs.progress_panel, run_every=jobs.POLL_S)(
+            "compare", progress_text, "Stop the comparison",
+            "Stops before the next model; the models trained so far are compared")
 
 
 # =================================================================== results
-def show(entry: dict) -> None:
-    result = entry["result"]
+def show(entry: jobs.SessionJob) -> None:
+    result = entry.result
     st.subheader("Results")
     complete = result.complete_seeds()
     st.markdown(
-        f"**{entry['arch']}** on **{entry['dataset']}**, tasks {', '.join(t.name for t in result.tasks)}; "
+        f"**{entry.meta['arch']}** on **{entry.ds.name}**, tasks {', '.join(t.name for t in result.tasks)}; "
         f"{len(result.runs)} models, {len(complete)} seed{'s' if len(complete) != 1 else ''} complete, "
-        f"{report.plural(entry['epochs'], 'epoch')} each"
+        f"{report.plural(entry.meta['epochs'], 'epoch')} each"
     )
     if result.error:
         st.error(result.error, icon=":material/error:")
@@ -210,7 +193,7 @@ def show(entry: dict) -> None:
                "baseline as the dashed line. A method can win on Δm by lifting one task a lot while costing another "
                "a little: read both charts.")
     best = result.best()
-    if best is not None and entry.get("token") == ds.token:
+    if best is not None and entry.ds.token == ds.token:
         title = get_weighting_class(best).display_name()
         if st.button(f"Train with {title} on the Train page", icon=":material/model_training:", key="cmp.use",
                      help="Opens the Train page set up like this comparison (tasks, weights, architecture, epochs) "
@@ -230,18 +213,14 @@ def show(entry: dict) -> None:
 
 
 def use_on_train_page(result, method: str) -> None:
-    """Set the Train page's widgets to this comparison's setup and ``method``, and go there."""
+    """Hand this comparison's setup and ``method`` to the Train page, and go there."""
     cfg = result.config
-    st.session_state[f"{UI}train.tasks.{ds.short}"] = list(cfg.tasks)
-    for task in cfg.tasks:
-        st.session_state[f"{UI}train.w.{ds.short}.{task}"] = float((cfg.preference or {}).get(task, 1.0))
-    st.session_state[f"{UI}train.arch"] = cfg.arch
-    st.session_state[f"{UI}train.weighting"] = method
-    st.session_state[f"{UI}train.epochs"] = cfg.epochs
-    st.switch_page(ui.TRAIN)
+    TrainSettings(tasks=list(cfg.tasks), preference=dict(cfg.preference or {}), arch=cfg.arch,
+                  weighting=method, epochs=cfg.epochs).apply(ds.short)
+    st.switch_page(TRAIN)
 
 
-entry = st.session_state.get(RESULT)
+entry = jobs.result("compare")
 if entry is None:
     if not busy:
         st.info("Choose methods and press **Run the comparison**. Tip: two or three seeds show whether a difference "

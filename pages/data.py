@@ -7,12 +7,16 @@ import streamlit as st
 from mtl import report
 from mtl.errors import MTLError
 from mtl.plots import data as data_plots
-from pages import _common as ui
+from mtl.setup import ROLE_CHOICES, roles_table
+from pages import _datasets as datasets
+from pages._roles import add_derived, apply_roles, remove_derived
+from pages._state import UI, ui_default
+from pages._widgets import page_setup, show_error
 
-ui.page_setup()
+page_setup()
 
 st.title("Data")
-ds = ui.active_dataset()
+ds = datasets.active_dataset()
 
 
 def replace_dataset(build, doing: str, unchanged: str) -> None:
@@ -20,9 +24,9 @@ def replace_dataset(build, doing: str, unchanged: str) -> None:
     current one (roles edits, derived labels added or removed)."""
     try:
         with st.spinner(doing):
-            ui.set_active_dataset(build())
+            datasets.set_active_dataset(build())
     except MTLError as err:
-        ui.show_error(err)
+        show_error(err)
         st.caption(f"Nothing was changed: still using **{ds.name}** {unchanged}.")
     else:
         st.rerun()
@@ -32,8 +36,8 @@ def replace_dataset(build, doing: str, unchanged: str) -> None:
 samples_tab, upload_tab = st.tabs([":material/inventory_2: Bundled samples", ":material/upload: Upload your own"])
 
 with samples_tab:
-    choices = ui.sample_choices()
-    key = st.radio("Sample", list(choices), key=ui.ui_default(ui.UI + "data.sample", ui.DEFAULT_SAMPLE),
+    choices = datasets.sample_choices()
+    key = st.radio("Sample", list(choices), key=ui_default(UI + "data.sample", datasets.DEFAULT_SAMPLE),
                    format_func=lambda k: choices[k].title, horizontal=True)
     sample = choices[key]
     st.markdown(sample.description)
@@ -43,9 +47,9 @@ with samples_tab:
                  help="This sample is already active" if active else None):
         try:
             with st.spinner(f"Loading {sample.title} ..."):
-                ui.set_active_dataset(ui.sample_dataset(key))
+                datasets.set_active_dataset(datasets.sample_dataset(key))
         except MTLError as err:
-            ui.show_error(err)
+            show_error(err)
         else:
             st.rerun()
 
@@ -69,7 +73,7 @@ with upload_tab:
             st.session_state["upload.loaded"] = files
             try:
                 with st.spinner(f"Reading {main.name} ..."):
-                    new = ui.dataset_from_upload(
+                    new = datasets.dataset_from_upload(
                         (main.name, main.getvalue()),
                         (users.name, users.getvalue()) if users is not None else None,
                         (items.name, items.getvalue()) if items is not None else None,
@@ -78,7 +82,7 @@ with upload_tab:
                 st.session_state["upload.error"] = str(err)
             else:
                 st.session_state.pop("upload.error", None)
-                ui.set_active_dataset(new)
+                datasets.set_active_dataset(new)
                 st.rerun()
         if st.session_state.get("upload.error"):
             st.error(st.session_state["upload.error"], icon=":material/error:")
@@ -93,7 +97,7 @@ st.subheader(f"Active: {ds.name}")
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Rows", f"{data.n_rows:,}")
 c2.metric("Columns", len(data.frame.columns))
-n_users, n_items = ui.id_counts(ds.token, data)
+n_users, n_items = datasets.id_counts(ds.token, data)
 c3.metric("Users", f"{n_users:,}" if n_users is not None else "none")
 c4.metric("Items", f"{n_items:,}" if n_items is not None else "none")
 
@@ -107,23 +111,23 @@ st.caption(
     "not chosen as tasks); features are the model's inputs; ignored columns are left out. Change a role in "
     "the *role* column and press **Apply column roles**."
 )
-table = ui.roles_table(data.schema)
+table = roles_table(data.schema)
 edited = st.data_editor(
     table, key=f"roles.{ds.short}", hide_index=True, disabled=["column", "why"], height=min(36 * (len(table) + 1) + 3, 420),
     column_config={
         "column": st.column_config.TextColumn("column"),
-        "role": st.column_config.SelectboxColumn("role", options=list(ui.ROLE_CHOICES), required=True),
+        "role": st.column_config.SelectboxColumn("role", options=list(ROLE_CHOICES), required=True),
         "why": st.column_config.TextColumn("why", width="large"),
     },
 )
 changed = int((edited["role"] != table["role"]).sum())
 if st.button(f"Apply column roles ({changed} changed)", disabled=changed == 0, key="data.apply_roles"):
-    replace_dataset(lambda: ui.apply_roles(ds, edited), "Re-reading the columns ...", "with its previous roles")
+    replace_dataset(lambda: apply_roles(ds, edited), "Re-reading the columns ...", "with its previous roles")
 
 # ------------------------------------------------------------------- labels
 st.markdown("**Labels**")
-summary = ui.label_summary(ds.token, data)
-suggestion = ui.task_suggestion(ds.token, data)
+summary = datasets.label_summary(ds.token, data)
+suggestion = datasets.task_suggestion(ds.token, data)
 if summary.empty:
     st.warning("No label columns were found, so there is nothing to train on. Mark outcome columns as labels above.")
 else:
@@ -183,9 +187,9 @@ with st.form("data.derive", border=True):
     add = st.form_submit_button("Add derived label", icon=":material/add:")
 if add:
     expression = f"{new_name.strip()}={source}{op}{value.strip()}" + (",missing=negative" if negative else "")
-    replace_dataset(lambda: ui.add_derived(ds, expression), f"Deriving {new_name} ...", "as it was")
+    replace_dataset(lambda: add_derived(ds, expression), f"Deriving {new_name} ...", "as it was")
 for name, expression in schema.derived.items():
     r1, r2 = st.columns([5, 1])
     r1.markdown(f"`{name}`: {schema.notes.get(name, expression)}")
     if r2.button("Remove", key=f"data.derive.remove.{name}", icon=":material/delete:"):
-        replace_dataset(lambda name=name: ui.remove_derived(ds, name), f"Removing {name} ...", "as it was")
+        replace_dataset(lambda name=name: remove_derived(ds, name), f"Removing {name} ...", "as it was")

@@ -19,12 +19,18 @@ st.markdown(
 with st.spinner("Loading the libraries..."):
     from mtl.errors import MTLError
     from mtl.report import plural
+    from mtl.setup import APP_EPOCHS
     from mtl.train import available_devices
-    from pages import _common as ui
+    from pages import _jobs as jobs
+    from pages._common import default_config, default_tasks
+    from pages._datasets import active_dataset
+    from pages._nav import TRAIN
+    from pages._runs import start_training
+    from pages._widgets import page_setup, show_error
 
-ui.page_setup()
+page_setup()
 
-ds = ui.active_dataset()
+ds = active_dataset()
 data = ds.data
 left, right = st.columns([3, 2])
 with left:
@@ -36,7 +42,7 @@ with left:
     c1.metric("Rows", f"{data.n_rows:,}")
     c2.metric("Columns", len(data.frame.columns))
     c3.metric("Label columns", len(data.schema.labels))
-    tasks = ui.default_tasks(ds)
+    tasks = default_tasks(ds)
     st.caption(f"Default tasks: {', '.join(tasks) or 'none'}. Change the data on the **Data** page.")
 with right:
     st.subheader("Compute")
@@ -48,21 +54,20 @@ st.divider()
 st.subheader("Try it")
 st.markdown(
     f"Train a **shared-bottom** model on the default tasks with equal weights "
-    f"({plural(ui.APP_EPOCHS, 'epoch')}), then compare each task with single-task baselines."
+    f"({plural(APP_EPOCHS, 'epoch')}), then compare each task with single-task baselines."
 )
-job = ui.current_job()
-busy = job is not None and not job.bg.done
+busy = jobs.busy("train")
 if st.button("Train with defaults", type="primary", icon=":material/play_arrow:", disabled=busy or not tasks,
              help="Starts training and opens the Train page with live progress"):
     try:
-        ui.start_training(ds, ui.default_config(ds))
+        start_training(ds, default_config(ds))
     except MTLError as err:
-        ui.show_error(err)
+        show_error(err)
     else:
-        st.switch_page(ui.TRAIN)
+        st.switch_page(TRAIN)
 if busy:
     st.info("A training run is in progress.", icon=":material/sync:")
-    st.page_link(ui.TRAIN, label="Watch it on the Train page", icon=":material/arrow_forward:")
+    st.page_link(TRAIN, label="Watch it on the Train page", icon=":material/arrow_forward:")
 if not tasks:
     st.warning("This dataset has no label columns to train on; mark some on the Data page.")
 

@@ -12,13 +12,13 @@ from mtl import playground as pg
 from mtl.errors import MTLError
 from mtl.lessons import lessons
 from mtl.weighting import get_weighting_class
-from pages import _common as ui
+from pages._state import UI, ui_default
+from pages._widgets import page_setup, show_error
 
-UI = ui.UI
 PLAYGROUND = "Gradient playground"
 CUSTOM = "custom point"
 
-ui.page_setup()
+page_setup()
 st.title("Learn")
 st.markdown(
     "Short lessons on the ideas this tool is about. Each one trains small models on a simulated feed built to make "
@@ -28,7 +28,7 @@ st.markdown(
 
 LESSONS = lessons()
 steps = [f"{i + 1}. {lesson.title}" for i, lesson in enumerate(LESSONS)] + [f"{len(LESSONS) + 1}. {PLAYGROUND}"]
-step_key = ui.ui_default(f"{UI}learn.step", steps[0])
+step_key = ui_default(f"{UI}learn.step", steps[0])
 if st.session_state.get("learn.goto") in steps:  # the "Next" button, before the radio is drawn
     st.session_state[step_key] = st.session_state.pop("learn.goto")
 choice = st.radio("Lesson", steps, key=step_key, horizontal=True)
@@ -57,7 +57,7 @@ def show_lesson(lesson) -> None:
     st.subheader(lesson.title)
     st.markdown(lesson.text)
     c = lesson.control
-    key = ui.ui_default(f"{UI}learn.{lesson.name}", c.default)
+    key = ui_default(f"{UI}learn.{lesson.name}", c.default)
     if all(isinstance(o, (int, float)) for o in c.options):
         value = st.select_slider(c.label, options=list(c.options), key=key, help=c.help, format_func=c.format)
     else:
@@ -66,7 +66,7 @@ def show_lesson(lesson) -> None:
         trained = _train(lesson, value)
         view = lesson.view(trained, value)
     except MTLError as err:
-        ui.show_error(err)
+        show_error(err)
         return
     st.plotly_chart(view.figure, width="stretch", key=f"learn.chart.{lesson.name}")
     st.success(f"**What you should see.** {view.what_you_see}", icon=":material/visibility:")
@@ -98,19 +98,19 @@ def show_playground() -> None:
     available = pg.playground_methods()
     default = [m for m in ("static", "mgda", "pcgrad", "upgrad") if m in available] or available[:1]
     methods = st.multiselect("Weighting methods (every registered method that is installed)", available,
-                             key=ui.ui_default(f"{UI}learn.pg.methods", default),
+                             key=ui_default(f"{UI}learn.pg.methods", default),
                              format_func=lambda m: get_weighting_class(m).display_name())
     c1, c2 = st.columns([2, 1])
     start_name = c1.radio("Start point", [*pg.START_POINTS, CUSTOM], horizontal=True,
-                          key=ui.ui_default(f"{UI}learn.pg.start", "upper left (-8.5, 7.5)"))
+                          key=ui_default(f"{UI}learn.pg.start", "upper left (-8.5, 7.5)"))
     if start_name == CUSTOM:
         lo, hi = pg.BOUNDS
-        x1 = c1.number_input("x1", lo, hi, step=0.5, key=ui.ui_default(f"{UI}learn.pg.x1", 5.0))
-        x2 = c1.number_input("x2", lo, hi, step=0.5, key=ui.ui_default(f"{UI}learn.pg.x2", 5.0))
+        x1 = c1.number_input("x1", lo, hi, step=0.5, key=ui_default(f"{UI}learn.pg.x1", 5.0))
+        x2 = c1.number_input("x2", lo, hi, step=0.5, key=ui_default(f"{UI}learn.pg.x2", 5.0))
         start = (float(x1), float(x2))
     else:
         start = pg.START_POINTS[start_name]
-    shown = c2.slider("Steps shown", 10, pg.STEPS, key=ui.ui_default(f"{UI}learn.pg.steps", pg.STEPS), step=10,
+    shown = c2.slider("Steps shown", 10, pg.STEPS, key=ui_default(f"{UI}learn.pg.steps", pg.STEPS), step=10,
                       help=f"Each method runs {pg.STEPS} Adam steps (learning rate {pg.LR}); the slider shows the "
                            "first N.")
     if not methods:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import pandas as pd
 import streamlit as st
 
@@ -24,12 +22,16 @@ from mtl.recommend import (
     users,
 )
 from mtl.weighting import preference_shares
-from pages import _common as ui
+from pages import _jobs as jobs
+from pages._datasets import active_dataset
+from pages._nav import TRAIN
+from pages._runs import RECOMMEND_RUN, Run, current_training, follow_latest, runs
+from pages._state import UI, cached, ui_default
+from pages._widgets import page_setup, show_error
 
-UI = ui.UI
 SCORE_CACHE_SIZE = 8
 
-ui.page_setup()
+page_setup()
 st.title("Recommendations")
 st.markdown(
     "Score every item for one user with a trained model, then rank by a **fusion** of the tasks: "
@@ -38,32 +40,32 @@ st.markdown(
     "Each item's score is the sum of its per-task **contributions**, shown beside the list."
 )
 
-candidates = [r for r in ui.runs() if r.result.trained is not None]
-ds = ui.active_dataset()
-job = ui.current_job()
+candidates = [r for r in runs() if r.result.trained is not None]
+ds = active_dataset()
+job = current_training()
 
 
-@st.fragment(run_every=ui.POLL_S)
+@st.fragment(run_every=jobs.POLL_S)
 def _wait_for_job() -> None:
     """While a run trains, say so and rerun the page when it is collected, so the page
     moves to the new model without a click."""
-    current = ui.current_job()
-    if current is None or current.bg.done:
+    current = current_training()
+    if current is None or current.job.done:
         st.rerun()
     st.caption(f":material/sync: A model is training on **{current.ds.name}**: this page switches to it when it "
                "finishes.")
 
 
-if job is not None and not job.is_baseline:
+if job is not None and job.meta["baseline_for"] is None:
     _wait_for_job()
 if not candidates:
     st.info("Train a model first: its recommendations appear here.", icon=":material/info:")
-    st.page_link(ui.TRAIN, label="Go to the Train page", icon=":material/model_training:")
+    st.page_link(TRAIN, label="Go to the Train page", icon=":material/model_training:")
     st.stop()
 
 by_id = {r.id: r for r in candidates}
-key = f"{UI}rec.run"
-latest = ui.follow_latest(key, candidates, ds)
+key = RECOMMEND_RUN
+latest = follow_latest(key, candidates, ds)
 run_id = st.selectbox("Model", list(by_id)[::-1], key=key, format_func=lambda i: by_id[i].label)
 run = by_id[run_id]
 if run.id != latest.id:
@@ -95,41 +97,37 @@ if not fusable:
     st.stop()
 
 
-def _counts(run: ui.Run) -> pd.Series:
-    cache = st.session_state.setdefault("rec.user_counts", {})
-    if run.id not in cache:
+def _counts(run: Run) -> pd.Series:
+    def compute():
         ids = users(trained)  # most active first
         counts = canonical(trained.interactions[schema.user]).value_counts()
-        cache[run.id] = counts.reindex(ids).fillna(0).astype(int)
-    return cache[run.id]
+        return counts.reindex(ids).fillna(0).astype(int)
+
+    return cached("user_counts", run.id, compute)
 
 
 counts = _counts(run)
 user = st.selectbox(
     f"User ({len(counts):,}, most active first; type to search)", counts.index.tolist(),
-    key=ui.ui_default(f"{UI}rec.user.{run.id}", counts.index[0]),
+    key=ui_default(f"{UI}rec.user.{run.id}", counts.index[0]),
     format_func=lambda u: f"{u} · {counts.get(u, 0)} interactions",
 )
 
 
-def _scores(run: ui.Run, user: str) -> pd.DataFrame:
+def _scores(run: Run, user: str) -> pd.DataFrame:
     """Per-task predictions for every item: computed once per user and model."""
-    cache: OrderedDict = st.session_state.setdefault("rec.scores", OrderedDict())
-    k = (run.id, user)
-    if k not in cache:
+    def compute():
         with st.spinner(f"Scoring {len(trained.items):,} items for user {user} ..."):
-            cache[k] = score_candidates(trained, user)
-        while len(cache) > SCORE_CACHE_SIZE:
-            cache.popitem(last=False)
-    cache.move_to_end(k)
-    return cache[k]
+            return score_candidates(trained, user)
+
+    return cached("scores", (run.id, user), compute, size=SCORE_CACHE_SIZE)
 
 
 try:
     scores = _scores(run, user)
     past = history(trained, user)
 except MTLError as err:
-    ui.show_error(err)
+    show_error(err)
     st.stop()
 
 # Descriptive columns beside each item (titles, categories), not links: a file's image or
@@ -144,13 +142,13 @@ cols = st.columns(len(fusable) + 1)
 fusion = {}
 for i, task in enumerate(fusable):
     fusion[task] = cols[i].slider(
-        task, -1.0, 1.0, step=0.05, key=ui.ui_default(f"{UI}rec.fusion.{run.id}.{task}",
+        task, -1.0, 1.0, step=0.05, key=ui_default(f"{UI}rec.fusion.{run.id}.{task}",
                                                       round(train_share.get(task, 1.0 / len(fusable)), 2)),
         help="Negative weights push items with this outcome down",
     )
 with cols[-1]:
-    k = st.number_input("How many (K)", 1, 100, key=ui.ui_default(f"{UI}rec.k", 10))
-    exclude_seen = st.checkbox("Hide items already seen", key=ui.ui_default(f"{UI}rec.exclude_seen", True))
+    k = st.number_input("How many (K)", 1, 100, key=ui_default(f"{UI}rec.k", 10))
+    exclude_seen = st.checkbox("Hide items already seen", key=ui_default(f"{UI}rec.exclude_seen", True))
 st.caption("The sliders start at the run's training weights. Predictions are standardized per task over this "
            "user's candidates, so a 2% like rate and a 40% click rate count in proportion to their weights. A task "
            "whose predictions barely differ between items (spread under a tenth of the outcome's own scale) counts in "
@@ -159,7 +157,7 @@ st.caption("The sliders start at the run's training weights. Predictions are sta
 try:
     fusion = check_fusion(trained, fusion)
 except MTLError as err:
-    ui.show_error(err)
+    show_error(err)
     st.stop()
 
 scales = outcome_scales(trained)

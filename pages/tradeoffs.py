@@ -10,9 +10,9 @@ import time
 import pandas as pd
 import streamlit as st
 
-from mtl.background import BackgroundJob
 from mtl.data import prepare
 from mtl.errors import MTLError
+from mtl.jobs import BackgroundJob
 from mtl.models import available_models
 from mtl.plots import tradeoff as tplots
 from mtl.report import json_safe
@@ -26,19 +26,25 @@ from mtl.tradeoff import (
     sweep_steps,
     weight_grid,
 )
-from pages import _common as ui
+from pages import _jobs as jobs
+from pages._common import default_tasks, make_config
+from pages._datasets import active_dataset
+from pages._nav import TRAIN
+from pages._runs import Run, add_run, baseline_run, follow_latest, runs, start_training
+from pages._settings import SweepSettings as S
+from pages._state import UI, cached, ui_default
+from pages._widgets import page_setup, show_error
 
-UI = ui.UI
 SLIDER_ROWS = 20_000
 
-ui.page_setup()
+page_setup()
 st.title("Trade-offs")
 st.markdown(
     "What does one task gain when another gets more weight? Sweep the task weights and see the **Pareto front**, "
     "move the weights **instantly** with one preference-conditioned model, see what ranking by engagement costs in "
     "**relevance**, and weigh quality against **compute**."
 )
-ds = ui.active_dataset()
+ds = active_dataset()
 labels = ds.data.schema.labels
 st.caption(f"Dataset: **{ds.name}** ({ds.data.n_rows:,} rows). Change it on the Data page.")
 
@@ -52,12 +58,8 @@ def _download(label: str, frame: pd.DataFrame, doc: dict, stem: str, key: str) -
 
 
 # ===================================================================== sweep
-def _sweep_job() -> dict | None:
-    return st.session_state.get("sweep.job")
-
-
 def _start_sweep(tasks: list[str], points: int, arch: str, epochs: int, conditioned: bool) -> None:
-    config = ui.make_config(ds, tasks, arch=arch, epochs=epochs)
+    config = make_config(ds, tasks, arch=arch, epochs=epochs)
     config.validate()
     grid = weight_grid(len(tasks), points)
     data = ds.data
@@ -68,58 +70,47 @@ def _start_sweep(tasks: list[str], points: int, arch: str, epochs: int, conditio
         prepared = prepare(data, list(tasks), config.split, seed=config.seed)
         return sweep(prepared, config, grid, conditioned=conditioned, progress=report, should_stop=should_stop)
 
-    st.session_state["sweep.job"] = {"job": BackgroundJob(work, "mtl-sweep").start(), "dataset": ds.name,
-                                     "tasks": list(tasks), "arch": arch, "ds": ds}
+    jobs.start("sweep", BackgroundJob(work, "mtl-sweep"), ds, tasks=list(tasks), arch=arch)
 
 
-@st.fragment(run_every=ui.POLL_S)
-def _sweep_progress() -> None:
-    entry = _sweep_job()
-    if entry is None:
-        return
-    job = entry["job"]
-    if job.done:
-        del st.session_state["sweep.job"]
-        if job.error:
-            st.session_state["sweep.outcome"] = job.error
-        elif job.result is not None:
-            st.session_state["sweep.result"] = {**{k: v for k, v in entry.items() if k != "job"}, "result": job.result}
-        st.rerun()
+def _sweep_text(entry: jobs.SessionJob) -> str:
+    job = entry.job
     done, total, message = job.progress
-    st.markdown(f"**Sweeping {', '.join(entry['tasks'])}** with {entry['arch']} on {entry['dataset']}: "
-                f"{total} models to train")
     if job.stop_requested:
-        text = "Stopping: keeping the models trained so far ..."
-    else:
-        text = (f"{message[:1].upper()}{message[1:]} · {min(done / total, 1.0):.0%} · {job.elapsed:.0f} s elapsed"
-                f" · {ui.eta_text(job.eta)}")
-    st.progress(min(done / total, 1.0), text=text)
-    if st.button("Stop the sweep", icon=":material/stop:", disabled=job.stop_requested,
-                 help="Abandons the model in training; the points trained so far are kept"):
-        job.stop()
-        st.rerun(scope="fragment")
+        return "Stopping: keeping the models trained so far ..."
+    return (f"{message[:1].upper()}{message[1:]} · {min(done / total, 1.0):.0%} · {job.elapsed:.0f} s elapsed"
+            f" · {jobs.eta_text(job.eta)}")
+
+
+def _sweep_title(entry: jobs.SessionJob) -> str:
+    return (f"**Sweeping {', '.join(entry.meta['tasks'])}** with {entry.meta['arch']} on {entry.ds.name}: "
+            f"{entry.job.progress[1]} models to train")
 
 
 def sweep_section() -> None:
     st.subheader("Weight sweep and Pareto front")
     choices = [c for c, k in labels.items() if k != "multiclass"] or list(labels)
-    default = [t for t in ui.default_tasks(ds) if t in choices][:2] or choices[:2]
-    busy = _sweep_job() is not None
+    default = [t for t in default_tasks(ds) if t in choices][:2] or choices[:2]
+    busy = jobs.busy("sweep")
     if busy:  # progress and Stop above the form, where the user's eyes are after pressing Run
-        _sweep_progress()
+        st.fragment(jobs.progress_panel, run_every=jobs.POLL_S)(
+            "sweep", _sweep_text, "Stop the sweep", "Abandons the model in training; the points trained so far are kept",
+            _sweep_title)
     with st.form("sweep.form", border=False):
         # Values come from session state only (ui_default), never from value=/default=: a widget given both
         # logs a warning, and the choices must survive a visit to another page (keep_widget_state).
         tasks = st.multiselect("Tasks to trade off (two or more)", choices,
-                               key=ui.ui_default(f"{UI}to.tasks.{ds.short}", default))
+                               key=ui_default(S.key("tasks", ds.short), default))
         c1, c2, c3 = st.columns(3)
-        points = c1.slider("Weightings", 3, 21, key=ui.ui_default(f"{UI}to.points", 7),
+        points = c1.slider("Weightings", 3, 21, key=ui_default(S.key("points"), 7),
                            help="Number of weight vectors (two tasks: a line; three or more: a simplex grid)")
-        epochs = c2.number_input("Epochs per model", 1, 50, key=ui.ui_default(f"{UI}to.epochs", 3))
+        epochs = c2.number_input("Epochs per model", 1, 50, key=ui_default(S.key("epochs"), 3))
         archs = [a for a in available_models() if a != "single"]
-        arch = c3.selectbox("Architecture", archs, key=ui.ui_default(f"{UI}to.arch", archs[0]))
+        # Not archs[0]: the registry's order is the order the model modules were imported in.
+        first = "shared_bottom" if "shared_bottom" in archs else archs[0]
+        arch = c3.selectbox("Architecture", archs, key=ui_default(S.key("arch"), first))
         conditioned = st.checkbox("Also train one preference-conditioned model and compare it with the retrains",
-                                  key=ui.ui_default(f"{UI}to.cond", True))
+                                  key=ui_default(S.key("cond"), True))
         submitted = st.form_submit_button("Run the sweep", type="primary", icon=":material/play_arrow:", disabled=busy)
     if submitted:
         if len(tasks) < 2:
@@ -129,10 +120,9 @@ def sweep_section() -> None:
                 _start_sweep(tasks, points, arch, int(epochs), conditioned)
                 st.rerun()
             except MTLError as err:
-                ui.show_error(err)
-    if "sweep.outcome" in st.session_state:
-        st.error(st.session_state.pop("sweep.outcome"), icon=":material/error:")
-    entry = st.session_state.get("sweep.result")
+                show_error(err)
+    jobs.show_outcome("sweep")
+    entry = jobs.result("sweep")
     if entry is None:
         if not busy:
             st.info("Run a sweep to draw the front. Each weighting trains one model, plus one set of single-task "
@@ -143,10 +133,10 @@ def sweep_section() -> None:
     show_front(entry)
 
 
-def show_front(entry: dict) -> None:
-    result = entry["result"]
+def show_front(entry: jobs.SessionJob) -> None:
+    result = entry.result
     names = [t.name for t in result.tasks]
-    st.markdown(f"**{entry['arch']}** on **{entry['dataset']}**, tasks {', '.join(names)}"
+    st.markdown(f"**{entry.meta['arch']}** on **{entry.ds.name}**, tasks {', '.join(names)}"
                 + (" (stopped early: partial sweep)" if result.stopped else ""))
     which = "points" if result.points else "conditioned"
     flat = result.flatness(which)
@@ -192,35 +182,31 @@ def show_front(entry: dict) -> None:
 def _adopt_sweep_model() -> None:
     """A sweep's conditioned model joins the run history once, so Instant weights (and
     every other page) can use it without training another."""
-    entry = st.session_state.get("sweep.result")
-    if entry is None or "run_id" in entry or entry.get("ds") is None:
+    entry = jobs.result("sweep")
+    if entry is None or "run_id" in entry.meta:
         return
-    trained = getattr(entry["result"], "conditioned_result", None)
+    trained = getattr(entry.result, "conditioned_result", None)
     if trained is None or trained.trained is None:
         return
-    entry["run_id"] = ui.add_run(entry["ds"], trained, origin="sweep").id
+    entry.meta["run_id"] = add_run(entry.ds, trained, origin="sweep").id
 
 
-def _conditioned_runs() -> dict[int, ui.Run]:
-    return {r.id: r for r in ui.runs() if r.result.trained is not None and r.config.model.conditioned}
+def _conditioned_runs() -> dict[int, Run]:
+    return {r.id: r for r in runs() if r.result.trained is not None and r.config.model.conditioned}
 
 
-def _explorer(run: ui.Run) -> ConditionedExplorer:
-    cache = st.session_state.setdefault("to.explorers", {})
-    if run.id not in cache:
-        cache.clear()  # one explorer at a time: it holds the encoded test rows
-        cache[run.id] = ConditionedExplorer.from_trained(run.result.trained, max_rows=SLIDER_ROWS)
-    return cache[run.id]
+def _explorer(run: Run) -> ConditionedExplorer:
+    """One explorer at a time: it holds the encoded test rows."""
+    return cached("explorer", run.id, lambda: ConditionedExplorer.from_trained(run.result.trained, max_rows=SLIDER_ROWS))
 
 
-def _own_front(run: ui.Run, explorer: ConditionedExplorer):
+def _own_front(run: Run, explorer: ConditionedExplorer):
     """The conditioned model's front over a weight grid (forward passes only), once per run."""
-    cache = st.session_state.setdefault("to.instant_front", {})
-    if run.id not in cache:
-        cache.clear()
+    def compute():
         with st.spinner("Evaluating the conditioned model across the weightings ..."):
-            cache[run.id] = conditioned_front(explorer, points=11)
-    return cache[run.id]
+            return conditioned_front(explorer, points=11)
+
+    return cached("instant_front", run.id, compute)
 
 
 def instant_section() -> None:
@@ -231,28 +217,29 @@ def instant_section() -> None:
         "Moving a slider below recomputes the predictions and test metrics without retraining."
     )
     _adopt_sweep_model()
-    runs = _conditioned_runs()
-    job = ui.current_job()
-    if not runs:
-        tasks = ui.default_tasks(ds)
+    conditioned = _conditioned_runs()
+    training = jobs.busy("train")
+    if not conditioned:
+        tasks = default_tasks(ds)
         st.info(f"No conditioned model yet. Run a sweep with *Also train one preference-conditioned model* (Pareto "
                 f"front tab), or train one on **{ds.name}** for {', '.join(tasks)} (it joins your run history; watch "
                 "it on the Train page).", icon=":material/info:")
-        if st.button("Train a conditioned model", icon=":material/play_arrow:", disabled=job is not None):
+        if st.button("Train a conditioned model", icon=":material/play_arrow:", disabled=training):
             try:
-                cfg = ui.make_config(ds, tasks)
-                ui.start_training(ds, dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, conditioned=True)))
-                st.switch_page(ui.TRAIN)
+                cfg = make_config(ds, tasks)
+                start_training(ds, dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, conditioned=True)))
+                st.switch_page(TRAIN)
             except MTLError as err:
-                ui.show_error(err)
+                show_error(err)
         return
     key = f"{UI}to.crun"
-    ui.follow_latest(key, list(runs.values()), ds)
-    run = runs[st.selectbox("Conditioned model", list(runs)[::-1], key=key, format_func=lambda i: runs[i].label)]
+    follow_latest(key, list(conditioned.values()), ds)
+    run = conditioned[st.selectbox("Conditioned model", list(conditioned)[::-1], key=key,
+                                   format_func=lambda i: conditioned[i].label)]
     explorer = _explorer(run)
     names = [t.name for t in explorer.tasks]
     cols = st.columns(min(len(names), 4))
-    weights = [cols[i % len(cols)].slider(f"{n} weight", 0.0, 1.0, step=0.01, key=ui.ui_default(f"{UI}to.cw.{run.id}.{n}", 0.5))
+    weights = [cols[i % len(cols)].slider(f"{n} weight", 0.0, 1.0, step=0.01, key=ui_default(f"{UI}to.cw.{run.id}.{n}", 0.5))
                for i, n in enumerate(names)]
     if sum(weights) <= 0:
         st.error("At least one weight must be above zero.", icon=":material/error:")
@@ -265,9 +252,9 @@ def instant_section() -> None:
                f"{explorer.n_rows:,} test rows in **{ms:.0f} ms**")
     trained_at = run.result.test
     front = _own_front(run, explorer)
-    baselines = ui.baseline_run(run)
-    entry = st.session_state.get("sweep.result")
-    sweep_result = entry["result"] if entry is not None and [t.name for t in entry["result"].tasks] == names else None
+    baselines = baseline_run(run)
+    entry = jobs.result("sweep")
+    sweep_result = entry.result if entry is not None and [t.name for t in entry.result.tasks] == names else None
     # The conditioned model's own front, with the retrained points and single-task
     # baselines of a sweep on the same tasks when there is one.
     shown = dataclasses.replace(
@@ -301,7 +288,7 @@ def instant_section() -> None:
 
 
 # =================================================== relevance vs efficiency
-def _default_sides(run: ui.Run, tasks: list[str]) -> tuple[list[str], list[str]]:
+def _default_sides(run: Run, tasks: list[str]) -> tuple[list[str], list[str]]:
     """Efficiency / relevance defaults: the sample's suggestion, else by task name."""
     sample = run.ds.sample
     eff = [t for t in (sample.efficiency if sample else ()) if t in tasks]
@@ -320,42 +307,40 @@ def curve_section() -> None:
         "measure value to the user (like, long view, follow, rating). Each user's held-out impressions are ranked by "
         "`(1 − α) · efficiency score + α · relevance score` for α from 0 to 1."
     )
-    runs = {r.id: r for r in ui.runs() if r.result.trained is not None and r.result.trained.schema.user
-            and len([t for t in r.result.trained.tasks if t.kind != "multiclass"]) >= 2}
-    if not runs:
+    usable = {r.id: r for r in runs() if r.result.trained is not None and r.result.trained.schema.user
+              and len([t for t in r.result.trained.tasks if t.kind != "multiclass"]) >= 2}
+    if not usable:
         st.info("Train a model with at least two tasks on data with user ids (e.g. the simulated feed or KuaiRand).",
                 icon=":material/info:")
-        st.page_link(ui.TRAIN, label="Go to the Train page", icon=":material/model_training:")
+        st.page_link(TRAIN, label="Go to the Train page", icon=":material/model_training:")
         return
     key = f"{UI}to.vrun"
-    ui.follow_latest(key, list(runs.values()), ds)
-    run = runs[st.selectbox("Model", list(runs)[::-1], key=key, format_func=lambda i: runs[i].label)]
+    follow_latest(key, list(usable.values()), ds)
+    run = usable[st.selectbox("Model", list(usable)[::-1], key=key, format_func=lambda i: usable[i].label)]
     trained = run.result.trained
     tasks = [t.name for t in trained.tasks if t.kind != "multiclass"]
     eff_default, rel_default = _default_sides(run, tasks)
     c1, c2, c3 = st.columns([2, 2, 1])
-    eff = c1.multiselect("Efficiency tasks", tasks, key=ui.ui_default(f"{UI}to.eff.{run.id}", eff_default))
-    rel_key = ui.ui_default(f"{UI}to.rel.{run.id}", [t for t in rel_default if t not in eff])
+    eff = c1.multiselect("Efficiency tasks", tasks, key=ui_default(f"{UI}to.eff.{run.id}", eff_default))
+    rel_key = ui_default(f"{UI}to.rel.{run.id}", [t for t in rel_default if t not in eff])
     st.session_state[rel_key] = [t for t in st.session_state[rel_key] if t not in eff]  # a task is on one side only
     rel = c2.multiselect("Relevance tasks", [t for t in tasks if t not in eff], key=rel_key)
-    k = c3.number_input("K (top-K)", 1, 100, key=ui.ui_default(f"{UI}to.k", 10))
+    k = c3.number_input("K (top-K)", 1, 100, key=ui_default(f"{UI}to.k", 10))
     if not eff or not rel:
         st.error("Mark at least one efficiency task and one relevance task.", icon=":material/error:")
         return
     # On the curve's 0.05 grid, so the marker is a measured point of the curve.
     start = round(20 * (alpha_from_fusion({t: 1.0 for t in tasks}, eff, rel) or 0.5)) / 20
     alpha = st.slider("Your current fusion: α (0 = rank by efficiency only, 1 = by relevance only)", 0.0, 1.0,
-                      step=0.05, key=ui.ui_default(f"{UI}to.alpha.{run.id}", float(start)))
-    cache = st.session_state.setdefault("to.curves", {})
-    ckey = (run.id, tuple(eff), tuple(rel), int(k))
+                      step=0.05, key=ui_default(f"{UI}to.alpha.{run.id}", float(start)))
+    def compute():
+        with st.spinner("Ranking every user's held-out impressions at 21 values of α ..."):
+            return curve_for_model(trained, eff, rel, k=int(k))
+
     try:
-        if ckey not in cache:
-            with st.spinner("Ranking every user's held-out impressions at 21 values of α ..."):
-                cache.clear()
-                cache[ckey] = curve_for_model(trained, eff, rel, k=int(k))
-        curve = cache[ckey]
+        curve = cached("curve", (run.id, tuple(eff), tuple(rel), int(k)), compute)
     except MTLError as err:
-        ui.show_error(err)
+        show_error(err)
         return
     curve.current_alpha = alpha
     chart, text = st.columns([3, 2])
@@ -392,12 +377,12 @@ def compute_section() -> None:
         "Single-task baselines (one network per task) usually cost the most parameters; a shared model that matches "
         "their quality for a fraction of the compute is the point of multi-task learning."
     )
-    runs = [r for r in ui.runs()]
-    if not runs:
+    history = runs()
+    if not history:
         st.info("No runs yet: train a model (and its single-task baselines) on the Train page.", icon=":material/info:")
         return
     rows = []
-    for r in runs:
+    for r in history:
         lat = r.result.latency
         row = {"label": tplots.run_short_label(r.id, r.config.arch, r.config.weighting, r.config.model.conditioned,
                                                r.baseline_for is not None),

@@ -13,12 +13,26 @@ from mtl.errors import MTLError
 from mtl.models import available_models, get_model_class
 from mtl.plots import diagnostics as dplots
 from mtl.plots import train as train_plots
+from mtl.setup import MIN_STEPS
 from mtl.train import available_devices
 from mtl.train.diagnostics import Explanation, explain
 from mtl.weighting import available_weightings, get_weighting_class, weighting_status
-from pages import _common as ui
+from pages import _jobs as jobs
+from pages._common import (
+    default_config,
+    default_split,
+    make_config,
+    parse_sizes,
+    split_spec,
+    time_columns,
+)
+from pages._datasets import active_dataset, task_suggestion
+from pages._nav import DATA
+from pages._runs import RESULTS_RUN, Run, baseline_run, current_training, get_run, runs, start_baselines, start_training
+from pages._settings import TrainSettings as S
+from pages._state import ui_default
+from pages._widgets import describe_split, page_setup, show_error, weight_sliders
 
-UI = ui.UI
 REASONS = {
     "completed": "ran all epochs",
     "early stopping": "stopped early: the validation score stopped improving",
@@ -26,13 +40,18 @@ REASONS = {
     "diverged": "stopped: training diverged",
 }
 
-ui.page_setup()
+page_setup()
 st.title("Train")
-ds = ui.active_dataset()
+ds = active_dataset()
 labels = ds.data.schema.labels
-defaults = ui.default_config(ds)
-job = ui.current_job()
-busy = job is not None and not job.bg.done
+defaults = default_config(ds)
+busy = jobs.busy("train")
+
+
+def key(name: str, default) -> str:
+    """The widget key of setting ``name`` (:class:`TrainSettings`), with its first value."""
+    return ui_default(S.key(name, ds.short), default)
+
 
 st.caption(f"Dataset: **{ds.name}** ({ds.data.n_rows:,} rows). Change it on the Data page.")
 # A running job's progress and Stop go here, at the top, where "Train with defaults" lands the user;
@@ -42,20 +61,20 @@ live_slot = st.container()
 # -------------------------------------------------------------------- setup
 if not labels:
     st.warning("This dataset has no label columns. Mark the outcome columns as labels on the Data page.")
-    st.page_link(ui.DATA, label="Go to the Data page", icon=":material/table:")
+    st.page_link(DATA, label="Go to the Data page", icon=":material/table:")
     st.stop()
 
 tasks = st.multiselect(
     "Tasks: the label columns the model learns to predict",
-    list(labels), key=ui.ui_default(f"{UI}train.tasks.{ds.short}", defaults.tasks),
+    list(labels), key=key("tasks", defaults.tasks),
     format_func=lambda c: f"{c} ({labels[c]})",
 )
-suggestion = ui.task_suggestion(ds.token, ds.data)
+suggestion = task_suggestion(ds.token, ds.data)
 if tasks and set(tasks) == set(defaults.tasks) and defaults.tasks == suggestion.tasks:
     st.caption("Suggested because " + suggestion.summary().replace("; ", " · ")
                + ". Rarer labels are left out; see the Data page for every label's reason.")
-preference = ui.weight_sliders(
-    ds, tasks, "train", "**Task weights**: the training loss is the weighted sum of the task losses; only ratios matter.")
+preference = weight_sliders(
+    ds, tasks, S, "**Task weights**: the training loss is the weighted sum of the task losses; only ratios matter.")
 if tasks:
     if sum(preference.values()) <= 0:
         st.error("At least one task weight must be above zero.")
@@ -65,11 +84,11 @@ else:
 models, methods, status = available_models(), available_weightings(), weighting_status()
 c1, c2 = st.columns(2)
 with c1:
-    arch = st.selectbox("Architecture", list(models), key=ui.ui_default(f"{UI}train.arch", defaults.arch))
+    arch = st.selectbox("Architecture", list(models), key=key("arch", defaults.arch))
     st.caption(models[arch])
 with c2:
     weighting = st.selectbox(
-        "Weighting method", list(methods), key=ui.ui_default(f"{UI}train.weighting", defaults.weighting),
+        "Weighting method", list(methods), key=key("weighting", defaults.weighting),
         format_func=lambda m: get_weighting_class(m).display_name() + ("" if status[m].available else " (not installed)"),
     )
     st.caption(methods[weighting])
@@ -91,75 +110,68 @@ elif weighting != "static" and len(tasks) > 1:
 devices = available_devices()
 with st.expander("Hyperparameters and device"):
     h1, h2, h3, h4 = st.columns(4)
-    epochs = h1.number_input("Epochs", 1, 500, key=ui.ui_default(f"{UI}train.epochs", defaults.epochs),
+    epochs = h1.number_input("Epochs", 1, 500, key=key("epochs", defaults.epochs),
                              help="Passes over the training split (training stops early when validation stalls)")
     batch_size = h2.number_input("Batch size", 16, 65536, step=256,
-                                 key=ui.ui_default(f"{UI}train.batch.{ds.short}", defaults.batch_size),
+                                 key=key("batch", defaults.batch_size),
                                  help="Rows per optimizer step (the default gives at least "
-                                      f"{ui.MIN_STEPS} steps per epoch on this data)")
+                                      f"{MIN_STEPS} steps per epoch on this data)")
     lr = h3.number_input("Learning rate", 1e-5, 1.0, step=1e-3, format="%.4f",
-                         key=ui.ui_default(f"{UI}train.lr", defaults.lr))
-    patience = h4.number_input("Patience", 1, 50, key=ui.ui_default(f"{UI}train.patience", defaults.patience),
+                         key=key("lr", defaults.lr))
+    patience = h4.number_input("Patience", 1, 50, key=key("patience", defaults.patience),
                                help="Stop after this many epochs without a better validation score")
     h5, h6, h7, h8 = st.columns(4)
-    emb_dim = h5.number_input("Embedding size", 1, 512, key=ui.ui_default(f"{UI}train.emb", defaults.model.emb_dim))
-    hidden = h6.text_input("Hidden sizes", key=ui.ui_default(f"{UI}train.hidden",
-                                                             ", ".join(map(str, defaults.model.hidden))),
+    emb_dim = h5.number_input("Embedding size", 1, 512, key=key("emb", defaults.model.emb_dim))
+    hidden = h6.text_input("Hidden sizes", key=key("hidden", ", ".join(map(str, defaults.model.hidden))),
                            help="Shared bottom, or each expert (MMoE, PLE): comma-separated layer widths")
-    experts = h7.number_input("Experts", 1, 64, key=ui.ui_default(f"{UI}train.experts", defaults.model.n_experts),
+    experts = h7.number_input("Experts", 1, 64, key=key("experts", defaults.model.n_experts),
                               help="MMoE: shared experts. PLE: half of them are shared experts per level")
-    seed = h8.number_input("Seed", 0, 2**31 - 1, key=ui.ui_default(f"{UI}train.seed", defaults.seed),
+    seed = h8.number_input("Seed", 0, 2**31 - 1, key=key("seed", defaults.seed),
                            help="Same seed, same split and same model (on CPU)")
     h9, h10 = st.columns(2)
-    split = h9.selectbox("Split", list(SPLITS), key=ui.ui_default(f"{UI}train.split.{ds.short}",
-                                                                 ui.default_split(ds).method),
+    split = h9.selectbox("Split", list(SPLITS), key=key("split", default_split(ds).method),
                          help="random rows; time: train on the past, test on the future; user: test on unseen users")
     device = h10.selectbox("Device", list(devices), format_func=lambda d: devices[d],
-                           key=ui.ui_default(f"{UI}train.device", defaults.device))
-    cutoffs, split_column, time_options = "", None, ui.time_columns(ds)
+                           key=key("device", defaults.device))
+    cutoffs, split_column, time_options = "", None, time_columns(ds)
     if split == "time" and time_options:
-        suggested = ui.default_split(ds)
+        suggested = default_split(ds)
         h11, h12 = st.columns(2)
         cutoffs = h11.text_input(
             "Time cut-offs (end of training, end of validation)",
-            key=ui.ui_default(f"{UI}train.cutoffs.{ds.short}", ", ".join(map(str, suggested.cutoffs or ()))),
+            key=key("cutoffs", ", ".join(map(str, suggested.cutoffs or ()))),
             placeholder="empty: at the 80% / 90% quantiles of time", help=(
                 "Two dates or times, e.g. 20220505, 20220506 or 2022-05-05, 2022-05-06 12:00 (or values of the time "
                 "column): rows up to the first train, up to the second validate, later rows test."))
         split_column = h12.selectbox(
             "Time column", time_options, help="The column the time split reads",
-            key=ui.ui_default(f"{UI}train.split_column.{ds.short}",
-                              suggested.column if suggested.column in time_options else time_options[0]))
+            key=key("split_column", suggested.column if suggested.column in time_options else time_options[0]))
     try:
-        split_spec = ui.split_spec(ds, split, cutoffs, split_column)
+        spec = split_spec(ds, split, cutoffs, split_column)
     except MTLError as err:
         split_problem = str(err)
         st.error(split_problem, icon=":material/error:")
     else:
         split_problem = ""
-        st.caption(ui.describe_split(split_spec, ds))
+        st.caption(describe_split(spec, ds))
 
 if st.button("Train", type="primary", icon=":material/play_arrow:",
              disabled=busy or not tasks or bool(method_problem) or bool(split_problem), key="train.start"):
     try:
-        config = ui.make_config(
+        config = make_config(
             ds, tasks, preference, arch=arch, weighting=weighting, epochs=int(epochs), batch_size=int(batch_size),
-            lr=float(lr), patience=int(patience), emb_dim=int(emb_dim), hidden=ui.parse_sizes(hidden),
+            lr=float(lr), patience=int(patience), emb_dim=int(emb_dim), hidden=parse_sizes(hidden),
             n_experts=int(experts), seed=int(seed), device=device, split=split, cutoffs=cutoffs,
             split_column=split_column,
         )
-        ui.start_training(ds, config)
+        start_training(ds, config)
     except MTLError as err:
-        ui.show_error(err)
+        show_error(err)
     else:
         st.rerun()  # redraw the page as busy: Train disabled, live progress below
 
-outcome = st.session_state.get("job_outcome")
-if outcome and not busy:
-    if outcome[0] == "error":
-        st.error(outcome[1], icon=":material/error:")
-    else:
-        st.info(outcome[1], icon=":material/info:")
+if not busy:
+    jobs.show_outcome("train")
 
 
 # ------------------------------------------------------- gradient diagnostics
@@ -218,7 +230,7 @@ def diagnostics_panel(rows: list[dict], config, key: str, live: bool = False) ->
 
 # --------------------------------------------------------------------- live
 #: Seconds between redraws of the live charts (``live_charts``); the progress bar and
-#: Stop refresh every ``ui.POLL_S``.
+#: Stop refresh every ``jobs.POLL_S``.
 LIVE_REDRAW_S = 3.0
 
 
@@ -229,17 +241,19 @@ def _eta(seconds: float) -> str:
 
 
 def live_panel() -> None:
-    """Progress and live learning curves of the running job (reruns on its own)."""
-    job = ui.current_job()
-    if job is None:
+    """Progress and Stop of the running job (reruns on its own)."""
+    entry = current_training()
+    if entry is None:
         return
-    bg = job.bg
+    bg = entry.job
     if bg.done:
         st.rerun()  # the full page collects the run and shows its results
-    what = "single-task baselines" if job.is_baseline else f"{bg.config.arch} + {bg.config.weighting}"
+    what = "single-task baselines" if entry.meta["baseline_for"] is not None else f"{bg.config.arch} + {bg.config.weighting}"
     st.subheader(f"Training {what}")
-    progress = bg.progress
-    if bg.stop_requested:
+    progress, waiting = bg.live, jobs.queued_text(bg)
+    if waiting:
+        st.progress(0.0, text=waiting)
+    elif bg.stop_requested:
         st.progress(progress.fraction if progress else 0.0,
                     text="Stopping: evaluating the best model so far on the test split ...")
     elif bg.phase == "preparing" or progress is None:
@@ -249,20 +263,17 @@ def live_panel() -> None:
         st.progress(min(progress.fraction, 1.0), text=(
             f"Epoch {progress.epoch}/{progress.epochs} · {progress.fraction:.0%} · {progress.elapsed:.0f} s elapsed "
             f"· about {_eta(progress.eta)} left"))
-    if st.button("Stop", icon=":material/stop:", key="train.stop", disabled=bg.stop_requested,
-                 help="Ends training after the current batch and keeps the best model so far"):
-        bg.stop()
-        st.rerun(scope="fragment")
+    jobs.stop_button(entry, "Stop", "Ends training after the current batch and keeps the best model so far")
 
 
 def live_charts() -> None:
     """Live learning curves and diagnostics of the running job, redrawn every
     ``LIVE_REDRAW_S`` (a fragment of its own: sending five charts to the browser with
     every progress update slowed the training thread several times over)."""
-    job = ui.current_job()
-    if job is None or job.bg.done:
-        return
-    bg = job.bg
+    entry = current_training()
+    if entry is None or entry.job.done or entry.job.live is None:
+        return  # queued or preparing: nothing to draw yet
+    bg = entry.job
     history = bg.history
     task_names = list(bg.config.tasks)
     if history:
@@ -286,7 +297,7 @@ def live_charts() -> None:
 
 if busy:
     with live_slot:
-        st.fragment(live_panel, run_every=ui.POLL_S)()
+        st.fragment(live_panel, run_every=jobs.POLL_S)()
         st.fragment(live_charts, run_every=LIVE_REDRAW_S)()
         st.divider()
 
@@ -297,7 +308,7 @@ def metrics_frame(result) -> pd.DataFrame:
     return table.rename(columns={m: report.METRIC_LABELS[m] for m in report.METRIC_LABELS if m in table})
 
 
-def show_run(run: ui.Run) -> None:
+def show_run(run: Run) -> None:
     result = run.result
     cfg = result.config
     st.markdown(
@@ -331,16 +342,16 @@ def show_run(run: ui.Run) -> None:
     elif cfg.arch == "single":
         st.caption("This run already trains one independent network per task: it is its own baseline.")
     else:
-        base = ui.baseline_run(run)
+        base = baseline_run(run)
         if base is None:
             st.caption("Train one independent network per task on the same split, with the same hyperparameters, "
                        "to see what sharing gains or costs each task.")
             if st.button("Train single-task baselines", key=f"train.baselines.{run.id}", disabled=busy,
                          icon=":material/compare_arrows:"):
                 try:
-                    ui.start_baselines(run)
+                    start_baselines(run)
                 except MTLError as err:
-                    ui.show_error(err)
+                    show_error(err)
                 else:
                     st.rerun()
         else:
@@ -396,28 +407,27 @@ def show_run(run: ui.Run) -> None:
                                    icon=":material/download:")
 
 
-runs = ui.runs()
+history = runs()
 st.divider()
 st.header("Results")
-if not runs:
+if not history:
     st.info("No runs yet in this session: press **Train** above.", icon=":material/info:")
 else:
-    ids = [r.id for r in runs]
-    labels_by_id = {r.id: r.label for r in runs}
-    key = f"{UI}train.run"
-    if st.session_state.get(key) not in ids:
-        st.session_state[key] = ids[-1]
-    shown = st.selectbox("Show run", ids[::-1], key=key, format_func=labels_by_id.get)
-    show_run(ui.get_run(shown))
+    ids = [r.id for r in history]
+    labels_by_id = {r.id: r.label for r in history}
+    if st.session_state.get(RESULTS_RUN) not in ids:
+        st.session_state[RESULTS_RUN] = ids[-1]
+    shown = st.selectbox("Show run", ids[::-1], key=RESULTS_RUN, format_func=labels_by_id.get)
+    show_run(get_run(shown))
 
     # ------------------------------------------------------------- history
     st.divider()
     st.header("Run history")
     st.caption("Every run of this session with its setup and each task's primary test metric (AUC for 0/1 tasks, "
                "RMSE for numeric ones). Only you see these runs.")
-    rows = [{"run": r.id, "dataset": r.dataset, **report.run_summary(r.result)} for r in runs]
+    rows = [{"run": r.id, "dataset": r.dataset, **report.run_summary(r.result)} for r in history]
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="history.table")
-    if len(runs) >= 2:
+    if len(history) >= 2:
         st.subheader("Compare two runs")
         c1, c2 = st.columns(2)
         a_id = c1.selectbox("Run A", ids[::-1], index=1, format_func=labels_by_id.get, key="compare.a")
@@ -425,7 +435,7 @@ else:
         if a_id == b_id:
             st.info("Choose two different runs.")
         else:
-            run_a, run_b = ui.get_run(a_id), ui.get_run(b_id)
+            run_a, run_b = get_run(a_id), get_run(b_id)
             table = report.compare_runs(run_a.result, run_b.result)
             left, right = st.columns([3, 2])
             left.dataframe(

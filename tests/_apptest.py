@@ -24,7 +24,9 @@ from streamlit.runtime.scriptrunner import script_runner  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from mtl.data.synthetic import simulate  # noqa: E402
-from pages import _common as ui  # noqa: E402
+from pages import _datasets as datasets  # noqa: E402
+from pages import _nav as nav  # noqa: E402
+from pages import _runs as app_runs  # noqa: E402
 
 # Tiny tensors under pytest-xdist on a 2-core machine: one thread per worker.
 torch.set_num_threads(1)
@@ -49,8 +51,8 @@ def tiny_frame(seed: int = 1) -> pd.DataFrame:
     return simulate(n_users=100, n_items=200, n_impressions=3000, seed=seed)
 
 
-def tiny_dataset(seed: int = 1, name: str = "tiny.csv") -> ui.Dataset:
-    return ui.dataset_from_frames(tiny_frame(seed), name)
+def tiny_dataset(seed: int = 1, name: str = "tiny.csv") -> datasets.Dataset:
+    return datasets.dataset_from_frames(tiny_frame(seed), name)
 
 
 def fast_settings(at: AppTest, epochs: int = 2) -> None:
@@ -61,14 +63,18 @@ def fast_settings(at: AppTest, epochs: int = 2) -> None:
     at.text_input(key="ui.train.hidden").set_value("16")
 
 
-def wait_for_job(at: AppTest, timeout: float = 90.0) -> AppTest:
-    """Rerun the app until the session's training job has been collected."""
+def training(at: AppTest, kind: str = "train"):
+    """The session's job of ``kind`` (a ``pages._jobs.SessionJob``) until it is collected, else ``None``."""
+    return at.session_state["jobs"].get(kind) if "jobs" in at.session_state else None
+
+
+def wait_for_job(at: AppTest, timeout: float = 90.0, kind: str = "train") -> AppTest:
+    """Rerun the app until the session's job of ``kind`` has been collected."""
     deadline = time.time() + timeout
-    while "job" in at.session_state and time.time() < deadline:
-        job = at.session_state["job"]
-        job.bg.join(0.5)
+    while training(at, kind) is not None and time.time() < deadline:
+        training(at, kind).job.join(0.5)
         at.run()
-    assert "job" not in at.session_state, "training did not finish in time"
+    assert training(at, kind) is None, f"the {kind} job did not finish in time"
     return at
 
 
@@ -83,7 +89,7 @@ def button(at: AppTest, label: str):
     return found[0]
 
 
-def trained_run(ds: ui.Dataset, run_id: int = 1, tasks=("click", "like", "long_view"), **config) -> ui.Run:
+def trained_run(ds: datasets.Dataset, run_id: int = 1, tasks=("click", "like", "long_view"), **config) -> app_runs.Run:
     """A finished run of ``ds`` trained directly with the library (no UI), tiny and quick."""
     from mtl.data import prepare
     from mtl.models import ModelConfig
@@ -94,17 +100,17 @@ def trained_run(ds: ui.Dataset, run_id: int = 1, tasks=("click", "like", "long_v
     kw.update(config)
     cfg = TrainConfig(**kw)
     prepared = prepare(ds.data, cfg.tasks, cfg.split, seed=cfg.seed)
-    return ui.Run(id=run_id, ds=ds, result=Trainer(prepared, cfg).fit(), prepared_key=ui.prepared_key(ds.token, cfg))
+    return app_runs.Run(id=run_id, ds=ds, result=Trainer(prepared, cfg).fit(), prepared_key=app_runs.prepared_key(ds.token, cfg))
 
 
-def open_page(at: AppTest, page: str, ds: ui.Dataset | None = None, runs=()) -> AppTest:
+def open_page(at: AppTest, page: str, ds: datasets.Dataset | None = None, runs=()) -> AppTest:
     """Start a session on ``page`` with ``ds`` active and ``runs`` in its history."""
     if ds is not None:
         at.session_state["dataset"] = ds
     if runs:
         at.session_state["runs"] = list(runs)
     at.run()
-    if page != ui.HOME:
+    if page != nav.HOME:
         at.switch_page(page).run()
     return at
 

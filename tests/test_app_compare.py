@@ -12,12 +12,13 @@ import mtl.compare
 from mtl.errors import DataError
 from mtl.report import comparison_table
 from mtl.weighting import get_weighting_class, weighting_status
-from pages import _common as ui
-from tests._apptest import button, no_errors, open_page, table_with, tiny_dataset
+from pages import _datasets as datasets
+from pages import _nav as nav
+from tests._apptest import button, no_errors, open_page, table_with, tiny_dataset, training, wait_for_job
 
 
 def open_compare(app):
-    return open_page(app, ui.COMPARE, tiny_dataset())
+    return open_page(app, nav.COMPARE, tiny_dataset())
 
 
 def tasks_widget(at):
@@ -25,12 +26,7 @@ def tasks_widget(at):
 
 
 def wait(at, timeout: float = 120.0):
-    deadline = time.time() + timeout
-    while "cmp.job" in at.session_state and time.time() < deadline:
-        at.session_state["cmp.job"]["job"].join(0.5)
-        at.run()
-    assert "cmp.job" not in at.session_state, "the comparison did not finish in time"
-    return at
+    return wait_for_job(at, timeout, kind="compare")
 
 
 def quick(at, methods=("static", "uncertainty"), seeds=2, tasks=("click", "like")):
@@ -65,13 +61,13 @@ def test_bad_setups_are_explained_and_nothing_starts(app, change, message):
     at.run()
     assert any(message in e.value for e in at.error)
     assert button(at, "Run the comparison").disabled
-    assert "cmp.job" not in at.session_state
+    assert training(at, "compare") is None
 
 
 def test_zero_weights_are_an_error(app):
     at = quick(open_compare(app))
     for task in ("click", "like"):
-        at.slider(key=f"ui.cmp.w.{at.session_state['dataset'].short}.{task}").set_value(0.0)
+        at.slider(key=f"ui.cmp.preference.{at.session_state['dataset'].short}.{task}").set_value(0.0)
     at.run()
     assert any("At least one task weight must be above zero" in e.value for e in at.error)
     assert button(at, "Run the comparison").disabled
@@ -89,10 +85,10 @@ def test_a_method_that_is_not_installed_names_the_install_command(app, monkeypat
 def test_a_comparison_runs_in_the_background_and_shows_table_charts_and_findings(app):
     at = quick(open_compare(app))
     button(at, "Run the comparison").click().run()
-    assert "cmp.job" in at.session_state or "cmp.result" in at.session_state
+    assert training(at, "compare") is not None or "results" in at.session_state
     wait(at)
     no_errors(at)
-    result = at.session_state["cmp.result"]["result"]
+    result = at.session_state["results"]["compare"].result
     assert [(r.method, r.seed) for r in result.runs] == [
         ("single-task", 0), ("static", 0), ("uncertainty", 0), ("single-task", 1), ("static", 1), ("uncertainty", 1)]
     assert result.config.preference == {"click": 1.0, "like": 1.0} and result.config.epochs == 1
@@ -120,18 +116,18 @@ def test_stopping_keeps_the_models_trained_so_far(app):
     at = quick(open_compare(app), seeds=10)
     at.number_input(key="ui.cmp.epochs").set_value(3)
     button(at, "Run the comparison").click().run()
-    job = at.session_state["cmp.job"]["job"]
+    job = at.session_state["jobs"]["compare"].job
     deadline = time.time() + 60
     while job.progress[0] < 1 and time.time() < deadline:  # the first model is trained
         time.sleep(0.05)
     at.run()
-    assert any(re.match(r"Training .+, seed \d · model \d+ of 30 · \d+ s · about \d+ s left", p.text)
+    assert any(re.match(r"Training .+, seed \d · model \d+ of 30 · \d+ s · about [\d.]+ (s|min) left", p.text)
                for p in at.get("progress")), [p.text for p in at.get("progress")]
     button(at, "Stop the comparison").click().run()
     assert job.stop_requested
     wait(at)
     no_errors(at)
-    result = at.session_state["cmp.result"]["result"]
+    result = at.session_state["results"]["compare"].result
     assert result.stopped and 0 < len(result.runs) < 30
     assert any(i.value.startswith("Stopped early: the table and charts count") for i in at.info)
 
@@ -140,7 +136,7 @@ def test_errors_in_the_background_are_shown_and_earlier_results_kept(app, monkey
     at = quick(open_compare(app), methods=("static",), seeds=1)
     button(at, "Run the comparison").click().run()
     wait(at)
-    earlier = at.session_state["cmp.result"]
+    earlier = at.session_state["results"]["compare"]
 
     def broken(*args, **kwargs):
         raise DataError("Column 'like' has no positive label in the training split")
@@ -149,7 +145,7 @@ def test_errors_in_the_background_are_shown_and_earlier_results_kept(app, monkey
     button(at, "Run the comparison").click().run()
     wait(at)
     assert any("no positive label" in e.value for e in at.error)
-    assert at.session_state["cmp.result"] is earlier
+    assert at.session_state["results"]["compare"] is earlier
     assert table_with(at, "method", "Δm %") is not None
 
 
@@ -175,7 +171,7 @@ def test_stopping_before_the_first_model_keeps_the_earlier_results(app, monkeypa
     at = quick(open_compare(app), methods=("static",), seeds=1)
     button(at, "Run the comparison").click().run()
     wait(at)
-    earlier = at.session_state["cmp.result"]
+    earlier = at.session_state["results"]["compare"]
     release = __import__("threading").Event()
     original = mtl.compare.compare
 
@@ -188,7 +184,7 @@ def test_stopping_before_the_first_model_keeps_the_earlier_results(app, monkeypa
     button(at, "Stop the comparison").click().run()
     release.set()
     wait(at)
-    assert at.session_state["cmp.result"] is earlier
+    assert at.session_state["results"]["compare"] is earlier
     assert any("stopped before any model was trained" in i.value for i in at.info) and not at.error
     assert table_with(at, "method", "Δm %") is not None
 
@@ -196,13 +192,13 @@ def test_stopping_before_the_first_model_keeps_the_earlier_results(app, monkeypa
 def test_the_metric_compared_can_be_chosen_per_task(app):
     at = quick(open_compare(app), methods=("static",), seeds=1)
     short = at.session_state["dataset"].short
-    like = at.selectbox(key=f"ui.cmp.metric.{short}.like")
+    like = at.selectbox(key=f"ui.cmp.metrics.{short}.like")
     assert like.options == ["AUC", "GAUC", "accuracy", "logloss", "F1"] and like.value == "auc"
     like.set_value("logloss").run()
     button(at, "Run the comparison").click().run()
     wait(at)
     no_errors(at)
-    result = at.session_state["cmp.result"]["result"]
+    result = at.session_state["results"]["compare"].result
     assert result.metrics == {"click": "auc", "like": "logloss"}
     assert "logloss like" in table_with(at, "method", "Δm %").columns
     assert any("batch size" in c.value and "learning rate" in c.value for c in at.caption)
@@ -210,7 +206,7 @@ def test_the_metric_compared_can_be_chosen_per_task(app):
 
 def test_gauc_is_offered_only_with_user_ids(app):
     frame = tiny_dataset().frame.drop(columns=["user_id"])
-    at = open_page(app, ui.COMPARE, ui.dataset_from_frames(frame, "no-users.csv"))
+    at = open_page(app, nav.COMPARE, datasets.dataset_from_frames(frame, "no-users.csv"))
     no_errors(at)
     short = at.session_state["dataset"].short
-    assert "GAUC" not in at.selectbox(key=f"ui.cmp.metric.{short}.click").options
+    assert "GAUC" not in at.selectbox(key=f"ui.cmp.metrics.{short}.click").options

@@ -7,8 +7,12 @@ import io
 import pandas as pd
 import pytest
 
+from mtl.data.samples import SAMPLES
 from mtl.errors import ConfigError, DataError, MTLError
-from pages import _common as ui
+from pages import _common as cfg
+from pages import _datasets as datasets
+from pages import _nav as nav
+from pages._roles import apply_roles, roles_table
 from tests._apptest import (
     button,
     no_errors,
@@ -31,11 +35,11 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
 
 # -------------------------------------------------------------------- page
 def test_shows_the_active_sample_its_columns_and_labels(app):
-    at = open_page(app, ui.DATA)
+    at = open_page(app, nav.DATA)
     no_errors(at)
     assert at.title[0].value == "Data"
     assert at.subheader[0].value == "Active: Simulated short-video feed"
-    assert at.radio(key="ui.data.sample").options == [s.title for s in ui.SAMPLES.values()]
+    assert at.radio(key="ui.data.sample").options == [s.title for s in SAMPLES.values()]
     roles = at.data_editor[0].value.set_index("column")["role"]
     assert roles["user_id"] == "user id" and roles["click"] == "binary label"
     assert roles["watch_time"] == "regression label" and roles["true_click"] == "oracle"
@@ -47,7 +51,7 @@ def test_shows_the_active_sample_its_columns_and_labels(app):
 
 
 def test_choosing_another_sample_makes_it_active(app):
-    at = open_page(app, ui.DATA, tiny_dataset())
+    at = open_page(app, nav.DATA, tiny_dataset())
     at.radio(key="ui.data.sample").set_value("census").run()
     button(at, "Use this sample").click().run()
     no_errors(at)
@@ -58,7 +62,7 @@ def test_choosing_another_sample_makes_it_active(app):
 
 
 def test_uploading_a_csv_makes_it_the_active_dataset(app):
-    at = open_page(app, ui.DATA)
+    at = open_page(app, nav.DATA)
     at.file_uploader(key="upload.main").set_value(("my_log.csv", csv_bytes(tiny_frame()), "text/csv")).run()
     no_errors(at)
     ds = at.session_state["dataset"]
@@ -69,7 +73,7 @@ def test_uploading_a_csv_makes_it_the_active_dataset(app):
 
 def test_a_bad_upload_shows_an_error_and_keeps_the_previous_dataset(app):
     before = tiny_dataset()
-    at = open_page(app, ui.DATA, before)
+    at = open_page(app, nav.DATA, before)
     bad = b"user_id,,click\n1,2,0\n3,4,1\n"
     at.file_uploader(key="upload.main").set_value(("unnamed.csv", bad, "text/csv")).run()
     assert not at.exception
@@ -80,7 +84,7 @@ def test_a_bad_upload_shows_an_error_and_keeps_the_previous_dataset(app):
 
 
 def test_a_bad_upload_after_a_good_one_keeps_the_good_one(app):
-    at = open_page(app, ui.DATA)
+    at = open_page(app, nav.DATA)
     at.file_uploader(key="upload.main").set_value(("good.csv", csv_bytes(tiny_frame()), "text/csv")).run()
     at.file_uploader(key="upload.main").set_value(("empty.csv", b"", "text/csv")).run()
     assert any("empty" in e.value for e in at.error)
@@ -91,7 +95,7 @@ def test_upload_with_an_item_table(app):
     frame = tiny_frame()
     items = frame[["item_id", "item_category", "item_title"]].drop_duplicates("item_id")
     log = frame.drop(columns=["item_category", "item_title"])
-    at = open_page(app, ui.DATA)
+    at = open_page(app, nav.DATA)
     at.file_uploader(key="upload.items").set_value(("items.parquet", parquet_bytes(items), "application/octet-stream"))
     at.file_uploader(key="upload.main").set_value(("log.csv", csv_bytes(log), "text/csv")).run()
     no_errors(at)
@@ -104,16 +108,16 @@ def test_upload_with_an_item_table(app):
 # ----------------------------------------------------- the upload function
 def test_dataset_from_upload_reads_csv_gzip_and_parquet_alike():
     frame = tiny_frame()
-    a = ui.dataset_from_upload(("a.csv", csv_bytes(frame)))
-    b = ui.dataset_from_upload(("a.parquet", parquet_bytes(frame)))
+    a = datasets.dataset_from_upload(("a.csv", csv_bytes(frame)))
+    b = datasets.dataset_from_upload(("a.parquet", parquet_bytes(frame)))
     import gzip
 
-    c = ui.dataset_from_upload(("a.csv.gz", gzip.compress(csv_bytes(frame))))
+    c = datasets.dataset_from_upload(("a.csv.gz", gzip.compress(csv_bytes(frame))))
     for ds in (a, b, c):
         assert ds.data.n_rows == len(frame)
         assert list(ds.data.schema.labels) == ["click", "like", "long_view", "watch_time", "rating"]
     assert a.token != b.token  # different bytes, different identity
-    assert ui.dataset_from_upload(("a.csv", csv_bytes(frame))).token == a.token
+    assert datasets.dataset_from_upload(("a.csv", csv_bytes(frame))).token == a.token
 
 
 @pytest.mark.parametrize("name, content, message", [
@@ -125,7 +129,7 @@ def test_dataset_from_upload_reads_csv_gzip_and_parquet_alike():
 ])
 def test_bad_uploads_raise_readable_errors(name, content, message):
     with pytest.raises(DataError) as err:
-        ui.dataset_from_upload((name, content))
+        datasets.dataset_from_upload((name, content))
     assert message in str(err.value)
 
 
@@ -133,12 +137,12 @@ def test_a_side_table_without_ids_to_join_on_is_rejected():
     frame = tiny_frame().drop(columns=["item_id"])
     items = pd.DataFrame({"item_id": [1, 2], "genre": ["a", "b"]})
     with pytest.raises(MTLError, match="no item id column"):
-        ui.dataset_from_upload(("log.csv", csv_bytes(frame)), items=("items.csv", csv_bytes(items)))
+        datasets.dataset_from_upload(("log.csv", csv_bytes(frame)), items=("items.csv", csv_bytes(items)))
 
 
 # ------------------------------------------------------------ column roles
-def _edit(ds: ui.Dataset, **roles) -> pd.DataFrame:
-    table = ui.roles_table(ds.data.schema)
+def _edit(ds: datasets.Dataset, **roles) -> pd.DataFrame:
+    table = roles_table(ds.data.schema)
     for col, role in roles.items():
         table.loc[table.column == col, "role"] = role
     return table
@@ -146,12 +150,12 @@ def _edit(ds: ui.Dataset, **roles) -> pd.DataFrame:
 
 def test_unchanged_roles_keep_the_dataset():
     ds = tiny_dataset()
-    assert ui.apply_roles(ds, ui.roles_table(ds.data.schema)) is ds
+    assert apply_roles(ds, roles_table(ds.data.schema)) is ds
 
 
 def test_changing_roles_rebuilds_the_dataset_with_only_those_pinned():
     ds = tiny_dataset()
-    new = ui.apply_roles(ds, _edit(ds, rating="ignored", item_category="ignored", user_activity="categorical feature",
+    new = apply_roles(ds, _edit(ds, rating="ignored", item_category="ignored", user_activity="categorical feature",
                                    watch_time="numeric feature"))
     s = new.data.schema
     assert "rating" not in s.labels and "rating" in s.ignored and "item_category" in s.ignored
@@ -160,16 +164,16 @@ def test_changing_roles_rebuilds_the_dataset_with_only_those_pinned():
     assert set(new.overrides.ignore) == {"rating", "item_category"}
     assert new.token != ds.token and ds.data.schema.labels["rating"] == "regression"  # the original is untouched
     # Edits accumulate: a second edit keeps the first.
-    again = ui.apply_roles(new, _edit(new, rating="regression label"))
+    again = apply_roles(new, _edit(new, rating="regression label"))
     assert again.data.schema.labels["rating"] == "regression" and "item_category" in again.data.schema.ignored
 
 
 def test_moving_the_user_id_to_another_column():
     ds = tiny_dataset()
-    new = ui.apply_roles(ds, _edit(ds, user_id="ignored"))
+    new = apply_roles(ds, _edit(ds, user_id="ignored"))
     assert new.data.schema.user is None and new.overrides.user == ""
     with pytest.raises(ConfigError, match="Only one column can be the item id"):
-        ui.apply_roles(ds, _edit(ds, user_id="item id"))
+        apply_roles(ds, _edit(ds, user_id="item id"))
 
 
 @pytest.mark.parametrize("edit, message", [
@@ -181,7 +185,7 @@ def test_moving_the_user_id_to_another_column():
 def test_impossible_roles_are_refused_naming_the_column(edit, message):
     ds = tiny_dataset()
     with pytest.raises(MTLError) as err:
-        ui.apply_roles(ds, _edit(ds, **edit))
+        apply_roles(ds, _edit(ds, **edit))
     assert message in str(err.value)
 
 
@@ -199,17 +203,17 @@ def _kuairand_like_upload(n=6000) -> pd.DataFrame:
 
 def test_an_upload_defaults_to_usable_tasks_and_the_page_says_why(app):
     """KuaiRand-like: the first three 0/1 columns include is_follow (0.14%); long_view (31%) is chosen instead."""
-    at = open_page(app, ui.DATA)
+    at = open_page(app, nav.DATA)
     at.file_uploader(key="upload.main").set_value(("kr.csv", csv_bytes(_kuairand_like_upload()), "text/csv")).run()
     no_errors(at)
     ds = at.session_state["dataset"]
-    assert ui.default_tasks(ds) == ["is_click", "is_like", "long_view"]
+    assert cfg.default_tasks(ds) == ["is_click", "is_like", "long_view"]
     labels = table_with(at, "label", "default task").set_index("label")
     assert labels["default task"].to_dict() == {"is_click": True, "is_like": True, "is_follow": False,
                                                 "long_view": True}
     why = next(m.value for m in at.markdown if m.value.startswith("- **is_click** (default task)"))
     assert "engagement" in why.splitlines()[0] and "**is_follow**: 0.1" in why and "too rare" in why
-    at.switch_page(ui.TRAIN).run()
+    at.switch_page(nav.TRAIN).run()
     no_errors(at)
     assert at.multiselect(key=f"ui.train.tasks.{ds.short}").value == ["is_click", "is_like", "long_view"]
     assert any(c.value.startswith("Suggested because is_click: 4") and "long_view: 3" in c.value for c in at.caption)
@@ -222,7 +226,7 @@ def test_deriving_a_label_on_the_data_page(app):
     rng = np.random.default_rng(1)
     ratings = pd.DataFrame({"user_id": rng.integers(0, 80, 2000), "book_id": rng.integers(0, 120, 2000),
                             "rating": rng.integers(1, 6, 2000)})
-    at = open_page(app, ui.DATA, ui.dataset_from_frames(ratings, "ratings.csv"))
+    at = open_page(app, nav.DATA, datasets.dataset_from_frames(ratings, "ratings.csv"))
     assert any("derive 0/1 labels" in i.value for i in at.info)  # one label only: the page suggests deriving
     at.text_input(key="data.derive.name").set_value("liked")
     at.selectbox(key="data.derive.source").set_value("rating")
@@ -233,7 +237,7 @@ def test_deriving_a_label_on_the_data_page(app):
     ds = at.session_state["dataset"]
     assert ds.data.schema.labels["liked"] == "binary" and ds.overrides.derive == ["liked=rating>=4"]
     assert ds.data.frame["liked"].tolist() == (ratings["rating"] >= 4).astype(float).tolist()
-    assert ui.default_tasks(ds) == ["rating", "liked"]
+    assert cfg.default_tasks(ds) == ["rating", "liked"]
     assert any("derived from 'rating'" in m.value for m in at.markdown)
     button(at, "Remove").click().run()
     no_errors(at)
@@ -246,7 +250,7 @@ def test_deriving_a_label_on_the_data_page(app):
     ("", "4", "should look like"),
 ])
 def test_a_bad_derived_label_is_refused_and_the_data_kept(app, name, value, message):
-    at = open_page(app, ui.DATA, tiny_dataset())
+    at = open_page(app, nav.DATA, tiny_dataset())
     before = at.session_state["dataset"]
     at.text_input(key="data.derive.name").set_value(name)
     at.selectbox(key="data.derive.source").set_value("rating")
@@ -258,7 +262,7 @@ def test_a_bad_derived_label_is_refused_and_the_data_kept(app, name, value, mess
 
 
 def test_census_roles_say_why_weights_and_row_numbers_are_ignored(app):
-    at = open_page(app, ui.DATA)
+    at = open_page(app, nav.DATA)
     at.radio(key="ui.data.sample").set_value("census").run()
     button(at, "Use this sample").click().run()
     no_errors(at)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import pandas as pd
 
 from mtl.train import available_devices
-from pages import _common as ui
+from pages import _common as cfg
+from pages import _datasets as datasets
+from pages import _nav as nav
 from tests._apptest import (
     button,
     no_errors,
     open_page,
     table_with,
     tiny_dataset,
+    training,
     wait_for_job,
 )
 
@@ -34,15 +37,15 @@ def test_opens_on_the_bundled_sample_with_devices_and_a_train_button(app):
 
 def test_train_with_defaults_opens_the_train_page_and_ends_with_a_results_table(app):
     ds = tiny_dataset()
-    at = open_page(app, ui.HOME, ds)
+    at = open_page(app, nav.HOME, ds)
     button(at, "Train with defaults").click().run()
     no_errors(at)
     assert at.title[0].value == "Train"
-    assert "job" in at.session_state or ui.runs  # started (it may already have finished)
+    assert training(at) is not None or at.session_state["runs"]  # started (it may already have finished)
     wait_for_job(at)
     no_errors(at)
     runs = at.session_state["runs"]
-    assert len(runs) == 1 and runs[0].config.tasks == ui.default_tasks(ds)
+    assert len(runs) == 1 and runs[0].config.tasks == cfg.default_tasks(ds)
     table = table_with(at, "task", "AUC")
     assert table["task"].tolist() == ["click", "like", "long_view"]
     assert {"AUC", "accuracy", "logloss"} <= set(table.columns)
@@ -52,7 +55,7 @@ def test_train_with_defaults_opens_the_train_page_and_ends_with_a_results_table(
 def test_a_dataset_without_labels_cannot_be_trained(app):
     frame = pd.DataFrame({"user_id": range(50), "item_id": [i % 7 for i in range(50)],
                           "price": [float(i) for i in range(50)]})
-    at = open_page(app, ui.HOME, ui.dataset_from_frames(frame, "no-labels.csv"))
+    at = open_page(app, nav.HOME, datasets.dataset_from_frames(frame, "no-labels.csv"))
     assert not at.exception
     assert button(at, "Train with defaults").disabled
     assert any("no label columns" in w.value for w in at.warning)

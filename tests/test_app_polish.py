@@ -8,7 +8,7 @@ import json
 import pandas as pd
 
 from mtl.report import epoch_unit, plural, readable_times
-from pages import _common as ui
+from pages import _nav as nav
 from tests._apptest import no_errors, open_page, tiny_dataset, trained_run
 
 
@@ -36,21 +36,21 @@ def _table_with_time(at) -> pd.DataFrame:
 
 
 def test_the_data_preview_shows_dates(app):
-    at = open_page(app, ui.DATA, tiny_dataset())
+    at = open_page(app, nav.DATA, tiny_dataset())
     no_errors(at)
     assert pd.api.types.is_datetime64_any_dtype(_table_with_time(at)["timestamp"])
 
 
 def test_a_users_history_shows_dates(app):
     ds = tiny_dataset()
-    at = open_page(app, ui.RECOMMEND, ds, runs=[trained_run(ds)])
+    at = open_page(app, nav.RECOMMEND, ds, runs=[trained_run(ds)])
     no_errors(at)
     assert pd.api.types.is_datetime64_any_dtype(_table_with_time(at)["timestamp"])
 
 
 def test_the_compute_table_has_readable_column_names(app):
     ds = tiny_dataset()
-    at = open_page(app, ui.TRADEOFFS, ds, runs=[trained_run(ds)])
+    at = open_page(app, nav.TRADEOFFS, ds, runs=[trained_run(ds)])
     no_errors(at)
     table = next(d for d in at.dataframe if "train_seconds" in d.value.columns)
     config = json.loads(table.proto.columns)

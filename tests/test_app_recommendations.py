@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mtl.recommend import history, score_candidates, top_k, users
-from pages import _common as ui
+from pages import _datasets as datasets
+from pages import _nav as nav
 from tests._apptest import (
     button,
     fast_settings,
@@ -29,13 +30,13 @@ def fusion(at, run_id, task):
 
 
 def test_without_runs_it_says_to_train_first(app):
-    at = open_page(app, ui.RECOMMEND, tiny_dataset())
+    at = open_page(app, nav.RECOMMEND, tiny_dataset())
     no_errors(at)
     assert any("Train a model first" in i.value for i in at.info)
 
 
 def test_top_k_history_and_per_task_scores_for_the_most_active_user(app, feed_run):
-    at = open_page(app, ui.RECOMMEND, feed_run.ds, [feed_run])
+    at = open_page(app, nav.RECOMMEND, feed_run.ds, [feed_run])
     no_errors(at)
     trained = feed_run.result.trained
     active = users(trained)
@@ -53,7 +54,7 @@ def test_top_k_history_and_per_task_scores_for_the_most_active_user(app, feed_ru
 
 
 def test_fusion_sliders_rerank_without_rescoring_and_show_what_changed(app, feed_run):
-    at = open_page(app, ui.RECOMMEND, feed_run.ds, [feed_run])
+    at = open_page(app, nav.RECOMMEND, feed_run.ds, [feed_run])
     before = table_with(at, "rank", "item_id", "score")["item_id"].tolist()
     fusion(at, 1, "click").set_value(1.0)
     fusion(at, 1, "like").set_value(0.0)
@@ -64,7 +65,7 @@ def test_fusion_sliders_rerank_without_rescoring_and_show_what_changed(app, feed
     expected = top_k(score_candidates(feed_run.result.trained, user), {"click": 1.0}, 10)
     assert after["item_id"].tolist() == expected["item_id"].tolist()
     assert after["item_id"].tolist() != before
-    assert len(at.session_state["rec.scores"]) == 1  # scored once, fused twice
+    assert len(at.session_state["cache"]["scores"]) == 1  # scored once, fused twice
     # "What changed" compares with the training weights (equal here) by default ... choose it explicitly.
     at.radio(key="rec.reference_choice").set_value("training").run()
     entered = [m.value for m in at.markdown if m.value.startswith("**Entered**")][0]
@@ -74,7 +75,7 @@ def test_fusion_sliders_rerank_without_rescoring_and_show_what_changed(app, feed
 
 
 def test_k_and_seen_items(app, feed_run):
-    at = open_page(app, ui.RECOMMEND, feed_run.ds, [feed_run])
+    at = open_page(app, nav.RECOMMEND, feed_run.ds, [feed_run])
     at.number_input(key="ui.rec.k").set_value(5)
     at.checkbox(key="ui.rec.exclude_seen").set_value(False).run()
     no_errors(at)
@@ -83,7 +84,7 @@ def test_k_and_seen_items(app, feed_run):
 
 
 def test_negative_weights_are_allowed_but_all_zero_is_an_error(app, feed_run):
-    at = open_page(app, ui.RECOMMEND, feed_run.ds, [feed_run])
+    at = open_page(app, nav.RECOMMEND, feed_run.ds, [feed_run])
     for task in ("click", "like", "long_view"):
         fusion(at, 1, task).set_value(0.0)
     at.run()
@@ -94,9 +95,9 @@ def test_negative_weights_are_allowed_but_all_zero_is_an_error(app, feed_run):
 
 def test_data_without_user_or_item_ids_says_so(app):
     frame = tiny_frame().drop(columns=["user_id", "item_id"])
-    ds = ui.dataset_from_frames(frame, "rows-only.csv")
+    ds = datasets.dataset_from_frames(frame, "rows-only.csv")
     run = trained_run(ds, 1, ("click", "like"))
-    at = open_page(app, ui.RECOMMEND, ds, [run])
+    at = open_page(app, nav.RECOMMEND, ds, [run])
     no_errors(at)
     info = " ".join(i.value for i in at.info)
     assert "has no user ids and item ids" in info
@@ -105,15 +106,15 @@ def test_data_without_user_or_item_ids_says_so(app):
 
 def test_it_follows_the_latest_run_of_a_newly_active_dataset(app, feed_run):
     """Issue 10 item 10: after training on a new dataset, the page must show that run."""
-    at = open_page(app, ui.RECOMMEND, feed_run.ds, [feed_run])
+    at = open_page(app, nav.RECOMMEND, feed_run.ds, [feed_run])
     assert at.selectbox(key="ui.rec.run").value == 1
     new = tiny_dataset(seed=2, name="new_upload.csv")
     at.session_state["dataset"] = new
-    at.switch_page(ui.TRAIN).run()
+    at.switch_page(nav.TRAIN).run()
     fast_settings(at, epochs=1)
     button(at, "Train").click().run()
     wait_for_job(at)
-    at.switch_page(ui.RECOMMEND).run()
+    at.switch_page(nav.RECOMMEND).run()
     no_errors(at)
     assert at.selectbox(key="ui.rec.run").value == 2
     assert not any("newer" in i.value for i in at.info)
@@ -121,7 +122,7 @@ def test_it_follows_the_latest_run_of_a_newly_active_dataset(app, feed_run):
 
 def test_an_older_run_chosen_by_hand_says_which_run_it_shows_and_offers_the_newer_one(app, feed_run):
     other = trained_run(tiny_dataset(seed=2, name="new_upload.csv"), 2)
-    at = open_page(app, ui.RECOMMEND, other.ds, [feed_run, other])
+    at = open_page(app, nav.RECOMMEND, other.ds, [feed_run, other])
     assert at.selectbox(key="ui.rec.run").value == 2      # the active dataset's latest run
     at.selectbox(key="ui.rec.run").set_value(1).run()
     no_errors(at)
@@ -137,9 +138,9 @@ def test_item_links_stay_out_of_the_top_k_table(app):
     table's right edge."""
     frame = tiny_frame()
     frame["image_url"] = "https://images.example/" + frame["item_id"].astype(str) + ".jpg"
-    ds = ui.dataset_from_frames(frame, "with_links.csv")
+    ds = datasets.dataset_from_frames(frame, "with_links.csv")
     run = trained_run(ds, 1)
-    at = open_page(app, ui.RECOMMEND, ds, [run])
+    at = open_page(app, nav.RECOMMEND, ds, [run])
     no_errors(at)
     top = table_with(at, "rank", "item_id", "score")
     assert "image_url" not in top.columns and "item_title" in top.columns

@@ -10,23 +10,24 @@ import pytest
 from mtl.data import prepare
 from mtl.models import ModelConfig
 from mtl.train import TrainConfig, Trainer
-from pages import _common as ui
-from tests._apptest import button, no_errors, tiny_dataset
+from pages import _nav as nav
+from pages import _runs as app_runs
+from tests._apptest import button, no_errors, tiny_dataset, training, wait_for_job
 
 SMALL = dict(emb_dim=4, hidden=(16,), tower=(8,))
 
 
-def _run(ds, run_id: int, tasks, conditioned: bool = False, arch: str = "shared_bottom") -> ui.Run:
+def _run(ds, run_id: int, tasks, conditioned: bool = False, arch: str = "shared_bottom") -> app_runs.Run:
     prepared = prepare(ds.data, tasks, "random", seed=0)
     cfg = TrainConfig(tasks=tasks, arch=arch, epochs=1, model=ModelConfig(conditioned=conditioned, **SMALL))
-    return ui.Run(id=run_id, ds=ds, result=Trainer(prepared, cfg).fit(), prepared_key=f"k{run_id}")
+    return app_runs.Run(id=run_id, ds=ds, result=Trainer(prepared, cfg).fit(), prepared_key=f"k{run_id}")
 
 
 def _open(app, ds, runs=()):
     app.session_state["dataset"] = ds
     app.session_state["runs"] = list(runs)
     app.run()
-    app.switch_page(ui.TRADEOFFS)
+    app.switch_page(nav.TRADEOFFS)
     app.run()
     return app
 
@@ -44,7 +45,7 @@ def test_sweep_needs_two_tasks(app):
     at.multiselect(key="ui.to.tasks." + at.session_state["dataset"].short).set_value(["click"])
     button(at, "Run the sweep").click().run()
     assert any("at least two tasks" in e.value for e in at.error)
-    assert "sweep.job" not in at.session_state
+    assert training(at, "sweep") is None
 
 
 def test_sweep_runs_in_the_background_and_draws_the_front(app):
@@ -52,12 +53,9 @@ def test_sweep_runs_in_the_background_and_draws_the_front(app):
     at.slider(key="ui.to.points").set_value(3)
     at.number_input(key="ui.to.epochs").set_value(1)
     button(at, "Run the sweep").click().run()
-    deadline = time.time() + 120
-    while "sweep.job" in at.session_state and time.time() < deadline:
-        at.session_state["sweep.job"]["job"].join(0.5)
-        at.run()
+    wait_for_job(at, 120, kind="sweep")
     no_errors(at)
-    result = at.session_state["sweep.result"]["result"]
+    result = at.session_state["results"]["sweep"].result
     assert len(result.points) == 3 and len(result.conditioned) == 3 and result.baselines
     assert any(m.label == "Hypervolume of the front" for m in at.metric)
     assert len(at.get("plotly_chart")) >= 2  # the front and the fidelity bars
@@ -143,7 +141,7 @@ def test_a_running_sweep_shows_real_progress_at_the_top_and_in_the_sidebar(app):
     at.slider(key="ui.to.points").set_value(3)
     at.number_input(key="ui.to.epochs").set_value(40)
     button(at, "Run the sweep").click().run()
-    job = at.session_state["sweep.job"]["job"]
+    job = at.session_state["jobs"]["sweep"].job
     deadline = time.time() + 60
     while job.progress[0] < 1.2 and time.time() < deadline:  # into the first weighting
         time.sleep(0.2)
@@ -166,8 +164,8 @@ def test_a_running_sweep_shows_real_progress_at_the_top_and_in_the_sidebar(app):
     assert job.join(30), "the sweep did not stop within the training in progress"
     at.run()
     no_errors(at)
-    assert "sweep.job" not in at.session_state
+    assert training(at, "sweep") is None
     assert not any("Weight sweep in progress" in c.value for c in at.sidebar.caption)
-    result = at.session_state["sweep.result"]["result"]
+    result = at.session_state["results"]["sweep"].result
     assert result.stopped and result.baselines and len(result.points) < 3
 

@@ -13,7 +13,11 @@ from mtl.metrics import relative_gain
 from mtl.models import available_models
 from mtl.setup import baseline_config
 from mtl.weighting import available_weightings, get_weighting_class, weighting_status
-from pages import _common as ui
+from pages import _common as cfg
+from pages import _datasets as datasets
+from pages import _jobs as jobs
+from pages import _nav as nav
+from pages import _runs as app_runs
 from tests._apptest import (
     button,
     fast_settings,
@@ -22,12 +26,13 @@ from tests._apptest import (
     table_with,
     tiny_dataset,
     trained_run,
+    training,
     wait_for_job,
 )
 
 
 def open_train(app, ds=None, runs=()):
-    at = open_page(app, ui.TRAIN, ds or tiny_dataset(), runs)
+    at = open_page(app, nav.TRAIN, ds or tiny_dataset(), runs)
     fast_settings(at)
     return at.run()
 
@@ -37,7 +42,7 @@ def tasks_widget(at):
 
 
 def weight(at, task):
-    return at.slider(key=f"ui.train.w.{at.session_state['dataset'].short}.{task}")
+    return at.slider(key=f"ui.train.preference.{at.session_state['dataset'].short}.{task}")
 
 
 def test_setup_lists_labels_weights_models_and_devices(app):
@@ -74,7 +79,7 @@ def test_all_weights_zero_is_an_error(app):
     weight(at, "click").set_value(0.0).run()
     assert any("At least one task weight must be above zero" in e.value for e in at.error)
     button(at, "Train").click().run()
-    assert "job" not in at.session_state
+    assert training(at) is None
 
 
 def test_bad_hidden_sizes_are_reported_before_training(app):
@@ -82,13 +87,13 @@ def test_bad_hidden_sizes_are_reported_before_training(app):
     at.text_input(key="ui.train.hidden").set_value("64, lots").run()
     button(at, "Train").click().run()
     assert any("Hidden sizes must be comma-separated whole numbers" in e.value for e in at.error)
-    assert "job" not in at.session_state
+    assert training(at) is None
 
 
 def test_data_errors_from_the_background_thread_are_shown(app):
     # A time split needs a timestamp: the error is raised while preparing, in the thread.
     frame = tiny_dataset().frame.drop(columns=["timestamp"])
-    at = open_train(app, ui.dataset_from_frames(frame, "no-time.csv"))
+    at = open_train(app, datasets.dataset_from_frames(frame, "no-time.csv"))
     at.selectbox(key=f"ui.train.split.{at.session_state['dataset'].short}").set_value("time").run()
     button(at, "Train").click().run()
     wait_for_job(at)
@@ -102,7 +107,7 @@ def test_training_shows_results_and_baselines_with_relative_gains(app):
     at = open_train(app)
     weight(at, "like").set_value(2.0)
     button(at, "Train").click().run()
-    assert "job" in at.session_state or at.session_state["runs"]
+    assert training(at) is not None or at.session_state["runs"]
     wait_for_job(at)
     no_errors(at)
     run = at.session_state["runs"][0]
@@ -143,19 +148,19 @@ def test_training_shows_results_and_baselines_with_relative_gains(app):
 def test_baselines_are_cached_per_setup(app):
     ds = tiny_dataset()
     first = trained_run(ds, 1, ("click", "like"))
-    at = open_page(app, ui.TRAIN, ds, [first])
+    at = open_page(app, nav.TRAIN, ds, [first])
     assert [b for b in at.button if b.label == "Train single-task baselines"]
     base = trained_run(ds, 2, ("click", "like"), arch="single")
     base.baseline_for = 1
     at.session_state["runs"] = [first, base]
-    at.session_state["baselines"] = {ui.baseline_key(first): 2}
+    at.session_state["baselines"] = {app_runs.baseline_key(first): 2}
     at.run()
     no_errors(at)
     assert not [b for b in at.button if b.label == "Train single-task baselines"]
     assert set(table_with(at, "gain %")["task"]) == {"click", "like"}
     # Another seed is another setup: no baselines for it yet.
     other = trained_run(ds, 3, ("click", "like"), seed=7)
-    assert ui.baseline_key(other) != ui.baseline_key(first)
+    assert app_runs.baseline_key(other) != app_runs.baseline_key(first)
 
 
 def test_stop_keeps_the_best_model_so_far(app):
@@ -164,21 +169,21 @@ def test_stop_keeps_the_best_model_so_far(app):
     at.number_input(key=f"ui.train.batch.{at.session_state['dataset'].short}").set_value(32)
     at.number_input(key="ui.train.patience").set_value(50)
     button(at, "Train").click().run()
-    job = at.session_state["job"]
+    job = training(at)
     deadline = time.time() + 60
-    while not job.bg.events and time.time() < deadline:
+    while not job.job.events and time.time() < deadline:
         time.sleep(0.1)
     at.run()
     bars = [p.text for p in at.get("progress")]
     assert any(t.startswith("Epoch ") and "/300" in t and "left" in t for t in bars), bars
     # Live gradient diagnostics next to the learning curves.
-    assert job.bg.diagnostics
+    assert job.job.diagnostics
     assert any(m.value == "**Gradient diagnostics, live**" for m in at.markdown)
     assert len(at.get("plotly_chart")) == 5
     asked = time.time()
     button(at, "Stop").click().run()
-    assert job.bg.stop_requested
-    assert job.bg.join(10), "training did not stop"
+    assert job.job.stop_requested
+    assert job.job.join(10), "training did not stop"
     assert time.time() - asked < 10
     wait_for_job(at)
     assert not at.exception and not at.error
@@ -213,16 +218,16 @@ def test_baselines_of_a_conditioned_run_are_plain_single_task_models(monkeypatch
     """The app's baselines once kept a conditioned run's ``conditioned`` flag (and so
     trained a conditioned single-task model, unlike compare and sweep)."""
     ds = tiny_dataset()
-    cfg = ui.make_config(ds, ["click", "like"], {"click": 3.0, "like": 1.0}, arch="mmoe")
-    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, conditioned=True))
+    config = cfg.make_config(ds, ["click", "like"], {"click": 3.0, "like": 1.0}, arch="mmoe")
+    config = dataclasses.replace(config, model=dataclasses.replace(config.model, conditioned=True))
     started = []
-    monkeypatch.setattr(ui, "start_training", lambda ds, config, **kw: started.append(config))
-    ui.start_baselines(types.SimpleNamespace(ds=ds, config=cfg, id=1))
-    assert started == [baseline_config(cfg)] and started[0].model.conditioned is False
+    monkeypatch.setattr(app_runs, "start_training", lambda ds, config, **kw: started.append(config))
+    app_runs.start_baselines(types.SimpleNamespace(ds=ds, config=config, id=1))
+    assert started == [baseline_config(config)] and started[0].model.conditioned is False
 
 
 def test_default_config_batch_size_leaves_enough_steps_per_epoch():
-    assert ui.default_config(tiny_dataset()).batch_size == 64  # see test_setup for the rule
+    assert cfg.default_config(tiny_dataset()).batch_size == 64  # see test_setup for the rule
 
 
 def test_closing_a_session_stops_its_training():
@@ -234,21 +239,21 @@ def test_closing_a_session_stops_its_training():
     from mtl.train import BackgroundTraining
 
     ds = tiny_dataset()
-    cfg = ui.make_config(ds, ["click"], epochs=500, batch_size=32, hidden=(8,), emb_dim=4, patience=500)
+    config = cfg.make_config(ds, ["click"], epochs=500, batch_size=32, hidden=(8,), emb_dim=4, patience=500)
     from mtl.data import prepare
 
-    bg = BackgroundTraining(prepare(ds.data, ["click"], cfg.split), cfg)
-    anchor = ui._SessionAnchor()
-    ui.stop_when_collected(anchor, bg)
+    bg = BackgroundTraining(prepare(ds.data, ["click"], config.split), config)
+    anchor = jobs._SessionAnchor()
+    jobs.stop_when_collected(anchor, bg)
     bg.start()
     del anchor
     gc.collect()
     assert bg.stop_requested
     assert bg.join(15) and bg.result.stopped
 
-    finished = BackgroundTraining(bg.prepared, ui.make_config(ds, ["click"], epochs=1, hidden=(8,), emb_dim=4))
-    keep = ui._SessionAnchor()
-    ui.stop_when_collected(keep, finished)
+    finished = BackgroundTraining(bg.prepared, cfg.make_config(ds, ["click"], epochs=1, hidden=(8,), emb_dim=4))
+    keep = jobs._SessionAnchor()
+    jobs.stop_when_collected(keep, finished)
     finished.start().join(30)
     ref = weakref.ref(finished)
     del finished
@@ -290,7 +295,7 @@ def test_the_page_says_whether_the_sliders_steer_the_method(app):
 
 def test_single_task_runs_explain_why_they_have_no_diagnostics(app):
     ds = tiny_dataset()
-    at = open_page(app, ui.TRAIN, ds, [trained_run(ds, 1, ("click", "like"), arch="single")])
+    at = open_page(app, nav.TRAIN, ds, [trained_run(ds, 1, ("click", "like"), arch="single")])
     no_errors(at)
     assert any("share no layers" in c.value for c in at.caption)
 
@@ -301,7 +306,7 @@ def test_a_conditioned_run_explains_that_its_weights_are_random_draws(app):
     ds = tiny_dataset()
     run = trained_run(ds, 1, ("click", "like"), diagnostics_every=2,
                       model=ModelConfig(emb_dim=4, hidden=(16,), tower=(8,), conditioned=True))
-    at = open_page(app, ui.TRAIN, ds, [run])
+    at = open_page(app, nav.TRAIN, ds, [run])
     no_errors(at)
     assert any("weights are drawn at random for every batch" in c.value for c in at.caption)
     assert any(f"({len(run.result.diagnostics)} in all)" in c.value for c in at.caption)
@@ -311,7 +316,7 @@ def test_a_conditioned_run_explains_that_its_weights_are_random_draws(app):
 def _dated_dataset():
     frame = tiny_dataset().frame.copy()
     frame["date"] = pd.to_datetime(frame["timestamp"], unit="s").dt.strftime("%Y%m%d").astype(int)
-    return ui.dataset_from_frames(frame, "dated.csv")
+    return datasets.dataset_from_frames(frame, "dated.csv")
 
 
 def test_time_split_cutoffs_and_column_are_used_and_shown_in_the_run_settings(app):

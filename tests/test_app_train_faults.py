@@ -4,7 +4,7 @@ results show, with the step, the task and the likely cause."""
 from __future__ import annotations
 
 from mtl.train.faults import Fault
-from pages import _common as ui
+from pages import _nav as ui
 from tests._apptest import button, fast_settings, open_page, tiny_dataset, trained_run, wait_for_job
 
 

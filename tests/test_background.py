@@ -1,4 +1,4 @@
-"""Tests of mtl.train.background: training in a thread, polled from another."""
+"""Tests of mtl.jobs and mtl.train.background: jobs and training in a thread, polled from another."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ import torch
 
 from mtl.data import SplitSpec, from_frame, prepare
 from mtl.data.synthetic import simulate
+from mtl.errors import ConfigError
+from mtl.jobs import CANCELLED, FAILED, FINISHED, QUEUED, STOPPED, BackgroundJob, JobSlots
 from mtl.models import ModelConfig
 from mtl.train import BackgroundTraining, Evaluation, TrainConfig, evals_per_epoch_for
-from mtl.train.background import CANCELLED, FAILED, FINISHED, evaluation_row
+from mtl.train.background import evaluation_row
 
 # Tiny tensors on a 2-core machine under pytest-xdist: one thread per worker.
 torch.set_num_threads(1)
@@ -46,10 +48,11 @@ def wait_done(job: BackgroundTraining, timeout: float = 60.0) -> None:
 @no_thread_leaks
 def test_runs_to_the_end_and_keeps_a_result(prepared):
     job = BackgroundTraining(prepared, config(epochs=3))
-    assert job.phase == "ready" and not job.done and job.result is None and job.progress is None
+    assert job.phase == "ready" and not job.done and job.result is None and job.live is None and job.outcome is None
     assert job.start() is job
     wait_done(job)
     assert job.phase == FINISHED and job.error is None
+    assert job.outcome.state == FINISHED and job.outcome.result is job.result
     result = job.result
     assert result is not None and result.reason == "completed" and not result.stopped
     assert result.trained is not None and set(result.test) == set(TASKS)
@@ -57,7 +60,7 @@ def test_runs_to_the_end_and_keeps_a_result(prepared):
     assert [round(e.epoch) for e in job.events] == [1, 2, 3]
     assert all(isinstance(e, Evaluation) for e in job.events)
     assert job.history == result.history
-    assert job.progress.fraction == pytest.approx(1.0)
+    assert job.live.fraction == pytest.approx(1.0) and job.progress[0] == job.progress[1]
     assert job.prepared is prepared
     first = job.elapsed
     time.sleep(0.05)
@@ -78,7 +81,7 @@ def test_stop_ends_training_within_about_a_second_and_keeps_the_best_model(prepa
     took = time.perf_counter() - asked
     assert took < 2.0, f"stop took {took:.2f}s"
     result = job.result
-    assert job.phase == FINISHED and result is not None
+    assert job.phase == STOPPED and result is not None and job.outcome.state == STOPPED
     assert result.stopped and result.reason == "stopped"
     assert result.epochs_run < 500 and result.best_epoch >= 1
     assert result.trained is not None
@@ -92,6 +95,9 @@ def test_stop_before_training_starts_cancels_without_a_result(prepared):
         return prepared
 
     job = BackgroundTraining(slow_prepare, config()).start()
+    deadline = time.time() + 10
+    while job.phase != "preparing" and time.time() < deadline:
+        time.sleep(0.01)
     assert job.phase == "preparing"
     job.stop()
     wait_done(job)
@@ -187,3 +193,60 @@ def test_evaluation_row_matches_the_trainer_history_format(prepared):
     assert row == job.result.history[0]
     assert set(row) == {"epoch"} | {f"{k}:{t}" for t in TASKS for k in ("train_loss", "valid_loss", "valid_auc", "weight")}
 
+
+
+def test_job_outcome_result_and_errors():
+    def work(report, should_stop):
+        for i in range(3):
+            report(i, 3, f"step {i}")
+        return 42
+
+    job = BackgroundJob(work).start()
+    assert job.join(5) and job.done and job.result == 42 and job.error is None
+    assert job.outcome.state == FINISHED and job.outcome.result == 42 and job.progress == (2, 3, "step 2")
+
+    def fails(report, should_stop):
+        raise ConfigError("bad weights")
+
+    job = BackgroundJob(fails).start()
+    assert job.join(5) and job.error == "bad weights" and job.result is None
+    assert job.outcome.state == FAILED and job.outcome.error == "bad weights"
+
+
+@no_thread_leaks
+def test_jobs_beyond_the_slots_wait_in_line_and_a_stop_cancels_them_at_once():
+    slots = JobSlots(1)
+    release = []
+
+    def blocker(report, should_stop):
+        while not release and not should_stop():
+            time.sleep(0.01)
+        return "first"
+
+    first = BackgroundJob(blocker, slots=slots).start()
+    second = BackgroundJob(lambda r, s: "second", slots=slots).start()
+    third = BackgroundJob(lambda r, s: "third", slots=slots).start()
+    deadline = time.time() + 10
+    while (first.state != "running" or third.queue_position != 2) and time.time() < deadline:
+        time.sleep(0.01)
+    assert first.state == "running" and slots.running == 1
+    assert second.state == QUEUED and second.queue_position == 1 and third.queue_position == 2
+    asked = time.perf_counter()
+    second.stop()
+    assert second.join(2) and time.perf_counter() - asked < 1.0
+    assert second.state == CANCELLED and second.outcome.result is None and second.outcome.error is None
+    assert third.queue_position == 1  # moved up
+    release.append(True)
+    assert first.join(5) and third.join(5)
+    assert (first.result, third.result) == ("first", "third") and slots.running == 0
+
+
+def test_slots_limit_comes_from_the_environment(monkeypatch):
+    from mtl import jobs
+
+    monkeypatch.setenv("MTL_MAX_JOBS", "3")
+    assert jobs._default_limit() == 3
+    monkeypatch.delenv("MTL_MAX_JOBS")
+    assert jobs._default_limit() >= 1
+    with pytest.raises(ValueError):
+        JobSlots(0)

@@ -360,7 +360,7 @@ BAD_FILES = {
 
 @pytest.mark.parametrize("name", list(BAD_FILES))
 def test_upload_and_cli_refuse_the_same_files(tmp_path, name, capsys):
-    from pages import _common as ui
+    from pages import _datasets as ui
 
     content = BAD_FILES[name]
     with pytest.raises(MTLError) as upload:
@@ -374,7 +374,7 @@ def test_upload_and_cli_refuse_the_same_files(tmp_path, name, capsys):
 
 
 def test_upload_and_cli_accept_the_same_odd_file(tmp_path, capsys):
-    from pages import _common as ui
+    from pages import _datasets as ui
 
     rng = np.random.default_rng(6)
     df = _frame(churned=np.where(rng.random(300) < 0.5, "yes", "no"))

@@ -21,8 +21,10 @@ from pathlib import Path
 import pytest
 
 from mtl.data import prepare
+from mtl.jobs import FINISHED, BackgroundJob, Outcome
 from mtl.tradeoff import sweep
-from pages import _common as ui
+from pages import _jobs as jobs
+from pages import _nav as nav
 from tests._apptest import no_errors, tiny_dataset, trained_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOISE = ("Inotify queue overflowed", "use_container_width", "Session State API", "deprecat", "Traceback")
 #: Warnings of AppTest's bare mode (no server), which a real server never logs.
 BARE_MODE = ("missing ScriptRunContext", "No runtime found")
-PAGES = (ui.HOME, ui.DATA, ui.TRAIN, ui.COMPARE, ui.RECOMMEND, ui.TRADEOFFS)
+PAGES = (nav.HOME, nav.DATA, nav.TRAIN, nav.COMPARE, nav.RECOMMEND, nav.TRADEOFFS)
 
 
 class _Collect(logging.Handler):
@@ -71,14 +73,14 @@ def test_every_page_with_results_logs_no_warning(app, streamlit_warnings):
     front = sweep(prepared, run.config, points=3, conditioned=True)
     app.session_state["dataset"] = ds
     app.session_state["runs"] = [run, cond]
-    app.session_state["sweep.result"] = {"dataset": ds.name, "tasks": ["click", "like"], "arch": "shared_bottom",
-                                         "result": front}
+    app.session_state["results"] = {"sweep": jobs.SessionJob(
+        "sweep", BackgroundJob(), ds, {"tasks": ["click", "like"], "arch": "shared_bottom"}, Outcome(FINISHED, front))}
     app.run()
     for page in PAGES:
         app.switch_page(page).run()
         no_errors(app)
     # Back and forth: returning to pages whose widgets kept their values is what used to warn.
-    for page in (ui.TRADEOFFS, ui.TRAIN, ui.TRADEOFFS):
+    for page in (nav.TRADEOFFS, nav.TRAIN, nav.TRADEOFFS):
         app.switch_page(page).run()
     noisy = [m for m in streamlit_warnings if not any(b in m for b in BARE_MODE)]
     assert not noisy, noisy

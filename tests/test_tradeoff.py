@@ -290,24 +290,6 @@ def test_sweep_stop_abandons_the_training_in_progress(tiny_prepared):
     assert res.stopped and len(res.points) == 1, "the half-trained second model is no point of the front"
 
 
-def test_background_job_reports_result_and_errors():
-    from mtl.background import BackgroundJob
-
-    def work(report, should_stop):
-        for i in range(3):
-            report(i, 3, f"step {i}")
-        return 42
-
-    job = BackgroundJob(work).start()
-    assert job.join(5) and job.done and job.result == 42 and job.error is None
-
-    def fails(report, should_stop):
-        raise ConfigError("bad weights")
-
-    job = BackgroundJob(fails).start()
-    assert job.join(5) and job.error == "bad weights" and job.result is None
-
-
 def test_explorer_from_saved_model_matches_prepared(tiny_prepared, tmp_path):
     from mtl.train import TrainedModel
 

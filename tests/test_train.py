@@ -47,7 +47,7 @@ def test_events_progress_evaluations_then_one_done_last():
     assert kinds.count(Done) == 1 and kinds[-1] is Done
     assert Progress in kinds and Evaluation in kinds
     done = events[-1]
-    assert done.result is result and done.reason == "completed" and done.stopped is False
+    assert done.result is result and result.reason == "completed" and result.stopped is False
     for p in (e for e in events if isinstance(e, Progress)):
         assert 1 <= p.epoch <= 3 and p.epochs == 3
         assert 1 <= p.step <= p.steps_per_epoch
@@ -165,7 +165,7 @@ def test_request_stop_from_consumer_after_first_progress():
             trainer.request_stop()
     done = events[-1]
     assert isinstance(done, Done)
-    assert done.reason == "stopped" and done.stopped and done.result.stopped
+    assert done.result.stopped
     assert done.result.reason == "stopped"
     first = next(i for i, e in enumerate(events) if isinstance(e, Progress))
     # At most the evaluation of the batch already done follows the stop.
@@ -197,7 +197,7 @@ def test_request_stop_from_another_thread_ends_quickly():
     # After the stop only the final evaluation of the kept model remains.
     assert t_done - t_stop < 15
     done = events[-1]
-    assert isinstance(done, Done) and done.reason == "stopped" and done.stopped
+    assert isinstance(done, Done) and done.result.reason == "stopped" and done.result.stopped
     # Far fewer than the 20 epochs asked for: the loop stopped within a batch or so.
     assert done.result.epochs_run < 2
     progress_after = [e for e in events if isinstance(e, Progress)]
@@ -222,7 +222,7 @@ def test_early_stopping_with_patience_one(monkeypatch):
     trainer = Trainer(feed_prepared(), tiny_config(epochs=6, patience=1))
     events = list(trainer.run())
     done = events[-1]
-    assert done.reason == "early stopping" and not done.stopped
+    assert done.result.reason == "early stopping" and not done.result.stopped
     evals = [e for e in events if isinstance(e, Evaluation)]
     assert [e.epoch for e in evals] == [1.0, 2.0]
     assert [e.best for e in evals] == [True, False]
@@ -241,7 +241,7 @@ def test_early_stopping_keeps_the_best_model(monkeypatch):
     for event in trainer.run():
         if isinstance(event, Evaluation) and event.epoch == 1.0:
             kept = {k: v.clone() for k, v in trainer.model.state_dict().items()}
-    assert event.reason == "early stopping" and event.result.epochs_run == 3.0
+    assert event.result.reason == "early stopping" and event.result.epochs_run == 3.0
     final = trainer.model.state_dict()
     assert all(torch.equal(kept[k], final[k]) for k in kept)
 

@@ -1,9 +1,9 @@
 """Training in a background thread, watched from another thread (e.g. a web page).
 
-:class:`BackgroundTraining` runs :class:`~mtl.train.Trainer` in a daemon thread (a
-:class:`mtl.background.BackgroundJob`, which brings stopping, errors and timing) and
-keeps what a user interface needs to poll: the phase, the latest
-:class:`~mtl.train.Progress`, every :class:`~mtl.train.Evaluation` so far (and the
+:class:`BackgroundTraining` is the :class:`mtl.jobs.BackgroundJob` (start, poll, stop,
+outcome, error, a place in the process's queue) that runs :class:`~mtl.train.Trainer`,
+and keeps what a user interface needs to poll: the phase, the latest
+:class:`~mtl.train.Progress` (:attr:`~BackgroundTraining.live`), every :class:`~mtl.train.Evaluation` so far (and the
 same rows as :attr:`TrainResult.history <mtl.train.TrainResult.history>`, for live
 learning curves), the gradient diagnostics rows so far (as
 :attr:`TrainResult.diagnostics <mtl.train.TrainResult.diagnostics>`, updated with every
@@ -26,9 +26,9 @@ Pure Python, no user-interface imports::
 
     job = BackgroundTraining(prepared, TrainConfig(tasks=["click", "like"])).start()
     while not job.done:
-        show(job.progress, job.history)
+        show(job.phase, job.live, job.history)
         time.sleep(0.5)
-    result, error = job.result, job.error
+    outcome = job.outcome  # state, result, error
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ import math
 import threading
 from collections.abc import Callable
 
-from ..background import BackgroundJob
 from ..data.dataset import PreparedData
+from ..jobs import RUNNING, BackgroundJob, JobSlots
 from .config import TrainConfig
 from .diagnostics import auto_every
 from .events import Done, Evaluation, Progress
@@ -48,10 +48,8 @@ from .trainer import Trainer
 
 DataSource = PreparedData | Callable[[], PreparedData]
 
-#: Phases of a run, in order; the last three are final (derived from the job's state).
-READY, PREPARING, TRAINING, FINISHED, FAILED, CANCELLED = (
-    "ready", "preparing", "training", "finished", "failed", "cancelled",
-)
+#: The two parts of a running job's ``running`` state (:attr:`BackgroundTraining.phase`).
+PREPARING, TRAINING = "preparing", "training"
 
 #: Above this many training rows, validate more than once per epoch so that live
 #: charts move at least every ~50k rows (one point per epoch would leave a user
@@ -88,8 +86,9 @@ def evaluation_row(event: Evaluation, primary_metrics: dict[str, str]) -> dict:
     return row
 
 
-class BackgroundTraining:
-    """One training run in a daemon thread. Create, :meth:`start`, poll, read the end.
+class BackgroundTraining(BackgroundJob):
+    """One training run in a daemon thread: a :class:`~mtl.jobs.BackgroundJob` whose
+    result is a :class:`~mtl.train.TrainResult`, with live snapshots on top.
 
     ``prepared`` is a :class:`~mtl.data.PreparedData` for ``config.tasks`` or a
     function returning one (called in the thread). With ``auto_evals`` (default),
@@ -100,43 +99,33 @@ class BackgroundTraining:
     is :attr:`config` (and ``result.config``).
     """
 
-    def __init__(self, prepared: DataSource, config: TrainConfig, *, auto_evals: bool = True):
+    failure = "Training failed unexpectedly"
+
+    def __init__(self, prepared: DataSource, config: TrainConfig, *, auto_evals: bool = True,
+                 slots: JobSlots | None = None):
         if not isinstance(prepared, PreparedData) and not callable(prepared):
             raise TypeError("prepared must be PreparedData or a function returning it")
+        super().__init__(name="mtl-background-training", slots=slots)
         self._source = prepared
         self._config = config
         self._auto_evals = auto_evals
-        # The thread, the stop flag, the result, errors and timing: a BackgroundJob.
-        self._job = BackgroundJob(self._work, "mtl-background-training", failure="Training failed unexpectedly")
         self._lock = threading.Lock()  # guards what the training thread adds below
         self._trainer: Trainer | None = None
         self._prepared: PreparedData | None = prepared if isinstance(prepared, PreparedData) else None
-        self._progress: Progress | None = None
+        self._live: Progress | None = None
         self._evaluations: list[Evaluation] = []
         self._history: list[dict] = []
         self._diagnostics: list[dict] = []
 
-    # ------------------------------------------------------------------ control
-    def start(self) -> BackgroundTraining:
-        """Start the thread (once); returns ``self``."""
-        if self._job.started:
-            raise RuntimeError("this training run was already started")
-        self._job.start()
-        return self
-
     def stop(self) -> None:
         """Ask the run to end (thread-safe, returns at once). Training stops after the
-        current batch and keeps the best model so far; during data preparation the
-        run is cancelled as soon as preparation returns."""
+        current batch and keeps the best model so far; a queued run, or one preparing
+        its data, is cancelled (nothing has been trained yet, so there is no result)."""
         with self._lock:
-            self._job.stop()
+            super().stop()
             trainer = self._trainer
         if trainer is not None:
             trainer.request_stop()
-
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait for the thread to end; True when it has (or never started)."""
-        return self._job.join(timeout)
 
     # ---------------------------------------------------------------- snapshots
     @property
@@ -145,32 +134,19 @@ class BackgroundTraining:
 
     @property
     def phase(self) -> str:
-        """``ready``, ``preparing``, ``training``, then ``finished``, ``failed`` or ``cancelled``."""
-        job = self._job
-        if not job.started:
-            return READY
-        if job.done:
-            return FAILED if job.error else CANCELLED if job.result is None else FINISHED
+        """``ready``, ``queued``, ``preparing``, ``training``, then ``finished``, ``stopped``,
+        ``failed`` or ``cancelled`` (:attr:`state`, with running told apart)."""
+        state = self.state
+        if state != RUNNING:
+            return state
         with self._lock:
-            return PREPARING if self._prepared is None else TRAINING
+            return PREPARING if self._prepared is None or self._trainer is None else TRAINING
 
     @property
-    def done(self) -> bool:
-        return self._job.done
-
-    @property
-    def running(self) -> bool:
-        return self._job.started and not self._job.done
-
-    @property
-    def stop_requested(self) -> bool:
-        return self._job.stop_requested
-
-    @property
-    def progress(self) -> Progress | None:
-        """The latest progress report (``None`` before the first batch)."""
+    def live(self) -> Progress | None:
+        """The latest training progress report (``None`` before the first batch)."""
         with self._lock:
-            return self._progress
+            return self._live
 
     @property
     def events(self) -> list[Evaluation]:
@@ -196,24 +172,9 @@ class BackgroundTraining:
         with self._lock:
             return self._prepared
 
-    @property
-    def result(self) -> TrainResult | None:
-        """The result, once training has finished (``None`` if it failed or was cancelled)."""
-        return self._job.result
-
-    @property
-    def error(self) -> str | None:
-        """Why the run failed, in words for a user (``None`` unless ``phase == "failed"``)."""
-        return self._job.error
-
-    @property
-    def elapsed(self) -> float:
-        """Seconds since :meth:`start` (frozen when the run ends)."""
-        return self._job.elapsed
-
     # ------------------------------------------------------------------- thread
-    def _work(self, _report, should_stop: Callable[[], bool]) -> TrainResult | None:
-        """The job's function: prepare, train, return the result (``None``: cancelled)."""
+    def work(self, report, should_stop: Callable[[], bool]) -> TrainResult | None:
+        """Prepare, train, return the result (``None``: cancelled while preparing)."""
         try:
             prepared = self._prepare(should_stop)
             if prepared is None:
@@ -228,15 +189,18 @@ class BackgroundTraining:
             if stop_now:
                 trainer.request_stop()
             for event in trainer.run():
+                if isinstance(event, Progress):
+                    report(event.fraction, 1, f"epoch {event.epoch}/{event.epochs}")
                 with self._lock:
                     if isinstance(event, Progress):
-                        self._progress = event
+                        self._live = event
                         self._diagnostics.extend(event.diagnostic_rows)
                     elif isinstance(event, Evaluation):
                         self._evaluations.append(event)
                         self._history.append(evaluation_row(event, primary))
                     elif isinstance(event, Done):
                         self._diagnostics = [dict(r) for r in event.result.diagnostics]  # incl. rows after the last progress
+                        report(1, 1, "done")
                         return event.result
             raise RuntimeError("training ended without a result")  # pragma: no cover - run() always ends with Done
         finally:

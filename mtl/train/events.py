@@ -56,9 +56,9 @@ class Evaluation:
 
 @dataclass
 class Done:
+    """The end of a run; ``result.stopped`` and ``result.reason`` say how it ended."""
+
     result: TrainResult
-    stopped: bool           # True when stopped from outside
-    reason: str             # "completed", "early stopping", "stopped" or "diverged" (see result.fault)
 
 
 Event = Progress | Evaluation | Done

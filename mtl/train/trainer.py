@@ -272,7 +272,7 @@ class Trainer:
         result.set_latency(self.measure_latency())
         self.model.to("cpu").eval()
         result.trained = TrainedModel.from_training(self.model, self.data, cfg, result)
-        yield Done(result, result.stopped, reason)
+        yield Done(result)
 
     def fit(self, callback: Callable[[Event], None] | None = None) -> TrainResult:
         """Run to the end and return the result; ``callback`` sees every event."""

@@ -1,0 +1,177 @@
+"""The session's runs: trained models with their dataset, training started from the
+pages (a background job of kind ``train``), and single-task baselines."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from mtl.data import PreparedData, prepare
+from mtl.errors import ConfigError
+from mtl.setup import baseline_config
+from mtl.train import BackgroundTraining, TrainConfig, TrainResult, resolve_device
+from pages import _jobs as jobs
+from pages._datasets import Dataset
+from pages._settings import TrainSettings
+from pages._state import recall, remember, set_widget
+
+RUNS, BASELINES, PREPARED = "runs", "baselines", "prepared"
+
+
+@dataclass
+class Run:
+    """A finished training run of this session."""
+
+    id: int
+    ds: Dataset
+    result: TrainResult
+    prepared_key: str
+    warnings: list[str] = field(default_factory=list)
+    #: For single-task baselines: the run they were trained for.
+    baseline_for: int | None = None
+    #: Where the run was trained when not on the Train page (e.g. "sweep").
+    origin: str | None = None
+
+    @property
+    def config(self) -> TrainConfig:
+        return self.result.config
+
+    @property
+    def dataset(self) -> str:
+        return self.ds.name
+
+    @property
+    def label(self) -> str:
+        cfg = self.config
+        if self.baseline_for is not None:
+            kind = "single-task baselines"
+        elif cfg.model.conditioned:  # trained over random weightings: its weighting method does not apply
+            kind = f"{cfg.arch}, preference-conditioned"
+        else:
+            kind = f"{cfg.arch} + {cfg.weighting}"
+        origin = f" (from a {self.origin})" if self.origin else ""
+        return f"#{self.id} · {kind}{origin} · {', '.join(cfg.tasks)} · {self.dataset}"
+
+
+def _key(*parts) -> str:
+    return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def prepared_key(token: str, config: TrainConfig) -> str:
+    """Identifies prepared data: dataset, tasks, split and seed."""
+    return _key(token, list(config.tasks), config.split.to_dict(), config.seed)
+
+
+def baseline_key(run: Run) -> str:
+    """Identifies single-task baselines for a run: its data, tasks, split, seed and
+    every hyperparameter except architecture, weighting and task weights."""
+    cfg = run.config.to_dict()
+    for k in ("arch", "weighting", "preference", "evals_per_epoch"):
+        cfg.pop(k)
+    return _key(run.ds.token, cfg)
+
+
+def runs() -> list[Run]:
+    return st.session_state.setdefault(RUNS, [])
+
+
+def add_run(ds: Dataset, result: TrainResult, origin: str) -> Run:
+    """Keep a model trained outside the Train page (e.g. a sweep's conditioned model)
+    in the run history, so every page can use it."""
+    history = runs()
+    run = Run(id=(history[-1].id + 1 if history else 1), ds=ds, result=result,
+              prepared_key=prepared_key(ds.token, result.config), origin=origin)
+    history.append(run)
+    return run
+
+
+def latest_run(candidates: list[Run], ds: Dataset) -> Run:
+    """The run a results page should follow: the newest model trained on ``ds`` (single-
+    task baselines only when there is nothing else), else the newest of all."""
+    on_ds = [r for r in candidates if r.ds.token == ds.token]
+    return max([r for r in on_ds if r.baseline_for is None] or on_ds or candidates, key=lambda r: r.id)
+
+
+def follow_latest(key: str, candidates: list[Run], ds: Dataset) -> Run:
+    """Point run selector ``key`` at the active dataset's latest run whenever that
+    changes (a new run, another dataset); a run picked by hand stays until then.
+    Returns the latest run. Call before the selector is drawn."""
+    latest = latest_run(candidates, ds)
+    seen = f"{key}.latest"  # not a widget key: remembers which latest run was last followed
+    if st.session_state.get(key) not in {r.id for r in candidates} or st.session_state.get(seen) != latest.id:
+        st.session_state[key] = latest.id
+    st.session_state[seen] = latest.id
+    return latest
+
+
+def get_run(run_id: int | None) -> Run | None:
+    return next((r for r in runs() if r.id == run_id), None)
+
+
+def baseline_run(run: Run) -> Run | None:
+    """The single-task baselines trained for ``run``'s setup, if any."""
+    if run.baseline_for is not None or run.config.arch == "single":
+        return None
+    return get_run(st.session_state.get(BASELINES, {}).get(baseline_key(run)))
+
+
+def current_training() -> jobs.SessionJob | None:
+    """The session's training job until it is collected (at most one at a time)."""
+    return jobs.current("train")
+
+
+def start_training(ds: Dataset, config: TrainConfig, *, baseline_for: Run | None = None) -> jobs.SessionJob:
+    """Validate ``config`` and start training it on ``ds`` in the background (raises
+    :class:`MTLError` for a bad setting; data problems surface as the job's error)."""
+    if jobs.busy("train"):
+        raise ConfigError("A training run is already in progress; stop it or wait for it to finish")
+    config.validate()
+    resolve_device(config.device)
+    key = prepared_key(ds.token, config)
+    data = ds.data
+    cached = recall(PREPARED, key)
+    source = cached if cached is not None else (lambda: prepare(data, list(config.tasks), config.split, seed=config.seed))
+    return jobs.start("train", BackgroundTraining(source, config), ds, prepared_key=key,
+                      baseline_key=baseline_key(baseline_for) if baseline_for is not None else None,
+                      baseline_for=baseline_for.id if baseline_for is not None else None)
+
+
+def start_baselines(run: Run) -> jobs.SessionJob:
+    """Train one independent network per task of ``run`` on the same data and split."""
+    return start_training(run.ds, baseline_config(run.config), baseline_for=run)
+
+
+def _training_done(entry: jobs.SessionJob) -> tuple[str, str] | None:
+    """A finished training joins the run history; its prepared data is kept for the next run."""
+    bg: BackgroundTraining = entry.job  # type: ignore[assignment]
+    prepared: PreparedData | None = bg.prepared
+    if prepared is not None:
+        remember(PREPARED, entry.meta["prepared_key"], prepared, size=2)  # prepared tensors can be large
+    result: TrainResult | None = entry.result
+    if result is None:
+        return None
+    history = runs()
+    run = Run(id=(history[-1].id + 1 if history else 1), ds=entry.ds, result=result,
+              prepared_key=entry.meta["prepared_key"], warnings=list(prepared.warnings) if prepared is not None else [],
+              baseline_for=entry.meta["baseline_for"])
+    history.append(run)
+    entry.meta["run_id"] = run.id
+    if entry.meta["baseline_key"] is not None:
+        st.session_state.setdefault(BASELINES, {})[entry.meta["baseline_key"]] = run.id
+        set_widget(RESULTS_RUN, entry.meta["baseline_for"])
+    else:
+        set_widget(RESULTS_RUN, run.id)
+        set_widget(RECOMMEND_RUN, run.id)
+    if result.stopped:
+        return "info", f"Run #{run.id} was stopped: the best model so far (epoch {result.best_epoch:g}) was kept and evaluated."
+    return None
+
+
+#: The run selectors of the Train page's results and of the Recommendations page.
+RESULTS_RUN = TrainSettings.key("run")
+RECOMMEND_RUN = "ui.rec.run"
+
+jobs.KINDS["train"] = jobs.JobKind("Training", on_done=_training_done)

@@ -1,0 +1,79 @@
+"""What every page draws: the per-run setup with the sidebar's status, errors, task
+weight sliders and the split in words."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mtl.data import SplitSpec
+from mtl.data.samples import get_sample
+from mtl.setup import suggested_weight
+from mtl.weighting import preference_shares
+from pages import _jobs as jobs
+from pages import _runs
+from pages._datasets import DATASET, DEFAULT_SAMPLE, Dataset
+from pages._state import Settings, keep_widget_state, ui_default
+
+
+def page_setup() -> None:
+    """Per-run bookkeeping every page starts with: keep widget choices, collect finished
+    jobs (a training joins the run history), and show the session's status in the sidebar.
+
+    Pages call this themselves (rather than relying on ``app.py`` alone) because
+    Streamlit may run a file under ``pages/`` directly, e.g. on the first request
+    after a server start when the URL names a page.
+    """
+    keep_widget_state()
+    jobs.collect_all()
+    ds = st.session_state.get(DATASET)
+    with st.sidebar:
+        st.caption(f"Dataset: **{ds.name if ds is not None else get_sample(DEFAULT_SAMPLE).title}**")
+        for kind, where in (("train", "Training in progress: see the Train page"),
+                            ("compare", "Method comparison in progress: see Compare methods"),
+                            ("sweep", "Weight sweep in progress{}: see Trade-offs")):
+            entry = jobs.current(kind)
+            if entry is not None:
+                done, total, _ = entry.job.progress
+                share = f" ({min(done / total, 1):.0%})" if kind == "sweep" else ""
+                st.caption(":material/sync: " + where.format(share))
+        st.caption(f"Runs this session: {len(_runs.runs())}")
+
+
+def show_error(err: BaseException) -> None:
+    st.error(str(err), icon=":material/error:")
+
+
+def weight_sliders(ds: Dataset, tasks: list[str], settings: type[Settings], intro: str) -> dict[str, float]:
+    """One weight slider per task (0 to 5, starting at the dataset's suggested weight)
+    with each task's share of the total under it; returns the preference ``{task:
+    weight}``. The sliders are the ``preference`` of a page's ``settings``."""
+    if not tasks:
+        return {}
+    st.markdown(intro)
+    prefix = settings.key("preference", ds.short)
+    cols = st.columns(min(len(tasks), 4))
+    preference = {}
+    for i, task in enumerate(tasks):
+        with cols[i % len(cols)]:
+            preference[task] = st.slider(f"{task} weight", 0.0, 5.0, step=0.1,
+                                         key=ui_default(f"{prefix}.{task}", suggested_weight(task, ds.sample)))
+    shares = preference_shares(preference, tasks) if sum(preference.values()) > 0 else {}
+    for i, task in enumerate(tasks):
+        with cols[i % len(cols)]:
+            st.caption(f"share: **{shares[task]:.0%}**" if shares else "share: -")
+    return preference
+
+
+def describe_split(spec: SplitSpec, ds: Dataset) -> str:
+    """The split in words, for a caption beside the split controls."""
+    if spec.method == "random":
+        return "Random rows: {:.0%} train, {:.0%} validation, {:.0%} test.".format(*spec.fractions)
+    if spec.method == "user":
+        return "Whole users held out: the test measures users the model has never seen."
+    column = spec.column or ds.data.schema.time or "the timestamp"
+    if spec.cutoffs is None:
+        return (f"By time on **{column}**: the oldest {spec.fractions[0]:.0%} of rows train, the next "
+                f"{spec.fractions[1]:.0%} validate, the newest test (cut at those quantiles).")
+    a, b = spec.cutoffs
+    return (f"By time on **{column}**: rows up to **{a}** train, after {a} up to **{b}** validate, "
+            f"after {b} test.")

@@ -1,0 +1,32 @@
+"""Typed page settings (pages._settings): widget keys and a flat dict of strings for URLs."""
+
+from __future__ import annotations
+
+import pytest
+
+from pages._settings import CompareSettings, SweepSettings, TrainSettings
+
+
+def test_settings_round_trip_through_a_flat_dict_of_strings():
+    s = TrainSettings(tasks=["click", "like"], preference={"click": 1.0, "like": 2.5}, arch="mmoe", epochs=3, lr=0.003,
+                      hidden="128, 64", seed=7)
+    params = s.to_params()
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in params.items())
+    assert params["epochs"] == "3" and params["arch"] == "mmoe" and "weighting" not in params  # unset: left out
+    assert TrainSettings.from_params(params) == s
+    sweep = SweepSettings(tasks=["click", "like"], points=7, cond=False)
+    assert sweep.to_params()["cond"] == "false" and SweepSettings.from_params(sweep.to_params()) == sweep
+    cmp = CompareSettings(methods=["static", "upgrad"], metrics={"click": "gauc"}, seeds=3)
+    assert CompareSettings.from_params({**cmp.to_params(), "unknown": "x"}) == cmp
+
+
+def test_widget_keys_follow_one_naming_scheme():
+    assert TrainSettings.key("epochs", "abc") == "ui.train.epochs"  # the same on every dataset
+    assert TrainSettings.key("tasks", "abc") == "ui.train.tasks.abc"  # choices depend on the data
+    assert CompareSettings.key("preference", "abc") == "ui.cmp.preference.abc"
+    assert SweepSettings.key("points") == "ui.to.points"
+
+
+def test_bad_numbers_in_params_are_refused():
+    with pytest.raises(ValueError):
+        TrainSettings.from_params({"epochs": "many"})
