@@ -15,6 +15,7 @@ from mtl.errors import MTLError
 from mtl.metrics import METRICS_BY_KIND
 from mtl.models import available_models, get_model_class
 from mtl.plots import compare as cplots
+from mtl.train.cost import method_costs
 from mtl.weighting import available_weightings, get_weighting_class, weighting_status
 from pages import _common as ui
 
@@ -58,12 +59,20 @@ tasks = st.multiselect("Tasks (two or more)", list(labels), key=ui.ui_default(f"
                        format_func=lambda c: f"{c} ({labels[c]})")
 methods = st.multiselect("Weighting methods", list(methods_all), format_func=method_label,
                          key=ui.ui_default(f"{UI}cmp.methods", [m for m in DEFAULT_METHODS if status[m].available]))
+costs = method_costs()
+if costs and (chosen := [m for m in methods if m in costs.costs]):
+    st.caption("Training time per epoch vs static weights: " + ", ".join(
+        f"{get_weighting_class(m).display_name()} {costs.costs[m].time_ratio:.1f}x" for m in chosen) + ".",
+        help=costs.note())
 with st.expander("What each method does"):
     for name, text in methods_all.items():
         cls = get_weighting_class(name)
         steer = "uses your task weights as its preference" if cls.uses_preference else "ignores the task weights"
         extra = "" if status[name].available else f" **Not installed:** `{status[name].hint.split(': ', 1)[-1]}`"
-        st.markdown(f"- **{cls.display_name()}**: {text} ({steer}.){extra}")
+        cost = f" *Cost: {costs.caption(name)}.*" if costs and costs.caption(name) else ""
+        st.markdown(f"- **{cls.display_name()}**: {text} ({steer}.){cost}{extra}")
+    if costs:
+        st.caption(costs.note())
 
 c1, c2, c3 = st.columns(3)
 seeds = c1.number_input("Seeds per method", 1, 10, key=ui.ui_default(f"{UI}cmp.seeds", 3),
