@@ -48,12 +48,14 @@ def test_shipped_table_covers_every_registered_method():
 def test_captions_say_the_ratio_and_the_extra_memory():
     static = MethodCost("static", 1.0, 1.0, 10.0)
     table = CostTable({"static": static, "upgrad": MethodCost("upgrad", 2.5, 2.5, 24.0),
-                       "gradnorm": MethodCost("gradnorm", 1.5, 1.5, None)},
+                       "gradnorm": MethodCost("gradnorm", 1.5, 1.5, None),
+                       "dwa": MethodCost("dwa", 1.0, 1.0, 11.0)},
                       {"train_rows": 100, "tasks": ["a", "b"], "batch_size": 8, "arch": "shared_bottom"},
                       {"processor": "x86_64", "cores": 2, "torch": "2", "clock": "cpu", "threads": 1, "load": 3.0})
     assert table.caption("upgrad") == "2.5x the time of static weights per epoch, +14 MiB peak memory vs static"
     assert table.caption("gradnorm") == "1.5x the time of static weights per epoch"
     assert table.caption("static") == "the baseline for time, 10 MiB peak memory per epoch"
+    assert table.caption("dwa") == "1.0x the time of static weights per epoch, the same peak memory (within 2 MiB)"
     assert table.caption("unknown") == ""
 
 

@@ -34,6 +34,9 @@ from pathlib import Path
 #: The shipped table, refreshed by ``benchmarks/weighting_overhead.py --write``.
 TABLE_PATH = Path(__file__).with_name("weighting_cost.json")
 
+#: Peak-memory differences below this are within the run-to-run spread of the measurement.
+NOISE_MIB = 2.0
+
 CLOCKS: dict[str, Callable[[], float]] = {"cpu": time.process_time, "wall": time.perf_counter}
 
 
@@ -58,6 +61,8 @@ class MethodCost:
         extra = self.peak_mib - static.peak_mib if static is not None and static.peak_mib is not None else None
         if extra is None or self.method == "static":
             return f"{time_part}, {self.peak_mib:.0f} MiB peak memory per epoch"
+        if abs(extra) < NOISE_MIB:
+            return f"{time_part}, the same peak memory (within {NOISE_MIB:.0f} MiB)"
         return f"{time_part}, {extra:+.0f} MiB peak memory vs static"
 
 
