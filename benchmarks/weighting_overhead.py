@@ -18,52 +18,42 @@ on an idle machine.
 Two tables:
 
 * every registered method whose dependencies are installed, with diagnostics off,
-  as a ratio to static weights (diagnostics off) on the same architecture;
+  as a ratio to static weights (diagnostics off) on the same architecture, and the
+  epoch's peak memory above its start (``mtl.train.cost.measure_costs``); ``--write``
+  saves the first architecture's table as ``mtl/train/weighting_cost.json``, the
+  costs the app shows next to each method (refresh it when adding a method);
 * static weights with diagnostics every 50 batches (the default), every 10 and on
   every batch, as a ratio to diagnostics off, and the cost of one measurement.
 
 Run: ``.venv/bin/python benchmarks/weighting_overhead.py [--impressions N]
-[--archs shared_bottom,mmoe] [--methods a,b] [--repeats 3]``
+[--archs shared_bottom,mmoe] [--methods a,b] [--repeats 3] [--write [PATH]]``
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
-import time
-from collections.abc import Callable
 
 import torch
 
 from mtl.data import from_frame, prepare
 from mtl.data.synthetic import simulate
-from mtl.train import Progress, TrainConfig, Trainer
+from mtl.train import TrainConfig
+from mtl.train.cost import CLOCKS, TABLE_PATH, epoch_cost, measure_costs
 from mtl.weighting import weighting_status
 
 TASKS = ["click", "like", "long_view"]
-
-
-CLOCKS: dict[str, Callable[[], float]] = {"cpu": time.process_time, "wall": time.perf_counter}
-
-
-def epoch_seconds(prepared, arch: str, weighting: str, diagnostics_every: int, batch_size: int, clock) -> float:
-    """Training time of one epoch, validation excluded."""
-    cfg = TrainConfig(tasks=TASKS, arch=arch, weighting=weighting, epochs=1, batch_size=batch_size,
-                      device="cpu", diagnostics_every=diagnostics_every)
-    trainer = Trainer(prepared, cfg)
-    start = clock()
-    for event in trainer.run():
-        if isinstance(event, Progress) and event.step == event.steps_per_epoch:
-            return clock() - start  # validation and test metrics that would follow are not measured
-    raise RuntimeError("the epoch did not finish")
 
 
 def best_of(prepared, runs: list[tuple], repeats: int, batch_size: int, clock) -> dict[tuple, float]:
     """Each (arch, weighting, diagnostics_every) configuration's best time, interleaved."""
     best = {run: float("inf") for run in runs}
     for _ in range(repeats):
-        for run in runs:
-            best[run] = min(best[run], epoch_seconds(prepared, *run, batch_size, clock))
+        for arch, weighting, every in runs:
+            cfg = TrainConfig(tasks=TASKS, arch=arch, weighting=weighting, epochs=1, batch_size=batch_size,
+                              device="cpu", diagnostics_every=every)
+            best[(arch, weighting, every)] = min(best[(arch, weighting, every)], epoch_cost(prepared, cfg, clock)[0])
     return best
 
 
@@ -78,8 +68,9 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--clock", choices=list(CLOCKS), default="cpu", help="process CPU time or elapsed time")
     ap.add_argument("--threads", type=int, default=1, help="PyTorch threads")
+    ap.add_argument("--write", nargs="?", const=str(TABLE_PATH), default=None, metavar="PATH",
+                    help="save the first architecture's table as the app's cost table (default: the shipped one)")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
     clock = CLOCKS[args.clock]
 
     status = weighting_status()
@@ -87,7 +78,9 @@ def main() -> None:
     missing = [f"{m} ({s.hint})" for m, s in status.items() if not s.available and not args.methods]
     archs = args.archs.split(",")
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}, "
+          f"load average {os.getloadavg()[0]:.1f}")
     frame = simulate(n_users=args.users, n_items=args.items, n_impressions=args.impressions, seed=0)
     prepared = prepare(from_frame(frame, name="benchmark"), TASKS, "random", seed=0)
     steps = -(-len(prepared.train) // args.batch_size)
@@ -96,18 +89,17 @@ def main() -> None:
     if missing:
         print("not installed, skipped: " + "; ".join(missing))
 
-    # Warm-up: the first training in a process pays for imports and allocator growth.
-    epoch_seconds(prepared, archs[0], "static", 0, args.batch_size, clock)
-
-    runs = [(arch, m, 0) for arch in archs for m in methods]
-    times = best_of(prepared, runs, args.repeats, args.batch_size, clock)
-    print(f"\n{'architecture':<15}{'method':<13}{'epoch s':>9}{'ms/batch':>10}{'vs static':>11}")
     for arch in archs:
-        ref = times[(arch, "static", 0)] if (arch, "static", 0) in times else None
-        for m in methods:
-            t = times[(arch, m, 0)]
-            ratio = f"{t / ref:>10.2f}x" if ref else f"{'-':>11}"
-            print(f"{arch:<15}{m:<13}{t:>9.2f}{1000 * t / steps:>10.1f}{ratio}")
+        table = measure_costs(prepared, TASKS, methods, arch, args.batch_size, args.repeats, args.clock, args.threads)
+        print(f"\n{'architecture':<15}{'method':<15}{'epoch s':>9}{'ms/batch':>10}{'vs static':>11}{'peak MiB':>10}")
+        for m, c in table.costs.items():
+            peak = "-" if c.peak_mib is None else f"{c.peak_mib:.0f}"
+            print(f"{arch:<15}{m:<15}{c.epoch_seconds:>9.2f}{1000 * c.epoch_seconds / steps:>10.1f}"
+                  f"{c.time_ratio:>10.2f}x{peak:>10}")
+        print(f"load average while measuring: {table.machine['load']} on {table.machine['cores']} cores")
+        if args.write and arch == archs[0]:
+            table.save(args.write)
+            print(f"wrote {args.write}")
 
     arch = archs[0]
     diag_runs = [(arch, "static", every) for every in (0, 50, 10, 1)]

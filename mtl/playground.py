@@ -153,6 +153,8 @@ def trajectory(method: str, start: Sequence[float], steps: int | None = None, lr
         optimizer.step()
         with torch.no_grad():
             x.clamp_(*BOUNDS)
+            if weighting.needs_step_losses:
+                weighting.step_end(toy_losses(x) + OFFSET)
         xs[step + 1] = x.detach().numpy()
         window.append(losses.detach())
         if len(window) == DWA_EPOCH:

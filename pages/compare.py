@@ -16,6 +16,7 @@ from mtl.metrics import METRICS_BY_KIND
 from mtl.models import available_models, get_model_class
 from mtl.plots import compare as cplots
 from mtl.setup import APP_EPOCHS
+from mtl.train.cost import method_costs
 from mtl.weighting import available_weightings, get_weighting_class, weighting_status
 from pages import _jobs as jobs
 from pages._common import default_config, default_tasks, make_config
@@ -64,12 +65,20 @@ tasks = st.multiselect("Tasks (two or more)", list(labels), key=key("tasks", def
                        format_func=lambda c: f"{c} ({labels[c]})")
 methods = st.multiselect("Weighting methods", list(methods_all), format_func=method_label,
                          key=key("methods", [m for m in DEFAULT_METHODS if status[m].available]))
+costs = method_costs()
+if costs and (chosen := [m for m in methods if m in costs.costs]):
+    st.caption("Training time per epoch vs static weights: " + ", ".join(
+        f"{get_weighting_class(m).display_name()} {costs.costs[m].time_ratio:.1f}x" for m in chosen) + ".",
+        help=costs.note())
 with st.expander("What each method does"):
     for name, text in methods_all.items():
         cls = get_weighting_class(name)
         steer = "uses your task weights as its preference" if cls.uses_preference else "ignores the task weights"
         extra = "" if status[name].available else f" **Not installed:** `{status[name].hint.split(': ', 1)[-1]}`"
-        st.markdown(f"- **{cls.display_name()}**: {text} ({steer}.){extra}")
+        cost = f" *Cost: {costs.caption(name)}.*" if costs and costs.caption(name) else ""
+        st.markdown(f"- **{cls.display_name()}**: {text} ({steer}.){cost}{extra}")
+    if costs:
+        st.caption(costs.note())
 
 c1, c2, c3 = st.columns(3)
 seeds = c1.number_input("Seeds per method", 1, 10, key=key("seeds", 3),

@@ -15,6 +15,7 @@ from mtl.plots import diagnostics as dplots
 from mtl.plots import train as train_plots
 from mtl.setup import MIN_STEPS
 from mtl.train import available_devices
+from mtl.train.cost import method_costs
 from mtl.train.diagnostics import Explanation, explain
 from mtl.weighting import available_weightings, get_weighting_class, weighting_status
 from pages import _jobs as jobs
@@ -92,6 +93,8 @@ with c2:
         format_func=lambda m: get_weighting_class(m).display_name() + ("" if status[m].available else " (not installed)"),
     )
     st.caption(methods[weighting])
+    if (costs := method_costs()) and (cost := costs.caption(weighting)):
+        st.caption(f"Cost: {cost}.", help=costs.note())
 method_class = get_weighting_class(weighting)
 # Problems with the chosen method, said before anything is trained.
 method_problem = ""

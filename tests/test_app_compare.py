@@ -210,3 +210,16 @@ def test_gauc_is_offered_only_with_user_ids(app):
     no_errors(at)
     short = at.session_state["dataset"].short
     assert "GAUC" not in at.selectbox(key=f"ui.cmp.metrics.{short}.click").options
+
+
+def test_the_chosen_methods_measured_costs_are_shown_beside_them(app):
+    from mtl.train.cost import method_costs
+
+    at = open_compare(app)
+    at.multiselect(key="ui.cmp.methods").set_value(["static", "imtl_g", "config"]).run()
+    no_errors(at)
+    costs = method_costs().costs
+    line = next(c.value for c in at.caption if c.value.startswith("Training time per epoch vs static weights"))
+    assert f"IMTL-G {costs['imtl_g'].time_ratio:.1f}x" in line and f"ConFIG {costs['config'].time_ratio:.1f}x" in line
+    explained = " ".join(m.value for m in at.markdown)
+    assert f"*Cost: {method_costs().caption('famo')}.*" in explained  # every method, chosen or not

@@ -366,3 +366,14 @@ def test_a_running_job_shows_progress_and_stop_at_the_top(app):
     button(at, "Stop").click().run()
     wait_for_job(at)
     no_errors(at)
+
+
+def test_the_chosen_methods_measured_cost_is_shown_beside_it(app):
+    from mtl.train.cost import method_costs
+
+    at = open_train(app)
+    at.selectbox(key="ui.train.weighting").set_value("fairgrad").run()
+    no_errors(at)
+    want = method_costs().caption("fairgrad")
+    assert want.startswith(f"{method_costs().costs['fairgrad'].time_ratio:.1f}x the time of static weights")
+    assert any(c.value == f"Cost: {want}." for c in at.caption)

@@ -39,11 +39,14 @@ from mtl.weighting import (
 from mtl.weighting.cagrad import C as CAGRAD_C
 from mtl.weighting.jacobian import task_jacobian
 
-LOSS_BASED = ["static", "uncertainty", "dwa"]
-JACOBIAN = ["upgrad", "mgda", "pcgrad", "imtl_g", "aligned_mtl", "cagrad", "nash_mtl"]
+LOSS_BASED = ["static", "uncertainty", "dwa", "imtl_l", "geometric_mean", "famo", "stch"]
+JACOBIAN = ["upgrad", "mgda", "pcgrad", "imtl_g", "aligned_mtl", "cagrad", "nash_mtl",
+            "dualproj", "gradvac", "config", "fairgrad", "excess_mtl"]
 GRADIENT = ["gradnorm"] + JACOBIAN
-#: Methods whose update follows the user's weights (Nash-MTL is scale-invariant).
-WITH_PREFERENCE = [m for m in GRADIENT if m != "nash_mtl"]
+#: Methods whose update follows the user's weights (Nash-MTL is scale-invariant; for
+#: ExcessMTL the preference is only where its weights start, and its steps move them to
+#: the tasks furthest from their best loss, whichever the user preferred).
+WITH_PREFERENCE = [m for m in GRADIENT if m not in ("nash_mtl", "excess_mtl")]
 
 
 def _installed(method: str):

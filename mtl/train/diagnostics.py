@@ -146,7 +146,8 @@ ALIGNED_MEAN = 0.3
 #: another's.
 DOMINANCE_RATIO = 3.0
 #: Methods built to avoid updates that conflict with a task.
-CONFLICT_AWARE = ("upgrad", "pcgrad", "cagrad", "nash_mtl", "mgda", "aligned_mtl")
+CONFLICT_AWARE = ("upgrad", "pcgrad", "cagrad", "nash_mtl", "mgda", "aligned_mtl", "dualproj", "gradvac", "config",
+                  "fairgrad")
 
 
 @dataclass

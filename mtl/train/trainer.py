@@ -207,6 +207,11 @@ class Trainer:
                     diagnostics.record(probe, global_step, epoch - 1 + step / steps,
                                        pref if pref is not None else self.weighting.applied_weights())
                 self.optimizer.step()
+                if pref is None and self.weighting.needs_step_losses:
+                    with torch.no_grad():
+                        again = self.model(x_cat[idx], x_num[idx], None).outputs
+                        self.weighting.step_end(torch.stack([task_loss(t, o, yb[:, j])
+                                                             for j, (o, t) in enumerate(zip(again, tasks))]))
                 sums += batch_losses
                 batches += 1
                 now = time.perf_counter()

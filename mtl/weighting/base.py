@@ -95,6 +95,15 @@ class Weighting(nn.Module):
     def epoch_end(self, epoch_losses: torch.Tensor) -> None:
         """Called with the mean training loss per task after every epoch."""
 
+    #: True for methods that learn from how the batch's losses changed across the
+    #: optimizer step (FAMO): the trainer then calls :meth:`step_end`, which costs one
+    #: more forward pass per batch, so the others do not ask for it.
+    needs_step_losses: ClassVar[bool] = False
+
+    def step_end(self, losses_after: torch.Tensor) -> None:
+        """Called after the optimizer step, when :attr:`needs_step_losses`, with the
+        same batch's per-task losses recomputed by the updated model (no graph)."""
+
 
 class JacobianWeighting(Weighting):
     """Base of the methods that aggregate the task Jacobian on the shared representation.
@@ -131,6 +140,10 @@ class JacobianWeighting(Weighting):
         to sum to 1 (it may hold zeros)."""
         raise NotImplementedError
 
+    def observe_jacobian(self, jacobian: torch.Tensor, features: Sequence[torch.Tensor]) -> None:
+        """Called with the full task Jacobian ([T, features]) before :meth:`task_weights`,
+        for methods that need more than its Gramian (ExcessMTL); the others ignore it."""
+
     def head_weights(self) -> torch.Tensor:
         """Scale of each task's gradient on its own (task-specific) parameters: the
         preference, or equal weights for a method that ignores it."""
@@ -144,6 +157,7 @@ class JacobianWeighting(Weighting):
             raise ConfigError(f"{self.display_name()} balances gradients on a shared representation, "
                               "and this model shares none; choose an architecture that shares parameters")
         jac = task_jacobian(losses, features, output.outputs)
+        self.observe_jacobian(jac, features)
         weights = self._weights(gramian(jac))
         self._last_weights = weights.float()
         direction = split_like(weights.to(jac) @ jac, features)
