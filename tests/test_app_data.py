@@ -9,10 +9,11 @@ import pytest
 
 from mtl.data.samples import SAMPLES
 from mtl.errors import ConfigError, DataError, MTLError
+from mtl.setup import roles_table
 from pages import _common as cfg
 from pages import _datasets as datasets
 from pages import _nav as nav
-from pages._roles import apply_roles, roles_table
+from pages._roles import apply_roles
 from tests._apptest import (
     button,
     no_errors,
