@@ -32,6 +32,7 @@ chromium:
 # Lint and unused-code checks (configured in pyproject.toml); part of `make test`.
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/vulture
 
 test: setup chromium lint
 	$(PY) -m pytest -n 2 --dist loadgroup

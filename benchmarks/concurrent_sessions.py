@@ -95,8 +95,6 @@ class Session:
     texts: list = field(default_factory=list)       # markdown/alert/progress texts since the last mark
     timers: dict = field(default_factory=dict)      # fragment id -> asyncio task
     finished: asyncio.Event = field(default_factory=asyncio.Event)
-    last_finished: float = 0.0
-    reruns: int = 0
 
     async def connect(self) -> None:
         self.ws = await websockets.connect(self.url, subprotocols=["streamlit"], max_size=None,
@@ -131,7 +129,6 @@ class Session:
                 if timer is not None:
                     timer.cancel()
         elif kind == "script_finished":
-            self.last_finished = time.perf_counter()
             self.finished.set()
         elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
             el = msg.delta.new_element
@@ -161,7 +158,6 @@ class Session:
             cs.widget_states.widgets.add().CopyFrom(state)
         if trigger is not None:
             cs.widget_states.widgets.add(id=trigger, trigger_value=True)
-        self.reruns += 1
         await self.ws.send(msg.SerializeToString())
 
     async def run_and_wait(self, timeout: float, **kw) -> float:

@@ -4,7 +4,6 @@ save / load, devices and config validation."""
 from __future__ import annotations
 
 import json
-import math
 import threading
 import time
 
@@ -34,10 +33,6 @@ from mtl.train import (
     available_devices,
     resolve_device,
 )
-
-
-def _steps(prepared, cfg) -> int:
-    return math.ceil(len(prepared.train) / cfg.batch_size)
 
 
 # ------------------------------------------------------------------ events

@@ -29,7 +29,6 @@ import pandas as pd
 from ..errors import ConfigError, DataError
 
 OPERATORS = (">=", "<=", "==", "!=", ">", "<")
-MISSING = ("missing", "negative")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\- ]*$")
 _SPEC = re.compile(r"^\s*(?P<name>[^=<>!]+?)\s*=\s*(?P<source>[^=<>!]+?)\s*(?P<op>>=|<=|==|!=|>|<)\s*(?P<value>.+?)\s*$")
 

@@ -54,7 +54,6 @@ DEFAULT_MAX_DECOMPRESSED_BYTES = _env_int("MTL_MAX_DECOMPRESSED_MB", 512) * 1024
 #: thousand make training take many minutes on a small file.
 DEFAULT_MAX_COLUMNS = _env_int("MTL_MAX_COLUMNS", 500)
 PARQUET_SUFFIXES = (".parquet", ".pq")
-CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz", ".gz")
 _DELIMITERS = [",", ";", "\t", "|"]
 _DELIMITER_NAMES = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
 _CHUNK = 16 * 1024 * 1024
