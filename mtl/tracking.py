@@ -11,7 +11,6 @@ says how to get it, before anything is trained.
 from __future__ import annotations
 
 import json
-import math
 import re
 import tempfile
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 from .errors import ConfigError, MTLError
 from .report import flat_config
 from .store.documents import result_kind, status_of, to_document
-from .store.workspace import json_default
+from .store.workspace import finite_or_none, json_default
 
 INSTALL = "pip install 'mtl-tradeoff-explorer[mlflow]'  (or: pip install mlflow-skinny)"
 
@@ -38,19 +37,11 @@ def _key(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_\-. :/]", "_", name)[:250]
 
 
-def _finite(v) -> float | None:
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
 def _metrics(prefix: str, test: dict) -> dict[str, float]:
     out = {}
     for task, metrics in (test or {}).items():
         for metric, value in (metrics or {}).items():
-            v = _finite(value)
+            v = finite_or_none(value)
             if v is not None and metric != "n":
                 out[_key(f"{prefix}{metric}:{task}")] = v
     return out
@@ -118,7 +109,7 @@ def _beside(uri: str) -> str | None:
 
 def _log_training(mlflow, result) -> None:
     for step, row in enumerate(result.history):
-        values = {_key(k): v for k, v in ((k, _finite(v)) for k, v in row.items()) if v is not None}
+        values = {_key(k): v for k, v in ((k, finite_or_none(v)) for k, v in row.items()) if v is not None}
         mlflow.log_metrics(values, step=step)
     # "best_valid_": the kept model's, apart from the per-evaluation "valid_" curves
     final = _metrics("test_", result.test) | _metrics("best_valid_", result.valid)
@@ -134,7 +125,7 @@ def _log_comparison(mlflow, comparison) -> None:
     final = {}
     for _, row in table.iterrows():
         for col, value in row.items():
-            v = _finite(value) if col not in ("method", "title") else None
+            v = finite_or_none(value) if col not in ("method", "title") else None
             if v is not None:
                 final[_key(f"{row['method']}.{col}")] = v
     mlflow.log_metrics(final)

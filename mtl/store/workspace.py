@@ -148,7 +148,7 @@ def summarize(result) -> dict:
         cfg = result.config
         out = {"tasks": list(cfg.tasks), "arch": cfg.arch, "weighting": cfg.weighting,
                "seconds": round(float(result.train_seconds), 2), "epochs": result.epochs_run, "seed": cfg.seed}
-        out["metrics"] = {t.name: [t.primary_metric, _finite(result.test.get(t.name, {}).get(t.primary_metric))]
+        out["metrics"] = {t.name: [t.primary_metric, finite_or_none(result.test.get(t.name, {}).get(t.primary_metric))]
                           for t in result.tasks}
         return out
     if kind == "comparison":
@@ -156,17 +156,17 @@ def summarize(result) -> dict:
         table = result.table()
         delta = None
         if best is not None:
-            delta = _finite(table.loc[table["method"] == best, "delta_m"].iloc[0])
+            delta = finite_or_none(table.loc[table["method"] == best, "delta_m"].iloc[0])
         return {"tasks": [t.name for t in result.tasks], "arch": result.config.arch, "methods": list(result.methods),
                 "seeds": list(result.seeds), "best": best, "best_delta_m": delta}
     out = {"tasks": [t.name for t in result.tasks], "points": len(result.points),
            "conditioned_points": len(result.conditioned)}
     if result.points:
-        out["hypervolume"] = _finite(result.hypervolume())
+        out["hypervolume"] = finite_or_none(result.hypervolume())
     return out
 
 
-def _finite(v) -> float | None:
+def finite_or_none(v) -> float | None:
     try:
         v = float(v)
     except (TypeError, ValueError):

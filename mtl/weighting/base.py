@@ -187,3 +187,15 @@ class JacobianWeighting(Weighting):
             # failed numerically: leave the shared parameters alone for this batch.
             return torch.zeros_like(weights)
         return weights / total
+
+
+def weights_on_scaled_gradients(solver, gramian: torch.Tensor, preference: torch.Tensor) -> torch.Tensor:
+    """Task weights from ``solver`` (a TorchJD weighting of a Gramian) run on the task
+    gradients scaled by the preference, ``p_t T g_t``, leaving out tasks the user turned
+    off: how the preference steers a method that has no preference of its own. The
+    weights returned apply to the unscaled gradients."""
+    on = preference > 0
+    scale = preference[on] * len(preference)
+    weights = torch.zeros_like(preference)
+    weights[on] = solver(gramian[on][:, on] * torch.outer(scale, scale)) * scale
+    return weights

@@ -26,7 +26,7 @@ from __future__ import annotations
 import torch
 
 from . import register
-from .base import JacobianWeighting
+from .base import JacobianWeighting, weights_on_scaled_gradients
 
 #: Radius of the ball around the average gradient, relative to its norm.
 C = 0.4
@@ -48,8 +48,4 @@ class CAGrad(JacobianWeighting):
         self.solver = CAGradWeighting(c=C)
 
     def task_weights(self, gramian: torch.Tensor, preference: torch.Tensor) -> torch.Tensor:
-        on = preference > 0
-        scale = preference[on] * len(preference)
-        weights = torch.zeros_like(preference)
-        weights[on] = self.solver(gramian[on][:, on] * torch.outer(scale, scale)) * scale
-        return weights
+        return weights_on_scaled_gradients(self.solver, gramian, preference)

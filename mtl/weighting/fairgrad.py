@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 
 from . import register
-from .base import JacobianWeighting
+from .base import JacobianWeighting, weights_on_scaled_gradients
 
 ALPHA = 1.0
 
@@ -44,8 +44,4 @@ class FairGrad(JacobianWeighting):
         self.solver = FairGradWeighting(alpha=ALPHA)
 
     def task_weights(self, gramian: torch.Tensor, preference: torch.Tensor) -> torch.Tensor:
-        on = preference > 0
-        scale = preference[on] * len(preference)
-        weights = torch.zeros_like(preference)
-        weights[on] = self.solver(gramian[on][:, on] * torch.outer(scale, scale)) * scale
-        return weights
+        return weights_on_scaled_gradients(self.solver, gramian, preference)
