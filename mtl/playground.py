@@ -363,8 +363,9 @@ def playground_figure(trajectories: Sequence[Trajectory], resolution: int = 121)
     """Two panels: the parameter plane (contours of the mean loss, the Pareto set,
     each trajectory) and the loss plane (the Pareto front, each trajectory)."""
     import plotly.graph_objects as go
-    from plotly.colors import qualitative
     from plotly.subplots import make_subplots
+
+    from .plots import style
 
     pset, front = pareto_set()
     axis = np.linspace(*BOUNDS, resolution)
@@ -373,18 +374,17 @@ def playground_figure(trajectories: Sequence[Trajectory], resolution: int = 121)
         mean = toy_losses(torch.from_numpy(grid)).mean(-1).numpy()
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
                         subplot_titles=("Parameter plane (contours: mean loss)", "Loss plane"))
-    fig.add_trace(go.Contour(x=axis, y=axis, z=mean, colorscale="Greys", reversescale=True, showscale=False,
+    fig.add_trace(go.Contour(x=axis, y=axis, z=mean, colorscale=style.LANDSCAPE_SCALE, reversescale=True, showscale=False,
                              contours={"coloring": "heatmap"}, opacity=0.55, ncontours=25, hoverinfo="skip",
                              name="mean loss"), row=1, col=1)
-    fig.add_trace(go.Scatter(x=pset[:, 0], y=pset[:, 1], mode="markers", marker={"size": 3, "color": "black"},
+    fig.add_trace(go.Scatter(x=pset[:, 0], y=pset[:, 1], mode="markers", marker={"size": 3, "color": style.INK},
                              name="Pareto set", legendgroup="pareto"), row=1, col=1)
-    fig.add_trace(go.Scatter(x=front[:, 0], y=front[:, 1], mode="lines", line={"color": "black", "width": 3},
+    fig.add_trace(go.Scatter(x=front[:, 0], y=front[:, 1], mode="lines", line={"color": style.INK, "width": 3},
                              name="Pareto front", legendgroup="pareto"), row=1, col=2)
-    colors = qualitative.Plotly + qualitative.Dark24
     methods = list(dict.fromkeys(t.method for t in trajectories))
     seen: set[str] = set()
     for t in trajectories:
-        color = colors[methods.index(t.method) % len(colors)]
+        color = style.series_color(methods.index(t.method))
         show = t.method not in seen
         seen.add(t.method)
         label = f"{t.method} {'(on front)' if t.on_pareto else '(off front)'}" if len({x.start for x in trajectories}) == 1 else t.method
@@ -398,14 +398,13 @@ def playground_figure(trajectories: Sequence[Trajectory], resolution: int = 121)
     for s in {t.start for t in trajectories}:
         fig.add_trace(go.Scatter(x=[s[0]], y=[s[1]], mode="markers", showlegend=False, hoverinfo="text",
                                  hovertext=f"start ({s[0]:g}, {s[1]:g})",
-                                 marker={"color": "white", "size": 11, "line": {"color": "black", "width": 2}}),
+                                 marker={"color": style.OUTLINE, "size": 11, "line": {"color": style.INK, "width": 2}}),
                       row=1, col=1)
     fig.update_xaxes(title_text="x1", range=list(BOUNDS), row=1, col=1)
     fig.update_yaxes(title_text="x2", range=list(BOUNDS), row=1, col=1)
     fig.update_xaxes(title_text="loss 1", row=1, col=2)
     fig.update_yaxes(title_text="loss 2", row=1, col=2)
-    fig.update_layout(height=470, margin={"l": 50, "r": 20, "t": 40, "b": 40},
-                      legend={"orientation": "h", "y": -0.15})
+    fig.update_layout(**style.layout(height=470))
     return fig
 
 
