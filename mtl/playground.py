@@ -359,6 +359,15 @@ def run_playground(methods: Sequence[str], starts: Sequence[Sequence[float]] | N
     return result
 
 
+@lru_cache(maxsize=4)
+def _landscape(resolution: int) -> tuple[np.ndarray, np.ndarray]:
+    """The grid axis and the mean loss on it: the same for every picture, so computed once."""
+    axis = np.linspace(*BOUNDS, resolution)
+    grid = np.stack(np.meshgrid(axis, axis, indexing="xy"), axis=-1)
+    with torch.no_grad():
+        return axis, toy_losses(torch.from_numpy(grid)).mean(-1).numpy()
+
+
 def playground_figure(trajectories: Sequence[Trajectory], resolution: int = 121):
     """Two panels: the parameter plane (contours of the mean loss, the Pareto set,
     each trajectory) and the loss plane (the Pareto front, each trajectory)."""
@@ -368,10 +377,7 @@ def playground_figure(trajectories: Sequence[Trajectory], resolution: int = 121)
     from .plots import style
 
     pset, front = pareto_set()
-    axis = np.linspace(*BOUNDS, resolution)
-    grid = np.stack(np.meshgrid(axis, axis, indexing="xy"), axis=-1)
-    with torch.no_grad():
-        mean = toy_losses(torch.from_numpy(grid)).mean(-1).numpy()
+    axis, mean = _landscape(resolution)
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
                         subplot_titles=("Parameter plane (contours: mean loss)", "Loss plane"))
     fig.add_trace(go.Contour(x=axis, y=axis, z=mean, colorscale=style.LANDSCAPE_SCALE, reversescale=True, showscale=False,
