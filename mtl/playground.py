@@ -24,6 +24,7 @@ both planes and whether it ended on the front; :func:`playground_figure` draws i
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -135,6 +136,14 @@ def trajectory(method: str, start: Sequence[float], steps: int | None = None, lr
     steps = STEPS if steps is None else int(steps)
     if steps < 1:
         raise ConfigError(f"steps must be at least 1, got {steps}")
+    if has_fast_path(method):
+        return _fast_trajectory(method, start, steps, lr, preference)
+    return _generic_trajectory(method, start, steps, lr, preference)
+
+
+def _generic_trajectory(method: str, start: tuple[float, float], steps: int, lr: float,
+                        preference: Mapping[str, float] | None) -> Trajectory:
+    """Any method, through its ordinary ``backward`` on the torch toy (one autograd pass per step)."""
     begin = time.perf_counter()
     torch.manual_seed(0)  # GradNorm/uncertainty parameters start the same way every time
     weighting = build_weighting(method, _TASKS, preference)
@@ -164,6 +173,133 @@ def trajectory(method: str, start: Sequence[float], steps: int | None = None, lr
         loss = toy_losses(torch.from_numpy(xs)).numpy()
     return Trajectory(method, (float(start[0]), float(start[1])), xs, loss, time.perf_counter() - begin)
 
+
+# ---------------------------------------------------------------- the fast path
+# The generic path above pays autograd and solver overhead on every step (about 10 ms),
+# so one trajectory takes seconds. On this 2-D toy with two tasks everything has a
+# closed form: the Jacobian below, and the two-task solutions of the methods in
+# :data:`CLOSED_FORM`. ``tests/test_playground.py`` checks each closed form against the
+# method's own ``task_weights`` on random Gramians and whole trajectories against the
+# generic path, so the two cannot drift apart; methods without one (learned weights,
+# Nash-MTL's iterative solver) keep the generic path.
+
+
+def toy_jacobian(x: Sequence[float]) -> tuple[tuple[float, float], tuple[float, float, float, float]]:
+    """The toy's two losses at ``x`` and their Jacobian ``(d1/dx1, d1/dx2, d2/dx1, d2/dx2)``
+    in closed form (the derivative of :func:`toy_losses`), on plain floats: a step costs
+    microseconds, where numpy's per-call overhead on 2-vectors would dominate."""
+    x1, x2 = float(x[0]), float(x[1])
+    th = math.tanh(x2)
+    sech2 = 1.0 - th * th
+    a1, a2 = -0.5 * x1 - 3.5 + th, -0.5 * x1 + 3.5 - th
+    f1, f2 = math.log(max(abs(a1), _LOWER)) + 6, math.log(max(abs(a2), _LOWER)) + 6
+    # d log|a| = da / a, where the clamp is not active.
+    d11, d12 = (-0.5 / a1, sech2 / a1) if abs(a1) > _LOWER else (0.0, 0.0)
+    d21, d22 = (-0.5 / a2, -sech2 / a2) if abs(a2) > _LOWER else (0.0, 0.0)
+    th_half = math.tanh(0.5 * x2)
+    dth_half = 0.5 * (1.0 - th_half * th_half)
+    c1, dc1 = (th_half, dth_half) if th_half > 0 else (0.0, 0.0)
+    c2, dc2 = (-th_half, -dth_half) if th_half < 0 else (0.0, 0.0)
+    q, dq = 0.01 * (x2 + 8) ** 2, 0.02 * (x2 + 8)
+    f1_sq, f2_sq = (7 - x1) ** 2 / 10 + q - 20, (x1 + 7) ** 2 / 10 + q - 20
+    losses = (f1 * c1 + f1_sq * c2, f2 * c1 + f2_sq * c2)
+    jac = (d11 * c1 + (x1 - 7) / 5 * c2, d12 * c1 + dq * c2 + f1 * dc1 + f1_sq * dc2,
+           d21 * c1 + (x1 + 7) / 5 * c2, d22 * c1 + dq * c2 + f2 * dc1 + f2_sq * dc2)
+    return losses, jac
+
+
+# Two-task closed forms of ``JacobianWeighting.task_weights``: ``g = (G11, G12, G22)`` the
+# unit-trace Gramian, ``p`` the preference (summing to 1), both tasks with a gradient.
+
+def _mgda(g, p):
+    # Minimum-norm point of the segment between the two preference-scaled gradients.
+    s1, s2 = 2 * p[0], 2 * p[1]
+    h11, h12, h22 = g[0] / (s1 * s1), g[1] / (s1 * s2), g[2] / (s2 * s2)
+    denom = h11 + h22 - 2 * h12
+    a = min(1.0, max(0.0, (h22 - h12) / denom)) if denom > 1e-18 else 0.5
+    return a / s1, (1 - a) / s2
+
+
+def _pcgrad(g, p):
+    # Each gradient, when it conflicts with the other, loses its component along it; summed.
+    s1, s2 = 2 * p[0], 2 * p[1]
+    h11, h12, h22 = g[0] * s1 * s1, g[1] * s1 * s2, g[2] * s2 * s2
+    w1, w2 = (1 - h12 / h11, 1 - h12 / h22) if h12 < 0 else (1.0, 1.0)
+    return w1 * s1, w2 * s2
+
+
+def _upgrad(g, p):
+    # Each gradient projected onto the dual cone {v : g_t . v >= 0} (with two tasks: it loses
+    # its conflicting component), the projections averaged with the preference.
+    return p[0] + p[1] * max(0.0, -g[1] / g[0]), p[0] * max(0.0, -g[1] / g[2]) + p[1]
+
+
+def _imtl_g(g, p):
+    # pinv(G) @ (sqrt(diag G) * p); G is invertible unless the gradients are parallel.
+    r1, r2 = math.sqrt(max(g[0], 0.0)) * p[0], math.sqrt(max(g[2], 0.0)) * p[1]
+    det = g[0] * g[2] - g[1] * g[1]
+    if det > 1e-12 * (g[0] + g[2]) ** 2:
+        return (g[2] * r1 - g[1] * r2) / det, (g[0] * r2 - g[1] * r1) / det
+    inv = np.linalg.pinv(np.array([[g[0], g[1]], [g[1], g[2]]]), hermitian=True) @ np.array([r1, r2])
+    return float(inv[0]), float(inv[1])
+
+
+#: The methods with a two-task closed form (``tests/test_playground.py`` checks each
+#: against the method's own ``task_weights``).
+CLOSED_FORM = {"mgda": _mgda, "pcgrad": _pcgrad, "upgrad": _upgrad, "imtl_g": _imtl_g}
+
+
+def has_fast_path(method: str) -> bool:
+    """Whether :func:`trajectory` computes ``method`` in closed form (milliseconds)."""
+    return method == "static" or method in CLOSED_FORM
+
+
+def _combine(solve, jac, pref) -> tuple[float, float]:
+    """``JacobianWeighting._weights`` for two tasks: the weights on the Jacobian's rows."""
+    g11 = jac[0] * jac[0] + jac[1] * jac[1]
+    g12 = jac[0] * jac[2] + jac[1] * jac[3]
+    g22 = jac[2] * jac[2] + jac[3] * jac[3]
+    trace = g11 + g22
+    if not trace > 0:
+        return 0.0, 0.0
+    top = max(g11, g22)
+    on1, on2 = g11 > 1e-12 * top, g22 > 1e-12 * top
+    if not (on1 and on2):  # one task without a gradient: every method follows the other
+        return (1.0, 0.0) if on1 and pref[0] > 0 else (0.0, 1.0) if on2 and pref[1] > 0 else (0.0, 0.0)
+    total_p = pref[0] + pref[1]
+    w1, w2 = solve((g11 / trace, g12 / trace, g22 / trace), (pref[0] / total_p, pref[1] / total_p))
+    total = abs(w1) + abs(w2)
+    if not (total > 0 and math.isfinite(total)):
+        return 0.0, 0.0
+    return w1 / total, w2 / total
+
+
+def _fast_trajectory(method: str, start: tuple[float, float], steps: int, lr: float,
+                     preference: Mapping[str, float] | None) -> Trajectory:
+    begin = time.perf_counter()
+    weighting = build_weighting(method, _TASKS, preference)
+    pref = [float(v) for v in (weighting.preference if method == "static" else weighting.head_weights())]
+    solve = CLOSED_FORM.get(method)
+    b1, b2 = BETAS
+    lo, hi = BOUNDS
+    x1, x2 = start
+    m1 = m2 = v1 = v2 = 0.0
+    xs = [(x1, x2)]
+    losses = []
+    for step in range(1, steps + 1):
+        loss, jac = toy_jacobian((x1, x2))
+        losses.append(loss)
+        w1, w2 = (pref[0], pref[1]) if solve is None else _combine(solve, jac, pref)
+        gr1, gr2 = w1 * jac[0] + w2 * jac[2], w1 * jac[1] + w2 * jac[3]
+        m1, m2 = b1 * m1 + (1 - b1) * gr1, b1 * m2 + (1 - b1) * gr2
+        v1, v2 = b2 * v1 + (1 - b2) * gr1 * gr1, b2 * v2 + (1 - b2) * gr2 * gr2
+        # torch.optim.Adam's update, step for step.
+        size, root = lr / (1 - b1 ** step), math.sqrt(1 - b2 ** step)
+        x1 = min(hi, max(lo, x1 - size * m1 / (math.sqrt(v1) / root + 1e-8)))
+        x2 = min(hi, max(lo, x2 - size * m2 / (math.sqrt(v2) / root + 1e-8)))
+        xs.append((x1, x2))
+    losses.append(toy_jacobian((x1, x2))[0])
+    return Trajectory(method, start, np.array(xs), np.array(losses), time.perf_counter() - begin)
 
 def _check_start(start: Sequence[float]) -> tuple[float, float]:
     try:
@@ -225,32 +361,38 @@ def run_playground(methods: Sequence[str], starts: Sequence[Sequence[float]] | N
     return result
 
 
+@lru_cache(maxsize=4)
+def _landscape(resolution: int) -> tuple[np.ndarray, np.ndarray]:
+    """The grid axis and the mean loss on it: the same for every picture, so computed once."""
+    axis = np.linspace(*BOUNDS, resolution)
+    grid = np.stack(np.meshgrid(axis, axis, indexing="xy"), axis=-1)
+    with torch.no_grad():
+        return axis, toy_losses(torch.from_numpy(grid)).mean(-1).numpy()
+
+
 def playground_figure(trajectories: Sequence[Trajectory], resolution: int = 121):
     """Two panels: the parameter plane (contours of the mean loss, the Pareto set,
     each trajectory) and the loss plane (the Pareto front, each trajectory)."""
     import plotly.graph_objects as go
-    from plotly.colors import qualitative
     from plotly.subplots import make_subplots
 
+    from .plots import style
+
     pset, front = pareto_set()
-    axis = np.linspace(*BOUNDS, resolution)
-    grid = np.stack(np.meshgrid(axis, axis, indexing="xy"), axis=-1)
-    with torch.no_grad():
-        mean = toy_losses(torch.from_numpy(grid)).mean(-1).numpy()
+    axis, mean = _landscape(resolution)
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
                         subplot_titles=("Parameter plane (contours: mean loss)", "Loss plane"))
-    fig.add_trace(go.Contour(x=axis, y=axis, z=mean, colorscale="Greys", reversescale=True, showscale=False,
+    fig.add_trace(go.Contour(x=axis, y=axis, z=mean, colorscale=style.LANDSCAPE_SCALE, reversescale=True, showscale=False,
                              contours={"coloring": "heatmap"}, opacity=0.55, ncontours=25, hoverinfo="skip",
                              name="mean loss"), row=1, col=1)
-    fig.add_trace(go.Scatter(x=pset[:, 0], y=pset[:, 1], mode="markers", marker={"size": 3, "color": "black"},
+    fig.add_trace(go.Scatter(x=pset[:, 0], y=pset[:, 1], mode="markers", marker={"size": 3, "color": style.INK},
                              name="Pareto set", legendgroup="pareto"), row=1, col=1)
-    fig.add_trace(go.Scatter(x=front[:, 0], y=front[:, 1], mode="lines", line={"color": "black", "width": 3},
+    fig.add_trace(go.Scatter(x=front[:, 0], y=front[:, 1], mode="lines", line={"color": style.INK, "width": 3},
                              name="Pareto front", legendgroup="pareto"), row=1, col=2)
-    colors = qualitative.Plotly + qualitative.Dark24
     methods = list(dict.fromkeys(t.method for t in trajectories))
     seen: set[str] = set()
     for t in trajectories:
-        color = colors[methods.index(t.method) % len(colors)]
+        color = style.series_color(methods.index(t.method))
         show = t.method not in seen
         seen.add(t.method)
         label = f"{t.method} {'(on front)' if t.on_pareto else '(off front)'}" if len({x.start for x in trajectories}) == 1 else t.method
@@ -264,14 +406,13 @@ def playground_figure(trajectories: Sequence[Trajectory], resolution: int = 121)
     for s in {t.start for t in trajectories}:
         fig.add_trace(go.Scatter(x=[s[0]], y=[s[1]], mode="markers", showlegend=False, hoverinfo="text",
                                  hovertext=f"start ({s[0]:g}, {s[1]:g})",
-                                 marker={"color": "white", "size": 11, "line": {"color": "black", "width": 2}}),
+                                 marker={"color": style.OUTLINE, "size": 11, "line": {"color": style.INK, "width": 2}}),
                       row=1, col=1)
     fig.update_xaxes(title_text="x1", range=list(BOUNDS), row=1, col=1)
     fig.update_yaxes(title_text="x2", range=list(BOUNDS), row=1, col=1)
     fig.update_xaxes(title_text="loss 1", row=1, col=2)
     fig.update_yaxes(title_text="loss 2", row=1, col=2)
-    fig.update_layout(height=470, margin={"l": 50, "r": 20, "t": 40, "b": 40},
-                      legend={"orientation": "h", "y": -0.15})
+    fig.update_layout(**style.layout(height=470))
     return fig
 
 

@@ -117,9 +117,9 @@ def show_playground() -> None:
         st.info("Choose at least one method.")
         return
     begin = time.perf_counter()
-    slow = [m for m in methods if get_weighting_class(m).extra == "cvxpy"]
-    with st.spinner("Optimizing" + (f" ({', '.join(slow)} solve a convex program every step: a few seconds "
-                                    "the first time)" if slow else "")):
+    slow = [m for m in methods if not pg.has_fast_path(m)]
+    with st.spinner("Optimizing" + (f" ({', '.join(slow)} run through autograd and their solvers every step: "
+                                    "a few seconds the first time)" if slow else "")):
         trajs = []
         for m in methods:
             x, loss, seconds = _trajectory(m, start, pg.STEPS)

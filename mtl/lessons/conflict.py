@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..models.base import ModelConfig
+from ..plots import style
 from ..weighting import get_weighting_class, weighting_status
 from . import Control, Lesson, LessonView, register, report
 from ._common import feed, pct, prepared, train
@@ -114,18 +115,18 @@ class Conflict(Lesson):
         fig = make_subplots(rows=1, cols=2, column_widths=[0.68, 0.32], horizontal_spacing=0.12,
                             subplot_titles=("Cosine of the click and like gradients",
                                             "Updates that went against a task"))
-        for run, name, color in ((s, "static weights", "#d62728"), (m, title, "#1f77b4")):
+        for run, name, color in ((s, "static weights", style.BASELINE), (m, title, style.FRONT)):
             rows = run["rows"]
             smooth = rows["cos:click|like"].rolling(9, min_periods=1, center=True).mean()
             fig.add_trace(go.Scatter(x=rows["step"], y=smooth, mode="lines", name=name, line={"color": color}),
                           row=1, col=1)
             fig.add_trace(go.Bar(x=[name], y=[100 * run["against"]], marker_color=color, showlegend=False,
                                  text=[pct(run["against"])], textposition="outside"), row=1, col=2)
-        fig.add_hline(y=0, line_dash="dot", row=1, col=1)
+        fig.add_hline(y=0, line_dash="dot", line_color=style.INK, row=1, col=1)
         fig.update_yaxes(title_text="cosine (below 0 = conflict)", range=[-1, 1], row=1, col=1)
         fig.update_xaxes(title_text="training batch", row=1, col=1)
         fig.update_yaxes(title_text="% of measured batches", range=[0, 110], row=1, col=2)
-        fig.update_layout(height=400, margin={"l": 50, "r": 20, "t": 40, "b": 40}, legend={"orientation": "h", "y": -0.2})
+        fig.update_layout(**style.layout(height=400))
         sentence = (
             f"The tasks conflict: their gradients' mean cosine is {s['cos']:+.2f} and negative in {pct(s['conflict'])} "
             f"of batches. Static weights moved against a task in {pct(s['against'])} of batches, {title} in "

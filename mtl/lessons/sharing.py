@@ -19,6 +19,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..data.synthetic import bayes_auc
+from ..plots import style
 from . import Control, Lesson, LessonView, register, report
 from ._common import feed, prepared, train
 
@@ -73,11 +74,11 @@ class Sharing(Lesson):
         names = ["like alone", "click + like (shared)", "best possible"]
         values = [trained["alone"], trained["shared"], trained["best"]]
         fig = go.Figure(go.Bar(x=names, y=values, text=[f"{v:.3f}" for v in values], textposition="outside",
-                               marker_color=["#9e9e9e", "#1f77b4" if gain > 0 else "#d62728", "#2ca02c"]))
-        fig.add_hline(y=0.5, line_dash="dot", annotation_text="random guessing (0.5)")
-        fig.update_layout(yaxis_title="like: test AUC", yaxis_range=[0.45, max(values) + 0.06], height=380,
-                          margin={"l": 50, "r": 20, "t": 30, "b": 40},
-                          title=f"Correlation {trained['corr']:.1f}: sharing {'helps' if gain > 0 else 'does not help'}")
+                               marker_color=[style.BASELINE, style.BETTER if gain > 0 else style.WORSE, style.ORACLE]))
+        fig.add_hline(y=0.5, line_dash="dot", line_color=style.INK, annotation_text="random guessing (0.5)")
+        fig.update_layout(yaxis_title="like: test AUC", yaxis_range=[0.45, max(values) + 0.06],
+                          **style.layout(f"Correlation {trained['corr']:.1f}: sharing "
+                                         f"{'helps' if gain > 0 else 'does not help'}", height=380))
         if gain >= 0.02:
             verdict = "sharing helps: the like borrows what the clicks learned about each video"
         elif gain > -0.01:

@@ -62,6 +62,8 @@ CONFLICT_FILL = "rgba(198, 40, 40, 0.08)"
 #: Colour scales: a weight in [0, 1]; a cosine in [-1, 1] (red: conflict, blue: agreement).
 WEIGHT_SCALE = "Viridis"
 COSINE_SCALE = "RdBu"
+#: A landscape of loss values under trajectories (the gradient playground): quiet greys.
+LANDSCAPE_SCALE = "Greys"
 
 #: Every colour a figure may use (the shared-look test checks traces and shapes against it).
 COLORS = frozenset({*PALETTE, *PAIR_PALETTE, BETTER, WORSE, NEUTRAL, BASELINE, FRONT, CONDITIONED, CURRENT, ORACLE,
