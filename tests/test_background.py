@@ -107,11 +107,11 @@ def test_stop_before_training_starts_cancels_without_a_result(prepared):
 @no_thread_leaks
 def test_data_errors_are_captured_with_their_message(data):
     # Preparing for a column that is not a label fails inside the thread.
-    job = BackgroundTraining(lambda: prepare(data, ["click", "item_category"]), config(tasks=["click", "item_category"]))
+    job = BackgroundTraining(lambda: prepare(data, ["click", "user_id"]), config(tasks=["click", "user_id"]))
     job.start()
     wait_done(job)
     assert job.phase == FAILED and job.result is None
-    assert "'item_category' is not a label column" in job.error
+    assert "'user_id' is not a label column (it is a user id)" in job.error
 
 
 @no_thread_leaks

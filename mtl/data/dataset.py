@@ -291,7 +291,8 @@ def check_tasks(schema: Schema, tasks: list[str]) -> None:
             elif role == "ignored":  # the note says why, e.g. "ignored: constant, carries no information"
                 why = f" ({schema.notes[t] or role})"
             else:
-                why = f" (it is {'an' if role[0] in 'aeiou' else 'a'} {role})"
+                # "an item id", "a user id": the article follows the sound, not the letter
+                why = f" (it is {'an' if role[0] in 'aeio' else 'a'} {role})"
             raise ConfigError(f"'{t}' is not a label column{why}; labels in this data: {available}")
 
 
