@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mtl.train import TrainConfig
+from pages._common import default_tasks, make_config, parse_sizes
 from pages._state import Settings
 
 
@@ -30,6 +32,17 @@ class TrainSettings(Settings):
     cutoffs: str | None = None
     split_column: str | None = None
     device: str | None = None
+
+    def config(self, ds) -> TrainConfig:
+        """The training configuration these settings describe on ``ds``; unset fields
+        take :func:`pages._common.make_config`'s defaults (raises :class:`MTLError`)."""
+        given = {"arch": self.arch, "weighting": self.weighting, "epochs": self.epochs, "batch_size": self.batch,
+                 "lr": self.lr, "patience": self.patience, "emb_dim": self.emb, "n_experts": self.experts,
+                 "seed": self.seed, "device": self.device, "split": self.split, "cutoffs": self.cutoffs or None,
+                 "split_column": self.split_column,
+                 "hidden": parse_sizes(self.hidden) if self.hidden is not None else None}
+        return make_config(ds, self.tasks if self.tasks is not None else default_tasks(ds), self.preference or None,
+                           **{k: v for k, v in given.items() if v is not None})
 
 
 @dataclass

@@ -22,8 +22,6 @@ from pages import _jobs as jobs
 from pages._common import (
     default_config,
     default_split,
-    make_config,
-    parse_sizes,
     split_spec,
     time_columns,
 )
@@ -161,12 +159,10 @@ with st.expander("Hyperparameters and device"):
 if st.button("Train", type="primary", icon=":material/play_arrow:",
              disabled=busy or not tasks or bool(method_problem) or bool(split_problem), key="train.start"):
     try:
-        config = make_config(
-            ds, tasks, preference, arch=arch, weighting=weighting, epochs=int(epochs), batch_size=int(batch_size),
-            lr=float(lr), patience=int(patience), emb_dim=int(emb_dim), hidden=parse_sizes(hidden),
-            n_experts=int(experts), seed=int(seed), device=device, split=split, cutoffs=cutoffs,
-            split_column=split_column,
-        )
+        # The widgets are the page's TrainSettings; the tasks' sliders and the split's
+        # optional fields are what this run drew, so they are passed as drawn.
+        config = S.read(ds.short, tasks=tasks, preference=preference, cutoffs=cutoffs,
+                        split_column=split_column).config(ds)
         start_training(ds, config)
     except MTLError as err:
         show_error(err)

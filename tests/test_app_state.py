@@ -30,3 +30,21 @@ def test_widget_keys_follow_one_naming_scheme():
 def test_bad_numbers_in_params_are_refused():
     with pytest.raises(ValueError):
         TrainSettings.from_params({"epochs": "many"})
+
+
+def test_train_settings_describe_the_run_they_start():
+    from pages._common import default_config
+    from tests._apptest import tiny_dataset
+
+    ds = tiny_dataset()
+    s = TrainSettings(tasks=["click", "like"], preference={"click": 2.0, "like": 1.0}, arch="mmoe", batch=128, emb=8,
+                      hidden="32, 16", experts=2, seed=3, lr=0.01)
+    cfg = s.config(ds)
+    assert (cfg.tasks, cfg.preference, cfg.arch, cfg.batch_size, cfg.lr, cfg.seed) == (
+        ["click", "like"], {"click": 2.0, "like": 1.0}, "mmoe", 128, 0.01, 3)
+    assert (cfg.model.emb_dim, cfg.model.hidden, cfg.model.n_experts) == (8, (32, 16), 2)
+    assert cfg.split.seed == 3  # the seed reaches the split too
+    unset = TrainSettings().config(ds)  # nothing chosen: the page's defaults
+    assert unset == default_config(ds)
+    with pytest.raises(Exception, match="Hidden sizes"):
+        TrainSettings(hidden="64, lots").config(ds)
