@@ -91,7 +91,7 @@ def test_non_finite_loss_after_an_evaluation_keeps_the_best_model(monkeypatch):
     trainer = Trainer(feed_prepared(), tiny_config(epochs=4))
     events = list(trainer.run())
     done = events[-1]
-    assert isinstance(done, Done) and done.reason == "diverged" and not done.stopped
+    assert isinstance(done, Done) and done.result.reason == "diverged" and not done.result.stopped
     result = done.result
     assert [e.epoch for e in events if isinstance(e, Evaluation)] == [1.0]
     fault = result.fault
