@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -34,6 +35,8 @@ class Run:
     baseline_for: int | None = None
     #: Where the run was trained when not on the Train page (e.g. "sweep").
     origin: str | None = None
+    #: Unique across sessions: keys shared caches (a report, a model zip).
+    uid: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @property
     def config(self) -> TrainConfig:

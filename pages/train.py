@@ -28,10 +28,21 @@ from pages._common import (
     time_columns,
 )
 from pages._datasets import active_dataset, task_suggestion
+from pages._downloads import download_buttons
 from pages._nav import DATA
-from pages._runs import RESULTS_RUN, Run, baseline_run, current_training, get_run, runs, start_baselines, start_training
+from pages._runs import (
+    PREPARED,
+    RESULTS_RUN,
+    Run,
+    baseline_run,
+    current_training,
+    get_run,
+    runs,
+    start_baselines,
+    start_training,
+)
 from pages._settings import TrainSettings as S
-from pages._state import ui_default
+from pages._state import recall, ui_default
 from pages._widgets import describe_split, page_setup, show_error, weight_sliders
 
 REASONS = {
@@ -321,6 +332,8 @@ def show_run(run: Run) -> None:
     )
     if result.fault:
         st.error(result.fault["message"], icon=":material/error:")
+    download_buttons(run.uid, result, ds=run.ds, prepared=recall(PREPARED, run.prepared_key),
+                     trained=result.trained, stem=f"run{run.id}_{cfg.arch}_{cfg.weighting}", key=f"results.dl.{run.id}")
     for warning in run.warnings:
         st.warning(warning)
     with st.expander("All settings of this run"):
