@@ -60,16 +60,14 @@ def _stem(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:60] or "run"
 
 
-def download_buttons(uid: str, result, *, ds: Dataset, stem: str, key: str, prepared=None, config=None,
-                     trained=None, title: str | None = None, model_dir: Path | None = None) -> None:
-    """"Download report" and, when there is a model (``trained``, or a saved model folder
-    ``model_dir``), "Download model", side by side."""
+def download_buttons(uid: str, result, *, dataset: Callable[[], dict], stem: str, key: str, config=None,
+                     trained=None, title: str | None = None) -> None:
+    """"Download report" and, when there is a ``trained`` model, "Download model", side
+    by side; ``dataset`` gives the report's data description (called on click)."""
     def report() -> bytes:
-        return report_bytes(uid, result, lambda: data_description(ds, prepared), config, title)
+        return report_bytes(uid, result, dataset, config, title)
 
     def model() -> bytes:
-        if model_dir is not None:
-            return zip_model(model_dir)
         return model_zip_bytes(uid, trained)
 
     stem = _stem(stem)
@@ -78,7 +76,7 @@ def download_buttons(uid: str, result, *, ds: Dataset, stem: str, key: str, prep
                        icon=":material/description:", on_click="ignore",
                        help="One HTML file that opens offline: interactive charts, tables, the full configuration, "
                             "the data's roles, seeds and package versions, and the findings")
-    if trained is not None or model_dir is not None:
+    if trained is not None:
         c2.download_button("Download model", model, f"{stem}_model.zip", "application/zip", key=f"{key}.model",
                            icon=":material/deployed_code:", on_click="ignore",
                            help="The trained model as a zip: open it on the Data page, or use it with "
