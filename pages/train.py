@@ -45,6 +45,7 @@ from pages._settings import TrainSettings as S
 from pages._state import recall, set_widget, ui_default
 from pages._stored import kept, kept_table, open_kept
 from pages._stored import label as kept_label
+from pages._url import mirror_train, restore_train
 from pages._widgets import describe_split, page_setup, show_error, weight_sliders
 
 REASONS = {
@@ -56,6 +57,7 @@ REASONS = {
 
 page_setup()
 st.title("Train")
+url_notes = restore_train()  # a fresh session opened from a copied address: its settings first
 ds = active_dataset()
 labels = ds.data.schema.labels
 defaults = default_config(ds)
@@ -68,6 +70,9 @@ def key(name: str, default) -> str:
 
 
 st.caption(f"Dataset: **{ds.name}** ({ds.data.n_rows:,} rows). Change it on the Data page.")
+if url_notes:
+    st.warning("Some settings in the address were ignored (their defaults apply): " + "; ".join(url_notes) + ".",
+               icon=":material/link_off:")
 # A running job's progress and Stop go here, at the top, where "Train with defaults" lands the user;
 # the panel itself is defined further down.
 live_slot = st.container()
@@ -170,6 +175,14 @@ with st.expander("Hyperparameters and device"):
     else:
         split_problem = ""
         st.caption(describe_split(spec, ds))
+
+# The address mirrors the setup: copying it reproduces this page in a fresh browser.
+mirror_train(S(tasks=list(tasks), preference=preference, arch=arch, weighting=weighting, epochs=int(epochs),
+               batch=int(batch_size), lr=float(lr), patience=int(patience), emb=int(emb_dim), hidden=hidden,
+               experts=int(experts), seed=int(seed), split=split, cutoffs=cutoffs if split == "time" else None,
+               split_column=split_column, device=device), ds)
+if ds.sample is None:
+    st.caption("The address keeps these settings, not the uploaded data: a link opens them on the bundled sample.")
 
 if st.button("Train", type="primary", icon=":material/play_arrow:",
              disabled=busy or not tasks or bool(method_problem) or bool(split_problem), key="train.start"):
