@@ -158,8 +158,9 @@ def show_outcome(kind: str) -> None:
     message = st.session_state.get(OUTCOMES, {}).pop(kind, None)
     if message is not None:
         level, text = message
-        (st.error if level == "error" else st.info)(text, icon=":material/error:" if level == "error" else
-                                                   ":material/info:")
+        show, icon = {"error": (st.error, ":material/error:"), "warning": (st.warning, ":material/warning:")}.get(
+            level, (st.info, ":material/info:"))
+        show(text, icon=icon)
 
 
 def eta_text(seconds: float | None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -14,6 +15,7 @@ from mtl.errors import ConfigError
 from mtl.setup import baseline_config
 from mtl.train import BackgroundTraining, TrainConfig, TrainResult, resolve_device
 from pages import _jobs as jobs
+from pages import _stored as stored
 from pages._datasets import Dataset
 from pages._settings import TrainSettings
 from pages._state import recall, remember, set_widget
@@ -23,10 +25,11 @@ RUNS, BASELINES, PREPARED = "runs", "baselines", "prepared"
 
 @dataclass
 class Run:
-    """A finished training run of this session."""
+    """A finished training run of this session (trained here, or opened from the workspace)."""
 
     id: int
-    ds: Dataset
+    #: ``None`` for a run opened from the workspace whose data was uploaded (the data is not kept).
+    ds: Dataset | None
     result: TrainResult
     prepared_key: str
     warnings: list[str] = field(default_factory=list)
@@ -34,6 +37,12 @@ class Run:
     baseline_for: int | None = None
     #: Where the run was trained when not on the Train page (e.g. "sweep").
     origin: str | None = None
+    #: Unique across sessions: keys shared caches (a report, a model zip).
+    uid: str = field(default_factory=lambda: uuid.uuid4().hex)
+    #: The run's id in the workspace (:mod:`pages._stored`), once saved there.
+    store_id: str | None = None
+    #: The stored description of its data (a run opened from the workspace).
+    data: dict | None = None
 
     @property
     def config(self) -> TrainConfig:
@@ -41,7 +50,7 @@ class Run:
 
     @property
     def dataset(self) -> str:
-        return self.ds.name
+        return self.ds.name if self.ds is not None else str((self.data or {}).get("name") or "uploaded data")
 
     @property
     def label(self) -> str:
@@ -71,7 +80,7 @@ def baseline_key(run: Run) -> str:
     cfg = run.config.to_dict()
     for k in ("arch", "weighting", "preference", "evals_per_epoch"):
         cfg.pop(k)
-    return _key(run.ds.token, cfg)
+    return _key(run.ds.token if run.ds is not None else run.store_id, cfg)
 
 
 def runs() -> list[Run]:
@@ -85,13 +94,15 @@ def add_run(ds: Dataset, result: TrainResult, origin: str) -> Run:
     run = Run(id=(history[-1].id + 1 if history else 1), ds=ds, result=result,
               prepared_key=prepared_key(ds.token, result.config), origin=origin)
     history.append(run)
+    if (problem := stored.save(run)) is not None:
+        st.warning(problem, icon=":material/warning:")
     return run
 
 
 def latest_run(candidates: list[Run], ds: Dataset) -> Run:
     """The run a results page should follow: the newest model trained on ``ds`` (single-
     task baselines only when there is nothing else), else the newest of all."""
-    on_ds = [r for r in candidates if r.ds.token == ds.token]
+    on_ds = [r for r in candidates if r.ds is not None and r.ds.token == ds.token]
     return max([r for r in on_ds if r.baseline_for is None] or on_ds or candidates, key=lambda r: r.id)
 
 
@@ -141,6 +152,9 @@ def start_training(ds: Dataset, config: TrainConfig, *, baseline_for: Run | None
 
 def start_baselines(run: Run) -> jobs.SessionJob:
     """Train one independent network per task of ``run`` on the same data and split."""
+    if run.ds is None:
+        raise ConfigError(f"Run #{run.id} was trained on uploaded data, which the workspace does not keep: upload "
+                          "it again and train there to compare with single-task baselines")
     return start_training(run.ds, baseline_config(run.config), baseline_for=run)
 
 
@@ -159,6 +173,8 @@ def _training_done(entry: jobs.SessionJob) -> tuple[str, str] | None:
               baseline_for=entry.meta["baseline_for"])
     history.append(run)
     entry.meta["run_id"] = run.id
+    parent = get_run(entry.meta["baseline_for"])
+    problem = stored.save(run, prepared, baseline_of=parent.store_id if parent is not None else None)
     if entry.meta["baseline_key"] is not None:
         st.session_state.setdefault(BASELINES, {})[entry.meta["baseline_key"]] = run.id
         set_widget(RESULTS_RUN, entry.meta["baseline_for"])
@@ -166,8 +182,9 @@ def _training_done(entry: jobs.SessionJob) -> tuple[str, str] | None:
         set_widget(RESULTS_RUN, run.id)
         set_widget(RECOMMEND_RUN, run.id)
     if result.stopped:
-        return "info", f"Run #{run.id} was stopped: the best model so far (epoch {result.best_epoch:g}) was kept and evaluated."
-    return None
+        stopped = f"Run #{run.id} was stopped: the best model so far (epoch {result.best_epoch:g}) was kept and evaluated."
+        return ("warning", f"{stopped} {problem}") if problem else ("info", stopped)
+    return ("warning", problem) if problem else None
 
 
 #: The run selectors of the Train page's results and of the Recommendations page.

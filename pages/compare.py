@@ -21,6 +21,7 @@ from mtl.weighting import available_weightings, get_weighting_class, weighting_s
 from pages import _jobs as jobs
 from pages._common import default_config, default_tasks, make_config
 from pages._datasets import active_dataset
+from pages._downloads import data_description, download_buttons, new_uid
 from pages._nav import DATA, TRAIN
 from pages._settings import CompareSettings as S
 from pages._settings import TrainSettings
@@ -184,6 +185,8 @@ def show(entry: jobs.SessionJob) -> None:
         st.info(f"Stopped early: the table and charts count the {counted} models of the seeds completed by every "
                 f"method{'' if complete else ' (no seed is complete yet, so methods may have different seeds)'}; "
                 "every model trained is listed at the bottom.", icon=":material/info:")
+    download_buttons(entry.meta.setdefault("uid", new_uid()), result, dataset=lambda: data_description(entry.ds),
+                     key="cmp.dl", stem=f"comparison_{entry.meta['arch']}")
     for finding in report.comparison_findings(result):
         st.markdown(f"- {finding.markdown()}")
     st.dataframe(report.comparison_table(result), hide_index=True, key="cmp.table")

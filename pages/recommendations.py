@@ -26,7 +26,9 @@ from pages import _jobs as jobs
 from pages._datasets import active_dataset
 from pages._nav import TRAIN
 from pages._runs import RECOMMEND_RUN, Run, current_training, follow_latest, runs
-from pages._state import UI, cached, ui_default
+from pages._state import UI, cached, set_widget, ui_default
+from pages._stored import kept, open_kept
+from pages._stored import label as kept_label
 from pages._widgets import page_setup, show_error
 
 SCORE_CACHE_SIZE = 8
@@ -40,7 +42,11 @@ st.markdown(
     "Each item's score is the sum of its per-task **contributions**, shown beside the list."
 )
 
+if isinstance(picked := st.session_state.get(RECOMMEND_RUN), str):  # a kept model chosen below: open it first
+    opened = open_kept(picked)
+    set_widget(RECOMMEND_RUN, opened.id if opened is not None else None)
 candidates = [r for r in runs() if r.result.trained is not None]
+kept_models = kept(with_model=True)
 ds = active_dataset()
 job = current_training()
 
@@ -58,15 +64,25 @@ def _wait_for_job() -> None:
 
 if job is not None and job.meta["baseline_for"] is None:
     _wait_for_job()
-if not candidates:
+if not candidates and not kept_models:
     st.info("Train a model first: its recommendations appear here.", icon=":material/info:")
     st.page_link(TRAIN, label="Go to the Train page", icon=":material/model_training:")
     st.stop()
 
 by_id = {r.id: r for r in candidates}
 key = RECOMMEND_RUN
-latest = follow_latest(key, candidates, ds)
-run_id = st.selectbox("Model", list(by_id)[::-1], key=key, format_func=lambda i: by_id[i].label)
+latest = follow_latest(key, candidates, ds) if candidates else None
+labels = {i: r.label for i, r in by_id.items()} | {k.id: kept_label(k) for k in kept_models}
+if st.session_state.get(key) not in labels:
+    set_widget(key, None)
+run_id = st.selectbox("Model", list(by_id)[::-1] + [k.id for k in kept_models], key=key, format_func=labels.get,
+                      placeholder="Choose a model kept in the workspace",
+                      help="This session's models, then the models kept in the workspace (runs on bundled samples; "
+                           "a run on uploaded data keeps no model), newest first")
+if run_id is None or run_id not in by_id:
+    st.caption(f"{len(kept_models)} model{'s' if len(kept_models) != 1 else ''} kept in the workspace: choose one to "
+               "see its recommendations.")
+    st.stop()
 run = by_id[run_id]
 if run.id != latest.id:
     newer = "newer " if latest.id > run.id else ""
@@ -75,7 +91,7 @@ if run.id != latest.id:
             f"**{latest.dataset}** is **#{latest.id}**.", icon=":material/history:")
     c2.button(f"Show run #{latest.id}", key="rec.show_latest", on_click=st.session_state.__setitem__,
               args=(key, latest.id))
-elif run.ds.token != ds.token:
+elif run.ds is None or run.ds.token != ds.token:
     st.info(f"Showing run **#{run.id}**, trained on **{run.dataset}**: the active dataset **{ds.name}** has no "
             "trained model yet. Train one to see its recommendations here.", icon=":material/info:")
 trained = run.result.trained

@@ -29,6 +29,7 @@ from mtl.tradeoff import (
 from pages import _jobs as jobs
 from pages._common import default_tasks, make_config
 from pages._datasets import active_dataset
+from pages._downloads import data_description, download_buttons, new_uid
 from pages._nav import TRAIN
 from pages._runs import Run, add_run, baseline_run, follow_latest, runs, start_training
 from pages._settings import SweepSettings as S
@@ -70,7 +71,7 @@ def _start_sweep(tasks: list[str], points: int, arch: str, epochs: int, conditio
         prepared = prepare(data, list(tasks), config.split, seed=config.seed)
         return sweep(prepared, config, grid, conditioned=conditioned, progress=report, should_stop=should_stop)
 
-    jobs.start("sweep", BackgroundJob(work, "mtl-sweep"), ds, tasks=list(tasks), arch=arch)
+    jobs.start("sweep", BackgroundJob(work, "mtl-sweep"), ds, tasks=list(tasks), arch=arch, config=config)
 
 
 def _sweep_text(entry: jobs.SessionJob) -> str:
@@ -176,6 +177,9 @@ def show_front(entry: jobs.SessionJob) -> None:
         st.caption(f"Time to this front: retraining {result.retrain_seconds:.1f} s; one conditioned model "
                    f"{result.conditioned_train_seconds + result.conditioned_eval_seconds:.1f} s.")
     _download("Download the front", table, result.to_json(), "tradeoff_front", "to.front")
+    download_buttons(entry.meta.setdefault("uid", new_uid()), result, dataset=lambda: data_description(entry.ds),
+                     config=entry.meta.get("config"), trained=getattr(result.conditioned_result, "trained", None), key="to.dl",
+                     stem=f"tradeoff_{'_'.join(names)}")
 
 
 # ============================================================ instant weights
@@ -290,7 +294,7 @@ def instant_section() -> None:
 # =================================================== relevance vs efficiency
 def _default_sides(run: Run, tasks: list[str]) -> tuple[list[str], list[str]]:
     """Efficiency / relevance defaults: the sample's suggestion, else by task name."""
-    sample = run.ds.sample
+    sample = run.ds.sample if run.ds is not None else None
     eff = [t for t in (sample.efficiency if sample else ()) if t in tasks]
     rel = [t for t in (sample.relevance if sample else ()) if t in tasks]
     if not eff:

@@ -26,10 +26,24 @@ from pages._common import (
     time_columns,
 )
 from pages._datasets import active_dataset, task_suggestion
+from pages._downloads import data_description, download_buttons
 from pages._nav import DATA
-from pages._runs import RESULTS_RUN, Run, baseline_run, current_training, get_run, runs, start_baselines, start_training
+from pages._runs import (
+    PREPARED,
+    RESULTS_RUN,
+    Run,
+    baseline_run,
+    current_training,
+    get_run,
+    runs,
+    start_baselines,
+    start_training,
+)
 from pages._settings import TrainSettings as S
-from pages._state import ui_default
+from pages._state import recall, set_widget, ui_default
+from pages._stored import kept, kept_table, open_kept
+from pages._stored import label as kept_label
+from pages._url import mirror_train, restore_train
 from pages._widgets import describe_split, page_setup, show_error, weight_sliders
 
 REASONS = {
@@ -41,6 +55,7 @@ REASONS = {
 
 page_setup()
 st.title("Train")
+url_notes = restore_train()  # a fresh session opened from a copied address: its settings first
 ds = active_dataset()
 labels = ds.data.schema.labels
 defaults = default_config(ds)
@@ -53,6 +68,9 @@ def key(name: str, default) -> str:
 
 
 st.caption(f"Dataset: **{ds.name}** ({ds.data.n_rows:,} rows). Change it on the Data page.")
+if url_notes:
+    st.warning("Some settings in the address were ignored (their defaults apply): " + "; ".join(url_notes) + ".",
+               icon=":material/link_off:")
 # A running job's progress and Stop go here, at the top, where "Train with defaults" lands the user;
 # the panel itself is defined further down.
 live_slot = st.container()
@@ -155,6 +173,14 @@ with st.expander("Hyperparameters and device"):
     else:
         split_problem = ""
         st.caption(describe_split(spec, ds))
+
+# The address mirrors the setup: copying it reproduces this page in a fresh browser.
+mirror_train(S(tasks=list(tasks), preference=preference, arch=arch, weighting=weighting, epochs=int(epochs),
+               batch=int(batch_size), lr=float(lr), patience=int(patience), emb=int(emb_dim), hidden=hidden,
+               experts=int(experts), seed=int(seed), split=split, cutoffs=cutoffs if split == "time" else None,
+               split_column=split_column, device=device), ds)
+if ds.sample is None:
+    st.caption("The address keeps these settings, not the uploaded data: a link opens them on the bundled sample.")
 
 if st.button("Train", type="primary", icon=":material/play_arrow:",
              disabled=busy or not tasks or bool(method_problem) or bool(split_problem), key="train.start"):
@@ -317,6 +343,13 @@ def show_run(run: Run) -> None:
     )
     if result.fault:
         st.error(result.fault["message"], icon=":material/error:")
+    prepared = recall(PREPARED, run.prepared_key)
+    download_buttons(run.uid, result, dataset=lambda: run.data or data_description(run.ds, prepared),
+                     trained=result.trained, stem=f"run{run.id}_{cfg.arch}_{cfg.weighting}", key=f"results.dl.{run.id}")
+    if run.store_id is not None and run.ds is None:
+        st.info(f"Opened from the workspace. It was trained on uploaded data (**{run.dataset}**), which the "
+                "workspace does not keep, nor the model trained on it: its numbers and charts are here; to see its "
+                "recommendations or baselines, upload the data again and retrain.", icon=":material/inventory_2:")
     for warning in run.warnings:
         st.warning(warning)
     with st.expander("All settings of this run"):
@@ -342,7 +375,9 @@ def show_run(run: Run) -> None:
         st.caption("This run already trains one independent network per task: it is its own baseline.")
     else:
         base = baseline_run(run)
-        if base is None:
+        if base is None and run.ds is None:
+            st.caption("Baselines need the run's data, which was uploaded and is not kept.")
+        elif base is None:
             st.caption("Train one independent network per task on the same split, with the same hyperparameters, "
                        "to see what sharing gains or costs each task.")
             if st.button("Train single-task baselines", key=f"train.baselines.{run.id}", disabled=busy,
@@ -406,26 +441,41 @@ def show_run(run: Run) -> None:
                                    icon=":material/download:")
 
 
-history = runs()
 st.divider()
 st.header("Results")
-if not history:
-    st.info("No runs yet in this session: press **Train** above.", icon=":material/info:")
+if isinstance(picked := st.session_state.get(RESULTS_RUN), str):  # a kept run chosen below: open it first
+    opened = open_kept(picked)
+    set_widget(RESULTS_RUN, opened.id if opened is not None else None)
+history, kept_runs = runs(), kept()
+if not history and not kept_runs:
+    st.info("No runs yet: press **Train** above.", icon=":material/info:")
 else:
     ids = [r.id for r in history]
-    labels_by_id = {r.id: r.label for r in history}
-    if st.session_state.get(RESULTS_RUN) not in ids:
-        st.session_state[RESULTS_RUN] = ids[-1]
-    shown = st.selectbox("Show run", ids[::-1], key=RESULTS_RUN, format_func=labels_by_id.get)
-    show_run(get_run(shown))
+    labels_by_id = {r.id: r.label for r in history} | {k.id: kept_label(k) for k in kept_runs}
+    options = ids[::-1] + [k.id for k in kept_runs]
+    if st.session_state.get(RESULTS_RUN) not in options:
+        set_widget(RESULTS_RUN, ids[-1] if ids else None)
+    shown = st.selectbox("Show run", options, key=RESULTS_RUN, format_func=labels_by_id.get,
+                         placeholder="Choose a run kept in the workspace",
+                         help="This session's runs, then the runs kept in the workspace (earlier sessions, other "
+                              "tabs, the command line with --workspace), newest first")
+    if shown is None:
+        st.caption(f"{report.plural(len(kept_runs), 'run')} kept in the workspace: choose one to open it.")
+    elif (run := get_run(shown)) is not None:
+        show_run(run)
 
     # ------------------------------------------------------------- history
     st.divider()
     st.header("Run history")
-    st.caption("Every run of this session with its setup and each task's primary test metric (AUC for 0/1 tasks, "
-               "RMSE for numeric ones). Only you see these runs.")
-    rows = [{"run": r.id, "dataset": r.dataset, **report.run_summary(r.result)} for r in history]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="history.table")
+    st.caption("Every run opened in this session with its setup and each task's primary test metric (AUC for 0/1 "
+               "tasks, RMSE for numeric ones). Runs are also kept in the workspace, so a reload, another tab or "
+               "anyone opening this app finds them under *Show run*.")
+    if history:
+        rows = [{"run": r.id, "dataset": r.dataset, **report.run_summary(r.result)} for r in history]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key="history.table")
+    if kept_runs:
+        st.markdown(f"**Kept in the workspace, not opened yet** ({len(kept_runs)})")
+        st.dataframe(kept_table(kept_runs), hide_index=True, key="history.kept")
     if len(history) >= 2:
         st.subheader("Compare two runs")
         c1, c2 = st.columns(2)

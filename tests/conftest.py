@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -17,12 +19,27 @@ import pytest
 
 
 def pytest_configure(config):
+    # The app keeps every training in the workspace ($MTL_WORKSPACE, else ./mtl-workspace):
+    # never let the suite write one into the repository (servers started by browser tests
+    # inherit this; each test gets its own below).
+    os.environ["MTL_WORKSPACE"] = config._mtl_workspace = tempfile.mkdtemp(prefix="mtl-test-workspace-")
+
+
+def pytest_unconfigure(config):
+    if getattr(config, "_mtl_workspace", None):
+        shutil.rmtree(config._mtl_workspace, ignore_errors=True)
     # Under xdist each worker is a process; with two workers on two cores, two torch
     # threads per worker oversubscribe the CPU (a tiny matmul measured ~90x slower).
     if os.environ.get("PYTEST_XDIST_WORKER"):
         import torch
 
         torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def _own_workspace(tmp_path_factory, monkeypatch):
+    """A fresh, empty workspace per test: runs one test keeps never show up in another."""
+    monkeypatch.setenv("MTL_WORKSPACE", str(tmp_path_factory.mktemp("workspace")))
 
 
 @pytest.fixture(scope="session")

@@ -340,3 +340,37 @@ def test_journey_learn_every_lesson_and_the_playground(page):
     expect(page.get_by_text(re.compile(r"After \d+ steps from \(9, -1\)"))).to_be_visible(timeout=3 * WAIT_MS)
     _no_errors(page)
     _screenshot(page, "learn-playground-right-start")
+
+
+def test_journey_download_report_and_model_then_reload_and_reopen_the_kept_run(page, server, tmp_path):
+    import zipfile
+
+    expect = sync_api.expect
+    page.get_by_text("Simulated short-video feed").first.wait_for()
+    page.get_by_role("button", name="Train with defaults").click()
+    page.get_by_text("Test metrics per task").wait_for(timeout=WAIT_MS)
+    _no_errors(page)
+    # The report and the model are built when clicked (deferred), then downloaded.
+    with page.expect_download(timeout=WAIT_MS) as report:
+        page.get_by_test_id("stDownloadButton").filter(has_text="Download report").first.click()
+    html = Path(report.value.path()).read_text(encoding="utf-8")
+    for section in ("summary", "findings", "metrics", "charts", "config", "data", "environment"):
+        assert f'id="{section}"' in html
+    assert "Simulated short-video feed" in html and len(html) > 1_000_000  # plotly.js inlined: opens offline
+    with page.expect_download(timeout=WAIT_MS) as model:
+        page.get_by_test_id("stDownloadButton").filter(has_text="Download model").first.click()
+    assert "model/model.safetensors" in zipfile.ZipFile(model.value.path()).namelist()
+    # A reload: a new session, whose own history is empty; the run is kept in the workspace.
+    page.goto(f"{server}/train")
+    page.get_by_role("heading", name="Train", level=1).wait_for()
+    page.get_by_text("kept in the workspace: choose one to open it").wait_for(timeout=WAIT_MS)
+    # Other journeys' runs are kept in the same workspace too: the newest (this one) comes first.
+    page.get_by_test_id("stSelectbox").filter(has_text="Show run").locator("input").click()
+    page.keyboard.press("Enter")
+    page.get_by_text("Test metrics per task").wait_for(timeout=WAIT_MS)
+    expect(page.get_by_text("shared_bottom + static").first).to_be_visible()
+    page.get_by_text("Learning curves").scroll_into_view_if_needed()  # its history, from the store
+    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
+    assert page.get_by_test_id("stPlotlyChart").count() >= 2
+    _no_errors(page)
+    _screenshot(page, "journey-reload-reopens-the-kept-run")
