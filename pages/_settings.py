@@ -1,6 +1,6 @@
 """Each page's settings as one small dataclass bound to its widgets (see
 :class:`pages._state.Settings`): the Train page's, a method comparison's and a weight
-sweep's. ``None`` means "not chosen": the page's default applies."""
+sweep's, and the Recommendations page's. ``None`` means "not chosen": the page's default applies."""
 
 from __future__ import annotations
 
@@ -69,3 +69,18 @@ class SweepSettings(Settings):
     epochs: int | None = None
     arch: str | None = None
     cond: bool | None = None
+
+
+@dataclass
+class RecommendSettings(Settings):
+    """The Recommendations page's choices. The user and the fusion weights depend on the
+    model, so their widgets are per run: pass the run id where others pass a dataset."""
+
+    PAGE = "rec"
+    PER_DATASET = ("user", "fusion")
+
+    user: str | None = None  # ids travel as text (a URL has no integers)
+    fusion: dict[str, float] = field(default_factory=dict)
+    k: int | None = None
+    exclude_seen: bool | None = None
+

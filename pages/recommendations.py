@@ -26,7 +26,8 @@ from pages import _jobs as jobs
 from pages._datasets import active_dataset
 from pages._nav import TRAIN
 from pages._runs import RECOMMEND_RUN, Run, current_training, follow_latest, runs
-from pages._state import UI, cached, set_widget, ui_default
+from pages._settings import RecommendSettings as R
+from pages._state import cached, set_widget, ui_default
 from pages._stored import kept, open_kept
 from pages._stored import label as kept_label
 from pages._widgets import page_setup, show_error
@@ -125,7 +126,7 @@ def _counts(run: Run) -> pd.Series:
 counts = _counts(run)
 user = st.selectbox(
     f"User ({len(counts):,}, most active first; type to search)", counts.index.tolist(),
-    key=ui_default(f"{UI}rec.user.{run.id}", counts.index[0]),
+    key=ui_default(R.key("user", run.id), counts.index[0]),
     format_func=lambda u: f"{u} · {counts.get(u, 0)} interactions",
 )
 
@@ -158,13 +159,13 @@ cols = st.columns(len(fusable) + 1)
 fusion = {}
 for i, task in enumerate(fusable):
     fusion[task] = cols[i].slider(
-        task, -1.0, 1.0, step=0.05, key=ui_default(f"{UI}rec.fusion.{run.id}.{task}",
+        task, -1.0, 1.0, step=0.05, key=ui_default(f"{R.key('fusion', run.id)}.{task}",
                                                       round(train_share.get(task, 1.0 / len(fusable)), 2)),
         help="Negative weights push items with this outcome down",
     )
 with cols[-1]:
-    k = st.number_input("How many (K)", 1, 100, key=ui_default(f"{UI}rec.k", 10))
-    exclude_seen = st.checkbox("Hide items already seen", key=ui_default(f"{UI}rec.exclude_seen", True))
+    k = st.number_input("How many (K)", 1, 100, key=ui_default(R.key("k"), 10))
+    exclude_seen = st.checkbox("Hide items already seen", key=ui_default(R.key("exclude_seen"), True))
 st.caption("The sliders start at the run's training weights. Predictions are standardized per task over this "
            "user's candidates, so a 2% like rate and a 40% click rate count in proportion to their weights. A task "
            "whose predictions barely differ between items (spread under a tenth of the outcome's own scale) counts in "

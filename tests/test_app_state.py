@@ -48,3 +48,13 @@ def test_train_settings_describe_the_run_they_start():
     assert unset == default_config(ds)
     with pytest.raises(Exception, match="Hidden sizes"):
         TrainSettings(hidden="64, lots").config(ds)
+
+
+def test_recommendation_choices_are_per_run_where_they_depend_on_the_model():
+    from pages._settings import RecommendSettings
+
+    assert RecommendSettings.key("user", 3) == "ui.rec.user.3"
+    assert RecommendSettings.key("fusion", 3) == "ui.rec.fusion.3"  # one slider per task below it
+    assert RecommendSettings.key("k", 3) == "ui.rec.k"  # the same for every model
+    s = RecommendSettings(user="42", fusion={"like": 0.5, "click": -0.2}, k=20, exclude_seen=False)
+    assert RecommendSettings.from_params(s.to_params()) == s
