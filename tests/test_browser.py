@@ -364,9 +364,13 @@ def test_journey_download_report_and_model_then_reload_and_reopen_the_kept_run(p
     page.goto(f"{server}/train")
     page.get_by_role("heading", name="Train", level=1).wait_for()
     page.get_by_text("kept in the workspace: choose one to open it").wait_for(timeout=WAIT_MS)
-    # Other journeys' runs are kept in the same workspace too: the newest (this one) comes first.
-    page.get_by_test_id("stSelectbox").filter(has_text="Show run").locator("input").click()
-    page.keyboard.press("Enter")
+    # Other journeys' runs (and this one's baselines) are kept in the same workspace too:
+    # filter the list to this kind of run; the newest (this one) comes first.
+    box = page.get_by_test_id("stSelectbox").filter(has_text="Show run").locator("input")
+    box.click()
+    box.fill("shared_bottom + static")
+    page.get_by_role("option").first.wait_for(timeout=WAIT_MS)
+    page.get_by_role("option").first.click()
     page.get_by_text("Test metrics per task").wait_for(timeout=WAIT_MS)
     expect(page.get_by_text("shared_bottom + static").first).to_be_visible()
     page.get_by_text("Learning curves").scroll_into_view_if_needed()  # its history, from the store
