@@ -100,3 +100,17 @@ def shared_parameters(model, output) -> list:
     total = sum(f.float().sum() for f in output.features)
     grads = torch.autograd.grad(total, params, allow_unused=True, retain_graph=True)
     return [p for p, g in zip(params, grads) if g is not None]
+
+
+def run_cli(argv) -> tuple[int, str, str]:
+    """``python -m mtl ARGV`` in process: ``(exit status, stdout, stderr)``."""
+    import contextlib
+    import io
+
+    from mtl.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in argv])
+    return code, out.getvalue(), err.getvalue()
+

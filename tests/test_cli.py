@@ -3,8 +3,6 @@ real subprocess to check the exit status and message of ``python -m mtl``."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import subprocess
 import sys
@@ -13,6 +11,7 @@ from pathlib import Path
 import _fixtures  # noqa: F401  (one torch thread per test worker)
 import pandas as pd
 import pytest
+from _fixtures import run_cli
 
 from mtl.cli import main
 
@@ -20,11 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 TASKS = "click,like,watch_time"   # two binary tasks and a regression task
 
 
-def _main(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
+_main = run_cli  # (exit status, stdout, stderr) of the CLI in process
 
 
 def _strict_json(text: str):

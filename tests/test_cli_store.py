@@ -13,18 +13,14 @@ import sys
 
 import _fixtures  # noqa: F401  (one torch thread per test worker)
 import pytest
+from _fixtures import run_cli
 
-from mtl.cli import main
 from mtl.store import RunStore
 
 TINY = ["--epochs", 1, "--quiet", "--batch-size", 256, "--device", "cpu"]
 
 
-def _main(argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
+_main = run_cli  # (exit status, stdout, stderr) of the CLI in process
 
 
 def _one_error(code, out, err, *needles):

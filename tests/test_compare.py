@@ -4,17 +4,14 @@ the comparison charts."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
 
 import numpy as np
 import pytest
-from _fixtures import feed_prepared, tiny_config
+from _fixtures import feed_prepared, run_cli, tiny_config
 
 import mtl.weighting.base as weighting_base
-from mtl.cli import main
 from mtl.compare import BASELINE, Comparison, Run, check_methods, compare
 from mtl.errors import ConfigError
 from mtl.plots.compare import delta_m_bars, metric_bars
@@ -246,11 +243,7 @@ def test_a_missing_optional_dependency_names_the_install_command(monkeypatch):
 
 
 # --------------------------------------------------------------- CLI
-def _main(argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
+_main = run_cli  # (exit status, stdout, stderr) of the CLI in process
 
 
 @pytest.fixture(scope="module")

@@ -3,14 +3,12 @@ every training setting checked before anything trains (CLI included)."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 
 import _fixtures  # noqa: F401  (one torch thread per test worker)
 import pandas as pd
 import pytest
-from _fixtures import feed_data, feed_frame, tiny_config
+from _fixtures import feed_data, feed_frame, run_cli, tiny_config
 
 import mtl.data
 from mtl.cli import _config as cli_config
@@ -30,12 +28,7 @@ from mtl.setup import (
 )
 from mtl.train import TrainConfig
 
-
-def _main(argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
+_main = run_cli  # (exit status, stdout, stderr) of the CLI in process
 
 
 class _Prepared(Exception):

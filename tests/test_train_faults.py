@@ -4,18 +4,16 @@ is reported by the library, the CLI (exit 2, one error line, JSON) and the resul
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
 
 import numpy as np
 import pytest
 import torch
-from _fixtures import feed_frame, feed_prepared, tiny_config
+from _fixtures import feed_frame, feed_prepared, run_cli, tiny_config
 
 from mtl import tasks as tasks_module
-from mtl.cli import _valid_score, main
+from mtl.cli import _valid_score
 from mtl.errors import MTLError
 from mtl.tasks import TaskSpec
 from mtl.train import Done, Evaluation, TrainConfig, TrainedModel, Trainer
@@ -202,11 +200,7 @@ def test_likely_cause_names_an_extreme_feature_else_the_learning_rate():
 
 
 # ---------------------------------------------------------------------- CLI
-def _main(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
+_main = run_cli  # (exit status, stdout, stderr) of the CLI in process
 
 
 @pytest.fixture(scope="module")
