@@ -28,15 +28,22 @@ def use_explicit_navigation() -> None:
     """Keep Streamlit in ``st.navigation`` mode for this server process.
 
     An app whose folder has a ``pages/`` directory is treated by Streamlit as a legacy
-    multipage app: each rerun on a page other than the first runs that page's file on
-    its own, skipping ``app.py``, and the sidebar then lists every file of ``pages/``
-    (``_common`` included) instead of our navigation. Our layout keeps ``pages/``, so
-    we turn the legacy mode off as soon as any of our scripts runs; ``app.py`` then runs
-    on every rerun and its ``st.navigation`` decides the page.
+    multipage app until some script calls ``st.navigation``: the server's first run
+    lists every file of ``pages/`` (``_common`` included) in the sidebar, and when that
+    first visitor arrives through a link to a page (``/train?...``) it runs that page's
+    file on its own, skipping ``app.py``. Our layout keeps ``pages/``, so the first of
+    our scripts to run turns the legacy mode off and, if this very run was started in
+    it, starts the run over: the visitor's URL (page and query parameters) is kept, and
+    from then on ``app.py`` runs on every rerun and its ``st.navigation`` decides the page.
     """
+    import streamlit as st
     from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+    started_in_legacy_mode = PagesManager.uses_pages_directory
     PagesManager.uses_pages_directory = False
+    if started_in_legacy_mode and get_script_run_ctx(suppress_warning=True) is not None:
+        st.rerun()
 
 
 def warm_up() -> None:

@@ -6,6 +6,7 @@ journey saves a screenshot of its final screen under ``test-artifacts/``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -55,11 +56,11 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> No
     raise RuntimeError(f"streamlit did not answer {url}/_stcore/health within {timeout:.0f} s")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """``streamlit run app.py`` on a free port; yields its URL and stops it afterwards."""
+@contextlib.contextmanager
+def _streamlit(log: Path):
+    """``streamlit run app.py`` on a free port; yields its URL, stops it afterwards and
+    fails if it logged a traceback."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
     env = dict(os.environ)
     # The other xdist worker keeps a core busy: one torch thread avoids OpenMP threads
     # spinning against each other (which slows small models down many times).
@@ -84,6 +85,12 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with _streamlit(tmp_path_factory.mktemp("streamlit") / "server.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -97,6 +104,7 @@ def page(browser, server):
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     page.goto(server)
+    _app_navigation(page).first.wait_for()
     yield page
     context.close()
 
@@ -108,8 +116,21 @@ def _screenshot(page, name: str) -> Path:
     return path
 
 
+#: The sidebar's pages, as ``app.py`` names them.
+PAGES = ["Home", "Learn", "Data", "Train", "Compare methods", "Recommendations", "Trade-offs"]
+
+
+def _app_navigation(page):
+    """The sidebar's links once ``app.py``'s navigation is drawn. (A fresh server's first
+    run starts in Streamlit's legacy ``pages/`` mode, which lists every file of ``pages/``
+    until the app starts the run over; "Trade-offs" is only in the app's list.)"""
+    links = page.get_by_test_id("stSidebarNavItems").get_by_role("link")
+    links.filter(has_text="Trade-offs").wait_for()
+    return links
+
+
 def _nav(page, title: str) -> None:
-    page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=title).click()
+    page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=title, exact=True).click()
     page.get_by_role("heading", name=title, level=1).wait_for()
 
 
@@ -378,3 +399,26 @@ def test_journey_download_report_and_model_then_reload_and_reopen_the_kept_run(p
     assert page.get_by_test_id("stPlotlyChart").count() >= 2
     _no_errors(page)
     _screenshot(page, "journey-reload-reopens-the-kept-run")
+
+
+def test_a_link_to_a_page_is_the_first_visit_of_a_fresh_server(browser, tmp_path):
+    """A teacher starts the server and the class opens a shared Train link. Streamlit's
+    first run of a fresh server runs in its legacy ``pages/`` mode (the linked page's
+    file alone, a sidebar listing every file of ``pages/``); the app must start that run
+    over as itself: its seven pages, the linked page, the link's settings."""
+    expect = sync_api.expect
+    with _streamlit(tmp_path / "server.log") as url:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        page.goto(f"{url}/train?arch=mmoe&epochs=7")
+        page.get_by_role("heading", name="Train", level=1).wait_for()
+        links = _app_navigation(page)
+        expect(links).to_have_count(len(PAGES))
+        # Each link's text is its icon's name, then its title.
+        assert [text.split("\n")[-1].strip() for text in links.all_inner_texts()] == PAGES
+        expect(page.get_by_label("Epochs", exact=True)).to_have_value("7")
+        expect(page.get_by_role("combobox", name="Architecture")).to_have_value("mmoe")
+        expect(page).to_have_url(re.compile(r"/train\?.*arch=mmoe"))
+        _no_errors(page)
+        context.close()
