@@ -1,6 +1,8 @@
-"""Each page's settings as one small dataclass bound to its widgets (see
-:class:`pages._state.Settings`): the Train page's, a method comparison's and a weight
-sweep's, and the Recommendations page's. ``None`` means "not chosen": the page's default applies."""
+"""Each page's settings as small dataclasses bound to its widgets (see
+:class:`pages._state.Settings`): the Train page's, a method comparison's, the Trade-offs
+page's (its tab, a weight sweep, instant weights, the curve) and the Recommendations
+page's. ``None`` means "not chosen": the page's default applies. The field names are
+also the page's parameters in the address (:mod:`pages._url`)."""
 
 from __future__ import annotations
 
@@ -60,6 +62,18 @@ class CompareSettings(Settings):
 
 
 @dataclass
+class TradeoffView(Settings):
+    """The Trade-offs page's open tab and its compute chart's axes (``quality`` names a
+    column of the run table, so it depends on the runs)."""
+
+    PAGE = "to"
+
+    tab: str | None = None
+    quality: str | None = None
+    axis: str | None = None
+
+
+@dataclass
 class SweepSettings(Settings):
     PAGE = "to"
     PER_DATASET = ("tasks",)
@@ -69,6 +83,30 @@ class SweepSettings(Settings):
     epochs: int | None = None
     arch: str | None = None
     cond: bool | None = None
+
+
+@dataclass
+class InstantSettings(Settings):
+    """The Instant weights tab's sliders: per conditioned model (pass its run id)."""
+
+    PAGE = "to"
+    PER_DATASET = ("weights",)
+
+    weights: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class CurveSettings(Settings):
+    """The relevance-versus-efficiency curve's choices: the sides and α per model (pass
+    its run id), K for all."""
+
+    PAGE = "to"
+    PER_DATASET = ("eff", "rel", "alpha")
+
+    eff: list[str] | None = None
+    rel: list[str] | None = None
+    k: int | None = None
+    alpha: float | None = None
 
 
 @dataclass

@@ -90,7 +90,13 @@ def cached(name: str, key: Hashable, compute: Callable[[], T], size: int = 1) ->
 
 
 # ----------------------------------------------------------- typed page settings
-_PARSE: dict[Any, Callable[[str], Any]] = {int: int, float: float, str: str, bool: lambda s: s == "true"}
+def _flag(text: str) -> bool:
+    if text not in ("true", "false"):
+        raise ValueError(f"{text!r} is not true or false")
+    return text == "true"
+
+
+_PARSE: dict[Any, Callable[[str], Any]] = {int: int, float: float, str: str, bool: _flag}
 
 
 class Settings:

@@ -26,6 +26,7 @@ from pages._nav import DATA, TRAIN
 from pages._settings import CompareSettings as S
 from pages._settings import TrainSettings
 from pages._state import ui_default
+from pages._url import COMPARE, say_ignored, say_upload_stays
 from pages._widgets import page_setup, show_error, weight_sliders
 
 #: Preselected: the classic weighted sum, a loss-based and two gradient-based methods.
@@ -38,9 +39,11 @@ st.markdown(
     "several **seeds**, next to single-task networks. The table and charts show each task's test metric as "
     "mean ± standard deviation over seeds, and **Δm**: the average relative gain over training each task on its own."
 )
+url_notes = COMPARE.restore()  # a fresh session opened from a copied address: its settings first
 ds = active_dataset()
 labels = ds.data.schema.labels
 st.caption(f"Dataset: **{ds.name}** ({ds.data.n_rows:,} rows). Change it on the Data page.")
+say_ignored(url_notes)
 progress_slot = st.container()  # a running comparison's progress and Stop: at the top, not below the settings
 if len(labels) < 2:
     st.warning("A comparison needs at least two label columns. Mark the outcome columns as labels on the Data page.")
@@ -108,6 +111,11 @@ with st.expander("Metric compared per task, and the other settings"):
     st.caption(f"Everything else is the Train page's default: batch size {d.batch_size:,}, "
                f"learning rate {d.lr:g}, patience {d.patience}, embeddings of {d.model.emb_dim}, hidden layers "
                f"{', '.join(map(str, d.model.hidden))}, the dataset's suggested split, seeds from {d.seed}.")
+
+# The address mirrors the setup: copying it reproduces this page in a fresh browser.
+COMPARE.mirror(S(tasks=list(tasks), methods=list(methods), seeds=int(seeds), epochs=int(epochs), arch=arch,
+                 preference=preference, metrics=metrics), ds=ds)
+say_upload_stays(ds)
 
 problems = []
 if len(tasks) < 2:

@@ -30,6 +30,7 @@ from pages._settings import RecommendSettings as R
 from pages._state import cached, set_widget, ui_default
 from pages._stored import kept, open_kept
 from pages._stored import label as kept_label
+from pages._url import RECOMMEND, one_of, say_ignored, task_weights
 from pages._widgets import page_setup, show_error
 
 SCORE_CACHE_SIZE = 8
@@ -42,6 +43,7 @@ st.markdown(
     "The fusion weights are chosen here, at ranking time, so moving a slider re-ranks instantly without retraining. "
     "Each item's score is the sum of its per-task **contributions**, shown beside the list."
 )
+say_ignored(RECOMMEND.restore())  # a fresh session opened from a copied address: its settings first
 
 if isinstance(picked := st.session_state.get(RECOMMEND_RUN), str):  # a kept model chosen below: open it first
     opened = open_kept(picked)
@@ -67,6 +69,11 @@ if job is not None and job.meta["baseline_for"] is None:
     _wait_for_job()
 if not candidates and not kept_models:
     st.info("Train a model first: its recommendations appear here.", icon=":material/info:")
+    if waiting := RECOMMEND.waiting():
+        chosen = ([f"user **{waiting['user']}**"] if "user" in waiting else []) + (
+            ["fusion weights"] if "fusion" in waiting else [])
+        st.caption(f"This link's {' and '.join(chosen)} wait for a model (a link cannot carry one): they apply to "
+                   "the first model this page shows.")
     st.page_link(TRAIN, label="Go to the Train page", icon=":material/model_training:")
     st.stop()
 
@@ -124,6 +131,8 @@ def _counts(run: Run) -> pd.Series:
 
 
 counts = _counts(run)
+say_ignored(RECOMMEND.take(R, str(run.id), user=one_of(counts.index),
+                           fusion=task_weights(fusable, -1, 1, f"the tasks of run #{run.id} that fuse")))
 user = st.selectbox(
     f"User ({len(counts):,}, most active first; type to search)", counts.index.tolist(),
     key=ui_default(R.key("user", run.id), counts.index[0]),
@@ -166,6 +175,8 @@ for i, task in enumerate(fusable):
 with cols[-1]:
     k = st.number_input("How many (K)", 1, 100, key=ui_default(R.key("k"), 10))
     exclude_seen = st.checkbox("Hide items already seen", key=ui_default(R.key("exclude_seen"), True))
+# The address mirrors the choices; a link opened in a fresh browser applies them to the model shown there.
+RECOMMEND.mirror(R(user=user, fusion=dict(fusion), k=int(k), exclude_seen=bool(exclude_seen)))
 st.caption("The sliders start at the run's training weights. Predictions are standardized per task over this "
            "user's candidates, so a 2% like rate and a 40% click rate count in proportion to their weights. A task "
            "whose predictions barely differ between items (spread under a tenth of the outcome's own scale) counts in "

@@ -32,8 +32,10 @@ from pages._datasets import active_dataset
 from pages._downloads import data_description, download_buttons, new_uid
 from pages._nav import TRAIN
 from pages._runs import Run, add_run, baseline_run, follow_latest, runs, start_training
+from pages._settings import CurveSettings, InstantSettings, TradeoffView
 from pages._settings import SweepSettings as S
-from pages._state import UI, cached, ui_default
+from pages._state import UI, Settings, cached, ui_default
+from pages._url import TABS, TRADEOFFS, one_of, say_ignored, say_upload_stays, some_of, task_weights, within
 from pages._widgets import page_setup, show_error
 
 SLIDER_ROWS = 20_000
@@ -45,9 +47,17 @@ st.markdown(
     "move the weights **instantly** with one preference-conditioned model, see what ranking by engagement costs in "
     "**relevance**, and weigh quality against **compute**."
 )
+url_notes = TRADEOFFS.restore()  # a fresh session opened from a copied address: its settings first
 ds = active_dataset()
 labels = ds.data.schema.labels
 st.caption(f"Dataset: **{ds.name}** ({ds.data.n_rows:,} rows). Change it on the Data page.")
+say_ignored(url_notes)
+say_upload_stays(ds)
+if TRADEOFFS.waiting():
+    st.caption("A link cannot carry a model: its choices for one (instant weights, the curve's sides and α, the "
+               "compute chart's quality) apply to the first model this page shows.")
+#: What the page shows, section by section: the address mirrors it at the end.
+mirrored: list[Settings] = []
 
 
 def _download(label: str, frame: pd.DataFrame, doc: dict, stem: str, key: str) -> None:
@@ -113,6 +123,7 @@ def sweep_section() -> None:
         conditioned = st.checkbox("Also train one preference-conditioned model and compare it with the retrains",
                                   key=ui_default(S.key("cond"), True))
         submitted = st.form_submit_button("Run the sweep", type="primary", icon=":material/play_arrow:", disabled=busy)
+    mirrored.append(S(tasks=list(tasks), points=int(points), epochs=int(epochs), arch=arch, cond=bool(conditioned)))
     if submitted:
         if len(tasks) < 2:
             st.error("Choose at least two tasks: a trade-off needs something to trade.", icon=":material/error:")
@@ -242,9 +253,13 @@ def instant_section() -> None:
                                    format_func=lambda i: conditioned[i].label)]
     explorer = _explorer(run)
     names = [t.name for t in explorer.tasks]
+    say_ignored(TRADEOFFS.take(InstantSettings, str(run.id),
+                               weights=task_weights(names, 0, 1, f"the tasks of run #{run.id}")))
+    prefix = InstantSettings.key("weights", str(run.id))
     cols = st.columns(min(len(names), 4))
-    weights = [cols[i % len(cols)].slider(f"{n} weight", 0.0, 1.0, step=0.01, key=ui_default(f"{UI}to.cw.{run.id}.{n}", 0.5))
+    weights = [cols[i % len(cols)].slider(f"{n} weight", 0.0, 1.0, step=0.01, key=ui_default(f"{prefix}.{n}", 0.5))
                for i, n in enumerate(names)]
+    mirrored.append(InstantSettings(weights=dict(zip(names, weights))))
     if sum(weights) <= 0:
         st.error("At least one weight must be above zero.", icon=":material/error:")
         return
@@ -323,20 +338,26 @@ def curve_section() -> None:
     run = usable[st.selectbox("Model", list(usable)[::-1], key=key, format_func=lambda i: usable[i].label)]
     trained = run.result.trained
     tasks = [t.name for t in trained.tasks if t.kind != "multiclass"]
+    where = f"the tasks of run #{run.id}"
+    say_ignored(TRADEOFFS.take(CurveSettings, str(run.id), eff=some_of(tasks, where), rel=some_of(tasks, where),
+                               alpha=_on_alpha_grid))
     eff_default, rel_default = _default_sides(run, tasks)
     c1, c2, c3 = st.columns([2, 2, 1])
-    eff = c1.multiselect("Efficiency tasks", tasks, key=ui_default(f"{UI}to.eff.{run.id}", eff_default))
-    rel_key = ui_default(f"{UI}to.rel.{run.id}", [t for t in rel_default if t not in eff])
+    eff = c1.multiselect("Efficiency tasks", tasks,
+                         key=ui_default(CurveSettings.key("eff", str(run.id)), eff_default))
+    rel_key = ui_default(CurveSettings.key("rel", str(run.id)), [t for t in rel_default if t not in eff])
     st.session_state[rel_key] = [t for t in st.session_state[rel_key] if t not in eff]  # a task is on one side only
     rel = c2.multiselect("Relevance tasks", [t for t in tasks if t not in eff], key=rel_key)
-    k = c3.number_input("K (top-K)", 1, 100, key=ui_default(f"{UI}to.k", 10))
+    k = c3.number_input("K (top-K)", 1, 100, key=ui_default(CurveSettings.key("k"), 10))
     if not eff or not rel:
+        mirrored.append(CurveSettings(eff=list(eff), rel=list(rel), k=int(k)))
         st.error("Mark at least one efficiency task and one relevance task.", icon=":material/error:")
         return
     # On the curve's 0.05 grid, so the marker is a measured point of the curve.
     start = round(20 * (alpha_from_fusion({t: 1.0 for t in tasks}, eff, rel) or 0.5)) / 20
     alpha = st.slider("Your current fusion: α (0 = rank by efficiency only, 1 = by relevance only)", 0.0, 1.0,
-                      step=0.05, key=ui_default(f"{UI}to.alpha.{run.id}", float(start)))
+                      step=0.05, key=ui_default(CurveSettings.key("alpha", str(run.id)), float(start)))
+    mirrored.append(CurveSettings(eff=list(eff), rel=list(rel), k=int(k), alpha=float(alpha)))
     def compute():
         with st.spinner("Ranking every user's held-out impressions at 21 values of α ..."):
             return curve_for_model(trained, eff, rel, k=int(k))
@@ -399,10 +420,12 @@ def compute_section() -> None:
     table = pd.DataFrame(rows)
     fixed = ("label", "run", "arch", "train_seconds", "params", "latency_ms_per_1k", "latency_q25", "latency_q75")
     quality_cols = [c for c in table.columns if c not in fixed]
+    say_ignored(TRADEOFFS.take(TradeoffView, "", quality=one_of(quality_cols)))
     c1, c2 = st.columns(2)
-    quality = c1.selectbox("Quality", quality_cols, key=f"{UI}to.quality")
+    quality = c1.selectbox("Quality", quality_cols, key=TradeoffView.key("quality"))
     axis = c2.radio("Compute", list(tplots.COMPUTE_AXES), format_func=tplots.COMPUTE_AXES.get, horizontal=True,
-                    key=f"{UI}to.axis")
+                    key=TradeoffView.key("axis"))
+    mirrored.append(TradeoffView(quality=quality, axis=axis))
     shown = table.dropna(subset=[quality])
     st.plotly_chart(tplots.quality_vs_compute(shown, quality, axis))
     st.caption("Runs that did not train this task are left out. Lower RMSE is better; higher AUC or accuracy is better. "
@@ -418,8 +441,14 @@ def compute_section() -> None:
     _download("Download run metrics", table, {"runs": table.to_dict(orient="records")}, "runs_compute", "to.runs")
 
 
-front_tab, instant_tab, curve_tab, compute_tab = st.tabs(
-    ["Pareto front", "Instant weights", "Relevance vs efficiency", "Quality vs compute"])
+def _on_alpha_grid(value) -> str:
+    """α as the curve's slider takes it: 0 to 1 in steps of 0.05."""
+    return within(0, 1)(value) or ("" if abs(20 * value - round(20 * value)) < 1e-9 else f"{value!r} is not a multiple of 0.05")
+
+
+# The open tab is state (a rerun on switching), so the address can name it and a link can open it.
+front_tab, instant_tab, curve_tab, compute_tab = st.tabs(list(TABS), key=TradeoffView.key("tab"), on_change="rerun")
+mirrored.append(TradeoffView(tab=st.session_state.get(TradeoffView.key("tab"), TABS[0])))
 with front_tab:
     sweep_section()
 with instant_tab:
@@ -428,3 +457,5 @@ with curve_tab:
     curve_section()
 with compute_tab:
     compute_section()
+# The address mirrors the page: copying it reproduces the tab and its choices in a fresh browser.
+TRADEOFFS.mirror(*mirrored, ds=ds)

@@ -93,8 +93,8 @@ def test_instant_weights_draw_the_conditioned_front_with_the_current_weighting_o
     # At equal weights the cross sits on the front (the 6th of 11 weightings is 0.5 / 0.5).
     here = front["data"][names.index("current weights")]
     assert here["x"][0] == pytest.approx(cond["x"][5], abs=1e-9)
-    at.slider(key="ui.to.cw.1.click").set_value(0.95)
-    at.slider(key="ui.to.cw.1.long_view").set_value(0.05).run()
+    at.slider(key="ui.to.weights.1.click").set_value(0.95)
+    at.slider(key="ui.to.weights.1.long_view").set_value(0.05).run()
     moved = figure("to.instant.front")
     moved_here = moved["data"][[t.get("name") for t in moved["data"]].index("current weights")]
     assert moved_here["x"][0] != here["x"][0] or moved_here["y"][0] != here["y"][0]
@@ -108,8 +108,8 @@ def test_instant_weights_recompute_metrics(app):
     no_errors(at)
     table = at.dataframe[0].value
     first = table.iloc[0, 1]
-    at.slider(key="ui.to.cw.1.click").set_value(0.95)
-    at.slider(key="ui.to.cw.1.long_view").set_value(0.05)
+    at.slider(key="ui.to.weights.1.click").set_value(0.95)
+    at.slider(key="ui.to.weights.1.long_view").set_value(0.05)
     at.run()
     no_errors(at)
     assert any("recomputed on" in c.value for c in at.caption)
