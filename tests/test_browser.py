@@ -422,3 +422,68 @@ def test_a_link_to_a_page_is_the_first_visit_of_a_fresh_server(browser, tmp_path
         expect(page).to_have_url(re.compile(r"/train\?.*arch=mmoe"))
         _no_errors(page)
         context.close()
+
+
+def test_a_copied_address_reproduces_each_page_s_controls_in_a_new_browser(page, browser):
+    """Set controls on Compare methods, Trade-offs and Train, copy each address, open it
+    in a new browser context (no shared session): the same controls. Nothing is trained."""
+    expect = sync_api.expect
+
+    def choose(label: str, option: str) -> None:
+        page.get_by_role("combobox", name=label).click()
+        page.get_by_role("option", name=option, exact=True).click()
+        expect(page.get_by_role("combobox", name=label)).to_have_value(option)
+
+    def number(label: str, value: int) -> None:
+        box = page.get_by_label(label, exact=True)
+        box.fill(str(value))
+        box.press("Enter")
+
+    def url_has(pattern: str) -> None:  # the address follows the page's next run
+        expect(page).to_have_url(re.compile(pattern), timeout=WAIT_MS)
+
+    _nav(page, "Compare methods")
+    number("Seeds per method", 2)
+    url_has(r"/compare\?.*seeds=2")
+    number("Epochs per model", 4)
+    url_has("epochs=4")
+    choose("Architecture", "mmoe")
+    url_has("arch=mmoe")
+    compare_url = page.url
+
+    _nav(page, "Trade-offs")
+    page.get_by_role("tab", name="Quality vs compute").click()
+    url_has(r"/tradeoffs\?.*tab=Quality")
+    assert "seeds=" not in page.url  # the Compare page's parameters left with it
+    tradeoffs_url = page.url
+
+    _nav(page, "Train")
+    choose("Architecture", "ple")
+    page.get_by_text("Hyperparameters and device").click()
+    number("Epochs", 9)
+    url_has(r"/train\?.*epochs=9")
+    assert "tab=" not in page.url
+    train_url = page.url
+
+    other = browser.new_context(viewport={"width": 1400, "height": 1000})
+    fresh = other.new_page()
+    fresh.set_default_timeout(WAIT_MS)
+    fresh.goto(compare_url)
+    fresh.get_by_role("heading", name="Compare methods", level=1).wait_for()
+    fresh.get_by_label("Seeds per method", exact=True).wait_for()  # after the sample has loaded
+    expect(fresh.get_by_label("Seeds per method", exact=True)).to_have_value("2")
+    expect(fresh.get_by_label("Epochs per model", exact=True)).to_have_value("4")
+    expect(fresh.get_by_role("combobox", name="Architecture")).to_have_value("mmoe")
+    fresh.goto(tradeoffs_url)
+    fresh.get_by_role("heading", name="Trade-offs", level=1).wait_for()
+    fresh.get_by_role("tab", name="Quality vs compute").wait_for()
+    expect(fresh.get_by_role("tab", name="Quality vs compute")).to_have_attribute("aria-selected", "true")
+    fresh.goto(train_url)
+    fresh.get_by_role("heading", name="Train", level=1).wait_for()
+    fresh.get_by_role("combobox", name="Architecture").wait_for()
+    expect(fresh.get_by_label("Epochs", exact=True)).to_have_value("9")
+    expect(fresh.get_by_role("combobox", name="Architecture")).to_have_value("ple")
+    expect(fresh.get_by_test_id("stAlertContentWarning")).to_have_count(0)  # nothing in the links was ignored
+    _no_errors(fresh)
+    _screenshot(fresh, "journey-copied-address-in-a-new-browser")
+    other.close()
