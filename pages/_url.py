@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -154,7 +155,7 @@ class Link:
         return next((p for p in self.parts if name in {f.name for f in dataclasses.fields(p)}), None)
 
     def _parse(self, name: str, text: str) -> tuple[Any, str]:
-        """The value of parameter ``name`` (and '' ), or ``None`` and why it cannot be read."""
+        """The value of parameter ``name`` and '', or ``None`` and why it cannot be read."""
         part = self._part(name)
         if part is None:
             return None, f"not a {self.title} setting"
@@ -244,10 +245,16 @@ class Link:
             st.query_params.from_dict(params)
 
 
+def plain(text: str) -> str:
+    """``text`` as Markdown that shows it verbatim: whatever a link says is echoed, and a
+    crafted link must not put a clickable link, an image or HTML on the page."""
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)
+
+
 def say_ignored(notes: list[str]) -> None:
     """The visible note naming what a link asked for and did not get."""
     if notes:
-        st.warning("Some settings in the address were ignored (their defaults apply): " + "; ".join(notes) + ".",
+        st.warning("Some settings in the address were ignored (their defaults apply): " + plain("; ".join(notes)) + ".",
                    icon=":material/link_off:")
 
 

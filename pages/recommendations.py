@@ -30,7 +30,7 @@ from pages._settings import RecommendSettings as R
 from pages._state import cached, set_widget, ui_default
 from pages._stored import kept, open_kept
 from pages._stored import label as kept_label
-from pages._url import RECOMMEND, one_of, say_ignored, task_weights
+from pages._url import RECOMMEND, one_of, plain, say_ignored, task_weights
 from pages._widgets import page_setup, show_error
 
 SCORE_CACHE_SIZE = 8
@@ -70,7 +70,7 @@ if job is not None and job.meta["baseline_for"] is None:
 if not candidates and not kept_models:
     st.info("Train a model first: its recommendations appear here.", icon=":material/info:")
     if waiting := RECOMMEND.waiting():
-        chosen = ([f"user **{waiting['user']}**"] if "user" in waiting else []) + (
+        chosen = ([f"user **{plain(waiting['user'])}**"] if "user" in waiting else []) + (
             ["fusion weights"] if "fusion" in waiting else [])
         st.caption(f"This link's {' and '.join(chosen)} wait for a model (a link cannot carry one): they apply to "
                    "the first model this page shows.")

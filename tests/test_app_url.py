@@ -26,6 +26,11 @@ def address(at) -> dict[str, str]:
     return {k: v[-1] if isinstance(v, list) else v for k, v in at.query_params.items()}
 
 
+def notes(at) -> str:
+    """The warnings' text as shown (a link's words are escaped Markdown)."""
+    return " ".join(w.value for w in at.warning).replace("\\", "")
+
+
 def short(at) -> str:
     return at.session_state["dataset"].short
 
@@ -60,7 +65,7 @@ def test_bad_parameters_fall_back_to_defaults_with_a_note_naming_them(app):
     at = open_train(app, arch="nope", epochs="many", lr="5", tasks='["click", "ghost"]', preference="{bad json",
                     hidden="0", split="sideways", colour="blue")
     no_errors(at)
-    note = " ".join(w.value for w in at.warning)
+    note = notes(at)
     for name in ("arch ('nope' is not one of the choices)", "epochs ('many' cannot be read)", "lr (5.0 is outside",
                  "tasks (no 'ghost' in the label columns", "preference ('{bad json' cannot be read)", "hidden (",
                  "split ('sideways'", "colour (not a Train setting)"):
@@ -78,7 +83,7 @@ def test_a_link_names_the_bundled_sample_and_says_uploads_do_not_travel(app, mon
     assert at.session_state["dataset"].source_id == sample_dataset("census").source_id
     other = open_train(new_app(monkeypatch), data="upload", epochs="3")
     no_errors(other)
-    note = " ".join(w.value for w in other.warning)
+    note = notes(other)
     assert "uploaded data, which cannot travel in a link" in note
     assert other.number_input(key="ui.train.epochs").value == 3
 
@@ -95,10 +100,6 @@ def open_page_with(at, page, ds=None, runs=(), **params):
         at.query_params[k] = v
     at.switch_page(page).run()
     return at
-
-
-def notes(at) -> str:
-    return " ".join(w.value for w in at.warning)
 
 
 def test_every_setting_a_link_reads_at_once_has_a_check():
@@ -141,8 +142,10 @@ def test_compare_round_trip(app, monkeypatch):
 
 def test_compare_bad_parameters_are_named_and_dropped(app):
     at = open_page_with(app, nav.COMPARE, methods='["static", "nope"]', seeds="0", epochs="x", arch="single",
-                        metrics='{"click": "rmse"}', preference='{"click": 9}', train_only="1")
+                        metrics='{"click": "rmse"}', preference='{"click": 9}', train_only="1",
+                        **{"[free prize](https://evil.example)": "1"})
     no_errors(at)
+    assert "\\[free prize\\]\\(https\\:" in at.warning[0].value  # echoed as text, never as a link
     note = notes(at)
     for name in ("methods (no 'nope' in the weighting methods)", "seeds (0 is outside 1 to 10)",
                  "epochs ('x' cannot be read)", "arch ('single' is not one of the choices)",
