@@ -123,3 +123,132 @@ def test_a_damaged_kept_run_is_skipped_and_a_stopped_one_says_so(app, monkeypatc
     at.selectbox(key=RESULTS_RUN).set_value(stopped.id).run()
     no_errors(at)
     assert at.session_state["runs"][0].result.stopped
+
+
+# ------------------------------------------------------------------ run manager
+def _kept_training(ds=None, name="kept one", **kw):
+    """A tiny training saved straight into the test's workspace (no UI): its info."""
+    from pages._stored import source_of
+    from tests._apptest import trained_run
+
+    ds = ds or tiny_dataset()
+    run = trained_run(ds, **kw)
+    extra = {"app": {"source": source_of(ds)}}
+    return RunStore().save(run.result, name=name, model=ds.sample is not None, extra=extra), run
+
+
+def test_the_run_manager_renames_tags_and_deletes_only_after_confirmation(app):
+    first, _ = _kept_training(name="first")
+    second, _ = _kept_training(name="second")
+    at = open_page(app, nav.TRAIN, tiny_dataset())
+    no_errors(at)
+    assert at.selectbox(key="kept.train.pick").value == second.id  # newest first
+    at.selectbox(key="kept.train.pick").set_value(first.id).run()
+    name_box = [t for t in at.text_input if t.label == "Name"][0]
+    tags_box = [t for t in at.text_input if t.label.startswith("Tags")][0]
+    name_box.set_value("baseline for the class")
+    tags_box.set_value("class, week 1")
+    button(at, "Save name and tags").click().run()
+    no_errors(at)
+    info = RunStore().get(first.id)
+    assert info.name == "baseline for the class" and info.tags == ["class", "week 1"]
+    assert any("Saved: baseline for the class" in s.value for s in at.success)
+
+    # Filter by tag: only the tagged run is listed.
+    at.selectbox(key="kept.train.tag").set_value("class").run()
+    assert list(table_with(at, "kept", "name", "tags")["name"]) == ["baseline for the class"]
+    at.selectbox(key="kept.train.tag").set_value(None).run()
+
+    # Delete: the button does nothing until the confirmation is ticked.
+    at.selectbox(key="kept.train.pick").set_value(second.id).run()
+    delete = at.button(key=f"kept.train.delete.{second.id}")
+    assert delete.disabled
+    at.checkbox(key=f"kept.train.sure.{second.id}").check().run()
+    at.button(key=f"kept.train.delete.{second.id}").click().run()
+    no_errors(at)
+    assert [i.id for i in RunStore().list_runs()] == [first.id]
+    assert any("Deleted second" in s.value for s in at.success)
+
+
+def test_deleting_a_run_opened_in_the_session_keeps_it_in_the_session(app):
+    info, _ = _kept_training(name="opened then deleted")
+    at = open_page(app, nav.TRAIN, tiny_dataset())
+    at.selectbox(key=RESULTS_RUN).set_value(info.id).run()
+    assert at.session_state["runs"][0].store_id == info.id
+    at.checkbox(key=f"kept.train.sure.{info.id}").check().run()
+    at.button(key=f"kept.train.delete.{info.id}").click().run()
+    no_errors(at)
+    assert RunStore().list_runs().runs == []
+    run = at.session_state["runs"][0]
+    assert run.store_id is None and at.selectbox(key=RESULTS_RUN).value == run.id
+    assert table_with(at, "task", "AUC") is not None  # still shown: nothing lost by the deletion
+
+
+# ------------------------------------------------------------------ trade-offs
+def test_trade_offs_open_a_kept_conditioned_model_and_a_kept_model_for_the_curve(app, monkeypatch):
+    from mtl.models import ModelConfig
+    from pages._datasets import sample_dataset
+
+    sample = sample_dataset("simulated")
+    plain, _ = _kept_training(sample, name="plain")
+    cond, _ = _kept_training(sample, name="conditioned", model=ModelConfig(emb_dim=4, hidden=(16,), tower=(8,),
+                                                                          conditioned=True))
+    assert RunStore().get(cond.id).summary["conditioned"] is True
+    assert RunStore().get(plain.id).summary["conditioned"] is False
+    at = open_page(new_app(monkeypatch), nav.TRADEOFFS)
+    no_errors(at)
+    picker = at.selectbox(key="ui.to.crun")
+    assert picker.value is None and picker.options == [f"kept {cond.created_text} · conditioned"]  # not the plain one
+    assert len(at.selectbox(key="ui.to.vrun").options) == 2  # any kept model with users draws the curve
+    picker.set_value(cond.id).run()
+    no_errors(at)
+    opened = at.session_state["runs"][0]
+    assert opened.store_id == cond.id and opened.result.trained is not None
+    assert at.selectbox(key="ui.to.crun").value == opened.id
+    assert [s for s in at.slider if s.label == "click weight"]  # instant weights, no retraining
+    at.selectbox(key="ui.to.vrun").set_value(plain.id).run()
+    no_errors(at)
+    second = at.session_state["runs"][1]
+    assert second.store_id == plain.id and at.selectbox(key="ui.to.vrun").value == second.id
+    assert any("What the curve shows" in m.value for m in at.markdown)
+
+
+# -------------------------------------------------------------- open a saved model
+def test_a_saved_model_zip_opens_on_the_data_page_and_recommends(app, monkeypatch):
+    from pages._datasets import sample_dataset
+    from pages._downloads import model_zip_bytes
+    from tests._apptest import trained_run
+
+    run = trained_run(sample_dataset("simulated"))
+    content = model_zip_bytes("test-zip", run.result.trained)
+    at = open_page(app, nav.DATA)
+    at.file_uploader(key="upload.model").set_value(("model.zip", content, "application/zip")).run()
+    no_errors(at)
+    opened = at.session_state["runs"][0]
+    assert opened.origin == "saved model" and opened.result.trained is not None and opened.ds is None
+    assert opened.result.test["click"]["auc"] == run.result.test["click"]["auc"]
+    assert any("Opened as run #1" in s.value for s in at.success)
+    at.switch_page(nav.RECOMMEND).run()
+    no_errors(at)
+    assert at.selectbox(key=RECOMMEND_RUN).value == opened.id
+    assert at.get("plotly_chart")
+    # Shared workspace: the model holds the uploader's data, so only its numbers are kept.
+    info = RunStore().get(opened.store_id)
+    assert info.kind == "training" and not info.has_model
+
+
+def test_a_bad_model_zip_gives_one_clear_message_and_changes_nothing(app):
+    import io
+    import zipfile
+
+    at = open_page(app, nav.DATA)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("model/model.json", "{}")
+    for name, content, words in (("notes.zip", b"not a zip at all", "not a zip file"),
+                                 ("half.zip", buffer.getvalue(), "encoder.json, model.safetensors missing")):
+        at.file_uploader(key="upload.model").set_value((name, content, "application/zip")).run()
+        assert not at.exception
+        assert len(at.error) == 1 and name in at.error[0].value and words in at.error[0].value
+        assert "runs" not in at.session_state or not at.session_state["runs"]
+    assert RunStore().list_runs().runs == []
