@@ -38,6 +38,8 @@ OPENED = "stored_opened"
 #: Session key of a message to show once after a change in the run manager.
 DONE = "stored_done"
 KIND_NOUNS = {"training": "run", "comparison": "comparison", "sweep": "sweep"}
+#: The session job (:mod:`pages._jobs`) that shows each stored kind.
+JOB_KINDS = {"comparison": "compare", "sweep": "sweep"}
 #: The page a shared link of each kind opens on (its URL path).
 LINK_PAGES = {"training": "train", "comparison": "compare", "sweep": "tradeoffs"}
 
@@ -271,9 +273,9 @@ def open_job(kind: str, store_id: str) -> jobs.SessionJob | None:
     meta.setdefault("epochs", 0)
     meta.update(store_id=store_id, uid=store_id, run_id=None, dataset=stored.dataset,
                 data_name=stored.info.data_name or "uploaded data", kept=stored.info)
-    entry = jobs.SessionJob(kind, None, _dataset_of(app.get("source") or {}), meta,  # type: ignore[arg-type]
+    entry = jobs.SessionJob(JOB_KINDS[kind], None, _dataset_of(app.get("source") or {}), meta,  # type: ignore[arg-type]
                             Outcome(STOPPED if getattr(result, "stopped", False) else FINISHED, result))
-    st.session_state.setdefault(jobs.RESULTS, {})[kind] = entry
+    st.session_state.setdefault(jobs.RESULTS, {})[JOB_KINDS[kind]] = entry
     return entry
 
 
@@ -296,7 +298,7 @@ def job_picker(kind: str, key: str) -> None:
     if isinstance(picked := st.session_state.get(key), str):
         st.session_state[key] = None
         open_job(kind, picked)
-    shown = jobs.result(kind)
+    shown = jobs.result(JOB_KINDS[kind])
     current = shown.meta.get("store_id") if shown is not None else None
     infos = [i for i in kept(kind=kind) if i.id != current]
     if not infos:

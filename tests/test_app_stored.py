@@ -252,3 +252,62 @@ def test_a_bad_model_zip_gives_one_clear_message_and_changes_nothing(app):
         assert len(at.error) == 1 and name in at.error[0].value and words in at.error[0].value
         assert "runs" not in at.session_state or not at.session_state["runs"]
     assert RunStore().list_runs().runs == []
+
+
+# ------------------------------------------------------- comparisons and sweeps
+def test_a_comparison_run_in_the_app_is_kept_and_reopens_after_a_reload(app, monkeypatch):
+    ds = tiny_dataset()
+    at = open_page(app, nav.COMPARE, ds)
+    at.multiselect(key=f"ui.cmp.tasks.{ds.short}").set_value(["click", "like"])
+    at.multiselect(key="ui.cmp.methods").set_value(["static"])
+    at.number_input(key="ui.cmp.seeds").set_value(1)
+    at.number_input(key="ui.cmp.epochs").set_value(1)
+    button(at, "Run the comparison").click().run()
+    wait_for_job(at, 120, kind="compare")
+    no_errors(at)
+    entry = at.session_state["results"]["compare"]
+    infos = RunStore().list_runs(kind="comparison").runs
+    assert [i.id for i in infos] == [entry.meta["store_id"]] and infos[0].data_name == ds.name
+    assert infos[0].summary["methods"] == ["static"]
+
+    fresh = open_page(new_app(monkeypatch), nav.COMPARE, ds)  # a reload
+    no_errors(fresh)
+    assert "results" not in fresh.session_state or "compare" not in fresh.session_state["results"]
+    picker = fresh.selectbox(key="cmp.kept")
+    assert picker.value is None and len(picker.options) == 1
+    picker.set_value(infos[0].id).run()
+    no_errors(fresh)
+    shown = fresh.session_state["results"]["compare"]
+    assert shown.meta["store_id"] == infos[0].id and shown.result.methods == ["static"]
+    table = table_with(fresh, "method", "Δm %", "AUC click", "AUC like")
+    assert list(table["method"]) == list(table_with(at, "method", "Δm %")["method"])
+    assert table["AUC click"].iloc[1] == table_with(at, "method", "AUC click")["AUC click"].iloc[1]
+    assert "Download report" in download_labels(fresh)
+    # Shown now: not offered again; the manager lists it.
+    assert not [s for s in fresh.selectbox if s.key == "cmp.kept"]
+    assert fresh.selectbox(key="kept.cmp.pick").value == infos[0].id
+
+
+def test_a_kept_sweep_reopens_on_trade_offs_with_its_front(app):
+    from mtl.data import prepare
+    from mtl.models import ModelConfig
+    from mtl.store import describe_data
+    from mtl.tradeoff import sweep, weight_grid
+    from mtl.train import TrainConfig
+    from pages._stored import source_of
+
+    ds = tiny_dataset()
+    cfg = TrainConfig(tasks=["click", "like"], epochs=1, batch_size=256, model=ModelConfig(emb_dim=4, hidden=(16,),
+                                                                                          tower=(8,)))
+    prepared = prepare(ds.data, cfg.tasks, cfg.split, seed=cfg.seed)
+    result = sweep(prepared, cfg, weight_grid(2, 3), conditioned=False)
+    info = RunStore().save(result, dataset=describe_data(prepared), config=cfg, model=False,
+                           extra={"app": {"source": source_of(ds), "meta": {"arch": cfg.arch, "tasks": cfg.tasks}}})
+    at = open_page(app, nav.TRADEOFFS, ds)
+    no_errors(at)
+    at.selectbox(key="to.kept").set_value(info.id).run()
+    no_errors(at)
+    entry = at.session_state["results"]["sweep"]
+    assert entry.meta["store_id"] == info.id and len(entry.result.points) == 3 and entry.ds is None
+    assert any(m.label == "Hypervolume of the front" for m in at.metric)
+    assert any(f"on **{ds.name}**" in m.value for m in at.markdown)  # the data named, though not rebuilt
