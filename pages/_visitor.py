@@ -27,6 +27,8 @@ PARAM, RUN_PARAM = "visitor", "run"
 #: Session keys: the visitor's key; the ids of runs opened from links (so they are
 #: listed); the links already acted on (a link opens its run once, not on every rerun).
 KEY, LINKS, HANDLED, NOTE = "visitor.key", "visitor.links", "visitor.handled", "visitor.note"
+#: Session key of the address's run= id, read before a page rewrites the address.
+PENDING = "visitor.pending_run"
 
 
 def visitor() -> str | None:
@@ -55,23 +57,30 @@ def linked_runs() -> list[str]:
     return list(st.session_state.get(LINKS, []))
 
 
-def take_link() -> str | None:
-    """The run id of the address's ``run=`` parameter, once per session and link (a
-    malformed one is ignored); it is remembered so its run stays listed here."""
+def capture_link() -> None:
+    """Note the address's ``run=`` id first thing in a run (pages rewrite the address
+    with their own settings later); a malformed id is ignored."""
     run_id = st.query_params.get(RUN_PARAM)
-    if not is_run_id(run_id) or run_id in st.session_state.get(HANDLED, set()):
+    if is_run_id(run_id) and run_id not in st.session_state.get(HANDLED, set()):
+        st.session_state[PENDING] = run_id
+
+
+def pending_link() -> str | None:
+    """The linked run id no page has acted on yet (without taking it)."""
+    return st.session_state.get(PENDING)
+
+
+def take_link() -> str | None:
+    """The linked run id, once per session and link; it is remembered so its run stays
+    listed here."""
+    run_id = st.session_state.pop(PENDING, None)
+    if run_id is None:
         return None
     st.session_state.setdefault(HANDLED, set()).add(run_id)
     links = st.session_state.setdefault(LINKS, [])
     if run_id not in links:
         links.append(run_id)
     return run_id
-
-
-def pending_link() -> str | None:
-    """The address's ``run=`` id when no page has acted on it yet (without taking it)."""
-    run_id = st.query_params.get(RUN_PARAM)
-    return run_id if is_run_id(run_id) and run_id not in st.session_state.get(HANDLED, set()) else None
 
 
 def share_link(run_id: str, page_path: str) -> str:

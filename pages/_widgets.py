@@ -24,6 +24,7 @@ def page_setup() -> None:
     after a server start when the URL names a page.
     """
     keep_widget_state()
+    _visitor.capture_link()  # a shared link's run=, before the page rewrites the address
     jobs.collect_all()
     ds = st.session_state.get(DATASET)
     with st.sidebar:

@@ -311,3 +311,68 @@ def test_a_kept_sweep_reopens_on_trade_offs_with_its_front(app):
     assert entry.meta["store_id"] == info.id and len(entry.result.points) == 3 and entry.ds is None
     assert any(m.label == "Hypervolume of the front" for m in at.metric)
     assert any(f"on **{ds.name}**" in m.value for m in at.markdown)  # the data named, though not rebuilt
+
+
+# ---------------------------------------------------------- shared-server visitor mode
+def test_visitor_mode_keeps_each_visitors_runs_private_and_shares_by_link(app, monkeypatch):
+    from mtl.store import is_visitor_key
+
+    monkeypatch.setenv("MTL_VISITOR_MODE", "1")
+    ds = tiny_dataset()
+    public, _ = _kept_training(name="prepared for the class")  # saved without an owner (e.g. from the CLI)
+    alice = train_once(open_page(app, nav.TRAIN, ds))
+    no_errors(alice)
+    alice_key = alice.query_params["visitor"]
+    assert is_visitor_key(alice_key)
+    run = alice.session_state["runs"][0]
+    info = RunStore().get(run.store_id)
+    assert info.owner == alice_key and info.has_model  # her upload's model is kept for her alone
+
+    # Bob: another visitor, another key; he sees the class's run, never Alice's.
+    bob = open_page(new_app(monkeypatch), nav.TRAIN, ds)
+    no_errors(bob)
+    bob_key = bob.query_params["visitor"]
+    assert is_visitor_key(bob_key) and bob_key != alice_key
+    assert bob.selectbox(key=RESULTS_RUN).options == [f"kept {public.created_text} · prepared for the class"]
+    assert any("bookmark this address" in i.value for i in bob.info)
+    assert any("Only its owner can" in c.value for c in bob.caption)  # the class's run: listed, not his to change
+
+    # Alice comes back with her bookmarked address: her run is listed again.
+    back = new_app(monkeypatch)
+    back.query_params["visitor"] = alice_key
+    back = open_page(back, nav.TRAIN, ds)
+    assert back.query_params["visitor"] == alice_key
+    assert any("shared_bottom + static" in o for o in back.selectbox(key=RESULTS_RUN).options)
+
+    # She shares it; the link opens it for Bob, with its numbers but without the model (it holds her data).
+    back.selectbox(key="kept.train.pick").set_value(run.store_id).run()
+    back.toggle(key=f"kept.train.share.{run.store_id}").set_value(True).run()
+    no_errors(back)
+    assert RunStore().get(run.store_id).shared
+    link = [c.value for c in back.code if f"run={run.store_id}" in c.value]
+    assert link and alice_key not in link[0] and "train?run=" in link[0]
+    linked = new_app(monkeypatch)  # the link names the Train page: it is the first page this session runs
+    linked.query_params.update(visitor=bob_key, run=run.store_id)
+    linked.session_state["dataset"] = ds
+    linked.switch_page(nav.TRAIN).run()
+    no_errors(linked)
+    opened = linked.session_state["runs"][0]
+    assert opened.store_id == run.store_id and opened.result.trained is None
+    assert any("Opened without its model" in i.value for i in linked.info)
+    assert table_with(linked, "task", "AUC") is not None
+    assert linked.query_params["visitor"] == bob_key  # the receiver keeps his own key
+    with_bad_key = new_app(monkeypatch)
+    with_bad_key.query_params["visitor"] = "not/a key"
+    with_bad_key = open_page(with_bad_key, nav.TRAIN, ds)
+    assert is_visitor_key(with_bad_key.query_params["visitor"])
+    assert any("no valid visitor key" in i.value for i in with_bad_key.info)
+
+
+def test_without_visitor_mode_the_workspace_is_shared_and_the_address_holds_no_key(app, monkeypatch):
+    monkeypatch.delenv("MTL_VISITOR_MODE", raising=False)
+    info, _ = _kept_training(name="everyone sees it")
+    at = open_page(app, nav.TRAIN, tiny_dataset())
+    no_errors(at)
+    assert "visitor" not in at.query_params
+    assert at.selectbox(key=RESULTS_RUN).options == [f"kept {info.created_text} · everyone sees it"]
+    assert f"/train?run={info.id}" in " ".join(c.value for c in at.caption)  # a link to open it
