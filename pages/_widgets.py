@@ -10,7 +10,7 @@ from mtl.data.samples import get_sample
 from mtl.setup import suggested_weight
 from mtl.weighting import preference_shares
 from pages import _jobs as jobs
-from pages import _runs
+from pages import _runs, _visitor
 from pages._datasets import DATASET, DEFAULT_SAMPLE, Dataset
 from pages._state import Settings, keep_widget_state, ui_default
 
@@ -24,6 +24,7 @@ def page_setup() -> None:
     after a server start when the URL names a page.
     """
     keep_widget_state()
+    _visitor.capture_link()  # a shared link's run=, before the page rewrites the address
     jobs.collect_all()
     ds = st.session_state.get(DATASET)
     with st.sidebar:
@@ -37,6 +38,8 @@ def page_setup() -> None:
                 share = f" ({min(done / total, 1):.0%})" if kind == "sweep" else ""
                 st.caption(":material/sync: " + where.format(share))
         st.caption(f"Runs this session: {len(_runs.runs())}")
+        if _visitor.visitor() is not None:  # the shared-server mode: the key rides in the address
+            st.caption(":material/bookmark: Your runs are private to this address: bookmark it to come back.")
 
 
 def show_error(err: BaseException) -> None:

@@ -21,11 +21,12 @@ from mtl.weighting import available_weightings, get_weighting_class, weighting_s
 from pages import _jobs as jobs
 from pages._common import default_config, default_tasks, make_config
 from pages._datasets import active_dataset
-from pages._downloads import data_description, download_buttons, new_uid
+from pages._downloads import download_buttons, new_uid
 from pages._nav import DATA, TRAIN
 from pages._settings import CompareSettings as S
 from pages._settings import TrainSettings
 from pages._state import ui_default
+from pages._stored import data_name, job_dataset, job_picker, manager
 from pages._url import COMPARE, say_ignored, say_upload_stays
 from pages._widgets import page_setup, show_error, weight_sliders
 
@@ -182,7 +183,7 @@ def show(entry: jobs.SessionJob) -> None:
     st.subheader("Results")
     complete = result.complete_seeds()
     st.markdown(
-        f"**{entry.meta['arch']}** on **{entry.ds.name}**, tasks {', '.join(t.name for t in result.tasks)}; "
+        f"**{entry.meta['arch']}** on **{data_name(entry)}**, tasks {', '.join(t.name for t in result.tasks)}; "
         f"{len(result.runs)} models, {len(complete)} seed{'s' if len(complete) != 1 else ''} complete, "
         f"{report.plural(entry.meta['epochs'], 'epoch')} each"
     )
@@ -193,7 +194,7 @@ def show(entry: jobs.SessionJob) -> None:
         st.info(f"Stopped early: the table and charts count the {counted} models of the seeds completed by every "
                 f"method{'' if complete else ' (no seed is complete yet, so methods may have different seeds)'}; "
                 "every model trained is listed at the bottom.", icon=":material/info:")
-    download_buttons(entry.meta.setdefault("uid", new_uid()), result, dataset=lambda: data_description(entry.ds),
+    download_buttons(entry.meta.setdefault("uid", new_uid()), result, dataset=lambda: job_dataset(entry),
                      key="cmp.dl", stem=f"comparison_{entry.meta['arch']}")
     for finding in report.comparison_findings(result):
         st.markdown(f"- {finding.markdown()}")
@@ -213,7 +214,7 @@ def show(entry: jobs.SessionJob) -> None:
                "baseline as the dashed line. A method can win on Δm by lifting one task a lot while costing another "
                "a little: read both charts.")
     best = result.best()
-    if best is not None and entry.ds.token == ds.token:
+    if best is not None and entry.ds is not None and entry.ds.token == ds.token:
         title = get_weighting_class(best).display_name()
         if st.button(f"Train with {title} on the Train page", icon=":material/model_training:", key="cmp.use",
                      help="Opens the Train page set up like this comparison (tasks, weights, architecture, epochs) "
@@ -240,6 +241,7 @@ def use_on_train_page(result, method: str) -> None:
     st.switch_page(TRAIN)
 
 
+job_picker("comparison", "cmp.kept")  # comparisons kept in the workspace (earlier sessions, the CLI)
 entry = jobs.result("compare")
 if entry is None:
     if not busy:
@@ -248,3 +250,4 @@ if entry is None:
                 "`python -m mtl compare`.", icon=":material/info:")
 else:
     show(entry)
+manager("comparison", "kept.cmp")

@@ -9,6 +9,8 @@ from mtl.errors import MTLError
 from mtl.plots import data as data_plots
 from mtl.setup import ROLE_CHOICES, roles_table
 from pages import _datasets as datasets
+from pages import _stored as stored
+from pages._nav import RECOMMEND, TRAIN
 from pages._roles import add_derived, apply_roles, remove_derived
 from pages._state import UI, ui_default
 from pages._widgets import page_setup, show_error
@@ -33,7 +35,8 @@ def replace_dataset(build, doing: str, unchanged: str) -> None:
 
 
 # ------------------------------------------------------------------ sources
-samples_tab, upload_tab = st.tabs([":material/inventory_2: Bundled samples", ":material/upload: Upload your own"])
+samples_tab, upload_tab, model_tab = st.tabs([":material/inventory_2: Bundled samples", ":material/upload: Upload your own",
+                                              ":material/deployed_code: Open a saved model"])
 
 with samples_tab:
     choices = datasets.sample_choices()
@@ -89,6 +92,36 @@ with upload_tab:
             st.caption(f"Still using: **{ds.name}**.")
         elif ds.files and ds.files[0] == main.name:
             st.success(f"Loaded **{main.name}**: {ds.data.n_rows:,} rows.", icon=":material/check_circle:")
+
+with model_tab:
+    st.markdown(
+        "A trained model as a zip: **Download model** on the Train or Trade-offs page, or the folder written by "
+        "`python -m mtl train --save` zipped. It opens as a run of this session (its test metrics and setup; a saved "
+        "model keeps no training curves) that the Recommendations and Trade-offs pages can use. The active dataset "
+        "does not change: the model carries the users, items and held-out rows it needs."
+    )
+    saved = st.file_uploader("Saved model (.zip)", type=["zip"], key="upload.model")
+    if saved is not None:
+        if st.session_state.get("upload.model.loaded") != saved.file_id:  # a new file: open it once
+            st.session_state["upload.model.loaded"] = saved.file_id
+            try:
+                with st.spinner(f"Checking and opening {saved.name} ..."):
+                    opened = stored.open_model(saved.name, saved.getvalue())
+            except MTLError as err:
+                st.session_state["upload.model.error"] = f"{saved.name} could not be opened: {err}"
+            else:
+                st.session_state["upload.model.error"] = None
+                st.session_state["upload.model.run"] = (opened.id, opened.label)
+        if st.session_state.get("upload.model.error"):
+            st.error(st.session_state["upload.model.error"], icon=":material/error:")
+            st.caption("Nothing was changed: your data and runs are as they were.")
+        elif (done := st.session_state.get("upload.model.run")) is not None:
+            st.success(f"Opened as run {done[1]}.", icon=":material/check_circle:")
+            if (problem := st.session_state.pop(stored.DONE, None)) is not None:
+                st.warning(problem[1], icon=":material/warning:")
+            c1, c2 = st.columns(2)
+            c1.page_link(RECOMMEND, label="See its recommendations", icon=":material/recommend:")
+            c2.page_link(TRAIN, label="See its metrics on the Train page", icon=":material/model_training:")
 
 # ------------------------------------------------------------------- active
 st.divider()

@@ -28,7 +28,7 @@ from pages._nav import TRAIN
 from pages._runs import RECOMMEND_RUN, Run, current_training, follow_latest, runs
 from pages._settings import RecommendSettings as R
 from pages._state import cached, set_widget, ui_default
-from pages._stored import kept, open_kept
+from pages._stored import kept, link_to_open, open_kept
 from pages._stored import label as kept_label
 from pages._url import RECOMMEND, one_of, plain, say_ignored, task_weights
 from pages._widgets import page_setup, show_error
@@ -45,6 +45,7 @@ st.markdown(
 )
 say_ignored(RECOMMEND.restore())  # a fresh session opened from a copied address: its settings first
 
+link_to_open(RECOMMEND_RUN)  # an address with run=<id> (a shared link) opens that kept model
 if isinstance(picked := st.session_state.get(RECOMMEND_RUN), str):  # a kept model chosen below: open it first
     opened = open_kept(picked)
     set_widget(RECOMMEND_RUN, opened.id if opened is not None else None)

@@ -29,12 +29,13 @@ from mtl.tradeoff import (
 from pages import _jobs as jobs
 from pages._common import default_tasks, make_config
 from pages._datasets import active_dataset
-from pages._downloads import data_description, download_buttons, new_uid
+from pages._downloads import download_buttons, new_uid
 from pages._nav import TRAIN
-from pages._runs import Run, add_run, baseline_run, follow_latest, runs, start_training
+from pages._runs import Run, add_run, baseline_run, runs, start_training
 from pages._settings import CurveSettings, InstantSettings, TradeoffView
 from pages._settings import SweepSettings as S
 from pages._state import UI, Settings, cached, ui_default
+from pages._stored import data_name, job_dataset, job_picker, kept, manager, model_picker
 from pages._url import TABS, TRADEOFFS, one_of, say_ignored, say_upload_stays, some_of, task_weights, within
 from pages._widgets import page_setup, show_error
 
@@ -134,8 +135,10 @@ def sweep_section() -> None:
             except MTLError as err:
                 show_error(err)
     jobs.show_outcome("sweep")
+    job_picker("sweep", "to.kept")  # sweeps kept in the workspace (earlier sessions, the CLI)
     entry = jobs.result("sweep")
     if entry is None:
+        manager("sweep", "kept.sweep")
         if not busy:
             st.info("Run a sweep to draw the front. Each weighting trains one model, plus one set of single-task "
                     "baselines for reference.", icon=":material/info:")
@@ -143,12 +146,13 @@ def sweep_section() -> None:
     if busy:
         st.caption("Below: your previous sweep, until this one finishes.")
     show_front(entry)
+    manager("sweep", "kept.sweep")
 
 
 def show_front(entry: jobs.SessionJob) -> None:
     result = entry.result
     names = [t.name for t in result.tasks]
-    st.markdown(f"**{entry.meta['arch']}** on **{entry.ds.name}**, tasks {', '.join(names)}"
+    st.markdown(f"**{entry.meta['arch']}** on **{data_name(entry)}**, tasks {', '.join(names)}"
                 + (" (stopped early: partial sweep)" if result.stopped else ""))
     which = "points" if result.points else "conditioned"
     flat = result.flatness(which)
@@ -188,7 +192,7 @@ def show_front(entry: jobs.SessionJob) -> None:
         st.caption(f"Time to this front: retraining {result.retrain_seconds:.1f} s; one conditioned model "
                    f"{result.conditioned_train_seconds + result.conditioned_eval_seconds:.1f} s.")
     _download("Download the front", table, result.to_json(), "tradeoff_front", "to.front")
-    download_buttons(entry.meta.setdefault("uid", new_uid()), result, dataset=lambda: data_description(entry.ds),
+    download_buttons(entry.meta.setdefault("uid", new_uid()), result, dataset=lambda: job_dataset(entry),
                      config=entry.meta.get("config"), trained=getattr(result.conditioned_result, "trained", None), key="to.dl",
                      stem=f"tradeoff_{'_'.join(names)}")
 
@@ -198,7 +202,7 @@ def _adopt_sweep_model() -> None:
     """A sweep's conditioned model joins the run history once, so Instant weights (and
     every other page) can use it without training another."""
     entry = jobs.result("sweep")
-    if entry is None or "run_id" in entry.meta:
+    if entry is None or "run_id" in entry.meta or entry.ds is None:
         return
     trained = getattr(entry.result, "conditioned_result", None)
     if trained is None or trained.trained is None:
@@ -232,9 +236,13 @@ def instant_section() -> None:
         "Moving a slider below recomputes the predictions and test metrics without retraining."
     )
     _adopt_sweep_model()
-    conditioned = _conditioned_runs()
     training = jobs.busy("train")
-    if not conditioned:
+    run = model_picker("Conditioned model", f"{UI}to.crun", _conditioned_runs, ds, noun="conditioned model",
+                       where=lambda info: bool(info.summary.get("conditioned")))
+    if run is None and (_conditioned_runs() or [i for i in kept(with_model=True, notes=False)
+                                                 if i.summary.get("conditioned")]):
+        return  # kept models to choose from: the picker says so
+    if run is None:
         tasks = default_tasks(ds)
         st.info(f"No conditioned model yet. Run a sweep with *Also train one preference-conditioned model* (Pareto "
                 f"front tab), or train one on **{ds.name}** for {', '.join(tasks)} (it joins your run history; watch "
@@ -247,10 +255,6 @@ def instant_section() -> None:
             except MTLError as err:
                 show_error(err)
         return
-    key = f"{UI}to.crun"
-    follow_latest(key, list(conditioned.values()), ds)
-    run = conditioned[st.selectbox("Conditioned model", list(conditioned)[::-1], key=key,
-                                   format_func=lambda i: conditioned[i].label)]
     explorer = _explorer(run)
     names = [t.name for t in explorer.tasks]
     say_ignored(TRADEOFFS.take(InstantSettings, str(run.id),
@@ -326,16 +330,18 @@ def curve_section() -> None:
         "measure value to the user (like, long view, follow, rating). Each user's held-out impressions are ranked by "
         "`(1 − α) · efficiency score + α · relevance score` for α from 0 to 1."
     )
-    usable = {r.id: r for r in runs() if r.result.trained is not None and r.result.trained.schema.user
-              and len([t for t in r.result.trained.tasks if t.kind != "multiclass"]) >= 2}
-    if not usable:
-        st.info("Train a model with at least two tasks on data with user ids (e.g. the simulated feed or KuaiRand).",
-                icon=":material/info:")
-        st.page_link(TRAIN, label="Go to the Train page", icon=":material/model_training:")
+    def usable() -> dict[int, Run]:
+        return {r.id: r for r in runs() if r.result.trained is not None and r.result.trained.schema.user
+                and len([t for t in r.result.trained.tasks if t.kind != "multiclass"]) >= 2}
+
+    run = model_picker("Model", f"{UI}to.vrun", usable, ds, where=lambda info: info.summary.get("users") is not False
+                       and len(info.summary.get("tasks") or []) >= 2)
+    if run is None:
+        if not usable() and not [i for i in kept(with_model=True, notes=False) if i.summary.get("users") is not False]:
+            st.info("Train a model with at least two tasks on data with user ids (e.g. the simulated feed or "
+                    "KuaiRand).", icon=":material/info:")
+            st.page_link(TRAIN, label="Go to the Train page", icon=":material/model_training:")
         return
-    key = f"{UI}to.vrun"
-    follow_latest(key, list(usable.values()), ds)
-    run = usable[st.selectbox("Model", list(usable)[::-1], key=key, format_func=lambda i: usable[i].label)]
     trained = run.result.trained
     tasks = [t.name for t in trained.tasks if t.kind != "multiclass"]
     where = f"the tasks of run #{run.id}"

@@ -41,7 +41,7 @@ from pages._runs import (
 )
 from pages._settings import TrainSettings as S
 from pages._state import recall, set_widget, ui_default
-from pages._stored import kept, kept_table, open_kept
+from pages._stored import kept, kept_table, link_to_open, manager, open_kept
 from pages._stored import label as kept_label
 from pages._url import mirror_train, restore_train
 from pages._widgets import describe_split, page_setup, show_error, weight_sliders
@@ -443,6 +443,7 @@ def show_run(run: Run) -> None:
 
 st.divider()
 st.header("Results")
+link_to_open(RESULTS_RUN)  # an address with run=<id> (a shared link) opens that kept run
 if isinstance(picked := st.session_state.get(RESULTS_RUN), str):  # a kept run chosen below: open it first
     opened = open_kept(picked)
     set_widget(RESULTS_RUN, opened.id if opened is not None else None)
@@ -476,6 +477,7 @@ else:
     if kept_runs:
         st.markdown(f"**Kept in the workspace, not opened yet** ({len(kept_runs)})")
         st.dataframe(kept_table(kept_runs), hide_index=True, key="history.kept")
+    manager("training", "kept.train")
     if len(history) >= 2:
         st.subheader("Compare two runs")
         c1, c2 = st.columns(2)

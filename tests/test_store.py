@@ -324,3 +324,43 @@ def test_documents_from_the_cli_json_are_read_back(tmp_path):
     assert [t.kind for t in back.tasks] == ["binary", "binary"] and back.test["click"] == _training().test["click"]
     nan_doc = json.loads(json.dumps(doc).replace(str(doc["test"]["click"]["auc"]), "null"))
     assert math.isnan(from_document(nan_doc).test["click"]["auc"])
+
+
+def test_a_visitor_changes_only_their_own_runs_and_a_shared_upload_keeps_its_model_private(tmp_path):
+    from mtl.store import is_run_id, is_visitor_key
+
+    store = RunStore(tmp_path)
+    alice, bob = new_visitor_key(), new_visitor_key()
+    public = store.save(_training(), name="prepared for everyone", model=False)
+    with pytest.raises(StoreError, match="of yours"):  # visible to every visitor, changed by none
+        store.rename(public.id, "taken over", visitor=alice)
+    with pytest.raises(StoreError, match="of yours"):
+        store.delete(public.id, visitor=alice)
+    assert store.rename(public.id, "renamed locally").name == "renamed locally"  # no visitor: a local install
+
+    upload = store.save(_training(), name="on alice's upload", owner=alice, private_data=True)
+    sample = store.save(_training(), name="on a sample", owner=alice)
+    assert upload.has_model and sample.has_model
+    store.share(upload.id, visitor=alice)
+    store.share(sample.id, visitor=alice)
+    assert store.load_model(upload.id, visitor=alice) is not None  # the owner keeps everything
+    with pytest.raises(StoreError, match="stays with them"):
+        store.load_model(upload.id, visitor=bob)
+    assert store.load(upload.id, visitor=bob).info.name == "on alice's upload"  # its numbers are shared
+    assert store.load_model(sample.id, visitor=bob) is not None  # a public sample's model may travel
+
+    assert is_visitor_key(alice) and not is_visitor_key("short") and not is_visitor_key("a/../b" * 4)
+    assert is_run_id(upload.id) and not is_run_id("../etc") and not is_run_id("") and not is_run_id(".hidden")
+
+
+def test_a_saved_model_becomes_a_training_result_with_its_metrics():
+    from mtl.store import describe_model_data, to_document, training_from_model
+
+    trained = _training().trained
+    result = training_from_model(trained)
+    assert result.trained is trained and result.reason == "saved model"
+    assert result.test == trained.metrics["test"] and result.config == trained.config
+    assert kind_of(to_document(result)) == "training"
+    data = describe_model_data(trained)
+    assert data["name"] == trained.data_name and data["test_rows"] > 0 and data["roles"]
+

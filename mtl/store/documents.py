@@ -196,3 +196,33 @@ def describe_data(prepared) -> dict:
 def _records(frame) -> list[dict]:
     # pandas' own JSON writer turns numpy scalars and NaN into plain JSON values
     return json.loads(frame.to_json(orient="records"))
+
+
+def training_from_model(trained) -> TrainResult:
+    """A saved model (:class:`~mtl.train.TrainedModel`, e.g. an opened zip) as a training
+    result: its stored test and validation metrics and configuration, with the model
+    attached (a saved model keeps no history, so there are no curves)."""
+    from ..train.result import TrainResult
+
+    m = trained.metrics if isinstance(trained.metrics, dict) else {}
+    test = m.get("test") if isinstance(m.get("test"), dict) else {}
+    valid = m.get("valid") if isinstance(m.get("valid"), dict) else {}
+    return TrainResult(config=trained.config, tasks=list(trained.tasks), test=_metrics(test), valid=_metrics(valid),
+                       train_seconds=_num(m.get("train_seconds"), 0.0) if _is_num(m.get("train_seconds")) else 0.0,
+                       params=int(m["params"]) if _is_num(m.get("params")) else 0, reason="saved model",
+                       trained=trained)
+
+
+def describe_model_data(trained) -> dict:
+    """What a saved model says about its data: name, sizes of its split, the role table."""
+    out = {"name": trained.data_name, "rows": len(trained.interactions) if trained.interactions is not None else 0,
+           "roles": _records(trained.schema.table())}
+    if trained.interactions is not None and "split" in trained.interactions:
+        counts = trained.interactions["split"].value_counts()
+        out.update(train_rows=int(counts.get("train", 0)), valid_rows=int(counts.get("valid", 0)),
+                   test_rows=int(counts.get("test", 0)))
+    return out
+
+
+def _is_num(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)

@@ -22,7 +22,12 @@ Who sees what: a run may carry an ``owner`` (a visitor's private key, for a
 shared-server mode) and a ``shared`` flag. Without a visitor every run is listed (a
 local install, one person or one classroom). With one, a listing holds the runs
 without an owner (prepared by the CLI or in the shared default), the visitor's own,
-and shared runs the visitor has a link to (``include``).
+and shared runs the visitor has a link to (``include``); a visitor changes (renames,
+tags, shares, deletes) only their own runs. A run on data its owner uploaded is saved
+with ``private_data``: sharing it shares its numbers, charts and report, never its
+model (a model holds the rows it was trained on: users, items, interactions).
+
+The shared-server mode is switched on by ``MTL_VISITOR_MODE=1`` (:func:`visitor_mode`).
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ from ..errors import MTLError
 from .documents import from_document, result_kind, status_of, to_document
 
 ENV = "MTL_WORKSPACE"
+#: Set to 1 (true, yes, on) to give each visitor of a shared server private runs.
+VISITOR_ENV = "MTL_VISITOR_MODE"
 DEFAULT = "mtl-workspace"
 INDEX = "index.sqlite"
 #: An unfinished save older than this is from a process that died: it is removed.
@@ -141,13 +148,34 @@ def new_visitor_key() -> str:
     return secrets.token_urlsafe(16)
 
 
+def is_visitor_key(text) -> bool:
+    """Whether ``text`` can be a visitor key (URL-safe, 16 to 64 characters): anything
+    else in an address is ignored rather than stored as an owner."""
+    return isinstance(text, str) and 16 <= len(text) <= 64 and all(c.isalnum() or c in "-_" for c in text)
+
+
+def is_run_id(text) -> bool:
+    """Whether ``text`` has the shape of a run id (a link's ``run=``), before any file is touched."""
+    return (isinstance(text, str) and 0 < len(text) <= 64 and not text.startswith(".")
+            and all(c.isalnum() or c in "-_" for c in text))
+
+
+def visitor_mode() -> bool:
+    """Whether the shared-server mode is on (``$MTL_VISITOR_MODE``: 1, true, yes or on)."""
+    return os.environ.get(VISITOR_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def summarize(result) -> dict:
     """The headline numbers a listing shows without opening the run."""
     kind = result_kind(result)
     if kind == "training":
         cfg = result.config
+        trained = getattr(result, "trained", None)
         out = {"tasks": list(cfg.tasks), "arch": cfg.arch, "weighting": cfg.weighting,
-               "seconds": round(float(result.train_seconds), 2), "epochs": result.epochs_run, "seed": cfg.seed}
+               "seconds": round(float(result.train_seconds), 2), "epochs": result.epochs_run, "seed": cfg.seed,
+               "conditioned": bool(cfg.model.conditioned)}
+        if trained is not None:  # what a page needs to know before loading the model
+            out["users"] = bool(trained.schema.user and trained.users is not None)
         out["metrics"] = {t.name: [t.primary_metric, finite_or_none(result.test.get(t.name, {}).get(t.primary_metric))]
                           for t in result.tasks}
         return out
@@ -312,13 +340,15 @@ class RunStore:
     # ---------------------------------------------------------------- save
     def save(self, result, *, name: str | None = None, tags: Iterable[str] = (), dataset: dict | None = None,
              owner: str | None = None, shared: bool = False, model: bool = True, extra: dict | None = None,
-             config=None) -> RunInfo:
+             config=None, private_data: bool = False) -> RunInfo:
         """Store a :class:`~mtl.train.TrainResult`, :class:`~mtl.compare.Comparison`
         or :class:`~mtl.tradeoff.SweepResult`, with the trained model when it has one
         and ``model`` is true (a sweep's conditioned model). ``dataset`` is its data
         description (:func:`~mtl.store.describe_data`); ``extra`` any JSON the caller
         wants back (e.g. the app's page settings); ``config`` a sweep's base
-        :class:`~mtl.train.TrainConfig` (for its report). Returns the new run's info; raises
+        :class:`~mtl.train.TrainConfig` (for its report); ``private_data`` that the data was
+        the owner's upload, so the model is never given to anyone else (module docstring).
+        Returns the new run's info; raises
         :class:`StoreError` (nothing half-written is left) when the disk refuses."""
         kind = result_kind(result)
         status, why = status_of(result)
@@ -345,7 +375,7 @@ class RunStore:
             (tmp / "result.json").write_text(json.dumps(doc, default=json_default), encoding="utf-8")
             if trained is not None:
                 trained.save(tmp / "model")
-            meta = dict(info.to_json(), versions=doc["versions"])
+            meta = dict(info.to_json(), versions=doc["versions"], private_data=bool(private_data))
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=json_default), encoding="utf-8")
             with open(tmp / "meta.json", encoding="utf-8") as f:
                 os.fsync(f.fileno())
@@ -482,25 +512,27 @@ class RunStore:
         """A run's :class:`~mtl.train.TrainedModel` (:class:`StoreError` when it kept none)."""
         from ..train.model_io import TrainedModel
 
-        info = self.get(run_id, visitor=visitor)
-        path = self._run_dir(run_id) / "model"
-        if not info.has_model or not path.is_dir():
-            raise StoreError(f"The run '{run_id}' ({info.name}) has no saved model")
-        return TrainedModel.load(path)
+        return TrainedModel.load(self.model_dir(run_id, visitor=visitor))
 
     def model_dir(self, run_id: str, *, visitor: str | None = None) -> Path:
         """The folder of a run's saved model (for ``recommend --model`` and zips)."""
-        info = self.get(run_id, visitor=visitor)
+        meta = self._read_meta(run_id)
+        info = RunInfo.from_meta(meta)
+        if not _visible(info, visitor):
+            raise StoreError(f"No run '{run_id}' in the workspace {self.path}")
         path = self._run_dir(run_id) / "model"
         if not info.has_model or not path.is_dir():
             raise StoreError(f"The run '{run_id}' ({info.name}) has no saved model")
+        if meta.get("private_data") and visitor is not None and info.owner != visitor:
+            raise StoreError(f"The run '{run_id}' ({info.name}) was trained on data its owner uploaded: its model "
+                             "holds that data, so it stays with them (its numbers, charts and report are shared)")
         return path
 
     # -------------------------------------------------------------- change
     def _update(self, run_id: str, visitor: str | None, change) -> RunInfo:
         meta = self._read_meta(run_id)
         info = RunInfo.from_meta(meta)
-        if not _visible(info, visitor) or (visitor is not None and info.owner not in (None, visitor)):
+        if not _mine(info, visitor):
             raise StoreError(f"No run '{run_id}' of yours in the workspace {self.path}")
         change(meta)
         info = RunInfo.from_meta(meta)
@@ -538,7 +570,7 @@ class RunStore:
     def delete(self, run_id: str, *, visitor: str | None = None) -> RunInfo:
         """Remove a run and everything stored with it."""
         info = self.get(run_id, visitor=visitor)
-        if visitor is not None and info.owner not in (None, visitor):
+        if not _mine(info, visitor):
             raise StoreError(f"No run '{run_id}' of yours in the workspace {self.path}")
         trash = self.runs_dir / f".trash-{run_id}-{secrets.token_hex(3)}"
         try:
@@ -559,6 +591,12 @@ class RunStore:
 def _visible(info: RunInfo, visitor: str | None) -> bool:
     # A shared run is opened by its id (a link); listing it needs the id in ``include``.
     return visitor is None or info.owner is None or info.owner == visitor or info.shared
+
+
+def _mine(info: RunInfo, visitor: str | None) -> bool:
+    # Without a visitor (a local install, the CLI) every run can be changed; a visitor
+    # changes only their own: not another's, nor the runs prepared for everyone.
+    return visitor is None or info.owner == visitor
 
 
 def _clean_tags(tags: Iterable[str]) -> list[str]:
