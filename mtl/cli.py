@@ -437,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_synth)
 
     def data_args(q):
-        q.add_argument("--data", required=True, help="CSV / CSV.gz / Parquet file, or sample:simulated|kuairand|census")
+        q.add_argument("--data", required=True, help="CSV / CSV.gz / Parquet file, or sample:simulated|kuairand|census|goodbooks")
         q.add_argument("--user-features", help="optional user feature table (joined on the user id)")
         q.add_argument("--item-features", help="optional item feature table (joined on the item id)")
         q.add_argument("--ignore", help="comma-separated columns to leave out")
