@@ -3,7 +3,7 @@
 Commands: ``synth`` (simulate a dataset), ``inspect`` (show inferred column roles),
 ``train`` (train and evaluate a model), ``compare`` (weighting methods x seeds against
 single-task baselines), ``sweep`` and ``curve`` (trade-offs), ``recommend`` (top-K for
-a user from a saved model), ``playground`` (weighting methods on a toy problem), ``runs``
+a user from a saved model), ``finetune`` (add a task to a saved model), ``playground`` (weighting methods on a toy problem), ``runs``
 (kept runs: list, show, rename, tag, delete, export) and ``report`` (one HTML file). Bad input prints one ``error: ...`` line on stderr and
 exits with status 2.
 """
@@ -52,11 +52,17 @@ def _load_data(args):
     key = ref[len(SAMPLE_PREFIX):] if ref.startswith(SAMPLE_PREFIX) else (ref if ref in SAMPLES and not Path(ref).exists() else None)
     derive = list(getattr(args, "derive", None) or [])
     if key is not None:
-        return load_sample(key, derive), SAMPLES.get(key)
-    roles = {"derive": derive}
-    if getattr(args, "ignore", None):
-        roles["ignore"] = _csv_list(args.ignore)
-    return load(ref, user_features=args.user_features, item_features=args.item_features, roles=roles), None
+        data, sample = load_sample(key, derive), SAMPLES.get(key)
+    else:
+        roles = {"derive": derive}
+        if getattr(args, "ignore", None):
+            roles["ignore"] = _csv_list(args.ignore)
+        data, sample = load(ref, user_features=args.user_features, item_features=args.item_features, roles=roles), None
+    if getattr(args, "text_features", None):
+        from .data.text import add_text_features, parse_text_option
+
+        data = add_text_features(data, *parse_text_option(args.text_features))
+    return data, sample
 
 
 # ----------------------------------------------------------------------- synth
@@ -255,6 +261,35 @@ def cmd_recommend(args) -> int:
     return 0
 
 
+# -------------------------------------------------------------------- finetune
+def cmd_finetune(args) -> int:
+    from .export import load_model
+    from .finetune import FRACTIONS, finetune
+
+    fractions = _floats(args.label_fraction) if args.label_fraction else list(FRACTIONS)
+    modes = ["frozen" if args.freeze_shared else "finetuned", "scratch"]
+    trained = load_model(args.model)
+    data, _ = _load_data(args)
+
+    def progress(done: int, total: int, message: str) -> None:
+        if done < total:
+            print(f"[{done + 1}/{total}] {message}", file=sys.stderr)
+
+    result = finetune(trained, data, args.task, fractions=fractions, modes=modes, epochs=args.epochs, lr=args.lr,
+                      seed=args.seed, progress=progress)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"New task {result.task} ({result.kind}) on the {result.arch} model of {', '.join(result.base_tasks)}; "
+          f"held-out test {result.metric}:")
+    table = result.table().drop(columns=["epochs"])
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    for sentence in result.findings():
+        print(sentence)
+    if args.json:
+        _write_json(args.json, result.to_json())
+    return 0
+
+
 # ----------------------------------------------------------------------- sweep
 def _write_json(path: str, doc: dict) -> None:
     from .report import json_safe
@@ -437,13 +472,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_synth)
 
     def data_args(q):
-        q.add_argument("--data", required=True, help="CSV / CSV.gz / Parquet file, or sample:simulated|kuairand|census")
+        q.add_argument("--data", required=True, help="CSV / CSV.gz / Parquet file, or sample:simulated|kuairand|census|goodbooks")
         q.add_argument("--user-features", help="optional user feature table (joined on the user id)")
         q.add_argument("--item-features", help="optional item feature table (joined on the item id)")
         q.add_argument("--ignore", help="comma-separated columns to leave out")
         q.add_argument("--derive", action="append", metavar="NAME=COLUMN>=VALUE",
                        help="add a 0/1 label, e.g. liked=rating>=4, long=watch_time>=30, five=rating==5; "
                             "append ',missing=negative' to count a missing value as 0 (repeatable)")
+        q.add_argument("--text-features", metavar="COLUMN[:K]",
+                       help="item features from a text column (e.g. title): TF-IDF + truncated SVD to K numbers "
+                            "(default 16), for items never seen in training")
 
     def split_args(q):
         q.add_argument("--split", choices=list(SPLITS), help="default: random (samples: their suggested split)")
@@ -540,6 +578,21 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--fusion", help="fusion weights, e.g. like=0.7,click=0.3 (default: equal)")
     r.add_argument("--include-seen", action="store_true", help="also rank items the user already interacted with")
     r.set_defaults(func=cmd_recommend)
+
+    f = sub.add_parser("finetune", help="add a task to a trained model and compare with training it from scratch")
+    f.add_argument("--model", required=True, help="a saved model folder (train --save) or its zip")
+    data_args(f)
+    f.add_argument("--task", required=True, help="the new task: a label of the data the model was not trained on")
+    f.add_argument("--freeze-shared", action="store_true",
+                   help="keep the trained model's layers as they are (default: fine-tune them at a tenth of the "
+                        "learning rate)")
+    f.add_argument("--label-fraction", metavar="F[,F...]",
+                   help="fraction(s) of the new task's training labels to use (default: 0.01,0.1,1)")
+    f.add_argument("--epochs", type=int, default=10, help="most epochs per model (early stopping on validation)")
+    f.add_argument("--lr", type=float, default=None, help="learning rate of the new tower (default: the model's)")
+    f.add_argument("--seed", type=int, default=0, help="seed of the label subsets and the new layers")
+    f.add_argument("--json", help="write the comparison as JSON")
+    f.set_defaults(func=cmd_finetune)
 
     g = sub.add_parser("playground", help="weighting methods on a two-objective toy problem with a known Pareto set")
     g.add_argument("--methods", default="static,mgda,pcgrad,upgrad", help="comma-separated weighting methods")

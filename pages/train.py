@@ -27,6 +27,7 @@ from pages._common import (
 )
 from pages._datasets import active_dataset, task_suggestion
 from pages._downloads import data_description, download_buttons
+from pages._finetune import finetune_section
 from pages._nav import DATA
 from pages._runs import (
     PREPARED,
@@ -439,6 +440,8 @@ def show_run(run: Run) -> None:
                 st.download_button("Download every measured batch (CSV)", result.diagnostics_frame().to_csv(index=False),
                                    f"diagnostics_run{run.id}.csv", "text/csv", key=f"results.diag.csv.{run.id}",
                                    icon=":material/download:")
+
+    finetune_section(run)
 
 
 st.divider()

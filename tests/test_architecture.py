@@ -23,7 +23,7 @@ LAYERS: list[set[str]] = [
     {"mtl.weighting"},
     {"mtl.train"},
     {"mtl.setup"},
-    {"mtl.compare", "mtl.recommend"},
+    {"mtl.compare", "mtl.recommend", "mtl.finetune"},
     {"mtl.tradeoff"},
     {"mtl.report"},
     {"mtl.plots"},

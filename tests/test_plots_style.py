@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import pytest
 
 import mtl.plots
-from mtl.plots import compare, data, diagnostics, recommend, style, tradeoff, train
+from mtl.plots import compare, data, diagnostics, finetune, recommend, style, tradeoff, train
 from mtl.recommend import top_k
 from mtl.tasks import TaskSpec
 from mtl.tradeoff import SweepPoint, SweepResult, efficiency_relevance_curve
@@ -46,6 +46,14 @@ def _curve():
     return efficiency_relevance_curve(f, {"click": rng.random(160), "like": rng.random(160)}, ["click"], ["like"], "u",
                                       k=3, current_alpha=0.5,
                                       oracle={"click": f.click.to_numpy(float), "like": f.like.to_numpy(float)})
+
+
+def _transfer():
+    from mtl.finetune import FinetuneResult
+
+    rows = [{"fraction": f, "mode": m, "labelled_rows": int(f * 1000), "test": {"auc": 0.6 + f / 10},
+             "epochs": 2, "seconds": 0.1} for f in (0.01, 0.1, 1.0) for m in ("frozen", "scratch")]
+    return FinetuneResult(task="like", kind="binary", metric="auc", arch="mmoe", base_tasks=["click"], rows=rows)
 
 
 def _figures(comparison) -> dict[str, go.Figure]:
@@ -79,6 +87,7 @@ def _figures(comparison) -> dict[str, go.Figure]:
         "tradeoff.fidelity_bars": tradeoff.fidelity_bars(front),
         "tradeoff.efficiency_relevance": tradeoff.efficiency_relevance(_curve()),
         "tradeoff.quality_vs_compute": tradeoff.quality_vs_compute(runs, "click AUC"),
+        "finetune.transfer_curve": finetune.transfer_curve(_transfer()),
     }
 
 

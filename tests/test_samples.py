@@ -28,7 +28,7 @@ def test_sample_files_are_present(key):
 
 
 def test_unknown_sample():
-    with pytest.raises(ConfigError, match="Unknown sample 'movielens'; bundled samples: simulated, kuairand, census"):
+    with pytest.raises(ConfigError, match="Unknown sample 'movielens'; bundled samples: simulated, kuairand, census, goodbooks"):
         get_sample("movielens")
     with pytest.raises(ConfigError, match="Unknown sample"):
         load_sample("movielens")
@@ -99,3 +99,19 @@ def test_census_sample(loaded):
         assert col in sch.ignored
         assert col not in sch.features
     assert "age" in sch.numeric and "education" in sch.categorical
+
+
+@pytest.mark.slow
+def test_goodbooks_sample(loaded):
+    data = loaded("goodbooks")
+    _check_defaults(data, "goodbooks")
+    sch = data.schema
+    assert (sch.user, sch.item, sch.time) == ("user_id", "book_id", None)
+    assert sch.labels == {"rating": "regression", "liked": "binary"}
+    # The stored `liked` is exactly rating >= 4 on every row.
+    assert ((data.frame["rating"] >= 4).astype(int) == data.frame["liked"]).all()
+    # Titles are kept for display (and text features), the book table's traits are features.
+    assert sch.text == ["title"]
+    assert sch.side.get("authors") == "item" and "authors" in sch.categorical
+    assert {"average_rating", "ratings_count", "original_publication_year"} <= set(sch.numeric)
+    assert data.frame["title"].notna().all()

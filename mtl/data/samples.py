@@ -86,6 +86,21 @@ SAMPLES: dict[str, Sample] = {
             split=SplitSpec("random"),
             license="CC BY 4.0, UCI Machine Learning Repository",
         ),
+        Sample(
+            key="goodbooks",
+            title="goodbooks-10k (Goodreads book ratings)",
+            description="160k star ratings from 19k readers on 677 popular books, with a book table "
+            "(title, authors, year, language, Goodreads average and count).",
+            file="ratings.csv.gz",
+            item_features="books.csv.gz",
+            # `liked` (rating >= 4, stored in the file) is the binary view of the rating.
+            tasks=("rating", "liked"),
+            weights=(1.0, 1.0),
+            # The rows carry no time (the published files lost their order).
+            split=SplitSpec("random"),
+            relevance=("rating", "liked"),
+            license="CC BY-SA 4.0, Zając, goodbooks-10k (FastML 2017)",
+        ),
     )
 }
 
