@@ -63,12 +63,18 @@ class CompareSettings(Settings):
 
 @dataclass
 class TradeoffView(Settings):
-    """The Trade-offs page's open tab and its compute chart's axes (``quality`` names a
-    column of the run table, so it depends on the runs)."""
+    """The Trade-offs page's open tab and the axes of its charts: the tasks on a sweep's
+    front (``x``, ``y``) and on the instant front (``ix``, ``iy``) when there are more
+    than two, and the compute chart's (``quality`` names a column of the run table).
+    All but ``tab`` and ``axis`` depend on a result or model."""
 
     PAGE = "to"
 
     tab: str | None = None
+    x: str | None = None
+    y: str | None = None
+    ix: str | None = None
+    iy: str | None = None
     quality: str | None = None
     axis: str | None = None
 

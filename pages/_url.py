@@ -319,7 +319,7 @@ def _tradeoff_checks(ds: Dataset) -> dict[str, Check]:
 TRAIN = Link("train", "Train", (TrainSettings,), _train_checks)
 COMPARE = Link("cmp", "Compare methods", (CompareSettings,), _compare_checks)
 TRADEOFFS = Link("to", "Trade-offs", (TradeoffView, SweepSettings, InstantSettings, CurveSettings), _tradeoff_checks,
-                 later=frozenset({"quality", "weights", "eff", "rel", "alpha"}))
+                 later=frozenset({"x", "y", "ix", "iy", "quality", "weights", "eff", "rel", "alpha"}))
 RECOMMEND = Link("rec", "Recommendations", (RecommendSettings,),
                  lambda ds: {"k": within(1, 100), "exclude_seen": flag},
                  later=frozenset({"user", "fusion"}), data=False)

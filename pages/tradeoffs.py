@@ -56,7 +56,7 @@ say_ignored(url_notes)
 say_upload_stays(ds)
 if TRADEOFFS.waiting():
     st.caption("A link cannot carry a model: its choices for one (instant weights, the curve's sides and α, the "
-               "compute chart's quality) apply to the first model this page shows.")
+               "fronts' axes, the compute chart's quality) apply to the first model or sweep this page shows.")
 #: What the page shows, section by section: the address mirrors it at the end.
 mirrored: list[Settings] = []
 
@@ -67,6 +67,23 @@ def _download(label: str, frame: pd.DataFrame, doc: dict, stem: str, key: str) -
                        icon=":material/download:")
     c2.download_button(f"{label} (JSON)", json.dumps(json_safe(doc), indent=2), f"{stem}.json", "application/json",
                        key=f"{key}.json", icon=":material/download:")
+
+
+def _axes(names: list[str], x_field: str, y_field: str) -> tuple[str, str]:
+    """A front's x and y tasks: the two tasks, or chosen when there are more
+    (``x_field``/``y_field``: their :class:`TradeoffView` fields)."""
+    if len(names) <= 2:
+        return names[0], names[1]
+    x_key, y_key = TradeoffView.key(x_field), TradeoffView.key(y_field)
+    notes = TRADEOFFS.take(TradeoffView, "", **{x_field: one_of(names)})
+    x_now = st.session_state.get(x_key, names[0])
+    notes += TRADEOFFS.take(TradeoffView, "", **{y_field: one_of(n for n in names if n != x_now)})
+    say_ignored(notes)
+    c1, c2 = st.columns(2)
+    x_task = c1.selectbox("x axis", names, index=0, key=x_key)
+    y_task = c2.selectbox("y axis", [n for n in names if n != x_task], index=0, key=y_key)
+    mirrored.append(TradeoffView(**{x_field: x_task, y_field: y_task}))
+    return x_task, y_task
 
 
 # ===================================================================== sweep
@@ -158,11 +175,7 @@ def show_front(entry: jobs.SessionJob) -> None:
     flat = result.flatness(which)
     if flat:
         st.info(flat, icon=":material/horizontal_rule:")
-    x_task, y_task = names[0], names[1]
-    if len(names) > 2:
-        c1, c2 = st.columns(2)
-        x_task = c1.selectbox("x axis", names, index=0, key=f"{UI}to.x")
-        y_task = c2.selectbox("y axis", [n for n in names if n != x_task], index=0, key=f"{UI}to.y")
+    x_task, y_task = _axes(names, "x", "y")
     chart, text = st.columns([3, 2])
     chart.plotly_chart(tplots.pareto_front(result, x_task, y_task))
     with text:
@@ -284,11 +297,7 @@ def instant_section() -> None:
         front, points=sweep_result.points if sweep_result is not None else [],
         baselines=(sweep_result.baselines if sweep_result is not None and sweep_result.baselines
                    else (baselines.result.test if baselines is not None else {})))
-    x_task, y_task = names[0], names[1]
-    if len(names) > 2:
-        c1, c2 = st.columns(2)
-        x_task = c1.selectbox("x axis", names, index=0, key=f"{UI}to.ix")
-        y_task = c2.selectbox("y axis", [n for n in names if n != x_task], index=0, key=f"{UI}to.iy")
+    x_task, y_task = _axes(names, "ix", "iy")
     current = {t.name: objective(t, metrics[t.name]) for t in explorer.tasks}
     chart, bars = st.columns([3, 2])
     chart.plotly_chart(tplots.pareto_front(shown, x_task, y_task, current=current), key="to.instant.front")

@@ -173,7 +173,9 @@ def test_tradeoffs_round_trip_tab_sweep_instant_curve_and_compute(app, monkeypat
     open_page_with(at, nav.TRADEOFFS, ds, [conditioned_run])
     no_errors(at)
     at.slider(key="ui.to.weights.1.click").set_value(0.8)
+    at.selectbox(key="ui.to.ix").set_value("like")
     at.multiselect(key="ui.to.eff.1").set_value(["click"]).run()
+    at.selectbox(key="ui.to.iy").set_value("click")
     at.multiselect(key="ui.to.rel.1").set_value(["like"])
     at.slider(key="ui.to.alpha.1").set_value(0.75)
     at.number_input(key="ui.to.k").set_value(5)
@@ -184,6 +186,7 @@ def test_tradeoffs_round_trip_tab_sweep_instant_curve_and_compute(app, monkeypat
     assert params["tab"] == "Relevance vs efficiency" and params["points"] == "5" and params["cond"] == "false"
     assert '"click": 0.8' in params["weights"] and params["eff"] == '["click"]' and params["alpha"] == "0.75"
     assert params["axis"] == "params" and params["k"] == "5" and "quality" in params
+    assert params["ix"] == "like" and params["iy"] == "click"
 
     # A fresh browser with the same model (as a stored run brings it) and the same data.
     del params["data"]
@@ -198,22 +201,25 @@ def test_tradeoffs_round_trip_tab_sweep_instant_curve_and_compute(app, monkeypat
     assert fresh.multiselect(key="ui.to.rel.1").value == ["like"]
     assert fresh.slider(key="ui.to.alpha.1").value == 0.75 and fresh.number_input(key="ui.to.k").value == 5
     assert fresh.radio(key="ui.to.axis").value == "params"
+    assert fresh.selectbox(key="ui.to.ix").value == "like" and fresh.selectbox(key="ui.to.iy").value == "click"
     assert address(fresh) == params | {"data": "upload"}
 
 
 def test_tradeoffs_bad_and_stale_parameters(app, conditioned_run):
     at = open_page_with(app, nav.TRADEOFFS, conditioned_run.ds, [conditioned_run], tab="Nope", points="99",
                         cond="maybe", arch="single", weights='{"ghost": 0.5}', alpha="0.33", eff='["ghost"]',
-                        quality="nope")
+                        quality="nope", ix="like", iy="like")
     no_errors(at)
     note = notes(at)
     for name in ("tab ('Nope' is not one of the choices)", "points (99 is outside 3 to 21)", "cond ('maybe' cannot",
                  "arch ('single'", "weights (no 'ghost' in the tasks of run #1)", "alpha (0.33 is not a multiple",
-                 "eff (no 'ghost' in the tasks of run #1)", "quality ('nope' is not one of the choices)"):
+                 "eff (no 'ghost' in the tasks of run #1)", "quality ('nope' is not one of the choices)",
+                 "iy ('like' is not one of the choices)"):
         assert name in note, (name, note)
     assert at.slider(key="ui.to.points").value == 7 and at.slider(key="ui.to.weights.1.click").value == 0.5
     params = address(at)
     assert params["tab"] == "Pareto front" and params["points"] == "7" and params["eff"] == '["click"]'
+    assert params["ix"] == "like" and params["iy"] == "click"  # the valid x axis kept, y the first other task
 
 
 def test_a_link_to_a_model_s_choices_waits_for_a_model(app):
