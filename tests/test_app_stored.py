@@ -361,6 +361,9 @@ def test_visitor_mode_keeps_each_visitors_runs_private_and_shares_by_link(app, m
     assert any("Opened without its model" in i.value for i in linked.info)
     assert table_with(linked, "task", "AUC") is not None
     assert linked.query_params["visitor"] == bob_key  # the receiver keeps his own key
+    linked.switch_page(nav.RECOMMEND).run()  # nor is her model offered to him for recommendations
+    no_errors(linked)
+    assert any("Train a model first" in i.value for i in linked.info)
     with_bad_key = new_app(monkeypatch)
     with_bad_key.query_params["visitor"] = "not/a key"
     with_bad_key = open_page(with_bad_key, nav.TRAIN, ds)
