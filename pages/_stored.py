@@ -107,7 +107,14 @@ def kept(*, with_model: bool = False, kind: str = "training", notes: bool = True
         for note in found.notes:  # a damaged or half-written entry: skipped, never a crash
             st.caption(f":material/warning: {note}")
     opened = st.session_state.get(OPENED, {})
-    return [i for i in found if i.id not in opened and (i.has_model or not with_model)]
+    return [i for i in found if i.id not in opened and (not with_model or _model_for_me(i))]
+
+
+def _model_for_me(info: RunInfo) -> bool:
+    """Whether this session can load ``info``'s model (a shared run on someone's upload
+    is shared without it: :meth:`mtl.store.RunStore.model_dir`)."""
+    key = owner()
+    return info.has_model and not (info.summary.get("private_data") and key is not None and info.owner != key)
 
 
 def link_to_open(key: str, kind: str = "training") -> None:

@@ -361,6 +361,9 @@ def test_visitor_mode_keeps_each_visitors_runs_private_and_shares_by_link(app, m
     assert any("Opened without its model" in i.value for i in linked.info)
     assert table_with(linked, "task", "AUC") is not None
     assert linked.query_params["visitor"] == bob_key  # the receiver keeps his own key
+    linked.switch_page(nav.RECOMMEND).run()  # nor is her model offered to him for recommendations
+    no_errors(linked)
+    assert any("Train a model first" in i.value for i in linked.info)
     with_bad_key = new_app(monkeypatch)
     with_bad_key.query_params["visitor"] = "not/a key"
     with_bad_key = open_page(with_bad_key, nav.TRAIN, ds)
@@ -376,3 +379,13 @@ def test_without_visitor_mode_the_workspace_is_shared_and_the_address_holds_no_k
     assert "visitor" not in at.query_params
     assert at.selectbox(key=RESULTS_RUN).options == [f"kept {info.created_text} · everyone sees it"]
     assert f"/train?run={info.id}" in " ".join(c.value for c in at.caption)  # a link to open it
+
+
+def test_a_link_to_a_run_that_is_gone_says_so_once(app):
+    app.query_params["run"] = "20250101-000000-abcdef"
+    app.session_state["dataset"] = tiny_dataset()
+    app.switch_page(nav.TRAIN).run()
+    assert not app.exception
+    assert any("not in this workspace" in w.value for w in app.warning)
+    app.run()
+    assert not any("not in this workspace" in w.value for w in app.warning)

@@ -341,6 +341,7 @@ def test_a_visitor_changes_only_their_own_runs_and_a_shared_upload_keeps_its_mod
     upload = store.save(_training(), name="on alice's upload", owner=alice, private_data=True)
     sample = store.save(_training(), name="on a sample", owner=alice)
     assert upload.has_model and sample.has_model
+    assert upload.summary["private_data"] and "private_data" not in sample.summary  # pages can tell without loading
     store.share(upload.id, visitor=alice)
     store.share(sample.id, visitor=alice)
     assert store.load_model(upload.id, visitor=alice) is not None  # the owner keeps everything

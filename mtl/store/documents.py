@@ -208,7 +208,7 @@ def training_from_model(trained) -> TrainResult:
     test = m.get("test") if isinstance(m.get("test"), dict) else {}
     valid = m.get("valid") if isinstance(m.get("valid"), dict) else {}
     return TrainResult(config=trained.config, tasks=list(trained.tasks), test=_metrics(test), valid=_metrics(valid),
-                       train_seconds=_num(m.get("train_seconds"), 0.0) if _is_num(m.get("train_seconds")) else 0.0,
+                       train_seconds=float(m["train_seconds"]) if _is_num(m.get("train_seconds")) else 0.0,
                        params=int(m["params"]) if _is_num(m.get("params")) else 0, reason="saved model",
                        trained=trained)
 

@@ -362,7 +362,8 @@ class RunStore:
         info = RunInfo(id=run_id, kind=kind, name=(name or "").strip() or _default_name(result), created=created,
                        status=status, tags=clean_tags, owner=owner, shared=bool(shared),
                        data_name=(dataset or {}).get("name") or (getattr(trained, "data_name", None)),
-                       has_model=trained is not None, summary=summarize(result))
+                       has_model=trained is not None,
+                       summary=dict(summarize(result), **({"private_data": True} if private_data else {})))
         doc = to_document(result, dataset, config)
         doc["status"], doc["status_reason"] = status, why
         doc["versions"] = package_versions()
