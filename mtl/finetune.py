@@ -219,9 +219,9 @@ def finetune(
     task's training labels. ``progress(done, total, message)`` is called before each
     training; ``should_stop()`` ends the comparison between trainings (the rows done
     so far are kept, ``stopped`` is set)."""
-    fractions = sorted(dict.fromkeys(float(f) if not isinstance(f, bool) else f for f in fractions))
     modes = list(dict.fromkeys(modes))
-    _check_settings(fractions, modes, epochs)
+    _check_settings(list(fractions), modes, epochs)
+    fractions = sorted(dict.fromkeys(float(f) for f in fractions))
     check_new_task(trained, data, task)
     cfg = trained.config
     lr = cfg.lr if lr is None else lr
