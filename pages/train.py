@@ -408,12 +408,13 @@ def show_run(run: Run) -> None:
                 )
             with c2:
                 st.plotly_chart(train_plots.gain_bars(comparison, cfg.tasks), key=f"chart.gain.{run.id}")
-            st.caption(
-                "Relative gain of this run over single-task networks trained on the same split, in % of the "
-                "baseline; positive is better (for lower-is-better metrics such as logloss and RMSE the sign is "
-                "flipped). Sharing helps a task when it borrows signal from related tasks, often a sparse one such "
-                "as likes; it hurts when tasks pull the shared layers apart (negative transfer)."
-            )
+            with details("How to read the gains"):
+                st.caption(
+                    "Relative gain of this run over single-task networks trained on the same split, in % of the "
+                    "baseline; positive is better (for lower-is-better metrics such as logloss and RMSE the sign is "
+                    "flipped). Sharing helps a task when it borrows signal from related tasks, often a sparse one "
+                    "such as likes; it hurts when tasks pull the shared layers apart (negative transfer)."
+                )
 
     # Curves
     if result.history:
