@@ -14,12 +14,16 @@ import streamlit as st
 
 from mtl.errors import MTLError
 from pages import _nav as nav
+from pages import _present as present
 
 nav.warm_up()
 
 log = logging.getLogger("mtl.app")
 
-st.set_page_config(page_title="MTL Trade-off Explorer", page_icon=":material/balance:", layout="wide")
+address_note = present.read_address()
+# Presenting: the pages' links in a bar at the top and the sidebar folded, so the page has the screen.
+st.set_page_config(page_title="MTL Trade-off Explorer", page_icon=":material/balance:", layout="wide",
+                   initial_sidebar_state="collapsed" if present.presenting() else "auto")
 
 page = st.navigation([
     st.Page(nav.HOME, title="Home", icon=":material/home:", default=True),
@@ -29,7 +33,10 @@ page = st.navigation([
     st.Page(nav.COMPARE, title="Compare methods", icon=":material/leaderboard:"),
     st.Page(nav.RECOMMEND, title="Recommendations", icon=":material/recommend:"),
     st.Page(nav.TRADEOFFS, title="Trade-offs", icon=":material/balance:"),
-])
+], position="top" if present.presenting() else "sidebar")
+present.start()
+if address_note:
+    st.warning(address_note, icon=":material/link_off:")
 
 try:
     page.run()
@@ -40,3 +47,5 @@ except Exception as err:
     st.error(f"Something went wrong on this page ({type(err).__name__}: {err}). "
              "Your data and runs are still there: try again, or go back to the Data page.",
              icon=":material/error:")
+finally:
+    present.finish()

@@ -38,6 +38,8 @@ from mtl.models import available_models, get_model_class
 from mtl.plots.tradeoff import COMPUTE_AXES
 from mtl.train import available_devices
 from mtl.weighting import available_weightings
+from pages import _present as present
+from pages import _visitor as visitor
 from pages._common import parse_sizes, time_columns
 from pages._datasets import Dataset, active_dataset, sample_dataset, set_active_dataset
 from pages._settings import (
@@ -52,7 +54,7 @@ from pages._settings import (
 from pages._state import Settings
 
 #: Parameters of the app frame rather than of a page; every page leaves them as they are.
-FRAME = frozenset({"present", "run", "key"})
+FRAME = frozenset({present.PARAM, visitor.PARAM, visitor.RUN_PARAM})
 DATA = "data"
 UPLOAD = "upload"
 

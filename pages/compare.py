@@ -23,6 +23,7 @@ from pages._common import default_config, default_tasks, make_config
 from pages._datasets import active_dataset
 from pages._downloads import download_buttons, new_uid
 from pages._nav import DATA, TRAIN
+from pages._present import advanced, details
 from pages._settings import CompareSettings as S
 from pages._settings import TrainSettings
 from pages._state import ui_default
@@ -35,11 +36,13 @@ DEFAULT_METHODS = ("static", "uncertainty", "gradnorm", "upgrad")
 
 page_setup()
 st.title("Compare methods")
-st.markdown(
-    "How should you weight your tasks? Train several **weighting methods** on the same data and split, each with "
-    "several **seeds**, next to single-task networks. The table and charts show each task's test metric as "
-    "mean ± standard deviation over seeds, and **Δm**: the average relative gain over training each task on its own."
-)
+with details("What this page does"):
+    st.markdown(
+        "How should you weight your tasks? Train several **weighting methods** on the same data and split, each with "
+        "several **seeds**, next to single-task networks. The table and charts show each task's test metric as "
+        "mean ± standard deviation over seeds, and **Δm**: the average relative gain over training each task on its "
+        "own."
+    )
 url_notes = COMPARE.restore()  # a fresh session opened from a copied address: its settings first
 ds = active_dataset()
 labels = ds.data.schema.labels
@@ -85,20 +88,21 @@ with st.expander("What each method does"):
     if costs:
         st.caption(costs.note())
 
-c1, c2, c3 = st.columns(3)
-seeds = c1.number_input("Seeds per method", 1, 10, key=key("seeds", 3),
-                        help="Each seed changes the initialization and the batch order, not the split: the spread "
-                             "over seeds shows how much of a difference is luck")
-epochs = c2.number_input("Epochs per model", 1, 50, key=key("epochs", APP_EPOCHS))
-sharing = [a for a in available_models() if get_model_class(a).shares_parameters]
-arch = c3.selectbox("Architecture", sharing, key=key("arch", "shared_bottom"),
-                    help="Weighting methods balance what tasks share, so only sharing architectures are offered")
+with advanced("cmp-run"):
+    c1, c2, c3 = st.columns(3)
+    seeds = c1.number_input("Seeds per method", 1, 10, key=key("seeds", 3),
+                            help="Each seed changes the initialization and the batch order, not the split: the spread "
+                                 "over seeds shows how much of a difference is luck")
+    epochs = c2.number_input("Epochs per model", 1, 50, key=key("epochs", APP_EPOCHS))
+    sharing = [a for a in available_models() if get_model_class(a).shares_parameters]
+    arch = c3.selectbox("Architecture", sharing, key=key("arch", "shared_bottom"),
+                        help="Weighting methods balance what tasks share, so only sharing architectures are offered")
 
 preference = weight_sliders(
     ds, tasks, S, "**Task weights**: the preference of the methods that take one (static weights use them as is).")
 
 metrics: dict[str, str] = {}
-with st.expander("Metric compared per task, and the other settings"):
+with advanced("cmp-metrics"), st.expander("Metric compared per task, and the other settings"):
     st.caption("Δm and the charts compare one test metric per task: AUC for 0/1 tasks, RMSE for numeric ones, "
                "accuracy for classes, unless you choose another (GAUC, the AUC within each user, needs user ids).")
     has_users = ds.data.schema.user is not None
@@ -199,20 +203,22 @@ def show(entry: jobs.SessionJob) -> None:
     for finding in report.comparison_findings(result):
         st.markdown(f"- {finding.markdown()}")
     st.dataframe(report.comparison_table(result), hide_index=True, key="cmp.table")
-    st.caption(
-        "Test metrics as **mean ± standard deviation over seeds** (one metric per task: AUC for 0/1 tasks, higher "
-        "is better; RMSE for numeric ones, lower is better). **Δm** is the relative gain over the single-task "
-        "baseline averaged over tasks, in % (Maninis et al., 2019), with the sign flipped for lower-is-better "
-        "metrics: positive means the shared model beats training each task on its own. The baseline's own ± is "
-        "the seed noise: differences smaller than that are luck."
-    )
+    with details("How to read the table"):
+        st.caption(
+            "Test metrics as **mean ± standard deviation over seeds** (one metric per task: AUC for 0/1 tasks, higher "
+            "is better; RMSE for numeric ones, lower is better). **Δm** is the relative gain over the single-task "
+            "baseline averaged over tasks, in % (Maninis et al., 2019), with the sign flipped for lower-is-better "
+            "metrics: positive means the shared model beats training each task on its own. The baseline's own ± is "
+            "the seed noise: differences smaller than that are luck."
+        )
     st.plotly_chart(cplots.delta_m_bars(result), key="cmp.delta_m")
     st.caption("Δm per method: the bar is the mean over seeds and the whisker one standard deviation. Green beats "
                "training each task on its own, red loses to it; whiskers that cross zero mean the seeds disagree.")
-    st.plotly_chart(cplots.metric_bars(result), key="cmp.metrics")
-    st.caption("Each task's test metric per method (mean ± one standard deviation over seeds), with the single-task "
-               "baseline as the dashed line. A method can win on Δm by lifting one task a lot while costing another "
-               "a little: read both charts.")
+    with details("Each task's metric per method"):
+        st.plotly_chart(cplots.metric_bars(result), key="cmp.metrics")
+        st.caption("Each task's test metric per method (mean ± one standard deviation over seeds), with the "
+                   "single-task baseline as the dashed line. A method can win on Δm by lifting one task a lot while "
+                   "costing another a little: read both charts.")
     best = result.best()
     if best is not None and entry.ds is not None and entry.ds.token == ds.token:
         title = get_weighting_class(best).display_name()

@@ -11,6 +11,7 @@ from mtl.setup import ROLE_CHOICES, roles_table
 from pages import _datasets as datasets
 from pages import _stored as stored
 from pages._nav import RECOMMEND, TRAIN
+from pages._present import advanced, details
 from pages._roles import add_derived, apply_roles, remove_derived
 from pages._state import UI, ui_default
 from pages._widgets import page_setup, show_error
@@ -139,11 +140,12 @@ st.dataframe(report.readable_times(data.frame.head(100), [data.schema.time]), he
 
 # -------------------------------------------------------------------- roles
 st.markdown("**Column roles**")
-st.caption(
-    "How each column is used, and why. Labels are the outcomes you can train on (never features, even when "
-    "not chosen as tasks); features are the model's inputs; ignored columns are left out. Change a role in "
-    "the *role* column and press **Apply column roles**."
-)
+with details("What the roles mean"):
+    st.caption(
+        "How each column is used, and why. Labels are the outcomes you can train on (never features, even when "
+        "not chosen as tasks); features are the model's inputs; ignored columns are left out. Change a role in "
+        "the *role* column and press **Apply column roles**."
+    )
 table = roles_table(data.schema)
 edited = st.data_editor(
     table, key=f"roles.{ds.short}", hide_index=True, disabled=["column", "why"], height=min(36 * (len(table) + 1) + 3, 420),
@@ -197,32 +199,33 @@ else:
         )
 
 # ------------------------------------------------------------ derived labels
-st.markdown("**Derived labels**")
-st.caption(
-    "Make a 0/1 task from another column: a threshold (*liked* = rating >= 4, *long* = watch_time >= 30) or an "
-    "equality (*drama* = genre == drama). A missing source value stays missing (the task skips that row) unless "
-    "you count it as 0. The column it comes from is never a feature. Runs record the rule, and saved models "
-    "compute it again from raw rows."
-)
-schema = data.schema
-sources = [c for c in data.frame.columns if c not in (schema.user, schema.item) and c not in schema.derived
-           and c not in schema.oracle and c not in schema.text]
-with st.form("data.derive", border=True):
-    d1, d2, d3, d4 = st.columns([2, 2, 1, 2])
-    new_name = d1.text_input("New label name", placeholder="liked", key="data.derive.name")
-    regression = [c for c in sources if schema.labels.get(c) == "regression"]
-    source = d2.selectbox("From column", sources, index=sources.index(regression[0]) if regression else 0,
-                          key="data.derive.source")
-    op = d3.selectbox("is", [">=", ">", "<=", "<", "==", "!="], key="data.derive.op")
-    value = d4.text_input("Value", placeholder="4", key="data.derive.value")
-    negative = st.checkbox("Count a missing value as 0 (default: the row has no label for this task)",
-                           key="data.derive.negative")
-    add = st.form_submit_button("Add derived label", icon=":material/add:")
-if add:
-    expression = f"{new_name.strip()}={source}{op}{value.strip()}" + (",missing=negative" if negative else "")
-    replace_dataset(lambda: add_derived(ds, expression), f"Deriving {new_name} ...", "as it was")
-for name, expression in schema.derived.items():
-    r1, r2 = st.columns([5, 1])
-    r1.markdown(f"`{name}`: {schema.notes.get(name, expression)}")
-    if r2.button("Remove", key=f"data.derive.remove.{name}", icon=":material/delete:"):
-        replace_dataset(lambda name=name: remove_derived(ds, name), f"Removing {name} ...", "as it was")
+with advanced("data-derive"):
+    st.markdown("**Derived labels**")
+    st.caption(
+        "Make a 0/1 task from another column: a threshold (*liked* = rating >= 4, *long* = watch_time >= 30) or an "
+        "equality (*drama* = genre == drama). A missing source value stays missing (the task skips that row) unless "
+        "you count it as 0. The column it comes from is never a feature. Runs record the rule, and saved models "
+        "compute it again from raw rows."
+    )
+    schema = data.schema
+    sources = [c for c in data.frame.columns if c not in (schema.user, schema.item) and c not in schema.derived
+               and c not in schema.oracle and c not in schema.text]
+    with st.form("data.derive", border=True):
+        d1, d2, d3, d4 = st.columns([2, 2, 1, 2])
+        new_name = d1.text_input("New label name", placeholder="liked", key="data.derive.name")
+        regression = [c for c in sources if schema.labels.get(c) == "regression"]
+        source = d2.selectbox("From column", sources, index=sources.index(regression[0]) if regression else 0,
+                              key="data.derive.source")
+        op = d3.selectbox("is", [">=", ">", "<=", "<", "==", "!="], key="data.derive.op")
+        value = d4.text_input("Value", placeholder="4", key="data.derive.value")
+        negative = st.checkbox("Count a missing value as 0 (default: the row has no label for this task)",
+                               key="data.derive.negative")
+        add = st.form_submit_button("Add derived label", icon=":material/add:")
+    if add:
+        expression = f"{new_name.strip()}={source}{op}{value.strip()}" + (",missing=negative" if negative else "")
+        replace_dataset(lambda: add_derived(ds, expression), f"Deriving {new_name} ...", "as it was")
+    for name, expression in schema.derived.items():
+        r1, r2 = st.columns([5, 1])
+        r1.markdown(f"`{name}`: {schema.notes.get(name, expression)}")
+        if r2.button("Remove", key=f"data.derive.remove.{name}", icon=":material/delete:"):
+            replace_dataset(lambda name=name: remove_derived(ds, name), f"Removing {name} ...", "as it was")

@@ -25,6 +25,7 @@ with st.spinner("Loading the libraries..."):
     from pages._common import default_config, default_tasks
     from pages._datasets import active_dataset
     from pages._nav import TRAIN
+    from pages._present import advanced, details
     from pages._runs import start_training
     from pages._widgets import page_setup, show_error
 
@@ -44,7 +45,7 @@ with left:
     c3.metric("Label columns", len(data.schema.labels))
     tasks = default_tasks(ds)
     st.caption(f"Default tasks: {', '.join(tasks) or 'none'}. Change the data on the **Data** page.")
-with right:
+with right, advanced("home-compute"):
     st.subheader("Compute")
     for name, description in available_devices().items():
         st.markdown(f":material/memory: **{name}**: {description}")
@@ -72,13 +73,14 @@ if not tasks:
     st.warning("This dataset has no label columns to train on; mark some on the Data page.")
 
 st.divider()
-st.markdown(
-    "**Pages:** **Data**: choose a bundled sample or upload your own log, check how each column "
-    "is used. **Train**: choose tasks, weights, architecture and weighting method; train with live "
-    "charts; compare with single-task baselines and with your earlier runs. "
-    "**Compare methods**: train several task-weighting methods (static, uncertainty, GradNorm, UPGrad, ...) "
-    "over a few seeds and see which beats single-task training, and by more than luck. "
-    "**Recommendations**: pick a user and re-rank their top items by mixing the tasks' predictions. "
-    "**Trade-offs**: Pareto fronts from weight sweeps, instant re-weighting with one preference-conditioned "
-    "model, relevance against engagement, and quality against compute."
-)
+with details("What each page does"):
+    st.markdown(
+        "**Pages:** **Data**: choose a bundled sample or upload your own log, check how each column "
+        "is used. **Train**: choose tasks, weights, architecture and weighting method; train with live "
+        "charts; compare with single-task baselines and with your earlier runs. "
+        "**Compare methods**: train several task-weighting methods (static, uncertainty, GradNorm, UPGrad, ...) "
+        "over a few seeds and see which beats single-task training, and by more than luck. "
+        "**Recommendations**: pick a user and re-rank their top items by mixing the tasks' predictions. "
+        "**Trade-offs**: Pareto fronts from weight sweeps, instant re-weighting with one preference-conditioned "
+        "model, relevance against engagement, and quality against compute."
+    )

@@ -25,6 +25,7 @@ from mtl.weighting import preference_shares
 from pages import _jobs as jobs
 from pages._datasets import active_dataset
 from pages._nav import TRAIN
+from pages._present import details, presenting
 from pages._runs import RECOMMEND_RUN, Run, current_training, follow_latest, runs
 from pages._settings import RecommendSettings as R
 from pages._state import cached, set_widget, ui_default
@@ -37,12 +38,13 @@ SCORE_CACHE_SIZE = 8
 
 page_setup()
 st.title("Recommendations")
-st.markdown(
-    "Score every item for one user with a trained model, then rank by a **fusion** of the tasks: "
-    "`score = Σ weight × (task prediction, standardized over this user's candidates)`. "
-    "The fusion weights are chosen here, at ranking time, so moving a slider re-ranks instantly without retraining. "
-    "Each item's score is the sum of its per-task **contributions**, shown beside the list."
-)
+with details("How items are ranked"):
+    st.markdown(
+        "Score every item for one user with a trained model, then rank by a **fusion** of the tasks: "
+        "`score = Σ weight × (task prediction, standardized over this user's candidates)`. "
+        "The fusion weights are chosen here, at ranking time, so moving a slider re-ranks instantly without "
+        "retraining. Each item's score is the sum of its per-task **contributions**, shown beside the list."
+    )
 say_ignored(RECOMMEND.restore())  # a fresh session opened from a copied address: its settings first
 
 link_to_open(RECOMMEND_RUN)  # an address with run=<id> (a shared link) opens that kept model
@@ -178,10 +180,11 @@ with cols[-1]:
     exclude_seen = st.checkbox("Hide items already seen", key=ui_default(R.key("exclude_seen"), True))
 # The address mirrors the choices; a link opened in a fresh browser applies them to the model shown there.
 RECOMMEND.mirror(R(user=user, fusion=dict(fusion), k=int(k), exclude_seen=bool(exclude_seen)))
-st.caption("The sliders start at the run's training weights. Predictions are standardized per task over this "
-           "user's candidates, so a 2% like rate and a 40% click rate count in proportion to their weights. A task "
-           "whose predictions barely differ between items (spread under a tenth of the outcome's own scale) counts in "
-           "proportion to that spread, so its noise cannot decide the ranking.")
+with details("How the sliders count"):
+    st.caption("The sliders start at the run's training weights. Predictions are standardized per task over this "
+               "user's candidates, so a 2% like rate and a 40% click rate count in proportion to their weights. A "
+               "task whose predictions barely differ between items (spread under a tenth of the outcome's own scale) "
+               "counts in proportion to that spread, so its noise cannot decide the ranking.")
 
 try:
     fusion = check_fusion(trained, fusion)
@@ -210,9 +213,10 @@ st.dataframe(top[list(dict.fromkeys(show))], hide_index=True, key="rec.top",
                                for c, name in parts.items()},
                             **{c: st.column_config.TextColumn(c, width="medium") for c in schema.text},
                             **task_columns})
-st.caption("Each task column is the model's prediction for this user and item (a probability for 0/1 tasks). "
-           "The fused score orders the list; it is the sum of the *+task* columns, each task's contribution (weight × "
-           "the standardized prediction). Click a column header to sort by a single task instead.")
+with details("How to read the list"):
+    st.caption("Each task column is the model's prediction for this user and item (a probability for 0/1 tasks). "
+               "The fused score orders the list; it is the sum of the *+task* columns, each task's contribution "
+               "(weight × the standardized prediction). Click a column header to sort by a single task instead.")
 title = next((c for c in meta if c in top.columns), None)
 chart, text = st.columns([3, 2])
 chart.plotly_chart(rec_plots.contributions_chart(top, list(fusion), schema.item, title), key="rec.contrib")
@@ -222,7 +226,7 @@ text.markdown(
     "task decided the item's place. Tasks with negative weights push items down when the model expects that outcome."
 )
 
-with st.expander(f"History of user {user} ({len(past):,} interactions)", expanded=True):
+with st.expander(f"History of user {user} ({len(past):,} interactions)", expanded=not presenting()):
     label_cols = [c for c in trained.task_names if c in past.columns]
     extra = [c for c in past.columns if c in schema.labels and c not in label_cols]
     # The split right after the item: at the far right of a wide table it was cut off.

@@ -31,6 +31,7 @@ from pages._common import default_tasks, make_config
 from pages._datasets import active_dataset
 from pages._downloads import download_buttons, new_uid
 from pages._nav import TRAIN
+from pages._present import advanced, details
 from pages._runs import Run, add_run, baseline_run, runs, start_training
 from pages._settings import CurveSettings, InstantSettings, TradeoffView
 from pages._settings import SweepSettings as S
@@ -43,11 +44,12 @@ SLIDER_ROWS = 20_000
 
 page_setup()
 st.title("Trade-offs")
-st.markdown(
-    "What does one task gain when another gets more weight? Sweep the task weights and see the **Pareto front**, "
-    "move the weights **instantly** with one preference-conditioned model, see what ranking by engagement costs in "
-    "**relevance**, and weigh quality against **compute**."
-)
+with details("What this page does"):
+    st.markdown(
+        "What does one task gain when another gets more weight? Sweep the task weights and see the **Pareto front**, "
+        "move the weights **instantly** with one preference-conditioned model, see what ranking by engagement costs "
+        "in **relevance**, and weigh quality against **compute**."
+    )
 url_notes = TRADEOFFS.restore()  # a fresh session opened from a copied address: its settings first
 ds = active_dataset()
 labels = ds.data.schema.labels
@@ -133,13 +135,16 @@ def sweep_section() -> None:
         c1, c2, c3 = st.columns(3)
         points = c1.slider("Weightings", 3, 21, key=ui_default(S.key("points"), 7),
                            help="Number of weight vectors (two tasks: a line; three or more: a simplex grid)")
-        epochs = c2.number_input("Epochs per model", 1, 50, key=ui_default(S.key("epochs"), 3))
+        with c2, advanced("to-epochs"):
+            epochs = st.number_input("Epochs per model", 1, 50, key=ui_default(S.key("epochs"), 3))
         archs = [a for a in available_models() if a != "single"]
         # Not archs[0]: the registry's order is the order the model modules were imported in.
         first = "shared_bottom" if "shared_bottom" in archs else archs[0]
-        arch = c3.selectbox("Architecture", archs, key=ui_default(S.key("arch"), first))
-        conditioned = st.checkbox("Also train one preference-conditioned model and compare it with the retrains",
-                                  key=ui_default(S.key("cond"), True))
+        with c3, advanced("to-arch"):
+            arch = st.selectbox("Architecture", archs, key=ui_default(S.key("arch"), first))
+        with advanced("to-cond"):
+            conditioned = st.checkbox("Also train one preference-conditioned model and compare it with the retrains",
+                                      key=ui_default(S.key("cond"), True))
         submitted = st.form_submit_button("Run the sweep", type="primary", icon=":material/play_arrow:", disabled=busy)
     mirrored.append(S(tasks=list(tasks), points=int(points), epochs=int(epochs), arch=arch, cond=bool(conditioned)))
     if submitted:
@@ -178,7 +183,7 @@ def show_front(entry: jobs.SessionJob) -> None:
     x_task, y_task = _axes(names, "x", "y")
     chart, text = st.columns([3, 2])
     chart.plotly_chart(tplots.pareto_front(result, x_task, y_task))
-    with text:
+    with text, details("How to read it"):
         st.markdown(
             "**How to read it.** Each dot is a model trained with fixed task weights (colour: the weight of the y task). "
             "A model is **Pareto-optimal** (a star) when no other model is better on both tasks; the blue line joins "
@@ -187,23 +192,26 @@ def show_front(entry: jobs.SessionJob) -> None:
             "training separate models. The orange dashed line is **one conditioned model** evaluated at the same "
             "weights: if it hugs the front, you can explore weights instantly instead of retraining."
         )
+    with text:
         if result.points:
             st.metric("Hypervolume of the front", f"{result.hypervolume():.5f}",
                       help="Volume of quality space dominated by the front, measured from a no-skill model "
                            f"({', '.join(f'{n} {v:.3f}' for n, v in zip(result.objective_names, result.reference))}). "
                            "Bigger is better: the front moved outward or widened.")
     table = tplots.front_table(result, which)
-    st.dataframe(table, hide_index=True)
+    with details("The front in numbers"):
+        st.dataframe(table, hide_index=True)
     if result.conditioned and result.points:
-        st.markdown("**Fidelity of the conditioned model**: the absolute difference from a model retrained at the same "
-                    "weights (small differences are within retraining noise).")
-        st.plotly_chart(tplots.fidelity_bars(result))
-        # Full width under the chart: beside it, a column per task and side was cut off on the right.
-        fidelity = tplots.fidelity_table(result)
-        st.dataframe(fidelity, hide_index=True, key="to.fidelity",
-                     column_config={c: st.column_config.NumberColumn(c, format="%.4f") for c in fidelity.columns[1:]})
-        st.caption(f"Time to this front: retraining {result.retrain_seconds:.1f} s; one conditioned model "
-                   f"{result.conditioned_train_seconds + result.conditioned_eval_seconds:.1f} s.")
+        with details("The conditioned model against the retrains"):
+            st.markdown("**Fidelity of the conditioned model**: the absolute difference from a model retrained at the same "
+                        "weights (small differences are within retraining noise).")
+            st.plotly_chart(tplots.fidelity_bars(result))
+            # Full width under the chart: beside it, a column per task and side was cut off on the right.
+            fidelity = tplots.fidelity_table(result)
+            st.dataframe(fidelity, hide_index=True, key="to.fidelity",
+                         column_config={c: st.column_config.NumberColumn(c, format="%.4f") for c in fidelity.columns[1:]})
+            st.caption(f"Time to this front: retraining {result.retrain_seconds:.1f} s; one conditioned model "
+                       f"{result.conditioned_train_seconds + result.conditioned_eval_seconds:.1f} s.")
     _download("Download the front", table, result.to_json(), "tradeoff_front", "to.front")
     download_buttons(entry.meta.setdefault("uid", new_uid()), result, dataset=lambda: job_dataset(entry),
                      config=entry.meta.get("config"), trained=getattr(result.conditioned_result, "trained", None), key="to.dl",
@@ -243,11 +251,12 @@ def _own_front(run: Run, explorer: ConditionedExplorer):
 
 def instant_section() -> None:
     st.subheader("Instant weights: one preference-conditioned model")
-    st.markdown(
-        "A **preference-conditioned** network takes the task weights as an input (FiLM-modulated features, as in "
-        "YOTO) and is trained with weights drawn at random, so one training run covers every weighting. "
-        "Moving a slider below recomputes the predictions and test metrics without retraining."
-    )
+    with details("What this model is"):
+        st.markdown(
+            "A **preference-conditioned** network takes the task weights as an input (FiLM-modulated features, as in "
+            "YOTO) and is trained with weights drawn at random, so one training run covers every weighting. "
+            "Moving a slider below recomputes the predictions and test metrics without retraining."
+        )
     _adopt_sweep_model()
     training = jobs.busy("train")
     run = model_picker("Conditioned model", f"{UI}to.crun", _conditioned_runs, ds, noun="conditioned model",
@@ -316,7 +325,8 @@ def instant_section() -> None:
         rows.append({"task": t.name, f"{m} at these weights": metrics[t.name].get(m),
                      f"{m} at training weights": trained_at[t.name].get(m),
                      "logloss" if t.kind == "binary" else "mae": metrics[t.name].get("logloss" if t.kind == "binary" else "mae")})
-    st.dataframe(pd.DataFrame(rows).round(4), hide_index=True)
+    with details("The metrics in numbers"):
+        st.dataframe(pd.DataFrame(rows).round(4), hide_index=True)
 
 
 # =================================================== relevance vs efficiency
@@ -334,11 +344,12 @@ def _default_sides(run: Run, tasks: list[str]) -> tuple[list[str], list[str]]:
 
 def curve_section() -> None:
     st.subheader("Relevance versus efficiency")
-    st.markdown(
-        "**Efficiency** tasks measure attention captured per impression (click, watch time); **relevance** tasks "
-        "measure value to the user (like, long view, follow, rating). Each user's held-out impressions are ranked by "
-        "`(1 − α) · efficiency score + α · relevance score` for α from 0 to 1."
-    )
+    with details("What the two sides are"):
+        st.markdown(
+            "**Efficiency** tasks measure attention captured per impression (click, watch time); **relevance** tasks "
+            "measure value to the user (like, long view, follow, rating). Each user's held-out impressions are ranked by "
+            "`(1 − α) · efficiency score + α · relevance score` for α from 0 to 1."
+        )
     def usable() -> dict[int, Run]:
         return {r.id: r for r in runs() if r.result.trained is not None and r.result.trained.schema.user
                 and len([t for t in r.result.trained.tasks if t.kind != "multiclass"]) >= 2}
@@ -412,11 +423,12 @@ def curve_section() -> None:
 # ====================================================================== compute
 def compute_section() -> None:
     st.subheader("Quality against compute")
-    st.markdown(
-        "Every run of this session as a point: quality against training time, parameter count or inference latency. "
-        "Single-task baselines (one network per task) usually cost the most parameters; a shared model that matches "
-        "their quality for a fraction of the compute is the point of multi-task learning."
-    )
+    with details("What this shows"):
+        st.markdown(
+            "Every run of this session as a point: quality against training time, parameter count or inference latency. "
+            "Single-task baselines (one network per task) usually cost the most parameters; a shared model that matches "
+            "their quality for a fraction of the compute is the point of multi-task learning."
+        )
     history = runs()
     if not history:
         st.info("No runs yet: train a model (and its single-task baselines) on the Train page.", icon=":material/info:")

@@ -29,6 +29,7 @@ from pages._datasets import active_dataset, task_suggestion
 from pages._downloads import data_description, download_buttons
 from pages._finetune import finetune_section
 from pages._nav import DATA
+from pages._present import advanced, details, presenting
 from pages._runs import (
     PREPARED,
     RESULTS_RUN,
@@ -128,7 +129,7 @@ elif weighting != "static" and len(tasks) > 1:
                f"{method_class.display_name()} decides the balance itself and ignores the slider weights.")
 
 devices = available_devices()
-with st.expander("Hyperparameters and device"):
+with advanced("train"), st.expander("Hyperparameters and device"):
     h1, h2, h3, h4 = st.columns(4)
     epochs = h1.number_input("Epochs", 1, 500, key=key("epochs", defaults.epochs),
                              help="Passes over the training split (training stops early when validation stalls)")
@@ -174,6 +175,8 @@ with st.expander("Hyperparameters and device"):
     else:
         split_problem = ""
         st.caption(describe_split(spec, ds))
+if split_problem and presenting():  # its control is hidden: the reason Train is off must not be
+    st.error(split_problem, icon=":material/error:")
 
 # The address mirrors the setup: copying it reproduces this page in a fresh browser.
 mirror_train(S(tasks=list(tasks), preference=preference, arch=arch, weighting=weighting, epochs=int(epochs),
@@ -248,9 +251,10 @@ def diagnostics_panel(rows: list[dict], config, key: str, live: bool = False) ->
         st.markdown(findings)
     drawn = (" This is a preference-conditioned model: its weights are drawn at random for every batch, so the "
              "weights chart shows the draws." if config.model.conditioned else "")
-    st.caption(DIAGNOSTICS_TEXT + drawn + f" Measured on the training batches, every {every} batch{'es' if every > 1 else ''} "
-               f"({len(rows)} {'so far' if live else 'in all'}), on the shared representation; measuring never "
-               "changes training.")
+    with details("How to read these charts"):
+        st.caption(DIAGNOSTICS_TEXT + drawn + f" Measured on the training batches, every {every} batch{'es' if every > 1 else ''} "
+                   f"({len(rows)} {'so far' if live else 'in all'}), on the shared representation; measuring never "
+                   "changes training.")
     return found
 
 
@@ -317,8 +321,9 @@ def live_charts() -> None:
         st.caption("The charts appear after the first validation pass (each epoch; several times per epoch on "
                    "large data).")
     if len(task_names) > 1:
-        st.markdown("**Gradient diagnostics, live**")
-        diagnostics_panel(bg.diagnostics, bg.config, "live", live=True)
+        with details("Gradient diagnostics, live"):
+            st.markdown("**Gradient diagnostics, live**")
+            diagnostics_panel(bg.diagnostics, bg.config, "live", live=True)
 
 
 if busy:
@@ -360,12 +365,13 @@ def show_run(run: Run) -> None:
     st.markdown("**Test metrics per task**")
     st.dataframe(metrics_frame(result), hide_index=True, key=f"results.table.{run.id}",
                  column_config={c: st.column_config.NumberColumn(format="%.4f") for c in report.METRIC_LABELS.values()})
-    st.caption(
-        "Measured on the held-out test rows, with the model from the best validation epoch. AUC: how well the "
-        "model ranks positives above negatives (0.5 = chance). GAUC: the same within each user, which is what a "
-        "feed ranking needs. Accuracy at a 0.5 threshold; logloss: the penalty for confident mistakes (lower is "
-        "better). RMSE / MAE for numeric tasks (lower is better), R²: share of variance explained."
-    )
+    with details("What these metrics mean"):
+        st.caption(
+            "Measured on the held-out test rows, with the model from the best validation epoch. AUC: how well the "
+            "model ranks positives above negatives (0.5 = chance). GAUC: the same within each user, which is what a "
+            "feed ranking needs. Accuracy at a 0.5 threshold; logloss: the penalty for confident mistakes (lower is "
+            "better). RMSE / MAE for numeric tasks (lower is better), R²: share of variance explained."
+        )
 
     # Baselines
     st.markdown("**Versus single-task baselines**")
@@ -403,43 +409,46 @@ def show_run(run: Run) -> None:
                 )
             with c2:
                 st.plotly_chart(train_plots.gain_bars(comparison, cfg.tasks), key=f"chart.gain.{run.id}")
-            st.caption(
-                "Relative gain of this run over single-task networks trained on the same split, in % of the "
-                "baseline; positive is better (for lower-is-better metrics such as logloss and RMSE the sign is "
-                "flipped). Sharing helps a task when it borrows signal from related tasks, often a sparse one such "
-                "as likes; it hurts when tasks pull the shared layers apart (negative transfer)."
-            )
+            with details("How to read the gains"):
+                st.caption(
+                    "Relative gain of this run over single-task networks trained on the same split, in % of the "
+                    "baseline; positive is better (for lower-is-better metrics such as logloss and RMSE the sign is "
+                    "flipped). Sharing helps a task when it borrows signal from related tasks, often a sparse one "
+                    "such as likes; it hurts when tasks pull the shared layers apart (negative transfer)."
+                )
 
     # Curves
     if result.history:
-        st.markdown("**Learning curves**")
-        a, b = st.columns(2)
-        a.plotly_chart(train_plots.loss_curves(result.history, cfg.tasks), key=f"chart.loss.{run.id}")
-        b.plotly_chart(train_plots.metric_curves(result.history, cfg.tasks), key=f"chart.metric.{run.id}")
-        st.caption(
-            f"Loss (left: training solid, validation dashed) and validation metric (right) at each evaluation. "
-            f"The model kept is the one from epoch {result.best_epoch:g}, where the weighted validation score "
-            "was best."
-        )
+        with details("Learning curves"):
+            st.markdown("**Learning curves**")
+            a, b = st.columns(2)
+            a.plotly_chart(train_plots.loss_curves(result.history, cfg.tasks), key=f"chart.loss.{run.id}")
+            b.plotly_chart(train_plots.metric_curves(result.history, cfg.tasks), key=f"chart.metric.{run.id}")
+            st.caption(
+                f"Loss (left: training solid, validation dashed) and validation metric (right) at each evaluation. "
+                f"The model kept is the one from epoch {result.best_epoch:g}, where the weighted validation score "
+                "was best."
+            )
 
     if len(cfg.tasks) > 1:
-        st.markdown("**Gradient diagnostics**")
-        found = diagnostics_panel(result.diagnostics, cfg, f"results.{run.id}")
-        if found is not None and not found.empty:
-            with st.expander("Diagnostics in numbers"):
-                st.dataframe(found.pairs, hide_index=True, key=f"results.diag.pairs.{run.id}", column_config={
-                    "a": "task A", "b": "task B",
-                    "mean_cosine": st.column_config.NumberColumn("mean cosine", format="%+.3f"),
-                    "conflict_share": st.column_config.NumberColumn("share of batches in conflict", format="percent"),
-                    "measured": "batches measured"})
-                st.dataframe(found.tasks, hide_index=True, key=f"results.diag.tasks.{run.id}", column_config={
-                    "mean_norm": st.column_config.NumberColumn("mean gradient norm", format="%.4g"),
-                    "mean_weight": st.column_config.NumberColumn("mean weight", format="%.3f"),
-                    "contribution": st.column_config.NumberColumn("weighted pull (weight x norm)", format="%.4g"),
-                    "share": st.column_config.NumberColumn("share of the pull", format="percent")})
-                st.download_button("Download every measured batch (CSV)", result.diagnostics_frame().to_csv(index=False),
-                                   f"diagnostics_run{run.id}.csv", "text/csv", key=f"results.diag.csv.{run.id}",
-                                   icon=":material/download:")
+        with details("Gradient diagnostics"):
+            st.markdown("**Gradient diagnostics**")
+            found = diagnostics_panel(result.diagnostics, cfg, f"results.{run.id}")
+            if found is not None and not found.empty:
+                with st.expander("Diagnostics in numbers"):
+                    st.dataframe(found.pairs, hide_index=True, key=f"results.diag.pairs.{run.id}", column_config={
+                        "a": "task A", "b": "task B",
+                        "mean_cosine": st.column_config.NumberColumn("mean cosine", format="%+.3f"),
+                        "conflict_share": st.column_config.NumberColumn("share of batches in conflict", format="percent"),
+                        "measured": "batches measured"})
+                    st.dataframe(found.tasks, hide_index=True, key=f"results.diag.tasks.{run.id}", column_config={
+                        "mean_norm": st.column_config.NumberColumn("mean gradient norm", format="%.4g"),
+                        "mean_weight": st.column_config.NumberColumn("mean weight", format="%.3f"),
+                        "contribution": st.column_config.NumberColumn("weighted pull (weight x norm)", format="%.4g"),
+                        "share": st.column_config.NumberColumn("share of the pull", format="percent")})
+                    st.download_button("Download every measured batch (CSV)", result.diagnostics_frame().to_csv(index=False),
+                                       f"diagnostics_run{run.id}.csv", "text/csv", key=f"results.diag.csv.{run.id}",
+                                       icon=":material/download:")
 
     finetune_section(run)
 

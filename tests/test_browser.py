@@ -417,7 +417,8 @@ def test_a_link_to_a_page_is_the_first_visit_of_a_fresh_server(browser, tmp_path
         expect(links).to_have_count(len(PAGES))
         # Each link's text is its icon's name, then its title.
         assert [text.split("\n")[-1].strip() for text in links.all_inner_texts()] == PAGES
-        expect(page.get_by_label("Epochs", exact=True)).to_have_value("7")
+        # The page's controls follow its title once the sample has loaded (seconds on a fresh server).
+        expect(page.get_by_label("Epochs", exact=True)).to_have_value("7", timeout=WAIT_MS)
         expect(page.get_by_role("combobox", name="Architecture")).to_have_value("mmoe")
         expect(page).to_have_url(re.compile(r"/train\?.*arch=mmoe"))
         _no_errors(page)
@@ -487,3 +488,47 @@ def test_a_copied_address_reproduces_each_page_s_controls_in_a_new_browser(page,
     _no_errors(fresh)
     _screenshot(fresh, "journey-copied-address-in-a-new-browser")
     other.close()
+
+
+def test_presentation_mode_from_a_link(browser, server):
+    """A presenter's prepared link, ``/?present=1``, on a projector-sized screen: the
+    pages' links at the top, larger text and charts, no hyperparameters; the mode stays
+    in the address from page to page."""
+    expect = sync_api.expect
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    try:
+        page.goto(f"{server}/?present=1")
+        page.get_by_text("Simulated short-video feed").first.wait_for()
+        expect(page.get_by_test_id("stSidebarNavItems")).to_have_count(0)  # the links moved to the top bar
+        page.get_by_role("button", name="Train with defaults").click()
+        page.get_by_role("heading", name="Train", level=1).wait_for()
+        expect(page).to_have_url(re.compile(r"/train\?(.*&)?present=1"))
+        page.get_by_text("Test metrics per task").wait_for(timeout=WAIT_MS)
+        _no_errors(page)
+        # Hidden, not removed: the hyperparameters still apply, nobody sees them.
+        expect(page.get_by_text("Hyperparameters and device")).to_be_hidden()
+        expect(page.get_by_text("Learning rate")).to_be_hidden()
+        # Text and chart titles larger than the app's usual 16 px.
+        body_px = page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
+        assert body_px >= 20
+        page.get_by_role("button", name="Train single-task baselines").click()
+        page.get_by_text("Gain over single-task baselines").first.wait_for(timeout=WAIT_MS)
+        title = page.locator(".gtitle").filter(has_text="Gain over single-task baselines").first
+        assert float(title.evaluate("t => parseFloat(t.style.fontSize)")) >= 22
+        # Learning curves and diagnostics are folded away, one click from the screen.
+        expect(page.get_by_text("Learning curves", exact=True).first).to_be_visible()
+        expect(page.get_by_text("Loss per task")).to_be_hidden()
+        # The screen a stakeholder looks at: the gain chart in the middle of it.
+        page.get_by_test_id("stPlotlyChart").filter(has_text="Gain over single-task baselines").evaluate(
+            "chart => chart.scrollIntoView({block: 'center'})")
+        _screenshot(page, "presentation-train")
+        # Another page keeps the mode in its address.
+        page.get_by_role("link", name="Trade-offs", exact=True).click()
+        page.get_by_role("heading", name="Trade-offs", level=1).wait_for()
+        expect(page).to_have_url(re.compile(r"/tradeoffs\?(.*&)?present=1"))
+        expect(page.get_by_text("Epochs per model")).to_be_hidden()
+        _no_errors(page)
+    finally:
+        context.close()

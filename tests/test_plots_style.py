@@ -220,3 +220,69 @@ def test_bars_of_metrics_start_at_zero_or_say_they_do_not(figures):
             if axis.range is not None and not axis.range[0] <= 0 <= axis.range[1]:
                 said = " ".join(str(t) for t in (fig.layout.title.text, axis.title.text) if t)
                 assert "not from 0" in said, f"{name}: a zoomed bar axis that does not say so"
+
+
+# ---------------------------------------------------------------- font scale (presentation mode)
+@pytest.fixture
+def scaled(request):
+    """Build figures at a font scale, and put the scale back afterwards."""
+    def build(scale):
+        style.set_font_scale(scale)
+        return _figures(request.getfixturevalue("made_up"))
+
+    yield build
+    style.set_font_scale(1.0)
+
+
+def _axes_with_traces(fig: go.Figure) -> set[str]:
+    """Layout names of the axes that draw traces (``xaxis``, ``yaxis2``, ...)."""
+    found = set()
+    for trace in fig.data:
+        for letter in "xy":
+            ref = getattr(trace, f"{letter}axis", None)
+            if ref is not None:
+                found.add(f"{letter}axis{ref[1:]}")
+    return found
+
+
+def test_at_scale_one_figures_name_no_text_size(figures):
+    """Unscaled, the viewer's theme (Streamlit's, or plotly's in a report) decides the sizes."""
+    for name, fig in figures.items():
+        layout = fig.layout
+        assert layout.font.size is None and layout.title.font.size is None and layout.legend.font.size is None, name
+        assert layout.xaxis.tickfont.size is None, name
+
+
+def test_a_font_scale_enlarges_every_text_and_the_figure(scaled):
+    plain, big = scaled(1.0), scaled(1.5)
+    for name, fig in big.items():
+        layout = fig.layout
+        assert layout.height == round(1.5 * plain[name].layout.height), f"{name}: not taller with larger text"
+        assert (layout.font.size, layout.legend.font.size, layout.hoverlabel.font.size) == (18, 18, 18), name
+        assert layout.title.font.size == 24, name
+        for axis in _axes_with_traces(fig):  # every panel of a figure of subplots, not only the first
+            assert layout[axis].tickfont.size == 18 and layout[axis].title.font.size == 21, f"{name}: {axis}"
+        # The toolbar's band stays as it is; the title's room grows with the title.
+        assert layout.margin.t == style.TOOLBAR_BAND + round(1.5 * (style.TOP_MARGIN - style.TOOLBAR_BAND)), name
+        # Everything else is the shared look: the legend's place, the side margins, the title's placement.
+        assert (layout.legend.y, layout.margin.l, layout.title.yref) == (plain[name].layout.legend.y, 10, "paper"), name
+
+
+def test_a_scale_source_is_asked_for_every_figure():
+    """The dashboard passes a function that answers for the session building the figure."""
+    answers = iter([1.0, 2.0])
+    style.set_font_scale(lambda: next(answers))
+    try:
+        small = go.Figure(layout=style.layout("a"))
+        large = go.Figure(layout=style.layout("b"))
+    finally:
+        style.set_font_scale(1.0)
+    assert small.layout.title.font.size is None and large.layout.title.font.size == 32
+    assert large.layout.height == 2 * style.HEIGHT
+
+
+@pytest.mark.parametrize("bad", [0, -1, 10, "big", True, float("nan")])
+def test_a_font_scale_out_of_range_is_refused(bad):
+    with pytest.raises(ValueError, match="font scale"):
+        style.set_font_scale(bad)
+    assert style.font_scale() == 1.0

@@ -84,5 +84,5 @@ def metric_bars(comparison: Comparison) -> go.Figure:
             fig.update_yaxes(range=[lo - pad, hi + pad], row=1, col=col)
     # Said in the title: the axes are zoomed on the differences, so bar lengths are not proportional to the values.
     fig.update_layout(**style.layout(title="Test metric per task (mean ± std over seeds; axes zoomed, not from 0)",
-                                     height=380, showlegend=False))
+                                     height=380, showlegend=False, panels=len(tasks)))
     return fig

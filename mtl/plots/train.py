@@ -102,7 +102,7 @@ def run_comparison_bars(table: pd.DataFrame, labels: tuple[str, str] = ("A", "B"
                              textposition="outside"), row=1, col=j)
     # Category axes: plotly would read labels such as "#1" as the number 1.
     fig.update_xaxes(type="category")
-    fig.update_layout(**style.layout(height=320))
+    fig.update_layout(**style.layout(height=320, panels=max(1, len(tasks))))
     return fig
 
 
