@@ -123,7 +123,7 @@ def test_closed_forms_match_each_methods_own_task_weights(method):
 
     weighting = build_weighting(method, pg._TASKS, None)
     rng = np.random.default_rng(1)
-    for _ in range(200):
+    for _ in range(60 if method == "cagrad" else 200):  # CAGrad's own solver: cvxpy, ~50 ms a call
         jac = rng.standard_normal((2, 2))
         g = jac @ jac.T
         g /= np.trace(g)
