@@ -37,6 +37,7 @@ from .errors import ConfigError
 from .models.base import ModelOutput
 from .tasks import TaskSpec
 from .weighting import available_weightings, build_weighting, weighting_status
+from .weighting.cagrad import C as CAGRAD_C
 
 #: Where the papers start their trajectories (Nash-MTL's toy.py).
 START_POINTS: dict[str, tuple[float, float]] = {
@@ -180,8 +181,8 @@ def _generic_trajectory(method: str, start: tuple[float, float], steps: int, lr:
 # closed form: the Jacobian below, and the two-task solutions of the methods in
 # :data:`CLOSED_FORM`. ``tests/test_playground.py`` checks each closed form against the
 # method's own ``task_weights`` on random Gramians and whole trajectories against the
-# generic path, so the two cannot drift apart; methods without one (learned weights,
-# Nash-MTL's iterative solver) keep the generic path.
+# generic path, so the two cannot drift apart; methods without one (learned weights and
+# loss-based methods) keep the generic path.
 
 
 def toy_jacobian(x: Sequence[float]) -> tuple[tuple[float, float], tuple[float, float, float, float]]:
@@ -198,8 +199,9 @@ def toy_jacobian(x: Sequence[float]) -> tuple[tuple[float, float], tuple[float, 
     d21, d22 = (-0.5 / a2, -sech2 / a2) if abs(a2) > _LOWER else (0.0, 0.0)
     th_half = math.tanh(0.5 * x2)
     dth_half = 0.5 * (1.0 - th_half * th_half)
-    c1, dc1 = (th_half, dth_half) if th_half > 0 else (0.0, 0.0)
-    c2, dc2 = (-th_half, -dth_half) if th_half < 0 else (0.0, 0.0)
+    # torch.clamp passes the gradient at the bound itself: at x2 = 0 both branches do.
+    c1, dc1 = (th_half, dth_half) if th_half >= 0 else (0.0, 0.0)
+    c2, dc2 = (-th_half, -dth_half) if th_half <= 0 else (0.0, 0.0)
     q, dq = 0.01 * (x2 + 8) ** 2, 0.02 * (x2 + 8)
     f1_sq, f2_sq = (7 - x1) ** 2 / 10 + q - 20, (x1 + 7) ** 2 / 10 + q - 20
     losses = (f1 * c1 + f1_sq * c2, f2 * c1 + f2_sq * c2)
@@ -244,9 +246,49 @@ def _imtl_g(g, p):
     return float(inv[0]), float(inv[1])
 
 
+def _cagrad(g, p, c=CAGRAD_C, eps=1e-4):
+    # TorchJD's dual, min over the simplex of w.G0/2 + c |g0| |J^T w| (g0 the mean of the
+    # preference-scaled gradients), is convex in one variable with two tasks:
+    # w = (a, 1 - a), |J^T w|^2 = A a^2 + B a + C = A t^2 + D with t = a + B / 2A. Its
+    # stationary point solves s A t / sqrt(A t^2 + D) = -(b1 - b2), a quadratic in t;
+    # clipped to [0, 1] it is the constrained minimum (convexity).
+    s1, s2 = 2 * p[0], 2 * p[1]
+    if s1 <= 0 or s2 <= 0:  # a task the user switched off is left out: follow the other
+        return (0.0, 1.0) if s1 <= 0 else (1.0, 0.0)
+    h11, h12, h22 = g[0] * s1 * s1, g[1] * s1 * s2, g[2] * s2 * s2
+    trace = h11 + h22
+    if trace < eps:
+        return 0.0, 0.0
+    h11, h12, h22 = h11 / trace, h12 / trace, h22 / trace
+    d = (h11 - h22) / 2  # (G 1/2)_1 - (G 1/2)_2
+    s = c * math.sqrt(max(h11 + 2 * h12 + h22, 0.0)) / 2  # c |g0|
+    quad_a, quad_b, quad_c = h11 - 2 * h12 + h22, 2 * (h12 - h22), h22
+    r2 = (d / s) ** 2 if s > 0 else math.inf
+    if quad_a <= 1e-15 or r2 >= quad_a:  # no interior stationary point: a vertex
+        a = 0.0 if d > 0 else 1.0
+    else:
+        dist2 = max(quad_c - quad_b * quad_b / (4 * quad_a), 0.0)
+        t = -math.copysign(math.sqrt(r2 * dist2 / (quad_a * (quad_a - r2))), d)
+        a = min(1.0, max(0.0, t - quad_b / (2 * quad_a)))
+    norm = math.sqrt(max(quad_a * a * a + quad_b * a + quad_c, 0.0))
+    if norm < eps:  # on the Pareto front: TorchJD returns no update
+        return 0.0, 0.0
+    return (0.5 + s / norm * a) * s1, (0.5 + s / norm * (1 - a)) * s2
+
+
+def _nash_mtl(g, p):
+    # The bargaining solution a_t (G a)_t = 1 for both tasks gives a2 / a1 = sqrt(G11 / G22):
+    # with two tasks Nash-MTL steps along the sum of the *unit* gradients (the bisector),
+    # whatever the preference. TorchJD reaches it by a sequence of convex programs; in the
+    # batches where its linearized program fails (strong conflict) it keeps the previous
+    # weights instead, which the exact solution here does not imitate.
+    return 1 / math.sqrt(g[0]), 1 / math.sqrt(g[2])
+
+
 #: The methods with a two-task closed form (``tests/test_playground.py`` checks each
 #: against the method's own ``task_weights``).
-CLOSED_FORM = {"mgda": _mgda, "pcgrad": _pcgrad, "upgrad": _upgrad, "imtl_g": _imtl_g}
+CLOSED_FORM = {"mgda": _mgda, "pcgrad": _pcgrad, "upgrad": _upgrad, "imtl_g": _imtl_g, "cagrad": _cagrad,
+               "nash_mtl": _nash_mtl}
 
 
 def has_fast_path(method: str) -> bool:

@@ -32,11 +32,36 @@ def test_unknown_lesson_is_a_clear_error():
         get_lesson("nope")
 
 
+#: Each lesson must train in under 10 s on two cores. Checked as CPU time on one torch
+#: thread, which a busy machine barely changes (several threads spin while they wait for a
+#: core and inflate it: 15-29 s measured at load 27 for a 2-5 s training); one core's time
+#: bounds two cores' wall time. Measured about 2 s per lesson setting, 4-6 s for a
+#: process's first training.
+TRAIN_CPU_SECONDS = 10.0
+
+
+def _train(lesson, value, seed):
+    import time
+
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        begin = time.process_time()
+        trained = lesson.train(value, seed)
+        seconds = time.process_time() - begin
+    finally:
+        torch.set_num_threads(threads)
+    assert seconds < TRAIN_CPU_SECONDS, (lesson.name, value, seed, seconds)
+    return trained
+
+
 def _effects(name: str, value) -> list[float]:
     lesson = get_lesson(name)
     out = []
     for seed in SEEDS:
-        trained = lesson.train(value, seed)
+        trained = _train(lesson, value, seed)
         view = lesson.view(trained, value)
         assert isinstance(view, LessonView) and view.figure.data and view.what_you_see
         out.append(lesson.effect(trained))
@@ -57,26 +82,28 @@ def test_conflict_static_moves_against_a_task_and_the_conflict_aware_method_does
     lesson = get_lesson("conflict")
     method = lesson.control.default
     for seed in SEEDS:
-        t = lesson.train(method, seed)
+        t = _train(lesson, method, seed)
         # Conflict by construction: the gradients' cosine is negative in most batches.
         assert t["static"]["cos"] < 0 and t["static"]["conflict"] > 0.5, t["static"]
-        # Static weights sometimes step against a task; the conflict-aware method never does.
-        assert t["static"]["against"] > 0.02, t["static"]
+        # Static weights often step against a task (measured 41%, 62%, 100% of batches);
+        # the conflict-aware method never does.
+        assert t["static"]["against"] > 0.3, t["static"]
         assert t["method"]["against"] == 0, t["method"]
-        assert lesson.effect(t) > 0.02
+        assert lesson.effect(t) > 0.3
 
 
 @pytest.mark.slow
 def test_paradox_clicks_alone_lose_relevance_while_efficiency_barely_moves():
     lesson = get_lesson("paradox")
+    gains, drops = [], []
     for seed in SEEDS:
-        t = lesson.train(None, seed)
+        t = _train(lesson, None, seed)
         nums = lesson.view(t, 0.0).numbers
-        # Measured on seeds 0-2: gain +0.16/+0.17/+0.05 NDCG, click rate -5.7/-6.0/-1.5 points.
-        assert nums["gain"] >= 0.04, nums  # the fused ranking beats clicks alone on relevance
-        assert nums["efficiency_drop"] < 0.08, nums  # at a cost of a few points of click rate
-        # Clicks alone rank *worse than random* on relevance (measured 0.51-0.52 vs 0.63-0.64).
-        assert nums["ndcg_clicks"] < nums["ndcg_random"] - 0.05, nums
+        gains.append(nums["gain"])
+        drops.append(nums["efficiency_drop"])
+        # Measured on seeds 0-2: gain +0.042/+0.104/+0.199 NDCG, click rate -0.7/-0.1/-3.3 points.
+        assert nums["gain"] >= 0.03, nums  # the fused ranking beats clicks alone on relevance
+        assert nums["efficiency_drop"] < 0.045, nums  # at a cost of a few points of click rate at most
         curve = t["curve"]
         oracle = curve.oracle
         assert oracle is not None
@@ -91,13 +118,15 @@ def test_paradox_clicks_alone_lose_relevance_while_efficiency_barely_moves():
         # The curve spans a visible range on both axes (alpha from 0 to 1).
         assert curve.points["efficiency_at_k"].max() - curve.points["efficiency_at_k"].min() > 0.02
         assert curve.points["relevance_ndcg_at_k"].max() - curve.points["relevance_ndcg_at_k"].min() > 0.01
+    # On average relevance moves far more than efficiency (measured +0.115 NDCG vs -1.4 points of click rate).
+    assert np.mean(gains) >= 0.08 and np.mean(drops) < 0.02, (gains, drops)
 
 
 @pytest.mark.slow
 def test_pareto_front_exists_and_one_conditioned_model_costs_less_than_the_retrains():
     lesson = get_lesson("pareto")
     for seed in SEEDS:
-        t = lesson.train(None, seed)
+        t = _train(lesson, None, seed)
         assert lesson.effect(t) > 0.005, seed
         low, high = lesson.view(t, 0.05).numbers, lesson.view(t, 0.95).numbers
         assert low["time_ratio"] > 1.5  # one conditioned model costs less than the retrains

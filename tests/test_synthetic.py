@@ -306,6 +306,10 @@ def test_like_offset_makes_likes_sparser_and_match_strength_weakens_taste():
     assert sparse["like"].mean() < dense["like"].mean() / 2.5
     flat = simulate(n_users=100, n_items=200, n_impressions=20_000, seed=2, match_strength=0.0)
     assert flat["true_click"].std() < dense["true_click"].std()
+    # appeal_strength flattens the click rates across videos and leaves likes alone.
+    weak = simulate(n_users=100, n_items=200, n_impressions=20_000, seed=2, click_gate=False, appeal_strength=0.3)
+    assert weak["true_click"].std() < 0.85 * dense["true_click"].std()
+    pd.testing.assert_series_equal(weak["true_like"], dense["true_like"])
 
 
 def test_outcome_coupling_correlates_the_draws_and_keeps_the_truth():
@@ -322,6 +326,7 @@ def test_outcome_coupling_correlates_the_draws_and_keeps_the_truth():
     ({"click_gate": "yes"}, "click_gate"),
     ({"like_offset": float("nan")}, "like_offset"),
     ({"match_strength": -1.0}, "match_strength"),
+    ({"appeal_strength": -0.5}, "appeal_strength"),
     ({"outcome_coupling": 1.5}, "outcome_coupling"),
 ])
 def test_bad_scenario_knobs_raise(overrides, words):

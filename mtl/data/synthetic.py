@@ -37,7 +37,9 @@ Details
 -------
 With ``s = task_noise`` and ``k(s) = sqrt(1 + pi s^2 / 8)``:
 
-* ``p_click = sigmoid((a0 + user_bias + 0.9 appeal + 0.7 match) / k(s))``.
+* ``p_click = sigmoid((a0 + user_bias + 0.9 appeal + 0.7 match) / k(s))`` (the
+  appeal term scaled by ``appeal_strength``, the match terms of every outcome by
+  ``match_strength``; both 1 by default).
 * ``p_like | click = sigmoid((b0 + user_like_bias + 1.1 quality + 0.6 match
   - 0.25 appeal) / k(s))`` (click-bait slightly disappoints).
 * Dividing a logit by ``k(s)`` is what averaging it over unobserved N(0, s^2) noise
@@ -244,6 +246,7 @@ class SimulationConfig:
     click_gate: bool = True  # False: every impression is watched (an autoplay feed), so like/long view/watch/rating need no click
     like_offset: float = 0.0  # added to the like logit: negative = sparser likes (-2 gives ~4x fewer)
     match_strength: float = 1.0  # scales the user-item taste match in every outcome (0 = only appeal and quality matter)
+    appeal_strength: float = 1.0  # scales appeal's pull on the click (0 = clicks ignore appeal: click rates flatter across videos)
     outcome_coupling: float = 0.0  # correlation in [-1, 1] of the unobserved per-impression drivers of click and like (negative: a click makes a like less likely); marginals and true_* unchanged
 
     def __post_init__(self) -> None:
@@ -272,7 +275,7 @@ class SimulationConfig:
             )
         if not isinstance(self.click_gate, (bool, np.bool_)):
             raise SimulationConfigError(f"click_gate must be True or False, got {self.click_gate!r}.")
-        for name in ("like_offset", "match_strength"):
+        for name in ("like_offset", "match_strength", "appeal_strength"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
                     or not math.isfinite(value):
@@ -283,10 +286,9 @@ class SimulationConfig:
             raise SimulationConfigError(
                 f"outcome_coupling must be a number between -1 and 1, got {coupling!r}."
             )
-        if self.match_strength < 0:
-            raise SimulationConfigError(
-                f"match_strength must be non-negative, got {self.match_strength!r}."
-            )
+        for name in ("match_strength", "appeal_strength"):
+            if getattr(self, name) < 0:
+                raise SimulationConfigError(f"{name} must be non-negative, got {getattr(self, name)!r}.")
         if self.exposure not in EXPOSURES:
             raise SimulationConfigError(
                 f"exposure must be one of {', '.join(repr(e) for e in EXPOSURES)}; "
@@ -441,7 +443,7 @@ def simulate(config: SimulationConfig | None = None, **overrides) -> pd.DataFram
         match = float(cfg.match_strength) * match
     a, q = appeal[items], quality[items]
     flatten = _flatten(sigma)  # a logit plus N(0, sigma^2) noise, averaged out
-    p_click = _sigmoid((_CLICK_INTERCEPT + click_bias[users] + _CLICK_APPEAL * a
+    p_click = _sigmoid((_CLICK_INTERCEPT + click_bias[users] + _CLICK_APPEAL * float(cfg.appeal_strength) * a
                         + _CLICK_MATCH * match) / flatten)
     like_logit = (_LIKE_INTERCEPT + float(cfg.like_offset) + like_bias[users] + _LIKE_QUALITY * q
                   + _LIKE_MATCH * match + _LIKE_APPEAL * a) / flatten

@@ -5,9 +5,9 @@ feed the click follows only a video's *appeal* and the like only its *quality*, 
 independent properties (correlation 0, no shared taste match), and the shared
 bottom is a bottleneck of one unit. Each task wants that unit to describe its
 own property, so on most batches the two task gradients on the shared layer point
-in opposing directions. The team weights clicks 80/20.
+in opposing directions. The team weights clicks 95/5.
 
-Two models train on the same split with the same 80/20 preference: static weights
+Two models train on the same split with the same 95/5 preference: static weights
 (the weighted sum of the losses) and the conflict-aware method chosen with the
 control. Gradient diagnostics are
 recorded every other batch. From them the lesson measures, per run, the cosine
@@ -34,7 +34,10 @@ from ._common import feed, pct, prepared, train
 SCENARIO = dict(n_users=400, n_items=300, n_impressions=16_000, exposure="random", click_gate=False,
                 appeal_quality_corr=0.0, like_offset=2.0, match_strength=0.0, task_noise=0.3)
 TASKS = ["click", "like"]
-PREFERENCE = {"click": 0.8, "like": 0.2}
+#: Clicks first, as a growth team would weight them. The weaker the like's weight, the more
+#: often a conflicting batch tips the weighted sum against it: at 80/20 static weights went
+#: against a task in 3%, 9% and 97% of batches (seeds 0-2), at 95/5 in 41%, 62% and 100%.
+PREFERENCE = {"click": 0.95, "like": 0.05}
 #: One shared unit: it cannot describe both properties, so the tasks compete for it.
 NETWORK = ModelConfig(emb_dim=8, hidden=(1,), tower=(8,))
 #: Initializations tried before a dead shared unit is reported (see :meth:`Conflict._run`).
@@ -74,7 +77,7 @@ class Conflict(Lesson):
         "directions.** On this feed the click follows only a video's *appeal*, the like only its *quality*, two "
         "unrelated properties, and the shared layer has room for just one number per impression. Each task pulls "
         "that number towards its own property: the two task gradients have a *negative cosine*: conflict.\n\n"
-        "The team weights clicks 80% and likes 20%. With **static weights** the shared layer follows the weighted "
+        "The team weights clicks 95% and likes 5%. With **static weights** the shared layer follows the weighted "
         "sum of the gradients; when the click's pull outweighs the like's, that sum points *against* the like: "
         "the step makes the like worse. A **conflict-aware method** (the control) chooses an update that, on the shared layers, "
         "moves against no task. The chart shows the cosine between the two task gradients during training for "
