@@ -61,19 +61,17 @@ def _load_data(args):
 
 # ----------------------------------------------------------------------- synth
 def cmd_synth(args) -> int:
-    from .data.synthetic import simulate, write
+    from .data.synthetic import SimulationConfig, write_chunked
 
-    df = simulate(n_users=args.users, n_items=args.items, n_impressions=args.impressions, seed=args.seed,
-                  appeal_quality_corr=args.appeal_quality_corr, exposure=args.exposure, task_noise=args.noise)
-    out = Path(args.out)
-    if out.parent and not out.parent.exists():
-        out.parent.mkdir(parents=True)
+    config = SimulationConfig(n_users=args.users, n_items=args.items, n_impressions=args.impressions, seed=args.seed,
+                              appeal_quality_corr=args.appeal_quality_corr, exposure=args.exposure,
+                              task_noise=args.noise)
     try:
-        write(df, out)
+        log = write_chunked(args.out, config)  # chunk by chunk: 10M impressions in bounded memory
     except ValueError as err:
         raise ConfigError(str(err)) from None
-    rates = ", ".join(f"{c} {df[c].mean():.1%}" for c in ("click", "like", "long_view"))
-    print(f"wrote {len(df):,} impressions ({df.user_id.nunique():,} users, {df.item_id.nunique():,} items) to {out}; {rates}")
+    rates = ", ".join(f"{c} {r:.1%}" for c, r in log.rates.items())
+    print(f"wrote {log.rows:,} impressions ({log.users:,} users, {log.items:,} items) to {log.path}; {rates}")
     return 0
 
 
