@@ -120,7 +120,7 @@ def _config(args, data, sample, **defaults):
 
 
 #: Flags named like the ``TrainConfig`` field they set.
-_CONFIG_FLAGS = ("arch", "weighting", "epochs", "batch_size", "lr", "patience", "seed", "device")
+_CONFIG_FLAGS = ("arch", "weighting", "epochs", "batch_size", "lr", "patience", "seed", "device", "precision")
 #: Flags that set a ``ModelConfig`` field.
 _MODEL_FLAGS = {"emb_dim": "emb_dim", "emb_sizing": "emb_sizing", "experts": "n_experts", "levels": "n_levels",
                 "dropout": "dropout"}
@@ -411,6 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .models import ModelConfig, available_models
     from .setup import MANY_MODELS_EPOCHS, MIN_STEPS
     from .train import TrainConfig
+    from .train.config import PRECISIONS
     from .train.device import DEVICES
     from .weighting import available_weightings
 
@@ -477,6 +478,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dropout", type=float, help=f"dropout rate in [0, 1) (default: {m.dropout:g})")
     t.add_argument("--seed", type=int, help=f"seeds the split, the initialization and the shuffling (default: {d.seed})")
     t.add_argument("--device", choices=list(DEVICES), help=f"default: {d.device}")
+    t.add_argument("--precision", choices=list(PRECISIONS),
+                   help=f"bf16: bfloat16 autocast of forward passes and losses (faster on GPUs) (default: {d.precision})")
     split_args(t)
     t.add_argument("--diagnostics-every", type=int, metavar="N",
                    help="measure gradient diagnostics every N batches, 0 = off (default: about 200 per run)")
