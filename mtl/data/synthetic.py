@@ -703,7 +703,7 @@ class _ChunkSink:
             self._file.write(df.to_csv(index=False, header=self._header, lineterminator="\n").encode("utf-8"))
             self._header = False
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *_exc) -> None:
         if self._writer is not None:
             self._writer.close()
         if self._file is not None:
