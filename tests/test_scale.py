@@ -94,6 +94,13 @@ def test_parquet_path_read_in_narrow_integer_types(tmp_path):
     assert (uploaded.mid.to_numpy() == back["mid"].to_numpy()).all()
 
 
+def test_narrowed_parquet_keeps_the_pandas_index_it_was_written_with(tmp_path):
+    frame = pd.DataFrame({"a": np.arange(100)}, index=pd.Index(np.arange(100) + 5, name="rowid"))
+    frame.to_parquet(tmp_path / "i.parquet")
+    back = read_table(tmp_path / "i.parquet")
+    assert str(back.a.dtype) == "int8" and back.index.name == "rowid" and back.index[0] == 5
+
+
 def test_parquet_path_is_not_held_to_the_upload_decompressed_limit(tmp_path):
     path = tmp_path / "t.parquet"
     pd.DataFrame({"user_id": np.arange(5000), "click": np.arange(5000) % 2}).to_parquet(path)

@@ -277,9 +277,12 @@ def _read_parquet(source, name: str, max_decompressed: int | None, max_columns: 
         batches = []
         for batch in file.iter_batches(batch_size=PARQUET_BATCH_ROWS):
             if narrow:
+                target = batch.schema  # with its pandas metadata (the index, extension types)
+                for i, f in enumerate(target):
+                    if f.name in narrow:
+                        target = target.set(i, f.with_type(narrow[f.name]))
                 batch = pa.RecordBatch.from_arrays(
-                    [col.cast(narrow[f.name]) if f.name in narrow else col for f, col in zip(batch.schema, batch.columns)],
-                    names=batch.schema.names)
+                    [col.cast(t) if col.type != t else col for col, t in zip(batch.columns, target.types)], schema=target)
             batches.append(batch)
         table = pa.Table.from_batches(batches, schema=batches[0].schema) if batches else schema.empty_table()
         del batches
