@@ -67,19 +67,17 @@ def _load_data(args):
 
 # ----------------------------------------------------------------------- synth
 def cmd_synth(args) -> int:
-    from .data.synthetic import simulate, write
+    from .data.synthetic import SimulationConfig, write_chunked
 
-    df = simulate(n_users=args.users, n_items=args.items, n_impressions=args.impressions, seed=args.seed,
-                  appeal_quality_corr=args.appeal_quality_corr, exposure=args.exposure, task_noise=args.noise)
-    out = Path(args.out)
-    if out.parent and not out.parent.exists():
-        out.parent.mkdir(parents=True)
+    config = SimulationConfig(n_users=args.users, n_items=args.items, n_impressions=args.impressions, seed=args.seed,
+                              appeal_quality_corr=args.appeal_quality_corr, exposure=args.exposure,
+                              task_noise=args.noise)
     try:
-        write(df, out)
+        log = write_chunked(args.out, config)  # chunk by chunk: 10M impressions in bounded memory
     except ValueError as err:
         raise ConfigError(str(err)) from None
-    rates = ", ".join(f"{c} {df[c].mean():.1%}" for c in ("click", "like", "long_view"))
-    print(f"wrote {len(df):,} impressions ({df.user_id.nunique():,} users, {df.item_id.nunique():,} items) to {out}; {rates}")
+    rates = ", ".join(f"{c} {r:.1%}" for c, r in log.rates.items())
+    print(f"wrote {log.rows:,} impressions ({log.users:,} users, {log.items:,} items) to {log.path}; {rates}")
     return 0
 
 
@@ -128,7 +126,7 @@ def _config(args, data, sample, **defaults):
 
 
 #: Flags named like the ``TrainConfig`` field they set.
-_CONFIG_FLAGS = ("arch", "weighting", "epochs", "batch_size", "lr", "patience", "seed", "device")
+_CONFIG_FLAGS = ("arch", "weighting", "epochs", "batch_size", "lr", "patience", "seed", "device", "precision")
 #: Flags that set a ``ModelConfig`` field.
 _MODEL_FLAGS = {"emb_dim": "emb_dim", "emb_sizing": "emb_sizing", "experts": "n_experts", "levels": "n_levels",
                 "dropout": "dropout"}
@@ -448,6 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .models import ModelConfig, available_models
     from .setup import MANY_MODELS_EPOCHS, MIN_STEPS
     from .train import TrainConfig
+    from .train.config import PRECISIONS
     from .train.device import DEVICES
     from .weighting import available_weightings
 
@@ -517,6 +516,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dropout", type=float, help=f"dropout rate in [0, 1) (default: {m.dropout:g})")
     t.add_argument("--seed", type=int, help=f"seeds the split, the initialization and the shuffling (default: {d.seed})")
     t.add_argument("--device", choices=list(DEVICES), help=f"default: {d.device}")
+    t.add_argument("--precision", choices=list(PRECISIONS),
+                   help=f"bf16: bfloat16 autocast of forward passes and losses (faster on GPUs) (default: {d.precision})")
     split_args(t)
     t.add_argument("--diagnostics-every", type=int, metavar="N",
                    help="measure gradient diagnostics every N batches, 0 = off (default: about 200 per run)")

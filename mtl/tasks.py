@@ -69,6 +69,8 @@ def task_loss(spec: TaskSpec, output: torch.Tensor, target: torch.Tensor) -> tor
     regression). Returns 0 (with a gradient path) when a batch has no labelled row.
     """
     mask = ~torch.isnan(target)
+    if output.device.type != "cpu":
+        return _masked_loss(spec, output, target, mask)
     if not bool(mask.any()):
         return output.sum() * 0.0
     out, y = output[mask], target[mask]
@@ -77,6 +79,23 @@ def task_loss(spec: TaskSpec, output: torch.Tensor, target: torch.Tensor) -> tor
     if spec.kind == "regression":
         return F.mse_loss(out, y)
     return F.cross_entropy(out, y.long())
+
+
+def _masked_loss(spec: TaskSpec, output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """:func:`task_loss` without reading anything back from an accelerator: testing
+    ``mask.any()`` or selecting ``output[mask]`` makes the host wait for the device on
+    every batch. Unlabelled rows get weight 0 instead of being dropped; the mean is over
+    the labelled rows (0, with a gradient path, when there are none). On the CPU the
+    selection is cheap and :func:`task_loss` keeps it (bit-identical to earlier runs)."""
+    weight = mask.to(output.dtype if output.is_floating_point() else torch.float32)
+    y = torch.where(mask, target, torch.zeros_like(target))
+    if spec.kind == "binary":
+        rows = F.binary_cross_entropy_with_logits(output, y.to(output.dtype), reduction="none")
+    elif spec.kind == "regression":
+        rows = F.mse_loss(output, y.to(output.dtype), reduction="none")
+    else:
+        rows = F.cross_entropy(output, y.long(), reduction="none")
+    return (rows * weight).sum() / weight.sum().clamp(min=1.0)
 
 
 def predict(spec: TaskSpec, output: torch.Tensor) -> torch.Tensor:

@@ -143,7 +143,7 @@ def test_parts_cover_the_rows(prepared, tiny_data):
     assert np.array_equal(np.sort(rows), np.arange(tiny_data.n_rows))
     for part in (prepared.train, prepared.valid, prepared.test):
         n = len(part)
-        assert part.x_cat.shape == (n, len(prepared.encoder.categorical)) and part.x_cat.dtype == torch.int64
+        assert part.x_cat.shape == (n, len(prepared.encoder.categorical)) and part.x_cat.dtype == torch.int32
         assert part.x_num.shape == (n, len(prepared.encoder.numeric_names)) and part.x_num.dtype == torch.float32
         assert part.y.shape == (n, 3) and part.y.dtype == torch.float32
         assert torch.isfinite(part.x_num).all()

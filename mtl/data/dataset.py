@@ -22,7 +22,7 @@ from ..errors import ConfigError, DataError
 from ..tasks import TaskSpec
 from .derive import apply_derived
 from .encode import MAX_STAT_LABELS, FeatureEncoder, canonical
-from .io import DEFAULT_MAX_BYTES, Source, read_table
+from .io import DEFAULT_MAX_DECOMPRESSED_BYTES, Source, read_table
 from .schema import ITEM_NAMES, MAX_CLASSES, USER_NAMES, RoleOverrides, Schema, infer_schema
 from .split import MIN_ROWS_PER_PART, SplitSpec, split_indices
 
@@ -110,7 +110,7 @@ def from_frame(
     ov = roles if isinstance(roles, RoleOverrides) else RoleOverrides.from_dict(roles)
     frame = frame.reset_index(drop=True)
     here = set(map(str, frame.columns))  # derived labels and side-table columns come later
-    ids = infer_schema(frame, RoleOverrides(user=ov.user, item=ov.item, time=ov.time,
+    ids = _infer_roles(frame, RoleOverrides(user=ov.user, item=ov.item, time=ov.time,
                                             ignore=[c for c in ov.ignore if c in here],
                                             labels={c: k for c, k in ov.labels.items() if c in here}))
     side: dict[str, str] = {}
@@ -125,7 +125,7 @@ def from_frame(
         joined = _join_side(joined, item_table, ids.item, ITEM_NAMES, "item", side)
     joined = apply_derived(joined, ov.derive)
     joined, words = _boolean_words(joined)
-    schema = infer_schema(joined, ov, side=side)
+    schema = _infer_roles(joined, ov, side=side)
     for col, (yes, no) in words.items():
         said = f"'{yes}'/'{no}' read as 1/0"
         if schema.labels.get(col) == "binary" and col not in ov.labels:
@@ -134,6 +134,37 @@ def from_frame(
             schema.notes[col] = f"{schema.notes[col]}; {said}"
         schema.remarks[col] = f"Column '{col}': values {said}."
     return InteractionData(frame=joined, schema=schema, name=name, user_table=user_table, item_table=item_table)
+
+
+#: Tables longer than this have their column roles inferred on this many rows.
+ROLE_SAMPLE_ROWS = 500_000
+
+
+def _infer_roles(frame: pd.DataFrame, overrides: RoleOverrides, side: dict | None = None) -> Schema:
+    """:func:`infer_schema` on at most :data:`ROLE_SAMPLE_ROWS` rows (kept in file
+    order, so a sorted column stays sorted): inference counts distinct values, pairs
+    and string lengths, which on 10M rows takes minutes and GBs. The decisions a
+    sample could get wrong are checked on every row: a label read as 0/1 has no other
+    value, a constant column or a row number is one. If a check fails, the roles are
+    inferred on the whole table."""
+    if len(frame) <= ROLE_SAMPLE_ROWS:
+        return infer_schema(frame, overrides, side=side)
+    rows = np.sort(np.random.default_rng(0).choice(len(frame), ROLE_SAMPLE_ROWS, replace=False))
+    schema = infer_schema(frame.iloc[rows], overrides, side=side)
+    for col, kind in schema.labels.items():
+        if kind == "binary" and col not in overrides.labels and not _only_0_1(frame[col]):
+            return infer_schema(frame, overrides, side=side)
+    for col, note in schema.notes.items():
+        if (note.startswith("ignored: constant") and frame[col].nunique(dropna=True) > 1) or (
+                note.startswith("ignored: a row number") and not frame[col].is_unique):
+            return infer_schema(frame, overrides, side=side)
+    return schema
+
+
+def _only_0_1(s: pd.Series) -> bool:
+    if pd.api.types.is_bool_dtype(s):
+        return True
+    return pd.api.types.is_numeric_dtype(s) and bool(np.isin(s.dropna().unique(), [0, 1]).all())
 
 
 #: Spellings of a yes/no outcome, read as 1/0 (case and spaces ignored).
@@ -153,6 +184,8 @@ def _boolean_words(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, tuple[s
         values = s.dropna()
         if values.empty:
             continue
+        if s.dtype == "str" and values.nunique() > 16:
+            continue  # text of many values (a title, an id): decided without a look at every row
         if values.map(lambda v: isinstance(v, (bool, np.bool_))).all():
             out[col] = s.map(lambda v: v if pd.isna(v) else float(bool(v))).astype(float)
             words[col] = ("True", "False")
@@ -180,17 +213,25 @@ def load(
     item_features: Source | None = None,
     roles: RoleOverrides | dict | None = None,
     name: str | None = None,
-    max_bytes: int | None = DEFAULT_MAX_BYTES,
+    max_bytes: int | None = None,
     max_rows: int | None = None,
+    max_decompressed_bytes: int | None = DEFAULT_MAX_DECOMPRESSED_BYTES,
 ) -> InteractionData:
     """Read an interaction table (CSV, CSV.gz or Parquet) and optional user / item
     feature tables, joined on the user / item id, and infer column roles.
 
+    The library and the CLI read a Parquet file of any size (batch by batch into
+    narrow columns: a 10M-row log takes about 1 GB, see ``benchmarks/scale.py``), and
+    by default no file is refused for its size on disk (``max_bytes``). A CSV.gz is
+    still refused beyond ``max_decompressed_bytes`` of text (a decompression bomb, and
+    CSV is parsed in one piece): write large logs as Parquet. The app's uploads keep
+    their own limits (``server.maxUploadSize`` and :func:`~mtl.data.io.read_table`'s).
     Raises :class:`~mtl.errors.DataError` with a readable message on bad input.
     """
-    frame = read_table(path, max_bytes=max_bytes, max_rows=max_rows)
-    user_table = read_table(user_features, max_bytes=max_bytes) if user_features is not None else None
-    item_table = read_table(item_features, max_bytes=max_bytes) if item_features is not None else None
+    limits = {"max_bytes": max_bytes, "max_decompressed_bytes": max_decompressed_bytes}
+    frame = read_table(path, max_rows=max_rows, **limits)
+    user_table = read_table(user_features, **limits) if user_features is not None else None
+    item_table = read_table(item_features, **limits) if item_features is not None else None
     label = name or getattr(path, "name", None) or str(path).rsplit("/", 1)[-1]
     data = from_frame(frame, user_table=user_table, item_table=item_table, roles=roles, name=label)
     check_usable(data)
@@ -451,9 +492,12 @@ def prepare(
         time=frame[time_col] if time_col else None,
         users=frame[schema.user] if schema.user else None,
     )
-    # Canonicalize categorical columns once, not once per use.
+    # Only the columns the encoders read travel on (titles, oracle and ignored columns
+    # would be copied into every split part), with categorical columns canonicalized
+    # once, not once per use.
     cat_cols = [c for c in dict.fromkeys([schema.user, schema.item, *schema.categorical]) if c]
-    frame = frame.assign(**{c: canonical(frame[c]) for c in cat_cols})
+    used = list(dict.fromkeys([*cat_cols, *schema.numeric, *schema.labels]))
+    frame = pd.DataFrame({c: canonical(frame[c]) if c in cat_cols else frame[c] for c in used}, index=frame.index)
     train_frame = frame.iloc[train_idx]
     specs = [_task_spec(t, schema.labels[t], labels[t].iloc[train_idx]) for t in tasks]
 
@@ -475,16 +519,22 @@ def prepare(
         stat_labels = [c for c in ordered if schema.labels[c] != "multiclass"][:MAX_STAT_LABELS]
     train_stats = encoder.fit_id_stats(train_frame, schema, stat_labels, seed=spec.seed) if id_stats else None
 
-    def make_part(rows: np.ndarray, stats=None) -> Part:
-        sub = frame.iloc[rows]
+    users = data.frame[schema.user] if schema.user else None
+
+    def make_part(rows: np.ndarray, sub: pd.DataFrame | None = None, stats=None) -> Part:
+        sub = frame.iloc[rows] if sub is None else sub
         x_cat, x_num = encoder.transform(sub, id_stats=stats)
-        groups = canonical(sub[schema.user]).to_numpy() if schema.user else None
+        # The user ids as stored (a narrow integer column stays narrow): the same user is
+        # the same value in every part, which is all per-user metrics (GAUC) need.
+        groups = users.iloc[rows].to_numpy() if users is not None else None
         return Part(torch.from_numpy(x_cat), torch.from_numpy(x_num), _targets(frame, rows, specs, labels), rows, groups)
 
+    train = make_part(train_idx, train_frame, train_stats)
+    del train_frame, train_stats  # the training rows' copy is encoded; valid and test copy far fewer rows
     prepared = PreparedData(
         data=data if not leaks else InteractionData(data.frame, schema, data.name, data.user_table, data.item_table),
         tasks=specs, encoder=encoder, split=spec,
-        train=make_part(train_idx, train_stats), valid=make_part(valid_idx), test=make_part(test_idx),
+        train=train, valid=make_part(valid_idx), test=make_part(test_idx),
         warnings=warnings,
     )
     for t, j in zip(specs, range(len(specs))):

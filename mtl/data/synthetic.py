@@ -346,7 +346,7 @@ def _make_titles(rng: np.random.Generator, names: list[str], cat: np.ndarray,
     return out
 
 
-def simulate(config: SimulationConfig | None = None, **overrides) -> pd.DataFrame:
+def simulate(config: SimulationConfig | None = None, *, _part: int = 0, **overrides) -> pd.DataFrame:
     """Simulate a feed log; see the module docstring for the generative story.
 
     ``simulate(n_users=500, seed=3)`` is the same as
@@ -378,6 +378,8 @@ def simulate(config: SimulationConfig | None = None, **overrides) -> pd.DataFram
     rho = float(cfg.appeal_quality_corr)
 
     streams = np.random.SeedSequence(int(cfg.seed)).spawn(7)
+    if _part:  # another chunk of the same world (write_chunked): new exposure, outcome and time draws
+        streams[3:6] = np.random.SeedSequence([int(cfg.seed), int(_part)]).spawn(3)
     rng_topic, rng_user, rng_item, rng_expo, rng_out, rng_time, rng_title = (
         np.random.default_rng(s) for s in streams
     )
@@ -582,4 +584,131 @@ __all__ = [
     "bayes_auc",
     "simulate",
     "write",
+    "write_chunked",
 ]
+
+
+# ------------------------------------------------------- large logs, chunk by chunk
+#: Impressions simulated at once by :func:`write_chunked` (about 0.5 GB of work memory).
+CHUNK_ROWS = 1_000_000
+
+
+def _narrow_int(high: int) -> str:
+    """The narrowest signed integer type holding 0..``high``."""
+    for kind in ("int8", "int16", "int32"):
+        if high <= np.iinfo(kind).max:
+            return kind
+    return "int64"
+
+
+def _parquet_schema(cfg: SimulationConfig):
+    """Each column in its narrowest exact type: ids by the world's size, 0/1 labels as
+    int8, measured values as float32 (watch time is in tenths of a second and ratings
+    are 1-5, so float32 keeps them exactly; the ``true_*`` probabilities have 4 digits),
+    text dictionary-encoded by Parquet itself."""
+    import pyarrow as pa
+
+    types = {
+        "user_id": _narrow_int(cfg.n_users - 1), "item_id": _narrow_int(cfg.n_items - 1), "timestamp": "int64",
+        "item_category": "string", "item_title": "string", "user_activity": "float32",
+        "click": "int8", "like": "int8", "long_view": "int8", "watch_time": "float32", "rating": "float32",
+        "true_click": "float32", "true_like": "float32", "true_long_view": "float32",
+    }
+    return pa.schema([(name, pa.type_for_alias(kind)) for name, kind in types.items()])
+
+
+@dataclass
+class WrittenLog:
+    """What :func:`write_chunked` wrote: rows, distinct users and items seen, and the
+    rate of each 0/1 label."""
+
+    path: Path
+    rows: int
+    users: int
+    items: int
+    rates: dict[str, float]
+
+
+def write_chunked(path: str | os.PathLike, config: SimulationConfig | None = None, *,
+                  chunk_rows: int = CHUNK_ROWS, **overrides) -> WrittenLog:
+    """Simulate like :func:`simulate` and write the log to ``path`` (CSV, CSV.gz or
+    Parquet, as :func:`write`), ``chunk_rows`` impressions at a time, so a log of any
+    size is written in bounded memory.
+
+    Every chunk is the same world (users, items, topics: they depend on the seed and
+    sizes only) with its own exposure, outcome and time draws. A log of at most
+    ``chunk_rows`` impressions is exactly ``simulate(config)``; a longer one is sorted by
+    time within each chunk, not across chunks (splits read the time column, not the
+    row order). Parquet columns get their narrowest exact types (:func:`_parquet_schema`).
+    """
+    cfg = dataclasses.replace(config or SimulationConfig(), **overrides)
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+        raise SimulationConfigError(f"chunk_rows must be a positive integer, got {chunk_rows!r}.")
+    path = Path(path)
+    name = path.name.lower()
+    if not name.endswith((".parquet", ".pq", ".gz", ".csv")):
+        raise ValueError(f"cannot tell the format of {str(path)!r}: use a name ending in .csv, "
+                         ".csv.gz or .parquet.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    seen_users = np.zeros(cfg.n_users, dtype=bool)
+    seen_items = np.zeros(cfg.n_items, dtype=bool)
+    positives = dict.fromkeys(("click", "like", "long_view"), 0)
+    tmp = path.with_name(path.name + ".part")  # a failed run leaves no half-written log under the real name
+    try:
+        with _ChunkSink(tmp, name, cfg) as sink:
+            for part, start in enumerate(range(0, cfg.n_impressions, chunk_rows)):
+                n = min(chunk_rows, cfg.n_impressions - start)
+                df = simulate(dataclasses.replace(cfg, n_impressions=n), _part=part)
+                seen_users[df["user_id"].to_numpy()] = True
+                seen_items[df["item_id"].to_numpy()] = True
+                for label in positives:
+                    positives[label] += int(df[label].sum())
+                sink.write(df)
+                del df
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    rows = cfg.n_impressions
+    return WrittenLog(path, rows, int(seen_users.sum()), int(seen_items.sum()),
+                      {label: k / rows for label, k in positives.items()})
+
+
+class _ChunkSink:
+    """Appends simulated chunks to one file: a Parquet writer, or CSV text with one
+    header (gzip level 9, mtime 0 and no stored name, as :func:`write`)."""
+
+    def __init__(self, path: Path, name: str, cfg: SimulationConfig):
+        self.path, self.cfg, self.parquet = path, cfg, name.endswith((".parquet", ".pq"))
+        self.gzip = name.endswith(".gz")
+        self._writer = self._file = None
+        self._header = True
+
+    def __enter__(self):
+        if self.parquet:
+            import pyarrow.parquet as pq
+
+            self._schema = _parquet_schema(self.cfg)
+            self._writer = pq.ParquetWriter(self.path, self._schema)
+        else:
+            raw = open(self.path, "wb")  # closed in __exit__
+            self._file = (gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0)
+                          if self.gzip else raw)
+            self._raw = raw
+        return self
+
+    def write(self, df: pd.DataFrame) -> None:
+        if self.parquet:
+            import pyarrow as pa
+
+            self._writer.write_table(pa.Table.from_pandas(df, schema=self._schema, preserve_index=False))
+        else:
+            self._file.write(df.to_csv(index=False, header=self._header, lineterminator="\n").encode("utf-8"))
+            self._header = False
+
+    def __exit__(self, *_exc) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        if self._file is not None:
+            self._file.close()
+            if self._raw is not self._file:
+                self._raw.close()

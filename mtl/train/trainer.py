@@ -82,9 +82,16 @@ class Trainer:
     def _to_device(self, part: Part) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return part.x_cat.to(self.device), part.x_num.to(self.device), part.y.to(self.device)
 
-    def _sample_preference(self) -> torch.Tensor:
-        w = self._pref_rng.dirichlet(np.full(len(self.data.tasks), self.config.pref_alpha))
-        return torch.as_tensor(w, dtype=torch.float32, device=self.device)
+    def _sample_preferences(self, steps: int) -> torch.Tensor:
+        """One epoch's task weights, a row per batch, moved to the device in one copy
+        (a copy per batch would wait for the device every step). The same draws, in
+        the same order, as one draw per batch."""
+        w = self._pref_rng.dirichlet(np.full(len(self.data.tasks), self.config.pref_alpha), size=steps)
+        return torch.as_tensor(w, dtype=torch.float32).to(self.device)
+
+    def _autocast(self):
+        """bfloat16 autocast of forward passes and losses when ``precision="bf16"``."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.precision == "bf16")
 
     # ----------------------------------------------------------------- control
     def request_stop(self) -> None:
@@ -104,19 +111,24 @@ class Trainer:
         x_cat, x_num, y = self._parts[name]
         tasks = self.data.tasks
         chunks: list[list[torch.Tensor]] = [[] for _ in tasks]
-        totals = torch.zeros(len(tasks), dtype=torch.float64)
-        counts = torch.zeros(len(tasks), dtype=torch.float64)
+        # Sums stay on the device and predictions are copied once per task at the end:
+        # reading a number back per chunk would wait for the device each time.
+        totals = torch.zeros(len(tasks), dtype=torch.float64, device=self.device)
+        counts = torch.zeros(len(tasks), dtype=torch.float64, device=self.device)
         for a in range(0, len(x_cat), EVAL_BATCH):
-            out = self.model(x_cat[a : a + EVAL_BATCH], x_num[a : a + EVAL_BATCH]).outputs
+            with self._autocast():
+                out = self.model(x_cat[a : a + EVAL_BATCH], x_num[a : a + EVAL_BATCH]).outputs
             for j, (o, t) in enumerate(zip(out, tasks)):
-                chunks[j].append(predict(t, o).float().cpu())
+                o = o.float()
+                chunks[j].append(predict(t, o).float())
                 if losses:
                     yb = y[a : a + EVAL_BATCH, j]
-                    n = int((~torch.isnan(yb)).sum())
-                    if n:
-                        totals[j] += float(task_loss(t, o, yb)) * n
-                        counts[j] += n
-        preds = [torch.cat(c).numpy() for c in chunks]
+                    n = (~torch.isnan(yb)).sum()
+                    # task_loss of a chunk without labels is NaN, and NaN * 0 is NaN.
+                    totals[j] += torch.where(n > 0, task_loss(t, o, yb).double() * n, 0.0)
+                    counts[j] += n
+        preds = [torch.cat(c).cpu().numpy() for c in chunks]
+        totals, counts = totals.cpu(), counts.cpu()
         mean = {t.name: float(totals[j] / counts[j]) if counts[j] else math.nan for j, t in enumerate(tasks)}
         return preds, mean
 
@@ -180,19 +192,23 @@ class Trainer:
         for epoch in range(1, cfg.epochs + 1):
             self.model.train()
             order = torch.randperm(n, generator=gen).to(self.device)
+            prefs = self._sample_preferences(steps) if self.conditioned else None
             sums = torch.zeros(len(tasks), dtype=torch.float64)
             batches = 0
             for step in range(1, steps + 1):
                 if self._stop.is_set():
                     break
                 idx = order[(step - 1) * cfg.batch_size : step * cfg.batch_size]
-                pref = self._sample_preference() if self.conditioned else None
+                pref = prefs[step - 1] if prefs is not None else None
                 xn = x_num[idx]
-                out = self.model(x_cat[idx], xn, pref)
                 yb = y[idx]
-                losses = torch.stack([task_loss(t, o, yb[:, j]) for j, (o, t) in enumerate(zip(out.outputs, tasks))])
+                with self._autocast():
+                    out = self.model(x_cat[idx], xn, pref)
+                    losses = torch.stack([task_loss(t, o, yb[:, j]) for j, (o, t) in enumerate(zip(out.outputs, tasks))])
+                losses = losses.float()
                 global_step += 1
-                # Checked before the optimizer (and any weighting method) sees a NaN.
+                # Checked before the optimizer (and any weighting method) sees a NaN: the
+                # one read-back per batch (the losses, in one copy), which the check needs.
                 batch_losses = losses.detach().double().cpu()
                 fault = monitor.check_batch(batch_losses, global_step, epoch - 1 + step / steps, yb, xn)
                 if fault is not None:
@@ -208,7 +224,7 @@ class Trainer:
                                        pref if pref is not None else self.weighting.applied_weights())
                 self.optimizer.step()
                 if pref is None and self.weighting.needs_step_losses:
-                    with torch.no_grad():
+                    with torch.no_grad(), self._autocast():
                         again = self.model(x_cat[idx], x_num[idx], None).outputs
                         self.weighting.step_end(torch.stack([task_loss(t, o, yb[:, j])
                                                              for j, (o, t) in enumerate(zip(again, tasks))]))
