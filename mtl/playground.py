@@ -454,7 +454,7 @@ def playground_figure(trajectories: Sequence[Trajectory], resolution: int = 121)
     fig.update_yaxes(title_text="x2", range=list(BOUNDS), row=1, col=1)
     fig.update_xaxes(title_text="loss 1", row=1, col=2)
     fig.update_yaxes(title_text="loss 2", row=1, col=2)
-    fig.update_layout(**style.layout(height=470))
+    fig.update_layout(**style.layout(height=470, panels=2))
     return fig
 
 

@@ -142,7 +142,7 @@ class Conflict(Lesson):
         fig.update_yaxes(title_text="cosine (below 0 = conflict)", range=[-1, 1], row=1, col=1)
         fig.update_xaxes(title_text="training batch", row=1, col=1)
         fig.update_yaxes(title_text="% of measured batches", range=[0, 110], row=1, col=2)
-        fig.update_layout(**style.layout(height=400))
+        fig.update_layout(**style.layout(height=400, panels=2))
         sentence = (
             f"The tasks conflict: their gradients' mean cosine is {s['cos']:+.2f} and negative in {pct(s['conflict'])} "
             f"of batches. Static weights moved against a task in {pct(s['against'])} of batches, {title} in "
