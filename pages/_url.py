@@ -16,7 +16,7 @@ import streamlit as st
 from mtl.data import SPLITS
 from mtl.data.samples import SAMPLES
 from mtl.errors import MTLError
-from mtl.models import available_models
+from mtl.models import available_interactions, available_models, available_num_embeddings
 from mtl.train import available_devices
 from mtl.weighting import available_weightings
 from pages._common import parse_sizes, time_columns
@@ -50,7 +50,8 @@ def _problem(name: str, value, ds: Dataset) -> str:
                 return f"the weight of {task} must be a number from 0 to 5"
         return ""
     choices = {"arch": available_models, "weighting": available_weightings, "split": lambda: SPLITS,
-               "device": available_devices, "split_column": lambda: time_columns(ds)}
+               "device": available_devices, "split_column": lambda: time_columns(ds),
+               "interaction": available_interactions, "num_emb": available_num_embeddings}
     if name in choices:
         return "" if value in choices[name]() else f"{value!r} is not one of the choices"
     if name in RANGES:
