@@ -95,7 +95,8 @@ def main() -> None:
     ap.add_argument("--archs", default="single,shared_bottom,mmoe,ple")
     ap.add_argument("--variants", default="none", help="comma-separated model options, e.g. none,fm,dcn,periodic")
     ap.add_argument("--epochs", type=int, default=10)
-    ap.add_argument("--seeds", type=int, default=1, help="seeds 0 .. N-1")
+    ap.add_argument("--seeds", type=int, default=1, help="number of seeds: --first-seed, --first-seed + 1, ...")
+    ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--json", help="write every number (per seed) to this file")
     args = ap.parse_args()
     variants = {v: variant_config(v) for v in args.variants.split(",")}
@@ -106,11 +107,11 @@ def main() -> None:
         data = load_sample(key)
         rows: dict[str, dict[str, list[float]]] = {}
         seconds: dict[str, list[float]] = {}
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             split = replace(sample.split, seed=seed)
             prepared = prepare(data, list(sample.tasks), split, seed=seed)
             names = prepared.task_names
-            if seed == 0:
+            if seed == args.first_seed:
                 print(f"\n== {sample.title}: {len(prepared.train):,} train / {len(prepared.valid):,} valid / "
                       f"{len(prepared.test):,} test rows, {split.method} split; test AUC, {args.seeds} seed(s) ==",
                       flush=True)
@@ -126,7 +127,10 @@ def main() -> None:
             for n, v in peer.items():
                 rows.setdefault("HistGradientBoosting (peer)", {}).setdefault(n, []).append(v)
             seconds.setdefault("HistGradientBoosting (peer)", []).append(peer_s)
-            for arch in args.archs.split(","):
+            print(f"  seed {seed} {'peer':<32}" + "".join(f"{peer[n]:>10.4f}" for n in names) + f"{peer_s:>8.1f}s",
+                  flush=True)
+            save(args.json, out)
+            for arch in filter(None, args.archs.split(",")):
                 for variant, model in variants.items():
                     cfg = TrainConfig(tasks=names, arch=arch, epochs=args.epochs, seed=seed, split=split,
                                       device="cpu", model=model)
@@ -138,6 +142,7 @@ def main() -> None:
                     for n, v in aucs.items():
                         rows.setdefault(label, {}).setdefault(n, []).append(v)
                     seconds.setdefault(label, []).append(result.train_seconds)
+                    save(args.json, out)
                     print(f"  seed {seed} {label:<32}" + "".join(f"{aucs[n]:>10.4f}" for n in names)
                           + f"{result.train_seconds:>8.1f}s", flush=True)
         peer_rows = rows["HistGradientBoosting (peer)"]
@@ -156,9 +161,13 @@ def main() -> None:
             print(f"{label:<36}" + "".join(cells) + secs)
     print("\n(mean ± standard deviation over seeds; in brackets: difference to the peer, positive = ours is better;"
           " B: difference to the Bayes-optimal AUC)")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(out, f, indent=1)
+
+
+def save(path: str | None, records: list[dict]) -> None:
+    """Every number so far (a long run that is stopped keeps what it measured)."""
+    if path:
+        with open(path, "w") as f:
+            json.dump(records, f, indent=1)
 
 
 if __name__ == "__main__":
