@@ -97,6 +97,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--seeds", type=int, default=1, help="number of seeds: --first-seed, --first-seed + 1, ...")
     ap.add_argument("--first-seed", type=int, default=0)
+    ap.add_argument("--no-peer", action="store_true", help="skip the peer (e.g. when another run measured it)")
     ap.add_argument("--json", help="write every number (per seed) to this file")
     args = ap.parse_args()
     variants = {v: variant_config(v) for v in args.variants.split(",")}
@@ -122,7 +123,7 @@ def main() -> None:
                 out.append({**record, "model": "bayes", "auc": bayes})
                 for n, v in bayes.items():
                     rows.setdefault("Bayes-optimal (true probabilities)", {}).setdefault(n, []).append(v)
-            peer, peer_s = run_peer(prepared, seed)
+            peer, peer_s = ({n: float("nan") for n in names}, 0.0) if args.no_peer else run_peer(prepared, seed)
             out.append({**record, "model": "peer", "auc": peer, "seconds": peer_s})
             for n, v in peer.items():
                 rows.setdefault("HistGradientBoosting (peer)", {}).setdefault(n, []).append(v)

@@ -178,6 +178,14 @@ def test_shared_features_still_form_a_cut(arch):
 
 
 # ------------------------------------------------------------- configuration
+@pytest.mark.parametrize("interaction,needle", [("fm", "pairs every two of the model's 101 input fields"),
+                                                ("dcn", "input is 4,140 values wide, over 4,096")])
+def test_blocks_too_large_for_wide_data_are_refused_with_a_clear_error(interaction, needle):
+    with pytest.raises(ConfigError, match=needle):
+        build_model("shared_bottom", [3] * 101, 100, TASKS, replace(ModelConfig(), interaction=interaction,
+                                                                      emb_dim=40))
+
+
 @pytest.mark.parametrize("change,needle", [
     (dict(interaction="dot"), "interaction must be one of none, fm, dcn, not 'dot'"),
     (dict(interaction=None), "interaction must be one of"),

@@ -34,6 +34,13 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+from ..errors import ConfigError
+
+#: Bounds that keep a block's size reasonable on wide data: FM's input grows with the
+#: square of the fields, a full-rank cross layer with the square of the input width.
+MAX_FM_FIELDS = 100
+MAX_CROSS_WIDTH = 4096
+
 
 class Interaction(nn.Module):
     """Reads the input representation ``x`` ``[B, d]`` and the field embeddings
@@ -54,6 +61,9 @@ class FMInteraction(Interaction):
 
     def __init__(self, in_dim: int, n_fields: int, config):
         super().__init__(in_dim, n_fields, config)
+        if n_fields > MAX_FM_FIELDS:
+            raise ConfigError(f"The fm interaction pairs every two of the model's {n_fields:,} input fields, over "
+                              f"{MAX_FM_FIELDS}; use dcn or none on data this wide, or leave columns out")
         rows, cols = torch.triu_indices(n_fields, n_fields, offset=1)
         self.register_buffer("pair_index", rows * n_fields + cols, persistent=False)
         self.extra_dim = 1 + len(rows)
@@ -80,6 +90,9 @@ class CrossNetwork(Interaction):
 
     def __init__(self, in_dim: int, n_fields: int, config):
         super().__init__(in_dim, n_fields, config)
+        if in_dim > MAX_CROSS_WIDTH:
+            raise ConfigError(f"The dcn cross network's input is {in_dim:,} values wide, over {MAX_CROSS_WIDTH:,} "
+                              "(each layer is that width squared); use a smaller embedding size, fm or none")
         self.layers = nn.ModuleList(nn.Linear(in_dim, in_dim) for _ in range(config.cross_layers))
         for layer in self.layers:
             # Start each layer near the identity map (the cross term small), so the
