@@ -129,7 +129,8 @@ def _config(args, data, sample, **defaults):
 _CONFIG_FLAGS = ("arch", "weighting", "epochs", "batch_size", "lr", "patience", "seed", "device", "precision")
 #: Flags that set a ``ModelConfig`` field.
 _MODEL_FLAGS = {"emb_dim": "emb_dim", "emb_sizing": "emb_sizing", "experts": "n_experts", "levels": "n_levels",
-                "dropout": "dropout"}
+                "dropout": "dropout", "interaction": "interaction", "num_embedding": "num_embedding",
+                "cross_layers": "cross_layers"}
 
 
 # ----------------------------------------------------------------------- train
@@ -443,7 +444,7 @@ def cmd_playground(args) -> int:
 # ---------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     from .data.split import SPLITS
-    from .models import ModelConfig, available_models
+    from .models import ModelConfig, available_interactions, available_models, available_num_embeddings
     from .setup import MANY_MODELS_EPOCHS, MIN_STEPS
     from .train import TrainConfig
     from .train.config import PRECISIONS
@@ -482,6 +483,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="item features from a text column (e.g. title): TF-IDF + truncated SVD to K numbers "
                             "(default 16), for items never seen in training")
 
+    def feature_args(q):
+        q.add_argument("--interaction", choices=list(available_interactions()),
+                       help="feature interactions for any architecture: fm (pairwise embedding dot products, "
+                            f"user x item included), dcn (DCN-v2 cross network) (default: {ModelConfig.interaction})")
+        q.add_argument("--num-embedding", choices=list(available_num_embeddings()),
+                       help="periodic: each numeric column as a learned vector of sines and cosines "
+                            f"(default: {ModelConfig.num_embedding})")
+
     def split_args(q):
         q.add_argument("--split", choices=list(SPLITS), help="default: random (samples: their suggested split)")
         q.add_argument("--cutoffs", metavar="END_TRAIN,END_VALID",
@@ -514,6 +523,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--experts", type=int, help=f"MMoE/PLE experts (default: {m.n_experts})")
     t.add_argument("--levels", type=int, help=f"PLE extraction levels (default: {m.n_levels})")
     t.add_argument("--dropout", type=float, help=f"dropout rate in [0, 1) (default: {m.dropout:g})")
+    feature_args(t)
+    t.add_argument("--cross-layers", type=int, help=f"layers of the dcn interaction (default: {m.cross_layers})")
     t.add_argument("--seed", type=int, help=f"seeds the split, the initialization and the shuffling (default: {d.seed})")
     t.add_argument("--device", choices=list(DEVICES), help=f"default: {d.device}")
     t.add_argument("--precision", choices=list(PRECISIONS),
@@ -536,6 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--lr", type=float, help=f"learning rate (default: {d.lr:g})")
     w.add_argument("--seed", type=int, help=f"seeds the split and every model (default: {d.seed})")
     w.add_argument("--device", choices=list(DEVICES), help=f"default: {d.device}")
+    feature_args(w)
     split_args(w)
     w.add_argument("--conditioned", action="store_true", help="also train one preference-conditioned model and compare")
     w.add_argument("--no-retrain", action="store_true", help="only the conditioned model (with --conditioned)")
@@ -558,6 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--patience", type=int, help=f"default: {d.patience}")
     m.add_argument("--seed", type=int, help=f"first seed; also seeds the split (default: {d.seed})")
     m.add_argument("--device", choices=list(DEVICES), help=f"default: {d.device}")
+    feature_args(m)
     split_args(m)
     m.add_argument("--json", help="write the table, every run and the baseline as JSON")
     m.add_argument("--quiet", action="store_true", help="no progress lines")

@@ -34,7 +34,7 @@ from mtl.data import SPLITS
 from mtl.data.samples import SAMPLES
 from mtl.errors import MTLError
 from mtl.metrics import METRICS_BY_KIND
-from mtl.models import available_models, get_model_class
+from mtl.models import available_interactions, available_models, available_num_embeddings, get_model_class
 from mtl.plots.tradeoff import COMPUTE_AXES
 from mtl.train import available_devices
 from mtl.weighting import available_weightings
@@ -278,7 +278,8 @@ def _train_checks(ds: Dataset) -> dict[str, Check]:
             "epochs": within(1, 500), "batch": within(16, 65536), "lr": within(1e-5, 1.0), "patience": within(1, 50),
             "emb": within(1, 512), "hidden": sizes, "experts": within(1, 64), "seed": within(0, 2**31 - 1),
             "split": one_of(SPLITS), "cutoffs": _any_text, "split_column": one_of(time_columns(ds)),
-            "device": one_of(available_devices())}
+            "device": one_of(available_devices()), "interaction": one_of(available_interactions()),
+            "num_emb": one_of(available_num_embeddings())}
 
 
 def _metric_check(ds: Dataset) -> Check:

@@ -10,7 +10,7 @@ import streamlit as st
 from mtl import report
 from mtl.data import SPLITS
 from mtl.errors import MTLError
-from mtl.models import available_models, get_model_class
+from mtl.models import available_interactions, available_models, available_num_embeddings, get_model_class
 from mtl.plots import diagnostics as dplots
 from mtl.plots import train as train_plots
 from mtl.setup import MIN_STEPS
@@ -105,6 +105,11 @@ c1, c2 = st.columns(2)
 with c1:
     arch = st.selectbox("Architecture", list(models), key=key("arch", defaults.arch))
     st.caption(models[arch])
+    interactions = available_interactions()
+    interaction = st.selectbox("Feature interactions", list(interactions),
+                               key=key("interaction", defaults.model.interaction),
+                               help="Added to the input of any architecture")
+    st.caption(interactions[interaction])
 with c2:
     weighting = st.selectbox(
         "Weighting method", list(methods), key=key("weighting", defaults.weighting),
@@ -149,6 +154,9 @@ with advanced("train"), st.expander("Hyperparameters and device"):
                               help="MMoE: shared experts. PLE: half of them are shared experts per level")
     seed = h8.number_input("Seed", 0, 2**31 - 1, key=key("seed", defaults.seed),
                            help="Same seed, same split and same model (on CPU)")
+    num_embeddings = available_num_embeddings()
+    num_emb = st.selectbox("Numeric features", list(num_embeddings), key=key("num_emb", defaults.model.num_embedding),
+                           format_func=lambda n: f"{n}: {num_embeddings[n]}")
     h9, h10 = st.columns(2)
     split = h9.selectbox("Split", list(SPLITS), key=key("split", default_split(ds).method),
                          help="random rows; time: train on the past, test on the future; user: test on unseen users")
@@ -181,7 +189,7 @@ if split_problem and presenting():  # its control is hidden: the reason Train is
 # The address mirrors the setup: copying it reproduces this page in a fresh browser.
 mirror_train(S(tasks=list(tasks), preference=preference, arch=arch, weighting=weighting, epochs=int(epochs),
                batch=int(batch_size), lr=float(lr), patience=int(patience), emb=int(emb_dim), hidden=hidden,
-               experts=int(experts), seed=int(seed), split=split, cutoffs=cutoffs if split == "time" else None,
+               experts=int(experts), interaction=interaction, num_emb=num_emb, seed=int(seed), split=split, cutoffs=cutoffs if split == "time" else None,
                split_column=split_column, device=device), ds)
 if ds.sample is None:
     st.caption("The address keeps these settings, not the uploaded data: a link opens them on the bundled sample.")

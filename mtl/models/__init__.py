@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from ..errors import ConfigError
 from ..tasks import TaskSpec
+from ._interactions import available_interactions, available_num_embeddings
 from .base import ModelConfig, ModelOutput, MultiTaskModel
 
 _REGISTRY: dict[str, type[MultiTaskModel]] = {}
@@ -46,4 +47,5 @@ def build_model(
 from . import single, shared_bottom, mmoe, ple  # noqa: E402,F401
 # isort: on
 
-__all__ = ["ModelConfig", "ModelOutput", "MultiTaskModel", "available_models", "build_model", "get_model_class", "register"]
+__all__ = ["ModelConfig", "ModelOutput", "MultiTaskModel", "available_interactions", "available_models",
+           "available_num_embeddings", "build_model", "get_model_class", "register"]

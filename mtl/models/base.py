@@ -50,6 +50,18 @@ class ModelConfig:
     #: Dropout after hidden layers. Off by default: early stopping regularizes, and
     #: dropout's random masks cost about a quarter of a CPU training step.
     dropout: float = 0.0
+    #: Feature interactions handed to the network (:mod:`mtl.models._interactions`):
+    #: ``"none"``, ``"fm"`` (pairwise embedding dot products and their sum) or ``"dcn"``
+    #: (a DCN-v2 cross network of ``cross_layers`` layers).
+    interaction: str = "none"
+    cross_layers: int = 2
+    #: ``"none"`` (one standardized value per numeric column) or ``"periodic"``
+    #: (an ``emb_dim`` vector per numeric column, Gorishniy et al. 2022).
+    num_embedding: str = "none"
+
+    #: Values of fields a description saved before the field existed implies (the
+    #: network it was trained with), whatever the field's current default.
+    LEGACY: ClassVar[dict] = {"interaction": "none", "cross_layers": 2, "num_embedding": "none"}
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -58,7 +70,7 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> ModelConfig:
-        d = dict(d)
+        d = {**cls.LEGACY, **d}
         for key in ("hidden", "tower"):
             if key in d:
                 d[key] = tuple(int(v) for v in d[key])

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ._interactions import input_extras
+
 
 def embedding_dims(cardinalities: Sequence[int], max_dim: int, sizing: str = "fixed") -> list[int]:
     """One embedding size per categorical column.
@@ -40,7 +42,7 @@ class InputLayer(nn.Module):
     """
 
     def __init__(self, cardinalities: Sequence[int], num_dim: int, emb_dim: int, cond_dim: int = 0,
-                 sizing: str = "fixed"):
+                 sizing: str = "fixed", config=None):
         super().__init__()
         self.cond_dim = cond_dim
         self.n_cat = len(cardinalities)
@@ -58,16 +60,28 @@ class InputLayer(nn.Module):
             table = nn.Embedding(max(1, sum(cards)), dim)
             nn.init.normal_(table.weight, std=0.05)
             self.tables.append(table)
+        # Interaction blocks and numeric embeddings (ModelConfig.interaction, .num_embedding).
+        self.extras = input_extras([(self.dims.count(d), d) for d in sorted(set(self.dims), reverse=True)],
+                                   num_dim, emb_dim, config)
         self.film = None
         if cond_dim:
-            d = sum(self.dims) + num_dim
+            d = sum(self.dims) + num_dim + self.extra_dim
             self.film = nn.Sequential(nn.Linear(cond_dim, 64), nn.ReLU(), nn.Linear(64, 2 * d))
             nn.init.zeros_(self.film[-1].weight)  # start as the unconditioned layer
             nn.init.zeros_(self.film[-1].bias)
 
+    @classmethod
+    def from_config(cls, cardinalities: Sequence[int], num_dim: int, config, cond_dim: int = 0) -> InputLayer:
+        """The input layer a :class:`~mtl.models.base.ModelConfig` describes."""
+        return cls(cardinalities, num_dim, config.emb_dim, cond_dim, config.emb_sizing, config)
+
+    @property
+    def extra_dim(self) -> int:
+        return self.extras.extra_dim if self.extras is not None else 0
+
     @property
     def out_dim(self) -> int:
-        return sum(self.dims) + self.num_dim + self.cond_dim
+        return sum(self.dims) + self.num_dim + self.extra_dim + self.cond_dim
 
     def forward(self, x_cat: torch.Tensor, x_num: torch.Tensor, pref: torch.Tensor | None = None) -> torch.Tensor:
         parts = []
@@ -78,6 +92,8 @@ class InputLayer(nn.Module):
         if self.num_dim:
             parts.append(x_num)
         x = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+        if self.extras is not None:
+            x = self.extras(x, x_num)
         if self.film is None:
             return x
         # One weighting for the whole batch (an expanded vector, the usual case): run

@@ -31,7 +31,7 @@ class MMoE(MultiTaskModel):
         c = config
         if c.n_experts < 1:
             raise ValueError("MMoE needs at least one expert")
-        self.input = InputLayer(cardinalities, num_dim, c.emb_dim, self.cond_dim, c.emb_sizing)
+        self.input = InputLayer.from_config(cardinalities, num_dim, c, self.cond_dim)
         d_in = self.input.out_dim
         self.experts = ExpertBank(c.n_experts, d_in, c.hidden, c.dropout)
         # Every task's gate in one layer: one product per batch, not one per task.

@@ -68,7 +68,7 @@ class PLE(MultiTaskModel):
         c = config
         if c.n_levels < 1 or c.n_shared_experts < 1 or c.n_task_experts < 1:
             raise ValueError("PLE needs at least one level, one shared expert and one expert per task")
-        self.input = InputLayer(cardinalities, num_dim, c.emb_dim, self.cond_dim, c.emb_sizing)
+        self.input = InputLayer.from_config(cardinalities, num_dim, c, self.cond_dim)
         d = self.input.out_dim
         levels = []
         for i in range(c.n_levels):

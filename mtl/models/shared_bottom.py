@@ -17,7 +17,7 @@ class SharedBottom(MultiTaskModel):
     def __init__(self, cardinalities, num_dim, tasks, config):
         super().__init__(cardinalities, num_dim, tasks, config)
         c = config
-        self.input = InputLayer(cardinalities, num_dim, c.emb_dim, self.cond_dim, c.emb_sizing)
+        self.input = InputLayer.from_config(cardinalities, num_dim, c, self.cond_dim)
         self.bottom = mlp(self.input.out_dim, c.hidden, c.dropout)
         d = mlp_out_dim(self.input.out_dim, c.hidden)
         self.towers = nn.ModuleList(mlp(d, c.tower, c.dropout, out_dim=t.output_dim) for t in tasks)

@@ -20,7 +20,7 @@ class SingleTask(MultiTaskModel):
         c = config
         # Each network has the shared-bottom model's sizes (bottom + tower), for a
         # like-for-like comparison.
-        self.inputs = nn.ModuleList(InputLayer(cardinalities, num_dim, c.emb_dim, self.cond_dim, c.emb_sizing) for _ in tasks)
+        self.inputs = nn.ModuleList(InputLayer.from_config(cardinalities, num_dim, c, self.cond_dim) for _ in tasks)
         self.nets = nn.ModuleList(
             mlp(inp.out_dim, c.hidden + c.tower, c.dropout, out_dim=t.output_dim)
             for inp, t in zip(self.inputs, tasks)

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 from ..data.split import SplitSpec
 from ..errors import ConfigError
+from ..models import available_interactions, available_num_embeddings
 from ..models.base import ModelConfig
 
 #: Upper bounds of the sizes a configuration may ask for: far above anything useful
@@ -23,6 +24,7 @@ MAX_EMB_DIM = 1024
 MAX_WIDTH = 8192
 MAX_EXPERTS = 64
 MAX_LEVELS = 8
+MAX_CROSS_LAYERS = 8
 #: Seeds feed NumPy's generators, which take 0 <= seed < 2**32.
 MAX_SEED = 2**32 - 1
 PRECISIONS = ("fp32", "bf16")
@@ -112,6 +114,11 @@ class TrainConfig:
         _whole("number of PLE levels", m.n_levels, 1, MAX_LEVELS)
         if isinstance(m.dropout, bool) or not isinstance(m.dropout, numbers.Real) or not 0 <= m.dropout < 1:
             raise ConfigError(f"dropout must be a number in [0, 1), got {m.dropout}")
+        for what, value, choices in (("interaction", m.interaction, available_interactions()),
+                                     ("numeric embedding", m.num_embedding, available_num_embeddings())):
+            if not isinstance(value, str) or value not in choices:
+                raise ConfigError(f"{what} must be one of {', '.join(choices)}, not '{value}'")
+        _whole("number of cross layers", m.cross_layers, 1, MAX_CROSS_LAYERS)
 
     def _validate_weighting(self) -> None:
         """The method exists, its optional dependencies are installed, and the

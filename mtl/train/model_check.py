@@ -23,7 +23,7 @@ from torch.overrides import TorchFunctionMode
 from ..data.encode import FeatureEncoder, IdStat, NumericStat
 from ..data.schema import Schema
 from ..errors import ModelFileError
-from ..models import available_models, build_model
+from ..models import available_interactions, available_models, available_num_embeddings, build_model
 from ..models.base import ModelConfig
 from ..tasks import TASK_KINDS, TaskSpec
 from .config import TrainConfig
@@ -165,7 +165,7 @@ def _model_config(c: _Check, value) -> ModelConfig:
     unknown = set(value) - set(defaults.to_dict())
     if unknown:
         c.fail(f"model_config has unknown fields: {', '.join(sorted(map(str, unknown)))[:80]}")
-    d = {**defaults.to_dict(), **value}
+    d = {**defaults.to_dict(), **ModelConfig.LEGACY, **value}
     sizes = {}
     for key in ("hidden", "tower"):
         layers = c.type_(d[key], list, f"model_config.{key}")
@@ -177,6 +177,9 @@ def _model_config(c: _Check, value) -> ModelConfig:
     dropout = c.float_(d["dropout"], "model_config.dropout")
     if not 0 <= dropout < 1:
         c.fail(f"model_config.dropout is {dropout}, outside [0, 1)")
+    for key, choices in (("interaction", available_interactions()), ("num_embedding", available_num_embeddings())):
+        if not isinstance(d[key], str) or d[key] not in choices:
+            c.fail(f"model_config.{key} is {_show(d[key])}; one of {', '.join(choices)} expected")
     return ModelConfig(
         emb_dim=c.int_(d["emb_dim"], "model_config.emb_dim", 1, MAX_EMB_DIM), emb_sizing=d["emb_sizing"],
         hidden=sizes["hidden"], tower=sizes["tower"],
@@ -185,6 +188,8 @@ def _model_config(c: _Check, value) -> ModelConfig:
         n_task_experts=c.int_(d["n_task_experts"], "model_config.n_task_experts", 0, MAX_EXPERTS),
         n_levels=c.int_(d["n_levels"], "model_config.n_levels", 1, MAX_LEVELS),
         conditioned=c.type_(d["conditioned"], bool, "model_config.conditioned"), dropout=dropout,
+        interaction=d["interaction"], num_embedding=d["num_embedding"],
+        cross_layers=c.int_(d["cross_layers"], "model_config.cross_layers", 1, MAX_DEPTH),
     )
 
 

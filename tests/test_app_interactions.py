@@ -1,0 +1,29 @@
+"""AppTest: the Train page offers the interaction blocks and numeric embeddings beside
+the architecture, each with its one-line description, and trains with the choice."""
+
+from __future__ import annotations
+
+from mtl.models import available_interactions, available_num_embeddings
+from pages import _nav as nav
+from tests._apptest import button, fast_settings, no_errors, open_page, tiny_dataset, wait_for_job
+
+
+def test_train_page_offers_the_blocks_and_trains_with_them(app):
+    at = open_page(app, nav.TRAIN, tiny_dataset(), ())
+    fast_settings(at)
+    at.run()
+    no_errors(at)
+    inter = at.selectbox(key="ui.train.interaction")
+    assert inter.options == list(available_interactions()) and inter.value == "none"
+    inter.set_value("fm")
+    at.selectbox(key="ui.train.num_emb").set_value("periodic")
+    at.run()
+    assert available_interactions()["fm"] in [c.value for c in at.caption]
+    assert at.selectbox(key="ui.train.num_emb").options[1].startswith("periodic: ")
+    assert at.query_params["interaction"] in ("fm", ["fm"]) and at.query_params["num_emb"] in ("periodic", ["periodic"])
+    button(at, "Train").click().run()
+    wait_for_job(at)
+    no_errors(at)
+    model = at.session_state["runs"][0].config.model
+    assert (model.interaction, model.num_embedding) == ("fm", "periodic")
+    assert available_num_embeddings()["periodic"]
