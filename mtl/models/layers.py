@@ -50,8 +50,9 @@ class InputLayer(nn.Module):
     linear, so the sum loses nothing a concatenation's first layer could use beyond a
     rank of ``emb_dim``: each column's values still get their own learned vectors. It
     narrows KuaiRand's input from 512 to 128 values, and every first layer of the
-    network reads that width on every row. ``dims`` then lists the size of each field
-    of the output, the bag last.
+    network reads that width on every row. Measured there (one seed, 3 epochs) the
+    test AUCs were lower, click by 0.01-0.02, so it is an option, not the default.
+    ``dims`` then lists the size of each field of the output, the bag last.
 
     With ``cond_dim > 0`` the layer is *preference-conditioned*: the task-weight vector
     ``pref`` modulates the input features (FiLM, as in YOTO: ``x * (1 + gamma(pref)) +
