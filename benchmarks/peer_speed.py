@@ -37,6 +37,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from mtl.data import prepare
 from mtl.data.samples import SAMPLES, load_sample
 from mtl.models import ModelConfig
+from mtl.models.layers import EMB_SIZINGS
 from mtl.tasks import task_loss
 from mtl.train import Evaluation, TrainConfig, Trainer
 
@@ -71,8 +72,7 @@ def epoch_flops(trainer: Trainer) -> float:
 def ours(prepared, arch: str, epochs: int, sizing: str) -> dict:
     cfg = TrainConfig(tasks=TASKS, arch=arch, epochs=epochs, patience=epochs, batch_size=BATCH, lr=LR, device="cpu",
                       diagnostics_every=0,
-                      model=ModelConfig(emb_dim=EMB, hidden=HIDDEN, tower=TOWER,
-                                        **({"emb_sizing": sizing} if sizing != "fixed" else {})))
+                      model=ModelConfig(emb_dim=EMB, hidden=HIDDEN, tower=TOWER, emb_sizing=sizing))
     trainer = Trainer(prepared, cfg)
     flops = epoch_flops(trainer)
     marks, result = [time.perf_counter()], None
@@ -133,7 +133,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--archs", default=",".join(ARCHS))
-    ap.add_argument("--emb-sizing", default="fixed", choices=["fixed", "cardinality"], help="ours (ModelConfig.emb_sizing)")
+    ap.add_argument("--emb-sizing", default=ModelConfig.emb_sizing, choices=EMB_SIZINGS,
+                    help=f"ours (ModelConfig.emb_sizing, default {ModelConfig.emb_sizing})")
     args = ap.parse_args()
     try:
         import torch_rechub  # noqa: F401

@@ -445,6 +445,7 @@ def cmd_playground(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from .data.split import SPLITS
     from .models import ModelConfig, available_interactions, available_models, available_num_embeddings
+    from .models.layers import EMB_SIZINGS
     from .setup import MANY_MODELS_EPOCHS, MIN_STEPS
     from .train import TrainConfig
     from .train.config import PRECISIONS
@@ -516,8 +517,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--patience", type=int, help=f"epochs without a better validation score before stopping "
                                                 f"(default: {d.patience})")
     t.add_argument("--emb-dim", type=int, help=f"embedding size (default: {m.emb_dim})")
-    t.add_argument("--emb-sizing", choices=["fixed", "cardinality"],
-                   help="cardinality: smaller embeddings for columns with few values (faster; see README; "
+    t.add_argument("--emb-sizing", choices=list(EMB_SIZINGS),
+                   help="cardinality: smaller embeddings for columns with few values; bag: those summed into one "
+                        "vector (faster; see README; "
                         f"default: {m.emb_sizing})")
     t.add_argument("--hidden", help=f"comma-separated hidden sizes (default: {','.join(map(str, m.hidden))})")
     t.add_argument("--experts", type=int, help=f"MMoE/PLE experts (default: {m.n_experts})")

@@ -21,7 +21,7 @@ from mtl.metrics import (
     selection_score,
     task_metrics,
 )
-from mtl.tasks import TaskSpec, predict, task_loss
+from mtl.tasks import TaskSpec, predict, task_loss, task_losses
 
 BIN = TaskSpec("click", "binary")
 REG = TaskSpec("rating", "regression", mean=3.0, std=2.0)
@@ -252,6 +252,23 @@ def test_task_loss_all_missing_is_zero_with_gradient(spec, shape):
     assert loss.requires_grad
     loss.backward()
     assert out.grad is not None and torch.equal(out.grad, torch.zeros(shape))
+
+
+@pytest.mark.parametrize("specs", [(BIN, BIN), (REG, REG), (BIN, REG, BIN), (BIN, MC)])
+def test_task_losses_equal_each_task_loss(specs):
+    """The batched losses of a training step are each task's own loss, values and
+    gradients, with missing labels and a task without any labelled row."""
+    torch.manual_seed(0)
+    outputs = [torch.randn(8, s.output_dim).squeeze(-1).requires_grad_() for s in specs]
+    y = torch.stack([torch.randint(0, s.output_dim if s.kind == "multiclass" else 2, (8,)).float() for s in specs], 1)
+    y[::3, 0] = float("nan")
+    y[:, -1] = float("nan")
+    got = task_losses(list(specs), outputs, y)
+    want = torch.stack([task_loss(s, o, y[:, j]) for j, (s, o) in enumerate(zip(specs, outputs))])
+    assert got.shape == (len(specs),) and torch.allclose(got, want) and got[-1] == 0
+    for g, w in zip(torch.autograd.grad(got @ torch.arange(1.0, len(specs) + 1), outputs),
+                    torch.autograd.grad(want @ torch.arange(1.0, len(specs) + 1), outputs)):
+        assert torch.allclose(g, w)
 
 
 def test_predict_scales():

@@ -323,7 +323,7 @@ def test_predictions_made_non_finite_by_extreme_inputs_are_a_data_error():
 
 # -------------------------------------- the allocation-free check fits every model
 @pytest.mark.parametrize("arch", list(available_models()))
-@pytest.mark.parametrize("conditioned,sizing", [(False, "fixed"), (True, "cardinality")])
+@pytest.mark.parametrize("conditioned,sizing", [(False, "fixed"), (True, "cardinality"), (False, "bag")])
 def test_meta_shapes_equal_the_real_networks(arch, conditioned, sizing):
     tasks = feed_prepared().tasks
     cfg = ModelConfig(**{**TINY_MODEL.to_dict(), "hidden": (16,), "tower": (8,), "conditioned": conditioned,

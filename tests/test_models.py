@@ -15,7 +15,15 @@ from mtl.models import (
     build_model,
     get_model_class,
 )
-from mtl.models.layers import ExpertBank, GroupedLinear, InputLayer, embedding_dims, mlp, mlp_out_dim
+from mtl.models.layers import (
+    BAG_MAX_VALUES,
+    ExpertBank,
+    GroupedLinear,
+    InputLayer,
+    embedding_dims,
+    mlp,
+    mlp_out_dim,
+)
 from mtl.tasks import TaskSpec, predict
 
 TASKS = [
@@ -203,6 +211,23 @@ def test_input_layer_groups_columns_by_size():
     assert torch.equal(x[0, :8], big.weight[5])
     assert torch.equal(x[0, 8:11], small.weight[1]) and torch.equal(x[0, 11:14], small.weight[3 + 2])
     assert x[0, -1] == 7.0
+
+
+def test_bag_sums_the_columns_with_few_values():
+    """``emb_sizing="bag"``: columns over BAG_MAX_VALUES values keep their own
+    embedding; the others are summed into one vector after them, each value its own row."""
+    assert embedding_dims([3, BAG_MAX_VALUES + 1, 5], 8, "bag") == [0, 8, 0]
+    layer = InputLayer([3, BAG_MAX_VALUES + 1, 5], num_dim=1, emb_dim=4, sizing="bag")
+    assert layer.dims == [4, 4] and layer.out_dim == 4 + 4 + 1
+    x = layer(torch.tensor([[1, 50, 2], [0, 7, 4]]), torch.tensor([[7.0], [8.0]]))
+    (table,) = layer.tables
+    assert torch.equal(x[0, :4], table.weight[50])
+    assert torch.allclose(x[0, 4:8], layer.bag.weight[1] + layer.bag.weight[3 + 2])
+    assert torch.allclose(x[1, 4:8], layer.bag.weight[0] + layer.bag.weight[3 + 4])
+    assert x[0, -1] == 7.0 and x[1, -1] == 8.0
+    only_small = InputLayer([3, 5], num_dim=0, emb_dim=4, sizing="bag")
+    assert only_small.dims == [4] and not only_small.tables
+    assert only_small(torch.tensor([[1, 2]]), torch.zeros(1, 0)).shape == (1, 4)
 
 
 def test_expert_bank_equals_separate_mlps():

@@ -37,15 +37,15 @@ def _nan_after(monkeypatch, step: int, task: int = 1) -> None:
     (validation passes, which run without gradients, are left alone)."""
     calls = {"n": 0}
 
-    def loss(spec, output, target):
-        value = tasks_module.task_loss(spec, output, target)
-        if torch.is_grad_enabled() and spec.name == feed_prepared().tasks[task].name:
+    def losses(specs, outputs, targets):
+        value = tasks_module.task_losses(specs, outputs, targets)
+        if torch.is_grad_enabled():
             calls["n"] += 1
             if calls["n"] >= step:
-                return value * math.nan
+                return value * torch.tensor([math.nan if j == task else 1.0 for j in range(len(specs))])
         return value
 
-    monkeypatch.setattr(trainer_module, "task_loss", loss)
+    monkeypatch.setattr(trainer_module, "task_losses", losses)
 
 
 # ------------------------------------------------------------ real divergence

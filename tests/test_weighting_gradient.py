@@ -134,11 +134,11 @@ class _Preference(JacobianWeighting):
         return preference
 
 
-def _batch(arch: str, conditioned: bool = False):
+def _batch(arch: str, conditioned: bool = False, sizing: str = "fixed"):
     prepared = feed_prepared()
     enc = prepared.encoder
     torch.manual_seed(0)
-    cfg = ModelConfig(emb_dim=4, hidden=(16,), tower=(8,), conditioned=conditioned)
+    cfg = ModelConfig(emb_dim=4, hidden=(16,), tower=(8,), conditioned=conditioned, emb_sizing=sizing)
     model = build_model(arch, enc.cardinalities, len(enc.numeric_names), prepared.tasks, cfg)
     x_cat, x_num, y = (t[:256] for t in (prepared.train.x_cat, prepared.train.x_num, prepared.train.y))
 
@@ -149,13 +149,14 @@ def _batch(arch: str, conditioned: bool = False):
     return model, losses
 
 
-@pytest.mark.parametrize("arch,conditioned", [("shared_bottom", False), ("mmoe", False), ("ple", False),
-                                              ("mmoe", True)])
-def test_features_form_a_cut_of_the_graph(arch, conditioned):
+@pytest.mark.parametrize("arch,conditioned,sizing", [("shared_bottom", False, "fixed"), ("mmoe", False, "fixed"),
+                                                     ("ple", False, "fixed"), ("mmoe", True, "fixed"),
+                                                     ("mmoe", False, "bag"), ("ple", False, "bag")])
+def test_features_form_a_cut_of_the_graph(arch, conditioned, sizing):
     """Back-propagating the per-task feature gradients gives exactly the per-task
     gradients on the shared parameters: no shared path bypasses the features and none
     is counted twice (MMoE's gates once read the input representation directly)."""
-    model, losses = _batch(arch, conditioned)
+    model, losses = _batch(arch, conditioned, sizing)
     out, ls = losses()
     shared = shared_parameters(model, out)
     assert shared and out.features

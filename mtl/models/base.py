@@ -33,8 +33,9 @@ class ModelConfig:
     emb_dim: int = 16
     #: ``"fixed"``: ``emb_dim`` for every categorical column; ``"cardinality"``: columns
     #: with few values get smaller embeddings, ids keep ``emb_dim`` (about 1.3x faster
-    #: epochs on KuaiRand, but 0.002-0.005 lower like AUC there; see
-    #: :func:`mtl.models.layers.embedding_dims`).
+    #: epochs on KuaiRand, but 0.002-0.005 lower like AUC there); ``"bag"``: columns with
+    #: few values are summed into one ``emb_dim`` vector, ids keep their own (see
+    #: :func:`mtl.models.layers.embedding_dims` and :class:`mtl.models.layers.InputLayer`).
     emb_sizing: str = "fixed"
     #: Hidden sizes of the shared bottom (shared_bottom) or of each expert (mmoe, ple).
     hidden: tuple[int, ...] = (128, 64)

@@ -15,6 +15,7 @@ from ..data.split import SplitSpec
 from ..errors import ConfigError
 from ..models import available_interactions, available_num_embeddings
 from ..models.base import ModelConfig
+from ..models.layers import EMB_SIZINGS
 
 #: Upper bounds of the sizes a configuration may ask for: far above anything useful
 #: here, low enough that a typo is refused before memory is allocated.
@@ -100,8 +101,9 @@ class TrainConfig:
 
     def _validate_model(self) -> None:
         m = self.model
-        if m.emb_sizing not in ("fixed", "cardinality"):
-            raise ConfigError(f"embedding sizing must be 'fixed' or 'cardinality', not '{m.emb_sizing}'")
+        if m.emb_sizing not in EMB_SIZINGS:
+            raise ConfigError(f"embedding sizing must be one of {', '.join(map(repr, EMB_SIZINGS))}, "
+                              f"not '{m.emb_sizing}'")
         _whole("embedding size", m.emb_dim, 1, MAX_EMB_DIM)
         if not m.hidden:
             raise ConfigError("give at least one hidden layer size")

@@ -25,6 +25,7 @@ from ..data.schema import Schema
 from ..errors import ModelFileError
 from ..models import available_interactions, available_models, available_num_embeddings, build_model
 from ..models.base import ModelConfig
+from ..models.layers import EMB_SIZINGS
 from ..tasks import TASK_KINDS, TaskSpec
 from .config import TrainConfig
 
@@ -172,8 +173,9 @@ def _model_config(c: _Check, value) -> ModelConfig:
         if len(layers) > MAX_DEPTH:
             c.fail(f"model_config.{key} has {len(layers):,} layers, over {MAX_DEPTH}")
         sizes[key] = tuple(c.int_(v, f"model_config.{key}[{i}]", 1, MAX_WIDTH) for i, v in enumerate(layers))
-    if d["emb_sizing"] not in ("fixed", "cardinality"):
-        c.fail(f"model_config.emb_sizing is {_show(d['emb_sizing'])}; 'fixed' or 'cardinality' expected")
+    if d["emb_sizing"] not in EMB_SIZINGS:
+        c.fail(f"model_config.emb_sizing is {_show(d['emb_sizing'])}; one of {', '.join(map(repr, EMB_SIZINGS))} "
+               "expected")
     dropout = c.float_(d["dropout"], "model_config.dropout")
     if not 0 <= dropout < 1:
         c.fail(f"model_config.dropout is {dropout}, outside [0, 1)")

@@ -30,7 +30,7 @@ import torch
 from ..data.dataset import Part, PreparedData
 from ..metrics import selection_score, task_metrics
 from ..models import build_model
-from ..tasks import predict, task_loss
+from ..tasks import predict, task_loss, task_losses
 from ..weighting import build_weighting
 from .config import TrainConfig
 from .device import resolve_device
@@ -204,7 +204,7 @@ class Trainer:
                 yb = y[idx]
                 with self._autocast():
                     out = self.model(x_cat[idx], xn, pref)
-                    losses = torch.stack([task_loss(t, o, yb[:, j]) for j, (o, t) in enumerate(zip(out.outputs, tasks))])
+                    losses = task_losses(tasks, out.outputs, yb)
                 losses = losses.float()
                 global_step += 1
                 # Checked before the optimizer (and any weighting method) sees a NaN: the
@@ -226,8 +226,7 @@ class Trainer:
                 if pref is None and self.weighting.needs_step_losses:
                     with torch.no_grad(), self._autocast():
                         again = self.model(x_cat[idx], x_num[idx], None).outputs
-                        self.weighting.step_end(torch.stack([task_loss(t, o, yb[:, j])
-                                                             for j, (o, t) in enumerate(zip(again, tasks))]))
+                        self.weighting.step_end(task_losses(tasks, again, yb))
                 sums += batch_losses
                 batches += 1
                 now = time.perf_counter()
