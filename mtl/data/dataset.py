@@ -186,19 +186,24 @@ def _boolean_words(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, tuple[s
             continue
         if s.dtype == "str" and values.nunique() > 16:
             continue  # text of many values (a title, an id): decided without a look at every row
-        if values.map(lambda v: isinstance(v, (bool, np.bool_))).all():
-            out[col] = s.map(lambda v: v if pd.isna(v) else float(bool(v))).astype(float)
+        # Decided on the distinct values and converted through a lookup: a Python call
+        # per row cost seconds on a 200k-row log with a dozen text columns of few values.
+        try:
+            distinct = values.unique()
+        except TypeError:  # unhashable values (lists, structs): not a yes/no column
+            continue
+        if len(distinct) > 16:  # more spellings than Yes/YES/yes/' yes'... : not a yes/no column
+            continue
+        if all(isinstance(v, (bool, np.bool_)) for v in distinct):
+            out[col] = s.map({v: float(bool(v)) for v in distinct}).astype(float)
             words[col] = ("True", "False")
             continue
-        if not values.map(lambda v: isinstance(v, str)).all():
-            continue
-        distinct = values.unique()
-        if len(distinct) > 16:  # more spellings than Yes/YES/yes/' yes'... : not a yes/no column
+        if not all(isinstance(v, str) for v in distinct):
             continue
         lower = {v: v.strip().lower() for v in distinct}
         for yes, no in BOOLEAN_WORDS:
             if set(lower.values()) <= {yes, no}:
-                out[col] = s.map(lambda v, yes=yes, lower=lower: v if pd.isna(v) else float(lower[v] == yes)).astype(float)
+                out[col] = s.map({v: float(lower[v] == yes) for v in distinct}).astype(float)
                 seen_yes = next((v.strip() for v in distinct if lower[v] == yes), yes)
                 seen_no = next((v.strip() for v in distinct if lower[v] == no), no)
                 words[col] = (seen_yes, seen_no)
