@@ -114,3 +114,57 @@ def run_cli(argv) -> tuple[int, str, str]:
         code = main([str(a) for a in argv])
     return code, out.getvalue(), err.getvalue()
 
+
+def regression_tasks(k: int, kind: str = "regression") -> list:
+    from mtl.tasks import TaskSpec
+
+    return [TaskSpec(f"t{i}", kind) for i in range(k)]
+
+
+def toy_problem(method: str, pref=None, steps: int = 30, scale=(1.0, 1.0), epoch_every: int | None = None,
+                warnings_fail: bool = False):
+    """Two regression tasks of the same inputs through a one-unit shared bottleneck:
+    they cannot both be fitted, so the weighting ``method`` decides the trade-off.
+    ``scale`` multiplies each task's loss; ``epoch_every`` ends an "epoch" (the
+    method's ``epoch_end`` with the window's mean losses) every that many steps; a
+    method that needs the step's losses again gets them after each step. With
+    ``warnings_fail`` a warning raised while the method combines the gradients fails.
+    Returns the weighting and the task losses before and after ``steps`` Adam steps."""
+    import warnings
+
+    from mtl.models.base import ModelOutput
+    from mtl.weighting import build_weighting
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(256, 4, generator=g)
+    y = torch.stack([x[:, 0] + 0.5 * x[:, 1], x[:, 2] - 0.5 * x[:, 1]], 1)
+    torch.manual_seed(0)
+    encoder = torch.nn.Linear(4, 1)
+    heads = torch.nn.ModuleList(torch.nn.Linear(1, 1) for _ in range(2))
+    w = build_weighting(method, regression_tasks(2), pref)
+    opt = torch.optim.Adam([*encoder.parameters(), *heads.parameters(), *w.parameters()], lr=0.05)
+
+    def forward():
+        z = encoder(x)
+        outs = [h(z).squeeze(-1) for h in heads]
+        return ModelOutput(outs, [z]), torch.stack([s * ((o - y[:, j]) ** 2).mean()
+                                                    for j, (o, s) in enumerate(zip(outs, scale))])
+
+    before = forward()[1].detach()
+    window = []
+    for step in range(1, steps + 1):
+        out, losses = forward()
+        opt.zero_grad()
+        with warnings.catch_warnings():
+            if warnings_fail:
+                warnings.simplefilter("error")
+            w.backward(losses, out)
+        opt.step()
+        if w.needs_step_losses:
+            with torch.no_grad():
+                w.step_end(forward()[1])
+        window.append(losses.detach())
+        if epoch_every and step % epoch_every == 0:
+            w.epoch_end(torch.stack(window).mean(0))
+            window = []
+    return w, before, forward()[1].detach()

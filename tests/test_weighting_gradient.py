@@ -16,18 +16,25 @@ as the reason (``make test`` installs them: they are in the ``test`` extra).
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pytest
 import torch
-from _fixtures import TINY_MODEL, feed_prepared, mixed_prepared, shared_parameters, tiny_config
+from _fixtures import (
+    TINY_MODEL,
+    feed_prepared,
+    mixed_prepared,
+    regression_tasks,
+    shared_parameters,
+    tiny_config,
+    toy_problem,
+)
 
 import mtl.weighting.base as weighting_base
 from mtl.errors import ConfigError
 from mtl.models import ModelConfig, build_model
 from mtl.models.base import ModelOutput
-from mtl.tasks import TaskSpec, task_loss
+from mtl.tasks import task_loss
 from mtl.train import TrainConfig, Trainer
 from mtl.weighting import (
     JacobianWeighting,
@@ -64,10 +71,6 @@ def _only_missing(*modules: str):
     return lambda name: None if name in modules else object()
 
 
-def _tasks(k: int, kind: str = "regression") -> list[TaskSpec]:
-    return [TaskSpec(f"t{i}", kind) for i in range(k)]
-
-
 def _unit(v: torch.Tensor) -> torch.Tensor:
     return v / v.norm()
 
@@ -98,10 +101,10 @@ def test_missing_optional_dependency_names_the_install_command(monkeypatch):
     # Listed all the same, so a user sees what exists and how to get it.
     assert "upgrad" in available_weightings()
     with pytest.raises(ConfigError, match=r"pip install 'mtl-tradeoff-explorer\[torchjd\]'"):
-        build_weighting("upgrad", _tasks(2))
+        build_weighting("upgrad", regression_tasks(2))
     with pytest.raises(ConfigError, match=r"mtl-tradeoff-explorer\[cvxpy\]"):
         TrainConfig(tasks=["a", "b"], weighting="nash_mtl").validate()
-    build_weighting("imtl_g", _tasks(2))  # needs nothing optional
+    build_weighting("imtl_g", regression_tasks(2))  # needs nothing optional
 
 
 @pytest.mark.parametrize("method", GRADIENT)
@@ -220,7 +223,7 @@ def _linear(method: str, jac, pref=None):
     and ``L_t = g_t . z``: the task gradients are exactly the rows of ``jac``, and
     ``theta.grad`` is the method's combined direction."""
     jac = torch.as_tensor(jac, dtype=torch.float32)
-    w = build_weighting(method, _tasks(len(jac)), pref)
+    w = build_weighting(method, regression_tasks(len(jac)), pref)
     theta = torch.zeros(jac.shape[1], requires_grad=True)
     z = theta * 1.0
     w.backward(jac @ z, ModelOutput([], [z]))
@@ -232,7 +235,7 @@ def _raw(method: str, jac, pref=None) -> tuple[torch.Tensor, torch.Tensor]:
     Frobenius norm, as the base class hands it over; returns (weights, normalized jac)."""
     jac = torch.as_tensor(jac, dtype=torch.float64)
     jac = jac / jac.norm()
-    w = build_weighting(method, _tasks(len(jac)), pref)
+    w = build_weighting(method, regression_tasks(len(jac)), pref)
     p = w.head_weights().double()
     return w.task_weights(jac @ jac.T, p / p.sum()), jac
 
@@ -376,33 +379,8 @@ def test_no_shared_gradient_leaves_the_shared_parameters_alone(method):
 
 # --------------------------------------------------- a small problem
 def _toy(method: str, pref=None, steps: int = 30, scale=(1.0, 1.0)):
-    """Two regression tasks of the same inputs through a one-unit shared bottleneck:
-    they cannot both be fitted, so the method decides the trade-off. Returns the
-    weighting and the task losses before and after ``steps`` Adam steps."""
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(256, 4, generator=g)
-    y = torch.stack([x[:, 0] + 0.5 * x[:, 1], x[:, 2] - 0.5 * x[:, 1]], 1)
-    torch.manual_seed(0)
-    encoder = torch.nn.Linear(4, 1)
-    heads = torch.nn.ModuleList(torch.nn.Linear(1, 1) for _ in range(2))
-    w = build_weighting(method, _tasks(2), pref)
-    opt = torch.optim.Adam([*encoder.parameters(), *heads.parameters(), *w.parameters()], lr=0.05)
-
-    def forward():
-        z = encoder(x)
-        outs = [h(z).squeeze(-1) for h in heads]
-        return ModelOutput(outs, [z]), torch.stack([s * ((o - y[:, j]) ** 2).mean()
-                                                    for j, (o, s) in enumerate(zip(outs, scale))])
-
-    before = forward()[1].detach()
-    for _ in range(steps):
-        out, losses = forward()
-        opt.zero_grad()
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # no method may warn while training
-            w.backward(losses, out)
-        opt.step()
-    return w, before, forward()[1].detach()
+    """The shared two-task problem (no method may warn while training)."""
+    return toy_problem(method, pref, steps=steps, scale=scale, warnings_fail=True)
 
 
 @pytest.mark.parametrize("method", _params(GRADIENT))
@@ -430,9 +408,9 @@ def test_gradnorm_turns_down_the_task_with_the_larger_gradient():
     eff = w.applied_weights()
     assert eff[0] < 0.35 < 0.65 < eff[1]
     assert eff.sum().item() == pytest.approx(1.0, abs=1e-6)
-    start = build_weighting("gradnorm", _tasks(2), [3, 1])
+    start = build_weighting("gradnorm", regression_tasks(2), [3, 1])
     assert torch.allclose(start.weights() / 2, torch.tensor([0.75, 0.25]))
-    off = build_weighting("gradnorm", _tasks(2), [1, 0])
+    off = build_weighting("gradnorm", regression_tasks(2), [1, 0])
     assert torch.equal(off.weights(), torch.tensor([2.0, 0.0]))
 
 

@@ -13,10 +13,9 @@ import math
 
 import pytest
 import torch
-from _fixtures import feed_prepared, tiny_config
+from _fixtures import feed_prepared, regression_tasks, tiny_config, toy_problem
 
 from mtl.models.base import ModelOutput
-from mtl.tasks import TaskSpec
 from mtl.train import Trainer
 from mtl.weighting import build_weighting, weighting_status
 
@@ -25,53 +24,20 @@ CONFLICT = [[1.0, 0.0, 0.2], [-0.6, 1.0, 0.0], [0.1, -0.7, 0.8]]
 pytestmark = pytest.mark.skipif(not weighting_status()["famo"].available, reason=weighting_status()["famo"].hint)
 
 
-def _tasks(k: int) -> list[TaskSpec]:
-    return [TaskSpec(f"t{i}", "regression") for i in range(k)]
-
-
 def _linear(method: str, jac, pref=None, weighting=None):
     """One backward where the task gradients on the shared representation are the rows
     of ``jac``; returns the combined direction and the method."""
     jac = torch.as_tensor(jac, dtype=torch.float32)
-    w = weighting or build_weighting(method, _tasks(len(jac)), pref)
+    w = weighting or build_weighting(method, regression_tasks(len(jac)), pref)
     theta = torch.zeros(jac.shape[1], requires_grad=True)
     z = theta * 1.0
     w.backward(jac @ z, ModelOutput([], [z]))
     return theta.grad, w
 
 
-def _toy(method: str, pref=None, steps: int = 60):
-    """Two regression tasks through a one-unit bottleneck (they cannot both be fitted),
-    with an "epoch" every 10 steps and FAMO's recomputed losses after each step."""
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(256, 4, generator=g)
-    y = torch.stack([x[:, 0] + 0.5 * x[:, 1], x[:, 2] - 0.5 * x[:, 1]], 1)
-    torch.manual_seed(0)
-    encoder = torch.nn.Linear(4, 1)
-    heads = torch.nn.ModuleList(torch.nn.Linear(1, 1) for _ in range(2))
-    w = build_weighting(method, _tasks(2), pref)
-    opt = torch.optim.Adam([*encoder.parameters(), *heads.parameters(), *w.parameters()], lr=0.05)
-
-    def forward():
-        z = encoder(x)
-        outs = [h(z).squeeze(-1) for h in heads]
-        return ModelOutput(outs, [z]), torch.stack([((o - y[:, j]) ** 2).mean() for j, o in enumerate(outs)])
-
-    before = forward()[1].detach()
-    window = []
-    for step in range(1, steps + 1):
-        out, losses = forward()
-        opt.zero_grad()
-        w.backward(losses, out)
-        opt.step()
-        if w.needs_step_losses:
-            with torch.no_grad():
-                w.step_end(forward()[1])
-        window.append(losses.detach())
-        if step % 10 == 0:
-            w.epoch_end(torch.stack(window).mean(0))
-            window = []
-    return w, before, forward()[1].detach()
+def _toy(method: str, pref=None):
+    """The shared two-task problem, 60 steps with an "epoch" every 10."""
+    return toy_problem(method, pref, steps=60, epoch_every=10)
 
 
 # ------------------------------------------------------------ loss-based
@@ -100,7 +66,7 @@ def test_stch_approaches_the_largest_weighted_loss_as_mu_shrinks():
     worst = float((pref * losses).max())
     gaps = []
     for mu in (1.0, 0.1, 0.01, 0.001):
-        w = build_weighting("stch", _tasks(3), pref.tolist())
+        w = build_weighting("stch", regression_tasks(3), pref.tolist())
         w.scalarizer.mu = mu
         w.epoch_end(torch.ones(3))  # warm-up over: losses are normalized by 1
         value = float(w.loss(losses))
@@ -110,7 +76,7 @@ def test_stch_approaches_the_largest_weighted_loss_as_mu_shrinks():
 
 
 def test_stch_trains_on_the_weighted_sum_until_the_losses_are_normalized():
-    w = build_weighting("stch", _tasks(2), [3, 1])
+    w = build_weighting("stch", regression_tasks(2), [3, 1])
     losses = torch.tensor([2.0, 4.0])
     assert float(w.loss(losses)) == pytest.approx(0.75 * 2 + 0.25 * 4)
     w.epoch_end(torch.tensor([2.0, 8.0]))
@@ -129,7 +95,7 @@ def test_geometric_mean_gradient_is_the_weighted_sum_of_log_loss_gradients():
     def losses():
         return torch.stack([(theta[0] - 1) ** 2 + 0.1, (theta[1] + 2) ** 2 * 3 + 0.2])
 
-    w = build_weighting("geometric_mean", _tasks(2), pref.tolist())
+    w = build_weighting("geometric_mean", regression_tasks(2), pref.tolist())
     value = w.loss(losses())
     value.backward()
     got = theta.grad.clone()
@@ -144,7 +110,7 @@ def test_geometric_mean_gradient_is_the_weighted_sum_of_log_loss_gradients():
 
 
 def test_famo_gives_weight_to_the_task_whose_loss_fell_least():
-    w = build_weighting("famo", _tasks(2))
+    w = build_weighting("famo", regression_tasks(2))
     assert torch.allclose(w.applied_weights(), torch.tensor([0.5, 0.5]))
     for _ in range(20):
         w.loss(torch.tensor([1.0, 1.0]))
@@ -161,12 +127,12 @@ def test_famo_gives_weight_to_the_task_whose_loss_fell_least():
 
 
 def test_famo_logits_are_not_trained_by_the_model_optimizer():
-    w = build_weighting("famo", _tasks(3))
+    w = build_weighting("famo", regression_tasks(3))
     assert list(w.parameters()) == []
 
 
 def test_imtl_l_scales_balance_the_scaled_losses():
-    w = build_weighting("imtl_l", _tasks(2))
+    w = build_weighting("imtl_l", regression_tasks(2))
     opt = torch.optim.SGD(w.parameters(), lr=0.1)
     losses = torch.tensor([4.0, 0.25])
     for _ in range(300):
@@ -206,14 +172,14 @@ def test_config_makes_the_same_positive_angle_with_every_task_and_matches_torchj
 def test_fairgrad_solves_the_proportional_fairness_condition():
     jac = torch.tensor(CONFLICT, dtype=torch.float64)
     jac = jac / jac.norm()
-    w = build_weighting("fairgrad", _tasks(3))
+    w = build_weighting("fairgrad", regression_tasks(3))
     weights = w.task_weights(jac @ jac.T, torch.full((3,), 1 / 3, dtype=torch.float64))
     utilities = (jac @ jac.T) @ weights  # each task's improvement along the update
     assert (weights > 0).all() and (utilities > 0).all()
     assert torch.allclose(utilities, 1 / weights, rtol=1e-3)  # alpha = 1: G w = w^-1
 
 
-def test_gradvac_with_no_history_is_pcgrad_for_two_tasks():
+def test_gradvac_with_no_history_is_pcgrad_for_tworegression_tasks():
     jac = torch.tensor([[1.0, 0.0], [-0.5, 1.0]])
     d, w = _linear("gradvac", jac)
     p0 = jac[0] - (jac[0] @ jac[1]) / jac[1].norm() ** 2 * jac[1]
@@ -229,7 +195,7 @@ def test_gradvac_with_no_history_is_pcgrad_for_two_tasks():
 
 
 def test_excess_mtl_moves_weight_to_the_task_that_stops_improving():
-    w = build_weighting("excess_mtl", _tasks(2))
+    w = build_weighting("excess_mtl", regression_tasks(2))
     for step in range(6):
         shrink = 0.5 ** step  # the first task's gradient vanishes (it is learned), the second's stays
         _linear("excess_mtl", torch.tensor([[shrink, 0.0, 0.0], [0.0, 1.0, 0.0]]), weighting=w)
