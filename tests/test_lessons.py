@@ -81,15 +81,27 @@ def test_sharing_helps_a_sparse_related_task_and_not_an_unrelated_one():
 def test_conflict_static_moves_against_a_task_and_the_conflict_aware_method_does_not():
     lesson = get_lesson("conflict")
     method = lesson.control.default
+    gains = []
     for seed in SEEDS:
         t = _train(lesson, method, seed)
-        # Conflict by construction: the gradients' cosine is negative in most batches.
-        assert t["static"]["cos"] < 0 and t["static"]["conflict"] > 0.5, t["static"]
-        # Static weights often step against a task (measured 41%, 62%, 100% of batches);
+        s, m = t["static"], t["method"]
+        # Conflict by construction: a clearly negative cosine (measured -0.35, -0.40, -0.41),
+        # negative in nearly every batch.
+        assert s["cos"] <= -0.3 and s["conflict"] > 0.9, s
+        # Static weights step against a task on nearly every batch (measured 99-100%);
         # the conflict-aware method never does.
-        assert t["static"]["against"] > 0.3, t["static"]
-        assert t["method"]["against"] == 0, t["method"]
-        assert lesson.effect(t) > 0.3
+        assert s["against"] > 0.9, s
+        assert m["against"] == 0, m
+        assert lesson.effect(t) > 0.9
+        # What that buys the weaker task: the like's test AUC (measured +0.014 to +0.017),
+        # for at most a small cost to the click.
+        gains.append(lesson.weaker_task_gain(t))
+        assert gains[-1] > 0.005, (seed, s["auc"], m["auc"])
+        assert m["logloss"]["like"] < s["logloss"]["like"], (s["logloss"], m["logloss"])
+        assert m["auc"]["click"] > s["auc"]["click"] - 0.01, (s["auc"], m["auc"])
+        view = lesson.view(t, method)
+        assert f"{s['cos']:+.2f}" in view.what_you_see and f"{gains[-1]:+.3f}" in view.what_you_see
+    assert np.mean(gains) > 0.01, gains
 
 
 @pytest.mark.slow
