@@ -113,9 +113,9 @@ def test_paradox_clicks_alone_lose_relevance_while_efficiency_barely_moves():
         nums = lesson.view(t, 0.0).numbers
         gains.append(nums["gain"])
         drops.append(nums["efficiency_drop"])
-        # Measured on seeds 0-2: gain +0.042/+0.104/+0.199 NDCG, click rate -0.7/-0.1/-3.3 points.
-        assert nums["gain"] >= 0.03, nums  # the fused ranking beats clicks alone on relevance
-        assert nums["efficiency_drop"] < 0.045, nums  # at a cost of a few points of click rate at most
+        # Measured on seeds 0-2: gain +0.140/+0.098/+0.141 NDCG, click rate -1.2/-1.0/-1.1 points.
+        assert nums["gain"] >= 0.07, nums  # the fused ranking beats clicks alone on relevance
+        assert nums["efficiency_drop"] < 0.02, nums  # efficiency barely moves: under 2 points, every seed
         curve = t["curve"]
         oracle = curve.oracle
         assert oracle is not None
@@ -130,8 +130,8 @@ def test_paradox_clicks_alone_lose_relevance_while_efficiency_barely_moves():
         # The curve spans a visible range on both axes (alpha from 0 to 1).
         assert curve.points["efficiency_at_k"].max() - curve.points["efficiency_at_k"].min() > 0.02
         assert curve.points["relevance_ndcg_at_k"].max() - curve.points["relevance_ndcg_at_k"].min() > 0.01
-    # On average relevance moves far more than efficiency (measured +0.115 NDCG vs -1.4 points of click rate).
-    assert np.mean(gains) >= 0.08 and np.mean(drops) < 0.02, (gains, drops)
+    # On average relevance moves far more than efficiency (measured +0.126 NDCG vs -1.1 points of click rate).
+    assert np.mean(gains) >= 0.1 and np.mean(drops) < 0.015, (gains, drops)
 
 
 @pytest.mark.slow
