@@ -10,9 +10,12 @@ video the viewers its thumbnail hooks into clicking are the ones it then disappo
 every impression the click's error and the like's error have opposite signs, and the
 two task gradients on the shared layer, one number per impression (a one-unit
 bottleneck), point in opposing directions: their cosine is strongly negative on every
-batch. (Without the coupling the cosine over a batch is near 0: each label's own
-randomness swamps what the tasks systematically want, and a model trained mostly on
-one task sits near that task's optimum, where its gradient is only that randomness.)
+batch. (The diagnostics measure each task's gradient on the shared representation,
+one value per impression, not on the shared parameters, so id embedding tables never
+entered the cosine. Without the coupling it is near 0: each label's own randomness
+swamps what the tasks systematically want from the representation, and a model
+trained mostly on one task sits near that task's optimum, where its gradient is only
+that randomness.)
 Click and like each happen on about half of the impressions and depend on appeal and
 quality with a moderate strength, which keeps the labels random enough per impression
 for the coupling to show.
