@@ -103,7 +103,7 @@ class Paradox(Lesson):
                                  mode="markers", name="random ranking", marker={"symbol": "x", "size": 11,
                                                                                 "color": style.BASELINE}))
         fig.add_trace(go.Scatter(x=[clicks["efficiency_at_k"]], y=[clicks["relevance_ndcg_at_k"]], mode="markers+text",
-                                 name="clicks only", text=["clicks only"], textposition="bottom right",
+                                 name="clicks only", text=["clicks only"], textposition="middle right",
                                  marker={"size": 12, "color": style.WORSE}))
         fig.add_trace(go.Scatter(x=[here["efficiency_at_k"]], y=[here["relevance_ndcg_at_k"]], mode="markers",
                                  name=f"your ranking ({alpha:.2f})",
