@@ -113,9 +113,10 @@ def test_paradox_clicks_alone_lose_relevance_while_efficiency_barely_moves():
         nums = lesson.view(t, 0.0).numbers
         gains.append(nums["gain"])
         drops.append(nums["efficiency_drop"])
-        # Measured on seeds 0-2: gain +0.140/+0.098/+0.141 NDCG, click rate -1.2/-1.0/-1.1 points.
+        # Measured on seeds 0-2: gain +0.139/+0.093/+0.138 NDCG, click rate -0.8/-0.9/-0.6 points
+        # (seeds 3-5: +0.122/+0.101/+0.104 for -0.7 points each).
         assert nums["gain"] >= 0.07, nums  # the fused ranking beats clicks alone on relevance
-        assert nums["efficiency_drop"] < 0.02, nums  # efficiency barely moves: under 2 points, every seed
+        assert nums["efficiency_drop"] < 0.015, nums  # efficiency barely moves: under 1.5 points, every seed
         curve = t["curve"]
         oracle = curve.oracle
         assert oracle is not None
@@ -130,8 +131,8 @@ def test_paradox_clicks_alone_lose_relevance_while_efficiency_barely_moves():
         # The curve spans a visible range on both axes (alpha from 0 to 1).
         assert curve.points["efficiency_at_k"].max() - curve.points["efficiency_at_k"].min() > 0.02
         assert curve.points["relevance_ndcg_at_k"].max() - curve.points["relevance_ndcg_at_k"].min() > 0.01
-    # On average relevance moves far more than efficiency (measured +0.126 NDCG vs -1.1 points of click rate).
-    assert np.mean(gains) >= 0.1 and np.mean(drops) < 0.015, (gains, drops)
+    # On average relevance moves far more than efficiency (measured +0.123 NDCG vs -0.8 points of click rate).
+    assert np.mean(gains) >= 0.1 and np.mean(drops) < 0.012, (gains, drops)
 
 
 @pytest.mark.slow
