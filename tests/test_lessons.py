@@ -35,8 +35,8 @@ def test_unknown_lesson_is_a_clear_error():
 #: Each lesson must train in under 10 s on two cores. Checked as CPU time on one torch
 #: thread, which a busy machine barely changes (several threads spin while they wait for a
 #: core and inflate it: 15-29 s measured at load 27 for a 2-5 s training); one core's time
-#: bounds two cores' wall time. Measured about 2 s per lesson setting, 4-6 s for a
-#: process's first training.
+#: bounds two cores' wall time. Measured 2-4.5 s per lesson setting (the conflict lesson's
+#: two runs 4.2-4.4 s), 7.3 s for a process's first training.
 TRAIN_CPU_SECONDS = 10.0
 
 
@@ -81,15 +81,27 @@ def test_sharing_helps_a_sparse_related_task_and_not_an_unrelated_one():
 def test_conflict_static_moves_against_a_task_and_the_conflict_aware_method_does_not():
     lesson = get_lesson("conflict")
     method = lesson.control.default
+    gains = []
     for seed in SEEDS:
         t = _train(lesson, method, seed)
-        # Conflict by construction: the gradients' cosine is negative in most batches.
-        assert t["static"]["cos"] < 0 and t["static"]["conflict"] > 0.5, t["static"]
-        # Static weights often step against a task (measured 41%, 62%, 100% of batches);
+        s, m = t["static"], t["method"]
+        # Conflict by construction: a clearly negative cosine (measured -0.35, -0.40, -0.41),
+        # negative in nearly every batch.
+        assert s["cos"] <= -0.3 and s["conflict"] > 0.9, s
+        # Static weights step against a task on nearly every batch (measured 99-100%);
         # the conflict-aware method never does.
-        assert t["static"]["against"] > 0.3, t["static"]
-        assert t["method"]["against"] == 0, t["method"]
-        assert lesson.effect(t) > 0.3
+        assert s["against"] > 0.9, s
+        assert m["against"] == 0, m
+        assert lesson.effect(t) > 0.9
+        # What that buys the weaker task: the like's test AUC (measured +0.016, +0.016, +0.014),
+        # for at most a small cost to the click.
+        gains.append(lesson.weaker_task_gain(t))
+        assert gains[-1] > 0.005, (seed, s["auc"], m["auc"])
+        assert m["logloss"]["like"] < s["logloss"]["like"], (s["logloss"], m["logloss"])
+        assert m["auc"]["click"] > s["auc"]["click"] - 0.01, (s["auc"], m["auc"])
+        view = lesson.view(t, method)
+        assert f"{s['cos']:+.2f}" in view.what_you_see and f"{gains[-1]:+.3f}" in view.what_you_see
+    assert np.mean(gains) > 0.01, gains
 
 
 @pytest.mark.slow
@@ -101,9 +113,10 @@ def test_paradox_clicks_alone_lose_relevance_while_efficiency_barely_moves():
         nums = lesson.view(t, 0.0).numbers
         gains.append(nums["gain"])
         drops.append(nums["efficiency_drop"])
-        # Measured on seeds 0-2: gain +0.042/+0.104/+0.199 NDCG, click rate -0.7/-0.1/-3.3 points.
-        assert nums["gain"] >= 0.03, nums  # the fused ranking beats clicks alone on relevance
-        assert nums["efficiency_drop"] < 0.045, nums  # at a cost of a few points of click rate at most
+        # Measured on seeds 0-2: gain +0.139/+0.093/+0.138 NDCG, click rate -0.8/-0.9/-0.6 points
+        # (seeds 3-5: +0.122/+0.101/+0.104 for -0.7 points each).
+        assert nums["gain"] >= 0.07, nums  # the fused ranking beats clicks alone on relevance
+        assert nums["efficiency_drop"] < 0.015, nums  # efficiency barely moves: under 1.5 points, every seed
         curve = t["curve"]
         oracle = curve.oracle
         assert oracle is not None
@@ -118,8 +131,8 @@ def test_paradox_clicks_alone_lose_relevance_while_efficiency_barely_moves():
         # The curve spans a visible range on both axes (alpha from 0 to 1).
         assert curve.points["efficiency_at_k"].max() - curve.points["efficiency_at_k"].min() > 0.02
         assert curve.points["relevance_ndcg_at_k"].max() - curve.points["relevance_ndcg_at_k"].min() > 0.01
-    # On average relevance moves far more than efficiency (measured +0.115 NDCG vs -1.4 points of click rate).
-    assert np.mean(gains) >= 0.08 and np.mean(drops) < 0.02, (gains, drops)
+    # On average relevance moves far more than efficiency (measured +0.123 NDCG vs -0.8 points of click rate).
+    assert np.mean(gains) >= 0.1 and np.mean(drops) < 0.012, (gains, drops)
 
 
 @pytest.mark.slow

@@ -288,8 +288,22 @@ def test_write_parquet_and_plain_csv(tmp_path):
 def test_scenario_knobs_default_to_the_usual_feed():
     base = simulate(n_users=50, n_items=80, n_impressions=2000, seed=4)
     same = simulate(n_users=50, n_items=80, n_impressions=2000, seed=4, click_gate=True, like_offset=0.0,
-                    match_strength=1.0, outcome_coupling=0.0)
+                    match_strength=1.0, outcome_coupling=0.0, click_offset=0.0, quality_strength=1.0,
+                    item_properties=False)
     pd.testing.assert_frame_equal(base, same)
+
+
+def test_click_offset_quality_strength_and_item_properties():
+    kw = dict(n_users=100, n_items=200, n_impressions=20_000, seed=2, click_gate=False)
+    base = simulate(**kw)
+    more = simulate(**kw, click_offset=1.2, quality_strength=2.0, item_properties=True)
+    assert more["click"].mean() > base["click"].mean() + 0.15
+    assert abs(more["click"].mean() - more["true_click"].mean()) < 0.01  # still the truth
+    # The item features are each video's own appeal and quality: one value per video,
+    # and likes follow quality more surely when it pulls harder.
+    assert (more.groupby("item_id")[["item_appeal", "item_quality"]].nunique() == 1).all().all()
+    assert more["true_like"].corr(more["item_quality"]) > base["true_like"].corr(more["item_quality"])
+    assert "item_appeal" not in base
 
 
 def test_without_the_click_gate_every_impression_is_watched():
@@ -327,6 +341,9 @@ def test_outcome_coupling_correlates_the_draws_and_keeps_the_truth():
     ({"like_offset": float("nan")}, "like_offset"),
     ({"match_strength": -1.0}, "match_strength"),
     ({"appeal_strength": -0.5}, "appeal_strength"),
+    ({"quality_strength": -1.0}, "quality_strength"),
+    ({"click_offset": float("inf")}, "click_offset"),
+    ({"item_properties": 1}, "item_properties"),
     ({"outcome_coupling": 1.5}, "outcome_coupling"),
 ])
 def test_bad_scenario_knobs_raise(overrides, words):

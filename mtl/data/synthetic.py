@@ -39,9 +39,13 @@ With ``s = task_noise`` and ``k(s) = sqrt(1 + pi s^2 / 8)``:
 
 * ``p_click = sigmoid((a0 + user_bias + 0.9 appeal + 0.7 match) / k(s))`` (the
   appeal term scaled by ``appeal_strength``, the match terms of every outcome by
-  ``match_strength``; both 1 by default).
+  ``match_strength``; both 1 by default; ``click_offset`` is added to ``a0``).
 * ``p_like | click = sigmoid((b0 + user_like_bias + 1.1 quality + 0.6 match
-  - 0.25 appeal) / k(s))`` (click-bait slightly disappoints).
+  - 0.25 appeal) / k(s))`` (click-bait slightly disappoints; the quality term scaled
+  by ``quality_strength``, ``like_offset`` added to ``b0``).
+* ``item_properties=True`` adds each video's appeal and quality as two observable
+  feature columns, ``item_appeal`` and ``item_quality`` (for a lesson whose model
+  reads them directly instead of learning them per item id).
 * Dividing a logit by ``k(s)`` is what averaging it over unobserved N(0, s^2) noise
   does (the probit-style approximation ``E[sigmoid(x + s Z)] ~ sigmoid(x / k(s))``);
   the simulator *defines* the probabilities this way and draws ``click`` and
@@ -244,9 +248,12 @@ class SimulationConfig:
     seed: int = 0
     # Scenario knobs for lessons (mtl.lessons); the defaults give the feed described above.
     click_gate: bool = True  # False: every impression is watched (an autoplay feed), so like/long view/watch/rating need no click
+    click_offset: float = 0.0  # added to the click logit: positive = more clicks (1.2 gives about half of the impressions)
     like_offset: float = 0.0  # added to the like logit: negative = sparser likes (-2 gives ~4x fewer)
     match_strength: float = 1.0  # scales the user-item taste match in every outcome (0 = only appeal and quality matter)
     appeal_strength: float = 1.0  # scales appeal's pull on the click (0 = clicks ignore appeal: click rates flatter across videos)
+    quality_strength: float = 1.0  # scales quality's pull on the like (larger: likes follow quality more surely)
+    item_properties: bool = False  # True: add each video's appeal and quality as feature columns (item_appeal, item_quality)
     outcome_coupling: float = 0.0  # correlation in [-1, 1] of the unobserved per-impression drivers of click and like (negative: a click makes a like less likely); marginals and true_* unchanged
 
     def __post_init__(self) -> None:
@@ -275,7 +282,9 @@ class SimulationConfig:
             )
         if not isinstance(self.click_gate, (bool, np.bool_)):
             raise SimulationConfigError(f"click_gate must be True or False, got {self.click_gate!r}.")
-        for name in ("like_offset", "match_strength", "appeal_strength"):
+        if not isinstance(self.item_properties, (bool, np.bool_)):
+            raise SimulationConfigError(f"item_properties must be True or False, got {self.item_properties!r}.")
+        for name in ("click_offset", "like_offset", "match_strength", "appeal_strength", "quality_strength"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
                     or not math.isfinite(value):
@@ -286,7 +295,7 @@ class SimulationConfig:
             raise SimulationConfigError(
                 f"outcome_coupling must be a number between -1 and 1, got {coupling!r}."
             )
-        for name in ("match_strength", "appeal_strength"):
+        for name in ("match_strength", "appeal_strength", "quality_strength"):
             if getattr(self, name) < 0:
                 raise SimulationConfigError(f"{name} must be non-negative, got {getattr(self, name)!r}.")
         if self.exposure not in EXPOSURES:
@@ -445,9 +454,9 @@ def simulate(config: SimulationConfig | None = None, *, _part: int = 0, **overri
         match = float(cfg.match_strength) * match
     a, q = appeal[items], quality[items]
     flatten = _flatten(sigma)  # a logit plus N(0, sigma^2) noise, averaged out
-    p_click = _sigmoid((_CLICK_INTERCEPT + click_bias[users] + _CLICK_APPEAL * float(cfg.appeal_strength) * a
+    p_click = _sigmoid((_CLICK_INTERCEPT + float(cfg.click_offset) + click_bias[users] + _CLICK_APPEAL * float(cfg.appeal_strength) * a
                         + _CLICK_MATCH * match) / flatten)
-    like_logit = (_LIKE_INTERCEPT + float(cfg.like_offset) + like_bias[users] + _LIKE_QUALITY * q
+    like_logit = (_LIKE_INTERCEPT + float(cfg.like_offset) + like_bias[users] + _LIKE_QUALITY * float(cfg.quality_strength) * q
                   + _LIKE_MATCH * match + _LIKE_APPEAL * a) / flatten
     p_like_c = _sigmoid(like_logit)
     mu = _WATCH_INTERCEPT + _WATCH_QUALITY * q + _WATCH_MATCH * match
@@ -516,6 +525,11 @@ def simulate(config: SimulationConfig | None = None, *, _part: int = 0, **overri
         "true_like": np.round((p_watch * p_like_c)[order], 4),
         "true_long_view": np.round((p_watch * p_long_c)[order], 4),
     })
+    if cfg.item_properties:
+        # Observable item features (e.g. a thumbnail score and a quality score an editor
+        # gave): a model can read them directly instead of learning them per item id.
+        df["item_appeal"] = np.round(appeal[items], 4)
+        df["item_quality"] = np.round(quality[items], 4)
     return df
 
 
