@@ -21,7 +21,7 @@ import torch
 from ..errors import ConfigError, DataError
 from ..tasks import TaskSpec
 from .derive import apply_derived
-from .encode import MAX_STAT_LABELS, FeatureEncoder, canonical
+from .encode import MAX_STAT_LABELS, FeatureEncoder, canonical, canonical_codes
 from .io import DEFAULT_MAX_DECOMPRESSED_BYTES, Source, read_table
 from .schema import ITEM_NAMES, MAX_CLASSES, USER_NAMES, RoleOverrides, Schema, infer_schema
 from .split import MIN_ROWS_PER_PART, SplitSpec, split_indices
@@ -448,15 +448,15 @@ def find_leaks(train: pd.DataFrame, schema: Schema, labels: list[str], min_rows:
     for col in schema.categorical:
         if col in schema.side:
             continue
-        keys = canonical(train[col])
-        if keys.nunique() > 1000:
+        codes, categories = canonical_codes(train[col])
+        if len(categories) > 1000:
             continue
         for label in binary:
-            y = pd.to_numeric(train[label], errors="coerce")
-            ok = y.notna() & keys.notna()
+            y = pd.to_numeric(train[label], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            ok = ~np.isnan(y) & (codes >= 0)
             if ok.sum() < min_rows:
                 continue
-            g = y[ok].groupby(keys[ok])
+            g = pd.Series(y[ok]).groupby(codes[ok])
             mean, size = g.mean(), g.size()
             if ((mean == 0) | (mean == 1)).all() and (mean == 1).any() and (mean == 0).any() and size[mean == 1].sum() >= min_rows:
                 leaks[col] = label
@@ -498,11 +498,12 @@ def prepare(
         users=frame[schema.user] if schema.user else None,
     )
     # Only the columns the encoders read travel on (titles, oracle and ignored columns
-    # would be copied into every split part), with categorical columns canonicalized
-    # once, not once per use.
+    # would be copied into every split part), as they are stored: categorical columns
+    # are canonicalized on their distinct values where they are used
+    # (:func:`~mtl.data.encode.canonical_codes`), so a narrow integer id stays narrow.
     cat_cols = [c for c in dict.fromkeys([schema.user, schema.item, *schema.categorical]) if c]
     used = list(dict.fromkeys([*cat_cols, *schema.numeric, *schema.labels]))
-    frame = pd.DataFrame({c: canonical(frame[c]) if c in cat_cols else frame[c] for c in used}, index=frame.index)
+    frame = frame[used]
     train_frame = frame.iloc[train_idx]
     specs = [_task_spec(t, schema.labels[t], labels[t].iloc[train_idx]) for t in tasks]
 
