@@ -1,8 +1,8 @@
 """Time and peak memory of each stage of ``synth`` + ``train`` on a large simulated log.
 
 The stages the two commands run, one by one, in one process: simulating the log into a
-Parquet file (chunk by chunk), reading it (``mtl.data.load``: chunked Parquet read into
-narrow columns, roles inferred), preparing it (split, encoders, per-id statistics,
+Parquet (or ``--format csv.gz``) file chunk by chunk, reading it (``mtl.data.load``:
+Parquet batches or CSV blocks read into narrow columns, roles inferred), preparing it (split, encoders, per-id statistics,
 tensors), one training epoch, and the evaluation that ends the run (test metrics,
 latency, packaging the model). For each stage: wall time, rows per second, and the
 process's peak resident memory *during that stage* (Linux resets the high-water mark
@@ -61,12 +61,13 @@ class Stages:
     def __init__(self) -> None:
         self.rows: list[dict] = []
 
-    def run(self, name: str, rows: int | None, fn):
+    def run(self, name: str, rows, fn):
+        """``rows``: a count, or a function of the stage's value (the rows read)."""
         reset_peak()
         start = time.perf_counter()
         value = fn()
         seconds = time.perf_counter() - start
-        self.add(name, rows, seconds)
+        self.add(name, rows(value) if callable(rows) else rows, seconds)
         return value
 
     def add(self, name: str, rows: int | None, seconds: float) -> None:
@@ -83,6 +84,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000, help="impressions to simulate (default 1M)")
     ap.add_argument("--data", help="an existing CSV/CSV.gz/Parquet log instead of a simulated one")
+    ap.add_argument("--format", choices=["parquet", "csv.gz", "csv"], default="parquet",
+                    help="file format of the simulated log (default parquet; CSV is read block by block too)")
     ap.add_argument("--tasks", default="click,like,long_view")
     ap.add_argument("--arch", default="shared_bottom")
     ap.add_argument("--batch-size", type=int, default=2048)
@@ -104,14 +107,14 @@ def main(argv: list[str] | None = None) -> dict:
     stages.add("import", None, 0.0)
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(args.data) if args.data else Path(tmp) / "log.parquet"
+        path = Path(args.data) if args.data else Path(tmp) / f"log.{args.format}"
         if not args.data:
             from mtl.data.synthetic import write_chunked
 
             stages.run("synth", args.rows, lambda: write_chunked(
                 path, n_impressions=args.rows, n_users=args.users, n_items=args.items, seed=0))
             print(f"           {path.stat().st_size / 2**20:,.0f} MB on disk", flush=True)
-        data = stages.run("read", args.rows, lambda: load(path, max_bytes=None))
+        data = stages.run("read", lambda d: d.n_rows, lambda: load(path, max_bytes=None))
         n = data.n_rows
         tasks = args.tasks.split(",")
         prepared = stages.run("prepare", n, lambda: prepare(data, tasks, "random", seed=0))

@@ -225,12 +225,12 @@ def load(
     """Read an interaction table (CSV, CSV.gz or Parquet) and optional user / item
     feature tables, joined on the user / item id, and infer column roles.
 
-    The library and the CLI read a Parquet file of any size (batch by batch into
-    narrow columns: a 10M-row log takes about 1 GB, see ``benchmarks/scale.py``), and
-    by default no file is refused for its size on disk (``max_bytes``). A CSV.gz is
-    still refused beyond ``max_decompressed_bytes`` of text (a decompression bomb, and
-    CSV is parsed in one piece): write large logs as Parquet. The app's uploads keep
-    their own limits (``server.maxUploadSize`` and :func:`~mtl.data.io.read_table`'s).
+    The library and the CLI read a CSV, CSV.gz or Parquet file of any size from a
+    stream (Parquet batch by batch, CSV block by block, into narrow columns: a 10M-row
+    log takes about 1 GB, see ``benchmarks/scale.py``), and by default no file is
+    refused for its size on disk (``max_bytes``). ``max_decompressed_bytes`` holds
+    bytes and uploaded files, not paths. The app's uploads keep their own limits
+    (``server.maxUploadSize`` and :func:`~mtl.data.io.read_table`'s).
     Raises :class:`~mtl.errors.DataError` with a readable message on bad input.
     """
     limits = {"max_bytes": max_bytes, "max_decompressed_bytes": max_decompressed_bytes}

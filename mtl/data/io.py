@@ -8,11 +8,13 @@ traceback. UTF-16 text (Excel's "Unicode text") and byte-order marks are decoded
 Limits, each refused before the table is built so memory stays bounded:
 
 * ``max_bytes``: the file as stored (:data:`DEFAULT_MAX_BYTES`);
-* ``max_decompressed_bytes``: a ``.csv.gz`` after decompression, or an uploaded Parquet
-  file's uncompressed column data (:data:`DEFAULT_MAX_DECOMPRESSED_BYTES`; environment
-  variable ``MTL_MAX_DECOMPRESSED_MB``). A Parquet file named by its path is read
-  batch by batch, each integer column in the narrowest type holding its values, so
-  it is held to ``max_bytes`` only: a 10M-row log takes about 1 GB of memory;
+* ``max_decompressed_bytes``: an uploaded ``.csv.gz`` after decompression, or an
+  uploaded Parquet file's uncompressed column data
+  (:data:`DEFAULT_MAX_DECOMPRESSED_BYTES`; environment variable
+  ``MTL_MAX_DECOMPRESSED_MB``). A file named by its path is read from a stream, Parquet
+  batch by batch and CSV / CSV.gz block by block (``pyarrow.csv.open_csv``), each
+  integer column in the narrowest type holding its values, so it is held to
+  ``max_bytes`` only: a 10M-row log takes about 1 GB of memory;
 * ``max_columns``: columns of one table (:data:`DEFAULT_MAX_COLUMNS`; environment
   variable ``MTL_MAX_COLUMNS``).
 """
@@ -445,7 +447,7 @@ def _csv_frame(open_stream, name: str, sep: str, encoding: str, whole) -> pd.Dat
             frame = whole(as_text)
             if frame is None:
                 reason = str(err)
-                if "invalid UTF8" in reason:
+                if "invalid UTF-8" in reason:
                     raise DataError(f"{name} is not {encoding.upper()} text ({reason}); re-save it as UTF-8 CSV") from None
                 raise DataError(f"{name} is not a well-formed CSV table: {reason}") from None
             return frame
@@ -540,9 +542,13 @@ def _arrow_csv(open_stream, sep: str, encoding: str, as_text: list[str] | None) 
                         chunks[i].append(_narrowest(column))
         except pa.ArrowInvalid as err:
             match = _CONVERSION.search(str(err))
-            if match is None or not names or int(match[1]) >= len(names):
+            names = names or _header(open_stream, sep)  # the error came with the first block
+            if match is None or int(match[1]) >= len(names):
                 raise _Unparsed(one_line(err).removeprefix("CSV parse error: ")) from None
-            types[names[int(match[1])]] = pa.type_for_alias(_WIDER.get(match[2], "string"))
+            column = names[int(match[1])]
+            if match[2] == "string":  # text that is not text
+                raise _Unparsed(f"an invalid UTF-8 byte in column '{column}'") from None
+            types[column] = pa.type_for_alias(_WIDER.get(match[2], "string"))
             continue
         except (OSError, pa.ArrowException) as err:
             raise _Unparsed(one_line(err)) from None
@@ -554,6 +560,12 @@ def _arrow_csv(open_stream, sep: str, encoding: str, as_text: list[str] | None) 
         del columns
         return table.to_pandas(self_destruct=True, split_blocks=True)
     raise _Unparsed("the columns' types keep changing from block to block")  # pragma: no cover
+
+
+def _header(open_stream, sep: str) -> list[str]:
+    with open_stream() as stream:
+        head = stream.read(_HEAD).decode("utf-8", errors="replace").removeprefix("\ufeff")
+    return next(csv.reader(io.StringIO(head.splitlines()[0] if head else ""), delimiter=sep), [])
 
 
 def _plain_type(t) -> bool:
