@@ -94,6 +94,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--epoch-fraction", type=float, default=1.0,
                     help="stop the epoch after this share of its batches (Stop, as in the app): throughput and memory "
                          "of a partial epoch, when a full one would take too long on a loaded machine")
+    ap.add_argument("--read-only", action="store_true",
+                    help="stop after reading: a file format's read throughput and memory alone")
     ap.add_argument("--json", help="write the stage table here")
     args = ap.parse_args(argv)
 
@@ -116,6 +118,8 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"           {path.stat().st_size / 2**20:,.0f} MB on disk", flush=True)
         data = stages.run("read", lambda d: d.n_rows, lambda: load(path, max_bytes=None))
         n = data.n_rows
+        if args.read_only:
+            return _report(args, stages, n, None, torch)
         tasks = args.tasks.split(",")
         prepared = stages.run("prepare", n, lambda: prepare(data, tasks, "random", seed=0))
         config = TrainConfig(tasks=tasks, arch=args.arch, epochs=1, patience=1, batch_size=args.batch_size,
@@ -140,8 +144,12 @@ def main(argv: list[str] | None = None) -> dict:
             elif isinstance(event, Done):
                 stages.add("evaluate", len(prepared.test), time.perf_counter() - start)
                 result = event.result
+    return _report(args, stages, n, result, torch)
+
+
+def _report(args, stages: Stages, n: int, result, torch) -> dict:
     peak = max(r["peak_rss_mb"] for r in stages.rows)
-    auc = {t: round(m.get("auc", float("nan")), 4) for t, m in result.test.items()}
+    auc = {t: round(m.get("auc", float("nan")), 4) for t, m in result.test.items()} if result else {}
     print(f"peak resident memory {peak:,} MB; test AUC {auc}; {os.cpu_count()} CPUs; load {os.getloadavg()}")
     report = {"rows": n, "epoch_fraction": args.epoch_fraction, "stages": stages.rows, "peak_rss_mb": peak, "test_auc": auc,
               "load_average": os.getloadavg(), "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads()}
