@@ -227,7 +227,7 @@ def load(
 
     The library and the CLI read a CSV, CSV.gz or Parquet file of any size from a
     stream (Parquet batch by batch, CSV block by block, into narrow columns: a 10M-row
-    log takes about 1 GB, see ``benchmarks/scale.py``), and by default no file is
+    log takes about 1.5 GB, see ``benchmarks/scale.py``), and by default no file is
     refused for its size on disk (``max_bytes``). ``max_decompressed_bytes`` holds
     bytes and uploaded files, not paths. The app's uploads keep their own limits
     (``server.maxUploadSize`` and :func:`~mtl.data.io.read_table`'s).

@@ -14,7 +14,8 @@ Limits, each refused before the table is built so memory stays bounded:
   ``MTL_MAX_DECOMPRESSED_MB``). A file named by its path is read from a stream, Parquet
   batch by batch and CSV / CSV.gz block by block (``pyarrow.csv.open_csv``), each
   integer column in the narrowest type holding its values, so it is held to
-  ``max_bytes`` only: a 10M-row log takes about 1 GB of memory;
+  ``max_bytes`` only: a 10M-row log takes about 1.5 GB of memory (2 GB at the
+  peak of reading it, roles inferred);
 * ``max_columns``: columns of one table (:data:`DEFAULT_MAX_COLUMNS`; environment
   variable ``MTL_MAX_COLUMNS``).
 """
