@@ -1,8 +1,8 @@
 """Time and peak memory of each stage of ``synth`` + ``train`` on a large simulated log.
 
 The stages the two commands run, one by one, in one process: simulating the log into a
-Parquet file (chunk by chunk), reading it (``mtl.data.load``: chunked Parquet read into
-narrow columns, roles inferred), preparing it (split, encoders, per-id statistics,
+Parquet (or ``--format csv.gz``) file chunk by chunk, reading it (``mtl.data.load``:
+Parquet batches or CSV blocks read into narrow columns, roles inferred), preparing it (split, encoders, per-id statistics,
 tensors), one training epoch, and the evaluation that ends the run (test metrics,
 latency, packaging the model). For each stage: wall time, rows per second, and the
 process's peak resident memory *during that stage* (Linux resets the high-water mark
@@ -61,12 +61,13 @@ class Stages:
     def __init__(self) -> None:
         self.rows: list[dict] = []
 
-    def run(self, name: str, rows: int | None, fn):
+    def run(self, name: str, rows, fn):
+        """``rows``: a count, or a function of the stage's value (the rows read)."""
         reset_peak()
         start = time.perf_counter()
         value = fn()
         seconds = time.perf_counter() - start
-        self.add(name, rows, seconds)
+        self.add(name, rows(value) if callable(rows) else rows, seconds)
         return value
 
     def add(self, name: str, rows: int | None, seconds: float) -> None:
@@ -83,6 +84,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000, help="impressions to simulate (default 1M)")
     ap.add_argument("--data", help="an existing CSV/CSV.gz/Parquet log instead of a simulated one")
+    ap.add_argument("--format", choices=["parquet", "csv.gz", "csv"], default="parquet",
+                    help="file format of the simulated log (default parquet; CSV is read block by block too)")
     ap.add_argument("--tasks", default="click,like,long_view")
     ap.add_argument("--arch", default="shared_bottom")
     ap.add_argument("--batch-size", type=int, default=2048)
@@ -91,6 +94,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--epoch-fraction", type=float, default=1.0,
                     help="stop the epoch after this share of its batches (Stop, as in the app): throughput and memory "
                          "of a partial epoch, when a full one would take too long on a loaded machine")
+    ap.add_argument("--read-only", action="store_true",
+                    help="stop after reading: a file format's read throughput and memory alone")
     ap.add_argument("--json", help="write the stage table here")
     args = ap.parse_args(argv)
 
@@ -104,15 +109,17 @@ def main(argv: list[str] | None = None) -> dict:
     stages.add("import", None, 0.0)
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(args.data) if args.data else Path(tmp) / "log.parquet"
+        path = Path(args.data) if args.data else Path(tmp) / f"log.{args.format}"
         if not args.data:
             from mtl.data.synthetic import write_chunked
 
             stages.run("synth", args.rows, lambda: write_chunked(
                 path, n_impressions=args.rows, n_users=args.users, n_items=args.items, seed=0))
             print(f"           {path.stat().st_size / 2**20:,.0f} MB on disk", flush=True)
-        data = stages.run("read", args.rows, lambda: load(path, max_bytes=None))
+        data = stages.run("read", lambda d: d.n_rows, lambda: load(path, max_bytes=None))
         n = data.n_rows
+        if args.read_only:
+            return _report(args, stages, n, None, torch)
         tasks = args.tasks.split(",")
         prepared = stages.run("prepare", n, lambda: prepare(data, tasks, "random", seed=0))
         config = TrainConfig(tasks=tasks, arch=args.arch, epochs=1, patience=1, batch_size=args.batch_size,
@@ -137,8 +144,12 @@ def main(argv: list[str] | None = None) -> dict:
             elif isinstance(event, Done):
                 stages.add("evaluate", len(prepared.test), time.perf_counter() - start)
                 result = event.result
+    return _report(args, stages, n, result, torch)
+
+
+def _report(args, stages: Stages, n: int, result, torch) -> dict:
     peak = max(r["peak_rss_mb"] for r in stages.rows)
-    auc = {t: round(m.get("auc", float("nan")), 4) for t, m in result.test.items()}
+    auc = {t: round(m.get("auc", float("nan")), 4) for t, m in result.test.items()} if result else {}
     print(f"peak resident memory {peak:,} MB; test AUC {auc}; {os.cpu_count()} CPUs; load {os.getloadavg()}")
     report = {"rows": n, "epoch_fraction": args.epoch_fraction, "stages": stages.rows, "peak_rss_mb": peak, "test_auc": auc,
               "load_average": os.getloadavg(), "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads()}

@@ -353,7 +353,6 @@ BAD_FILES = {
     "labels_only.csv": _csv(_frame()[["click", "like"]]),
     "tiny.csv": _csv(_frame(20)),
     "wide.csv": _csv(pd.DataFrame(np.zeros((40, 600)), columns=[f"f{k}" for k in range(600)])),
-    "bomb.csv.gz": _zeros_gz(600),  # over the default limit of 512 MB
     "mixed.csv": b"user_id,item_id,click\n" + b"1,2,1\n" * 40 + b"3;4;0\n",
 }
 
@@ -371,6 +370,21 @@ def test_upload_and_cli_refuse_the_same_files(tmp_path, name, capsys):
     assert main(["inspect", "--data", str(path)]) == 2
     err = capsys.readouterr().err
     assert err == f"error: {upload.value}\n"  # the same message, on one line
+
+
+def test_a_gzip_bomb_is_refused_by_the_upload_limit_and_by_the_streaming_reader(tmp_path, capsys):
+    # The command line streams a CSV.gz of any size (a 10M-row log is 700 MB of text),
+    # so it looks at the text itself: 600 MB of zeros are not CSV, known from 64 KB.
+    from pages import _datasets as ui
+
+    bomb = _zeros_gz(600)  # over the default limit of 512 MB
+    with pytest.raises(MTLError, match="decompresses to 600.0 MB, over the limit of 512.0 MB"):
+        ui.dataset_from_upload(("bomb.csv.gz", bomb))
+    path = tmp_path / "bomb.csv.gz"
+    path.write_bytes(bomb)
+    capsys.readouterr()
+    assert main(["inspect", "--data", str(path)]) == 2
+    assert capsys.readouterr().err == "error: bomb.csv.gz looks like a binary file, not CSV text; upload CSV, CSV.gz or Parquet\n"
 
 
 def test_upload_and_cli_accept_the_same_odd_file(tmp_path, capsys):

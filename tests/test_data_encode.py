@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from mtl.data import RoleOverrides, infer_schema, prepare
-from mtl.data.encode import FeatureEncoder, canonical
+from mtl.data.encode import FeatureEncoder, canonical, canonical_codes, target_encoding
 
 
 # ------------------------------------------------------------------ canonical
@@ -62,6 +62,42 @@ def _fit(train: pd.DataFrame, **ov):
 
 
 # ------------------------------------------------------------------ categorical
+@pytest.mark.parametrize("s", [
+    pd.Series([7, 8, 7, None, 9], dtype="Int64"), pd.Series([7.0, np.nan, 8.0, np.inf, 7.0]),
+    pd.Series([1.5, 2.0, 1.5]), pd.Series([7, "7", None, "x"], dtype=object),
+    pd.Series(["b", "a", None, "b"], dtype="str"), pd.Series([True, False, True]),
+    pd.Series(np.array([3, 1, 3, 2], dtype=np.int8)), pd.Series([2**63 + 5.0, 2**63 + 4096.0, np.nan]),
+    pd.Series(pd.Categorical(["u", "v", None, "u"])), pd.Series([], dtype=float),
+])
+def test_canonical_codes_are_canonical_on_distinct_values(s):
+    codes, categories = canonical_codes(s)
+    strings = canonical(s)
+    assert len(codes) == len(s) and len(set(categories)) == len(categories)
+    assert ((codes < 0) == strings.isna().to_numpy()).all()
+    assert [categories[c] for c in codes if c >= 0] == strings.dropna().tolist()
+
+
+def test_canonical_codes_merge_equal_numbers_of_a_mixed_column():
+    # canonical() writes 7.0 of a text column as "7.0"; as a distinct value it is 7's
+    # equal (Python hashes them alike), the same category, as canonical() means it.
+    codes, categories = canonical_codes(pd.Series([7, "7", 7.0, None], dtype=object))
+    assert categories.tolist() == ["7"] and codes.tolist() == [0, 0, 0, -1]
+
+
+def test_target_encoding_is_scikit_learns_auto_smoothing():
+    from sklearn.preprocessing import TargetEncoder
+
+    rng = np.random.default_rng(0)
+    for y in (rng.integers(0, 2, 3000).astype(float), rng.lognormal(size=3000), np.ones(3000)):
+        codes = rng.integers(0, 60, 3000) ** 2 % 97  # uneven counts, some codes never seen
+        te = TargetEncoder(target_type="continuous", smooth="auto").fit(codes.reshape(-1, 1), y)
+        encoding, mean = target_encoding(codes, y, 97)
+        assert mean == te.target_mean_
+        np.testing.assert_array_equal(encoding[te.categories_[0]], te.encodings_[0])
+        unseen = np.setdiff1d(np.arange(97), codes)
+        assert len(unseen) and (encoding[unseen] == te.target_mean_).all()  # as an unknown category
+
+
 def test_vocab_and_oov_code_zero():
     train = pd.DataFrame({"color": ["red", "red", "blue", "green", "red", "blue"], "click": [0, 1, 0, 1, 1, 0]})
     schema, enc = _fit(train)

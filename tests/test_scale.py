@@ -4,6 +4,8 @@ batch-by-batch Parquet reader, role inference on a sample, and (slow suite) a 1M
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import subprocess
 import sys
@@ -120,6 +122,72 @@ def test_empty_parquet_and_broken_parquet_paths(tmp_path):
     broken.write_bytes(b"PAR1" + b"\0" * 100)
     with pytest.raises(DataError, match="is not a readable Parquet file"):
         read_table(broken)
+
+
+def _blocks(monkeypatch, size: int = 4096) -> None:
+    """Parse CSV text in small blocks, so a small file takes the many-block path."""
+    from mtl.data import io as mio
+
+    monkeypatch.setattr(mio, "CSV_BLOCK_BYTES", size)
+
+
+@pytest.mark.parametrize("name", ["t.csv", "t.csv.gz"])
+def test_csv_path_streamed_block_by_block_into_narrow_columns(tmp_path, monkeypatch, name):
+    from mtl.data import io as mio
+
+    _blocks(monkeypatch)
+    n = 6000
+    frame = pd.DataFrame({
+        "user_id": np.arange(n) % 90, "item_id": np.arange(n) * 7,  # narrow first, wider in later blocks
+        "click": np.arange(n) % 2, "ts": 20220505 + np.arange(n) % 3,
+        "day": ["2022-05-05 12:00", "2022-05-06"] * (n // 2),  # dates stay text, as pandas reads them
+        "ok": ["true", "False"] * (n // 2), "x": np.linspace(0, 1, n),
+        "gaps": ["NA", "", "None", "3"] * (n // 4), "title": ['a "quoted", title', "line\nbreak"] * (n // 2),
+    })
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    # The text is never held whole: the stream is all there is.
+    monkeypatch.setattr(mio, "_read_bytes", lambda *a, **k: pytest.fail("read whole"))
+    monkeypatch.setattr(mio, "_pandas_csv", lambda *a, **k: pytest.fail("parsed by pandas"))
+    back = read_table(path, max_decompressed_bytes=1024)  # a path is not held to the upload limit
+    expected = pd.read_csv(path)
+    assert {c: str(t) for c, t in back.dtypes.items()} == {
+        "user_id": "int8", "item_id": "int32", "click": "int8", "ts": "int32", "day": "str", "ok": "bool",
+        "x": "float64", "gaps": "float64", "title": "str"}
+    for col in frame.columns:
+        assert back[col].astype(str).tolist() == expected[col].astype(str).tolist(), col
+
+
+def test_csv_column_whose_values_change_type_in_a_later_block(monkeypatch):
+    _blocks(monkeypatch)
+    rows = [f"{i},{i % 5},{i},," for i in range(3000)] + ["3000,2,2.5,text,7", "3001,3,4,8,"]
+    text = "user_id,item_id,value,note,late\n" + "\n".join(rows) + "\n"
+    back = read_table(text.encode(), name="t.csv")
+    expected = pd.read_csv(io.BytesIO(text.encode()))
+    assert str(back.value.dtype) == "float64" and back.value.iloc[-2] == 2.5
+    assert back.note.dropna().tolist() == ["text", "8"] == expected.note.dropna().astype(str).tolist()
+    assert back.late.dropna().tolist() == [7.0] and str(back.item_id.dtype) == "int8"
+
+
+def test_csv_upload_keeps_its_limits_and_pandas_messages(tmp_path, monkeypatch):
+    from mtl.data import io as mio
+
+    text = "user_id,item_id,click\n" + "".join(f"{i},{i},{i % 2}\n" for i in range(300))
+    with pytest.raises(DataError, match="over the limit of 1.0 KB"):
+        read_table(gzip.compress(text.encode()), name="t.csv.gz", max_decompressed_bytes=1024)
+    ragged = text + "1,2,3,4\n"
+    with pytest.raises(DataError, match=r"^t.csv is not a well-formed CSV table: .*Expected 3 fields in line 302, saw 4$"):
+        read_table(ragged.encode(), name="t.csv")
+    # A file too large to parse again whole says what pyarrow found, on one line.
+    path = tmp_path / "big.csv"
+    path.write_text(ragged)
+    monkeypatch.setattr(mio, "_FALLBACK_BYTES", 100)
+    with pytest.raises(DataError, match=r"^big.csv is not a well-formed CSV table: Expected 3 columns, got 4: "):
+        read_table(path)
+    long = "user_id,item_id,click\n" + "".join(f"{i},{i},{i % 2}\n" for i in range(9000))
+    path.write_bytes(long.encode() + b"5,6,\xff\n")  # past the first 64 KB, which are checked before parsing
+    with pytest.raises(DataError, match=r"^big.csv is not UTF-8 text \(an invalid UTF-8 byte in column 'click'\); re-save it as UTF-8 CSV$"):
+        read_table(path)
 
 
 # --------------------------------------------------------------- role sampling

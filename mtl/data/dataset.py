@@ -21,7 +21,7 @@ import torch
 from ..errors import ConfigError, DataError
 from ..tasks import TaskSpec
 from .derive import apply_derived
-from .encode import MAX_STAT_LABELS, FeatureEncoder, canonical
+from .encode import MAX_STAT_LABELS, FeatureEncoder, canonical, canonical_codes
 from .io import DEFAULT_MAX_DECOMPRESSED_BYTES, Source, read_table
 from .schema import ITEM_NAMES, MAX_CLASSES, USER_NAMES, RoleOverrides, Schema, infer_schema
 from .split import MIN_ROWS_PER_PART, SplitSpec, split_indices
@@ -225,12 +225,12 @@ def load(
     """Read an interaction table (CSV, CSV.gz or Parquet) and optional user / item
     feature tables, joined on the user / item id, and infer column roles.
 
-    The library and the CLI read a Parquet file of any size (batch by batch into
-    narrow columns: a 10M-row log takes about 1 GB, see ``benchmarks/scale.py``), and
-    by default no file is refused for its size on disk (``max_bytes``). A CSV.gz is
-    still refused beyond ``max_decompressed_bytes`` of text (a decompression bomb, and
-    CSV is parsed in one piece): write large logs as Parquet. The app's uploads keep
-    their own limits (``server.maxUploadSize`` and :func:`~mtl.data.io.read_table`'s).
+    The library and the CLI read a CSV, CSV.gz or Parquet file of any size from a
+    stream (Parquet batch by batch, CSV block by block, into narrow columns: a 10M-row
+    log takes about 1.5 GB, see ``benchmarks/scale.py``), and by default no file is
+    refused for its size on disk (``max_bytes``). ``max_decompressed_bytes`` holds
+    bytes and uploaded files, not paths. The app's uploads keep their own limits
+    (``server.maxUploadSize`` and :func:`~mtl.data.io.read_table`'s).
     Raises :class:`~mtl.errors.DataError` with a readable message on bad input.
     """
     limits = {"max_bytes": max_bytes, "max_decompressed_bytes": max_decompressed_bytes}
@@ -448,15 +448,15 @@ def find_leaks(train: pd.DataFrame, schema: Schema, labels: list[str], min_rows:
     for col in schema.categorical:
         if col in schema.side:
             continue
-        keys = canonical(train[col])
-        if keys.nunique() > 1000:
+        codes, categories = canonical_codes(train[col])
+        if len(categories) > 1000:
             continue
         for label in binary:
-            y = pd.to_numeric(train[label], errors="coerce")
-            ok = y.notna() & keys.notna()
+            y = pd.to_numeric(train[label], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            ok = ~np.isnan(y) & (codes >= 0)
             if ok.sum() < min_rows:
                 continue
-            g = y[ok].groupby(keys[ok])
+            g = pd.Series(y[ok]).groupby(codes[ok])
             mean, size = g.mean(), g.size()
             if ((mean == 0) | (mean == 1)).all() and (mean == 1).any() and (mean == 0).any() and size[mean == 1].sum() >= min_rows:
                 leaks[col] = label
@@ -498,11 +498,12 @@ def prepare(
         users=frame[schema.user] if schema.user else None,
     )
     # Only the columns the encoders read travel on (titles, oracle and ignored columns
-    # would be copied into every split part), with categorical columns canonicalized
-    # once, not once per use.
+    # would be copied into every split part), as they are stored: categorical columns
+    # are canonicalized on their distinct values where they are used
+    # (:func:`~mtl.data.encode.canonical_codes`), so a narrow integer id stays narrow.
     cat_cols = [c for c in dict.fromkeys([schema.user, schema.item, *schema.categorical]) if c]
     used = list(dict.fromkeys([*cat_cols, *schema.numeric, *schema.labels]))
-    frame = pd.DataFrame({c: canonical(frame[c]) if c in cat_cols else frame[c] for c in used}, index=frame.index)
+    frame = frame[used]
     train_frame = frame.iloc[train_idx]
     specs = [_task_spec(t, schema.labels[t], labels[t].iloc[train_idx]) for t in tasks]
 

@@ -8,11 +8,14 @@ traceback. UTF-16 text (Excel's "Unicode text") and byte-order marks are decoded
 Limits, each refused before the table is built so memory stays bounded:
 
 * ``max_bytes``: the file as stored (:data:`DEFAULT_MAX_BYTES`);
-* ``max_decompressed_bytes``: a ``.csv.gz`` after decompression, or an uploaded Parquet
-  file's uncompressed column data (:data:`DEFAULT_MAX_DECOMPRESSED_BYTES`; environment
-  variable ``MTL_MAX_DECOMPRESSED_MB``). A Parquet file named by its path is read
-  batch by batch, each integer column in the narrowest type holding its values, so
-  it is held to ``max_bytes`` only: a 10M-row log takes about 1 GB of memory;
+* ``max_decompressed_bytes``: an uploaded ``.csv.gz`` after decompression, or an
+  uploaded Parquet file's uncompressed column data
+  (:data:`DEFAULT_MAX_DECOMPRESSED_BYTES`; environment variable
+  ``MTL_MAX_DECOMPRESSED_MB``). A file named by its path is read from a stream, Parquet
+  batch by batch and CSV / CSV.gz block by block (``pyarrow.csv.open_csv``), each
+  integer column in the narrowest type holding its values, so it is held to
+  ``max_bytes`` only: a 10M-row log takes about 1.5 GB of memory (2 GB at the
+  peak of reading it, roles inferred);
 * ``max_columns``: columns of one table (:data:`DEFAULT_MAX_COLUMNS`; environment
   variable ``MTL_MAX_COLUMNS``).
 """
@@ -23,6 +26,7 @@ import codecs
 import csv
 import io
 import os
+import re
 import zlib
 from pathlib import Path
 from typing import BinaryIO
@@ -122,6 +126,11 @@ def read_table(
         name = name or Path(source).name
         _check_size(Path(source).stat().st_size, name, max_bytes)
         df = _read_parquet(source, name, None, max_columns)
+    elif _csv_path(source):
+        # Likewise a CSV or CSV.gz file is parsed from a stream, block by block.
+        name = name or Path(source).name
+        _check_size(Path(source).stat().st_size, name, max_bytes)
+        df = _read_csv_path(Path(source), name, encoding, max_columns)
     else:
         df, name = _read_bytes(source, name, max_bytes, encoding, max_decompressed_bytes, max_columns)
     if len(df.columns) == 0:
@@ -158,7 +167,7 @@ def _too_big(name: str, what: str, size: int, limit: int) -> DataError:
     return DataError(
         f"{name} {what} {_human(size)}, over the limit of {_human(limit)} (a decompression bomb, or a table too "
         "large to explore here); use a sample of the rows, or raise MTL_MAX_DECOMPRESSED_MB (the command line "
-        "reads a Parquet file of any size)"
+        "reads a CSV, CSV.gz or Parquet file of any size)"
     )
 
 
@@ -341,7 +350,7 @@ def _utf16(data: bytes) -> str | None:
 
 
 def _read_csv(data: bytes, name: str, encoding: str, max_columns: int | None) -> pd.DataFrame:
-    wide = _utf16(data) if encoding.replace("-", "").lower() == "utf8" else None
+    wide = _utf16(data) if _is_utf8(encoding) else None
     if wide:
         try:
             data = data.decode(wide).encode("utf-8")
@@ -350,13 +359,70 @@ def _read_csv(data: bytes, name: str, encoding: str, max_columns: int | None) ->
                             "re-save it as UTF-8 CSV") from None
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
-    head = data[:65536]
+    sep = _dialect(data[:_HEAD], data, name, encoding, max_columns)
+    return _csv_frame(lambda: io.BytesIO(data), name, sep, encoding,
+                      lambda as_text: _pandas_csv(data, name, sep, encoding, as_text))
+
+
+def _csv_path(source: Source) -> bool:
+    """A CSV or CSV.gz file on disk (anything but Parquet: the content decides)."""
+    if not isinstance(source, (str, os.PathLike)):
+        return False
+    path = Path(source)
+    return path.is_file() and path.stat().st_size > 0
+
+
+def _read_csv_path(path: Path, name: str, encoding: str, max_columns: int | None) -> pd.DataFrame:
+    """Parse a CSV or CSV.gz file from a stream, never holding its text whole: 10M rows
+    are 700 MB of text, and the narrow columns built from them a fraction of that."""
+    import pyarrow as pa
+
+    with open(path, "rb") as f:
+        gz = f.read(2) == b"\x1f\x8b"
+    compression = "gzip" if gz else None
+    try:
+        with pa.input_stream(str(path), compression=compression) as f:
+            head = f.read(_HEAD)
+    except (OSError, pa.ArrowException):
+        head = b""  # not readable as gzip: the whole-file path says why
+    if not head or not _is_utf8(encoding) or _utf16(head):
+        # Rare text (UTF-16, another encoding) and unreadable files take the whole-file
+        # path and its messages.
+        return _read_bytes(path, name, None, encoding, DEFAULT_MAX_DECOMPRESSED_BYTES, max_columns)[0]
+    if head.startswith(codecs.BOM_UTF8):
+        head = head[len(codecs.BOM_UTF8):]  # pyarrow skips it too
+    sep = _dialect(head, head if len(head) < _HEAD else None, name, encoding, max_columns)
+
+    def whole(as_text: list[str] | None) -> pd.DataFrame | None:
+        # pandas' reading and messages for what the stream refuses, for files small
+        # enough to hold whole: where a user fixes a file by hand.
+        if path.stat().st_size > _FALLBACK_BYTES:
+            return None
+        data = path.read_bytes()
+        if gz:
+            data = _gunzip(data, name, DEFAULT_MAX_DECOMPRESSED_BYTES)
+        if data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8):]
+        return _pandas_csv(data, name, sep, encoding, as_text)
+
+    return _csv_frame(lambda: pa.input_stream(str(path), compression=compression), name, sep, encoding, whole)
+
+
+def _is_utf8(encoding: str) -> bool:
+    return encoding.replace("-", "").replace("_", "").lower() == "utf8"
+
+
+def _dialect(head: bytes, data: bytes | None, name: str, encoding: str, max_columns: int | None) -> str:
+    """The delimiter, after the checks the first 64 KB allow: text, not binary; not too
+    wide; no duplicate column names. ``data`` is the whole text when known (for the
+    line of an invalid byte), None when ``head`` is only its beginning."""
+    whole = data if data is not None else head
     try:
         text_head = head.decode(encoding)
     except UnicodeDecodeError as err:
         # The cut at 64 KB may split a multi-byte character; only fail on real errors.
-        if err.start < len(head) - 4 or len(head) == len(data):
-            raise _not_text(name, encoding, data, err.start) from None
+        if err.start < len(head) - 4 or (data is not None and len(head) == len(data)):
+            raise _not_text(name, encoding, whole, err.start) from None
         text_head = head[: err.start].decode(encoding)
     if "\x00" in text_head:
         raise DataError(f"{name} looks like a binary file, not CSV text; upload CSV, CSV.gz or Parquet")
@@ -366,20 +432,28 @@ def _read_csv(data: bytes, name: str, encoding: str, max_columns: int | None) ->
         raise _too_wide(name, len(header), max_columns)
     # Blank names are reported below as a column without a name, not as duplicates.
     _check_duplicates([h.strip() for h in header if h.strip()], name)
-    try:
-        df = _parse_csv(data, sep, encoding)
-    except UnicodeDecodeError as err:
-        # pandas reports a position inside its read buffer; find the real one.
+    return sep
+
+
+def _csv_frame(open_stream, name: str, sep: str, encoding: str, whole) -> pd.DataFrame:
+    """The table parsed by pyarrow, block by block (:func:`_arrow_csv`), then checked.
+    What pyarrow refuses (ragged rows, bad bytes, an empty file) is parsed again by
+    ``whole(as_text)`` (pandas on the whole text, for its more lenient reading and its
+    messages) when it returns a frame, and refused with pyarrow's reason otherwise."""
+
+    def parse(as_text: list[str] | None) -> pd.DataFrame:
         try:
-            data.decode(encoding)
-        except UnicodeDecodeError as full:
-            raise _not_text(name, encoding, data, full.start) from None
-        raise DataError(f"{name} is not {encoding.upper()} text ({err.reason}); re-save it as UTF-8 CSV") from None
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{name} is empty") from None
-    except pd.errors.ParserError as err:
-        msg = str(err).strip().splitlines()[-1]
-        raise DataError(f"{name} is not a well-formed CSV table: {msg}") from None
+            return _arrow_csv(open_stream, sep, encoding, as_text)
+        except _Unparsed as err:
+            frame = whole(as_text)
+            if frame is None:
+                reason = str(err)
+                if "invalid UTF-8" in reason:
+                    raise DataError(f"{name} is not {encoding.upper()} text ({reason}); re-save it as UTF-8 CSV") from None
+                raise DataError(f"{name} is not a well-formed CSV table: {reason}") from None
+            return frame
+
+    df = parse(None)
     raw_names = list(df.columns)
     df.columns = [str(c).strip() for c in df.columns]
     if df.shape[1] == 1 and len(df) > 0:
@@ -395,14 +469,138 @@ def _read_csv(data: bytes, name: str, encoding: str, max_columns: int | None) ->
     if lossy:
         # Read those columns again as written: as floats, 12345678901234567890 and
         # 12345678901234567891 are the same number, and 1e+20 loses its digits too.
-        df = _parse_csv(data, sep, encoding, as_text=[raw_names[i] for i in lossy])
+        df = parse([raw_names[i] for i in lossy])
         df.columns = [str(c).strip() for c in df.columns]
     return _exact_ids(df)
 
 
-def _parse_csv(data: bytes, sep: str, encoding: str, as_text: list[str] | None = None) -> pd.DataFrame:
+def _pandas_csv(data: bytes, name: str, sep: str, encoding: str, as_text: list[str] | None) -> pd.DataFrame:
     dtype = {c: str for c in as_text} if as_text else None
-    return pd.read_csv(io.BytesIO(data), sep=sep, encoding=encoding, low_memory=False, dtype=dtype)
+    try:
+        return pd.read_csv(io.BytesIO(data), sep=sep, encoding=encoding, low_memory=False, dtype=dtype)
+    except UnicodeDecodeError as err:
+        # pandas reports a position inside its read buffer; find the real one.
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError as full:
+            raise _not_text(name, encoding, data, full.start) from None
+        raise DataError(f"{name} is not {encoding.upper()} text ({err.reason}); re-save it as UTF-8 CSV") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{name} is empty") from None
+    except pd.errors.ParserError as err:
+        msg = str(err).strip().splitlines()[-1]
+        raise DataError(f"{name} is not a well-formed CSV table: {msg}") from None
+
+
+class _Unparsed(Exception):
+    """pyarrow cannot read the text as one table (its reason in words)."""
+
+
+#: Text parsed at once from a CSV stream: each block's integer columns are narrowed
+#: before the next block is parsed.
+CSV_BLOCK_BYTES = 16 * 1024 * 1024
+#: Files up to this size on disk are parsed again whole by pandas when pyarrow refuses
+#: them (pandas fills short rows, and its messages name the line).
+_FALLBACK_BYTES = 64 * 1024 * 1024
+_HEAD = 65536
+#: What pandas reads as missing, so both parsers agree.
+_NA_VALUES = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
+              "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+#: A column whose values do not fit the type inferred from the first block is parsed
+#: again in the next type: whole numbers, then any number, then text (as pandas does).
+_WIDER = {"null": "int64", "int64": "double", "uint64": "double"}
+_CONVERSION = re.compile(r"In CSV column #(\d+): .*CSV conversion error to (\w+)")
+
+
+def _arrow_csv(open_stream, sep: str, encoding: str, as_text: list[str] | None) -> pd.DataFrame:
+    """Parse with ``pyarrow.csv.open_csv`` one block at a time, each integer column of a
+    block cast to the narrowest type holding its values, then the columns handed to
+    pandas one at a time: the peak is about one narrow copy of the table, as for
+    Parquet. Types follow pandas: whole numbers, numbers, true/false, and text (dates
+    and times stay text), pandas' missing values."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    types = {c: pa.string() for c in as_text or []}
+    read = pcsv.ReadOptions(block_size=CSV_BLOCK_BYTES, encoding="utf8" if _is_utf8(encoding) else encoding)
+    parse = pcsv.ParseOptions(delimiter=sep, newlines_in_values=True)
+    for _ in range(64):  # each retry widens one column for good
+        convert = pcsv.ConvertOptions(
+            column_types=types, null_values=_NA_VALUES, strings_can_be_null=True, quoted_strings_can_be_null=True,
+            true_values=["True", "TRUE", "true"], false_values=["False", "FALSE", "false"])
+        names: list[str] = []
+        try:
+            with open_stream() as stream:
+                reader = pcsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
+                names = reader.schema.names
+                odd = {f.name: pa.string() for f in reader.schema if f.name not in types and not _plain_type(f.type)}
+                if odd:
+                    types.update(odd)
+                    continue
+                chunks: list[list] = [[] for _ in names]
+                for batch in reader:
+                    for i, column in enumerate(batch.columns):
+                        chunks[i].append(_narrowest(column))
+        except pa.ArrowInvalid as err:
+            match = _CONVERSION.search(str(err))
+            names = names or _header(open_stream, sep)  # the error came with the first block
+            if match is None or int(match[1]) >= len(names):
+                raise _Unparsed(one_line(err).removeprefix("CSV parse error: ")) from None
+            column = names[int(match[1])]
+            if match[2] == "string":  # text that is not text
+                raise _Unparsed(f"an invalid UTF-8 byte in column '{column}'") from None
+            types[column] = pa.type_for_alias(_WIDER.get(match[2], "string"))
+            continue
+        except (OSError, pa.ArrowException) as err:
+            raise _Unparsed(one_line(err)) from None
+        if len(set(names)) < len(names):
+            raise _Unparsed("two columns have the same name")
+        columns = [_joined(c, reader.schema.field(i).type) for i, c in enumerate(chunks)]
+        del chunks
+        table = pa.Table.from_arrays(columns, names=names)
+        del columns
+        return table.to_pandas(self_destruct=True, split_blocks=True)
+    raise _Unparsed("the columns' types keep changing from block to block")  # pragma: no cover
+
+
+def _header(open_stream, sep: str) -> list[str]:
+    with open_stream() as stream:
+        head = stream.read(_HEAD).decode("utf-8", errors="replace").removeprefix("\ufeff")
+    return next(csv.reader(io.StringIO(head.splitlines()[0] if head else ""), delimiter=sep), [])
+
+
+def _plain_type(t) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_string(t) \
+        or pa.types.is_null(t)
+
+
+def _narrowest(column):
+    """An integer column in the narrowest type holding its values."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not pa.types.is_integer(column.type) or column.null_count == len(column):
+        return column
+    bounds = pc.min_max(column)
+    low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    for kind in (pa.int8(), pa.int16(), pa.int32()):
+        info = np.iinfo(kind.to_pandas_dtype())
+        if info.min <= low and high <= info.max:
+            return column.cast(kind)
+    return column
+
+
+def _joined(chunks: list, parsed):
+    """One column from its blocks, in the widest of their narrowed types (missing
+    throughout: float64, as pandas reads an empty column)."""
+    import pyarrow as pa
+
+    if pa.types.is_null(parsed):
+        return pa.chunked_array([pa.nulls(len(c), pa.float64()) for c in chunks], type=pa.float64())
+    widest = max((c.type for c in chunks), key=lambda t: t.bit_width if pa.types.is_integer(t) else 0, default=parsed)
+    return pa.chunked_array([c if c.type == widest else c.cast(widest) for c in chunks], type=widest)
 
 
 def _lossy_id_columns(df: pd.DataFrame) -> list[int]:
