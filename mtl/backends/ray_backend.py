@@ -1,0 +1,227 @@
+"""Scale out on `Ray <https://docs.ray.io>`_: every training of a sweep or a
+comparison is one Ray task with its own CPU (and GPU) request.
+
+Without an address a Ray runtime starts on this machine (``num_cpus`` of its cores);
+with one (``ray://head:10001`` through Ray Client, ``head:6379`` or ``auto`` from a
+node of the cluster) the trainings run on that cluster. The prepared data goes into
+Ray's object store once per run, and this package travels with every task
+(``runtime_env`` ``py_modules``), so the cluster's nodes need the project's
+dependencies (torch, pandas, scikit-learn, ...) but not this exact version of it.
+
+Progress and Stop go through one small actor per run: tasks post what they do to it
+and read its stop flag a few times per second; the caller polls it. Stop cancels the
+trainings that have not started and, for a sweep, stops those under way within a
+batch. A task sets torch's thread count to its CPU request, so a training gives the
+same metrics as on the local backend with as many threads (the app runs one).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from ..data.dataset import PreparedData
+from ..errors import ConfigError
+from ..train.result import TrainResult
+from .base import START, Backend, Listener, Training, Update, failure_reason
+from .local import train_one
+from .registry import register
+
+INSTALL = "pip install 'mtl-tradeoff-explorer[ray]'"
+#: How often a task reads the stop flag (seconds): a stop takes about this long plus a batch.
+STOP_POLL_S = 0.25
+#: How long the caller waits for a task to end before it reads the progress again (seconds).
+WAIT_S = 0.2
+
+_CONNECT_LOCK = threading.Lock()
+#: What this process connected to: "" for the local runtime it started, else the address.
+_connected: list[str] = []
+_remote: dict[str, object] = {}
+
+
+def _package_dir() -> str:
+    return str(Path(__file__).resolve().parents[1])
+
+
+class _Board:
+    """The run's shared state: what each task reported since the last read, which
+    tasks started, and the stop flag."""
+
+    def __init__(self):
+        self.updates: list[tuple[int, str, float, str]] = []
+        self.started: set[int] = set()
+        self.stop = False
+
+    def report(self, index: int, kind: str, fraction: float, detail: str) -> None:
+        if kind == START:
+            self.started.add(index)
+        self.updates.append((index, kind, fraction, detail))
+
+    def request_stop(self) -> None:
+        self.stop = True
+
+    def stopped(self) -> bool:
+        return self.stop
+
+    def read(self) -> tuple[list[tuple[int, str, float, str]], set[int]]:
+        out, self.updates = self.updates, []
+        return out, set(self.started)
+
+
+def _task(prepared: PreparedData, training: Training, index: int, board, stop_running: bool,
+          threads: int) -> TrainResult | None:
+    """One training inside a Ray worker."""
+    import ray
+    import torch
+
+    torch.set_num_threads(threads)
+    checked = [0.0, False]
+
+    def should_stop() -> bool:
+        now = time.monotonic()
+        if now - checked[0] >= STOP_POLL_S:
+            checked[0], checked[1] = now, bool(ray.get(board.stopped.remote()))
+        return checked[1]
+
+    def listener(update: Update) -> None:
+        board.report.remote(update.index, update.kind, update.fraction, update.detail)
+
+    result = train_one(prepared, training, index, listener, should_stop, stop_running)
+    if result is not None and not training.keep_model:
+        result.trained = None  # the metrics are what the caller needs; the network stays here
+    return result
+
+
+def _remotes():
+    """The Ray task and actor, made once (importing Ray is slow, so not at import)."""
+    if not _remote:
+        import ray
+
+        _remote["task"] = ray.remote(max_retries=0)(_task)
+        _remote["board"] = ray.remote(num_cpus=0)(_Board)
+    return _remote["task"], _remote["board"]
+
+
+@register
+class RayBackend(Backend):
+    name = "ray"
+    description = "Ray: one Ray task per training, on a Ray runtime started here or on a cluster"
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None, cpus_per_task: float = 1,
+                 gpus_per_task: float = 0):
+        """``address``: an existing cluster (default: ``RAY_ADDRESS`` if set, else a
+        runtime started here with ``num_cpus`` CPUs, all of this machine's by default).
+        Each training asks Ray for ``cpus_per_task`` CPUs and ``gpus_per_task`` GPUs (a
+        configuration with ``device="cuda"`` asks for at least one)."""
+        address = (address or os.environ.get("RAY_ADDRESS") or "").strip() or None
+        if num_cpus is not None and num_cpus < 1:
+            raise ConfigError(f"The local Ray runtime needs at least 1 CPU, got {num_cpus}")
+        if not cpus_per_task > 0:
+            raise ConfigError(f"Each training needs a positive number of CPUs, got {cpus_per_task}")
+        if not gpus_per_task >= 0:
+            raise ConfigError(f"GPUs per training must be 0 or more, got {gpus_per_task}")
+        self.address = address
+        self.num_cpus = num_cpus
+        self.cpus_per_task = float(cpus_per_task)
+        self.gpus_per_task = float(gpus_per_task)
+
+    @classmethod
+    def missing(cls) -> str | None:
+        return None if importlib.util.find_spec("ray") else f"The Ray backend needs Ray: {INSTALL}"
+
+    # ---------------------------------------------------------------- runtime
+    def connect(self) -> None:
+        """Start the local runtime or join the cluster, once per process (Ray allows one
+        connection per process: a later backend with another address is refused)."""
+        import ray
+
+        with _CONNECT_LOCK:
+            wanted = self.address or ""
+            if ray.is_initialized():
+                if _connected and _connected[0] != wanted:
+                    where = f"the Ray cluster at {_connected[0]}" if _connected[0] else "a local Ray runtime"
+                    raise ConfigError(f"This process already uses {where}; Ray allows one per process, so restart "
+                                      f"it to use {'the cluster at ' + wanted if wanted else 'a local runtime'}")
+                return
+            options: dict = {"log_to_driver": False}
+            if self.address is None:
+                options.update(num_cpus=self.num_cpus, include_dashboard=False)
+            else:
+                options["address"] = self.address
+            try:
+                ray.init(**options)
+            except Exception as err:  # Ray raises ConnectionError, RuntimeError, ValueError, ...
+                where = f"reach the Ray cluster at {self.address}" if self.address else "start a local Ray runtime"
+                raise ConfigError(f"Could not {where} ({type(err).__name__}: {err})") from None
+            _connected[:] = [wanted]
+
+    @property
+    def workers(self) -> int:
+        """How many trainings run at once: the cluster's CPUs over each one's request."""
+        import ray
+
+        self.connect()
+        return max(1, int(ray.cluster_resources().get("CPU", 1) // self.cpus_per_task))
+
+    def describe(self) -> str:
+        where = f"the Ray cluster at {self.address}" if self.address else "a Ray runtime on this machine"
+        return f"{where}, {self.workers} training(s) at once"
+
+    def _options(self, training: Training) -> dict:
+        gpus = self.gpus_per_task or (1.0 if training.config.device == "cuda" else 0.0)
+        return {"num_cpus": self.cpus_per_task, "num_gpus": gpus,
+                "runtime_env": {"py_modules": [_package_dir()], "excludes": ["__pycache__"]}}
+
+    # -------------------------------------------------------------------- run
+    def run(self, prepared: PreparedData, plan: Sequence[Training], *, listener: Listener | None = None,
+            should_stop: Callable[[], bool] | None = None, stop_running: bool = True,
+            ) -> Iterator[tuple[int, TrainResult | None]]:
+        import ray
+        from ray.exceptions import RayTaskError, TaskCancelledError
+
+        self.connect()
+        if should_stop is not None and should_stop():
+            return
+        task, board_class = _remotes()
+        board = board_class.remote()
+        data = ray.put(prepared)
+        threads = max(1, int(self.cpus_per_task))
+        pending = {task.options(**self._options(t)).remote(data, t, i, board, stop_running, threads): i
+                   for i, t in enumerate(plan)}
+        stopping = False
+        try:
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=WAIT_S)
+                updates, started = ray.get(board.read.remote())
+                if listener is not None:
+                    for index, kind, fraction, detail in updates:
+                        listener(Update(index, kind, fraction, detail))
+                if not stopping and should_stop is not None and should_stop():
+                    stopping = True
+                    if stop_running:
+                        board.request_stop.remote()
+                    for ref, index in pending.items():
+                        if index not in started:
+                            ray.cancel(ref)
+                for ref in ready:
+                    index = pending.pop(ref)
+                    try:
+                        result = ray.get(ref)
+                    except TaskCancelledError:
+                        continue
+                    except RayTaskError as err:
+                        cause = err.cause if err.cause is not None else err
+                        if stopping and isinstance(cause, (KeyboardInterrupt, TaskCancelledError)):
+                            continue  # cancelled just as it started
+                        raise failure_reason(index, plan[index].label, cause) from None
+                    yield index, result
+        finally:
+            if pending:  # ended early (a failure, the caller closing the iterator): stop the others
+                board.request_stop.remote()
+                for ref in pending:
+                    ray.cancel(ref)
+            ray.kill(board, no_restart=True)
