@@ -4,9 +4,11 @@ comparison is one Ray task with its own CPU (and GPU) request.
 Without an address a Ray runtime starts on this machine (``num_cpus`` of its cores);
 with one (``ray://head:10001`` through Ray Client, ``head:6379`` or ``auto`` from a
 node of the cluster) the trainings run on that cluster. The prepared data goes into
-Ray's object store once per run, and this package travels with every task
+Ray's object store once per run, and this package travels with the connection
 (``runtime_env`` ``py_modules``), so the cluster's nodes need the project's
-dependencies (torch, pandas, scikit-learn, ...) but not this exact version of it.
+dependencies (torch, pandas, scikit-learn, ...) but not this exact version of it. A
+Ray connection this process made before (``ray.init`` by the caller) is used as it
+is: its workers must then import the same ``mtl``.
 
 Progress and Stop go through one small actor per run: tasks post what they do to it
 and read its stop flag a few times per second; the caller polls it. Stop cancels the
@@ -18,16 +20,19 @@ same metrics as on the local backend with as many threads (the app runs one).
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from ..data.dataset import PreparedData
 from ..errors import ConfigError
 from ..train.result import TrainResult
-from .base import START, Backend, Listener, Training, Update, failure_reason
+from .base import Backend, Listener, Training, Update, failure_reason
 from .local import train_one
 from .registry import register
 
@@ -47,32 +52,62 @@ def _package_dir() -> str:
     return str(Path(__file__).resolve().parents[1])
 
 
-class _Board:
-    """The run's shared state: what each task reported since the last read, which
-    tasks started, and the stop flag."""
-
-    def __init__(self):
-        self.updates: list[tuple[int, str, float, str]] = []
-        self.started: set[int] = set()
-        self.stop = False
-
-    def report(self, index: int, kind: str, fraction: float, detail: str) -> None:
-        if kind == START:
-            self.started.add(index)
-        self.updates.append((index, kind, fraction, detail))
-
-    def request_stop(self) -> None:
-        self.stop = True
-
-    def stopped(self) -> bool:
-        return self.stop
-
-    def read(self) -> tuple[list[tuple[int, str, float, str]], set[int]]:
-        out, self.updates = self.updates, []
-        return out, set(self.started)
+def _ray_installed() -> bool:
+    return importlib.util.find_spec("ray") is not None
 
 
-def _task(prepared: PreparedData, training: Training, index: int, board, stop_running: bool,
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Refuse an address nothing answers on, in seconds: Ray itself retries for
+    minutes before it gives up."""
+    if address == "auto":
+        return
+    hostport = address.removeprefix("ray://").rsplit("/", 1)[0]
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ConfigError(f"A Ray address looks like ray://HOST:10001, HOST:6379 or auto, got '{address}'")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as err:
+        raise ConfigError(f"Could not reach the Ray cluster at {address}: nothing answers on {host}:{port} "
+                          f"({err.strerror or err})") from None
+
+
+def _board_class():
+    """The board: what each run's tasks reported since the caller last read, which of
+    its tasks started, and its stop flag. Defined in a function so that Ray ships the
+    class itself, not a reference to this module: the actor's process then starts
+    without importing torch (seconds on a busy machine). One board serves every run of
+    a connection, each under its own id."""
+
+    class Board:
+        def __init__(self):
+            self.updates: dict[str, list] = {}
+            self.started: dict[str, set] = {}
+            self.stops: set[str] = set()
+
+        def report(self, run: str, index: int, kind: str, fraction: float, detail: str) -> None:
+            if kind == "start":
+                self.started.setdefault(run, set()).add(index)
+            self.updates.setdefault(run, []).append((index, kind, fraction, detail))
+
+        def request_stop(self, run: str) -> None:
+            self.stops.add(run)
+
+        def stopped(self, run: str) -> bool:
+            return run in self.stops
+
+        def read(self, run: str) -> tuple[list, set]:
+            return self.updates.pop(run, []), set(self.started.get(run, ()))
+
+        def forget(self, run: str) -> None:
+            self.updates.pop(run, None)
+            self.started.pop(run, None)
+            self.stops.discard(run)
+
+    return Board
+
+
+def _task(prepared: PreparedData, training: Training, index: int, board, run: str, stop_running: bool,
           threads: int) -> TrainResult | None:
     """One training inside a Ray worker."""
     import ray
@@ -84,11 +119,11 @@ def _task(prepared: PreparedData, training: Training, index: int, board, stop_ru
     def should_stop() -> bool:
         now = time.monotonic()
         if now - checked[0] >= STOP_POLL_S:
-            checked[0], checked[1] = now, bool(ray.get(board.stopped.remote()))
+            checked[0], checked[1] = now, bool(ray.get(board.stopped.remote(run)))
         return checked[1]
 
     def listener(update: Update) -> None:
-        board.report.remote(update.index, update.kind, update.fraction, update.detail)
+        board.report.remote(run, update.index, update.kind, update.fraction, update.detail)
 
     result = train_one(prepared, training, index, listener, should_stop, stop_running)
     if result is not None and not training.keep_model:
@@ -97,12 +132,13 @@ def _task(prepared: PreparedData, training: Training, index: int, board, stop_ru
 
 
 def _remotes():
-    """The Ray task and actor, made once (importing Ray is slow, so not at import)."""
+    """The Ray task and the board actor, made once per connection (Ray is imported on
+    first use: it is slow to import and optional)."""
     if not _remote:
         import ray
 
         _remote["task"] = ray.remote(max_retries=0)(_task)
-        _remote["board"] = ray.remote(num_cpus=0)(_Board)
+        _remote["board"] = ray.remote(num_cpus=0)(_board_class()).remote()
     return _remote["task"], _remote["board"]
 
 
@@ -131,7 +167,7 @@ class RayBackend(Backend):
 
     @classmethod
     def missing(cls) -> str | None:
-        return None if importlib.util.find_spec("ray") else f"The Ray backend needs Ray: {INSTALL}"
+        return None if _ray_installed() else f"The Ray backend needs Ray: {INSTALL}"
 
     # ---------------------------------------------------------------- runtime
     def connect(self) -> None:
@@ -141,13 +177,18 @@ class RayBackend(Backend):
 
         with _CONNECT_LOCK:
             wanted = self.address or ""
+            if self.address is not None and _connected[:1] != [wanted]:
+                _check_reachable(self.address)
             if ray.is_initialized():
                 if _connected and _connected[0] != wanted:
                     where = f"the Ray cluster at {_connected[0]}" if _connected[0] else "a local Ray runtime"
                     raise ConfigError(f"This process already uses {where}; Ray allows one per process, so restart "
                                       f"it to use {'the cluster at ' + wanted if wanted else 'a local runtime'}")
                 return
-            options: dict = {"log_to_driver": False}
+            # Local folders can only travel at the job level, so the package is given here: a
+            # runtime that someone else started in this process must already import it.
+            options: dict = {"log_to_driver": False, "logging_level": logging.WARNING,
+                             "runtime_env": {"py_modules": [_package_dir()], "excludes": ["__pycache__"]}}
             if self.address is None:
                 options.update(num_cpus=self.num_cpus, include_dashboard=False)
             else:
@@ -158,6 +199,7 @@ class RayBackend(Backend):
                 where = f"reach the Ray cluster at {self.address}" if self.address else "start a local Ray runtime"
                 raise ConfigError(f"Could not {where} ({type(err).__name__}: {err})") from None
             _connected[:] = [wanted]
+            _remote.clear()  # a new connection needs its own board
 
     @property
     def workers(self) -> int:
@@ -173,8 +215,7 @@ class RayBackend(Backend):
 
     def _options(self, training: Training) -> dict:
         gpus = self.gpus_per_task or (1.0 if training.config.device == "cuda" else 0.0)
-        return {"num_cpus": self.cpus_per_task, "num_gpus": gpus,
-                "runtime_env": {"py_modules": [_package_dir()], "excludes": ["__pycache__"]}}
+        return {"num_cpus": self.cpus_per_task, "num_gpus": gpus}
 
     # -------------------------------------------------------------------- run
     def run(self, prepared: PreparedData, plan: Sequence[Training], *, listener: Listener | None = None,
@@ -186,24 +227,24 @@ class RayBackend(Backend):
         self.connect()
         if should_stop is not None and should_stop():
             return
-        task, board_class = _remotes()
-        board = board_class.remote()
+        task, board = _remotes()
+        run = uuid.uuid4().hex
         data = ray.put(prepared)
         threads = max(1, int(self.cpus_per_task))
-        pending = {task.options(**self._options(t)).remote(data, t, i, board, stop_running, threads): i
+        pending = {task.options(**self._options(t)).remote(data, t, i, board, run, stop_running, threads): i
                    for i, t in enumerate(plan)}
         stopping = False
         try:
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1, timeout=WAIT_S)
-                updates, started = ray.get(board.read.remote())
+                updates, started = ray.get(board.read.remote(run))
                 if listener is not None:
                     for index, kind, fraction, detail in updates:
                         listener(Update(index, kind, fraction, detail))
                 if not stopping and should_stop is not None and should_stop():
                     stopping = True
                     if stop_running:
-                        board.request_stop.remote()
+                        board.request_stop.remote(run)
                     for ref, index in pending.items():
                         if index not in started:
                             ray.cancel(ref)
@@ -221,7 +262,8 @@ class RayBackend(Backend):
                     yield index, result
         finally:
             if pending:  # ended early (a failure, the caller closing the iterator): stop the others
-                board.request_stop.remote()
+                board.request_stop.remote(run)
                 for ref in pending:
                     ray.cancel(ref)
-            ray.kill(board, no_restart=True)
+            else:
+                board.forget.remote(run)
