@@ -78,7 +78,8 @@ def test_an_address_nothing_answers_on_is_refused_at_once():
 
 
 @on_ray
-def test_sweep_on_ray_gives_the_local_numbers(ray_backend, one_thread):
+@pytest.mark.usefixtures("one_thread")
+def test_sweep_on_ray_gives_the_local_numbers(ray_backend):
     prepared, config = feed_prepared(), tiny_config(epochs=2)
     reports = []
     remote = sweep(prepared, config, points=2, conditioned=True, backend=ray_backend,
@@ -97,7 +98,8 @@ def test_sweep_on_ray_gives_the_local_numbers(ray_backend, one_thread):
 
 
 @on_ray
-def test_compare_on_ray_gives_the_local_runs_in_plan_order(ray_backend, one_thread):
+@pytest.mark.usefixtures("one_thread")
+def test_compare_on_ray_gives_the_local_runs_in_plan_order(ray_backend):
     prepared, config = feed_prepared(), tiny_config(epochs=1)
     started = []
     remote = compare(prepared, config, ["static", "uncertainty"], seeds=2, backend=ray_backend,
