@@ -10,10 +10,10 @@ dependencies (torch, pandas, scikit-learn, ...) but not this exact version of it
 Ray connection this process made before (``ray.init`` by the caller) is used as it
 is: its workers must then import the same ``mtl``.
 
-Progress and Stop go through one small actor per run: tasks post what they do to it
-and read its stop flag a few times per second; the caller polls it. Stop cancels the
-trainings that have not started and, for a sweep, stops those under way within a
-batch. A task sets torch's thread count to its CPU request, so a training gives the
+Progress and Stop go through one small actor: tasks post what they do to it and read
+its stop flag a few times per second; the caller polls it. Trainings are submitted as
+workers free up; Stop submits no more and, for a sweep, stops those under way within
+a batch. A task sets torch's thread count to its CPU request, so a training gives the
 same metrics as on the local backend with as many threads (the app runs one).
 """
 
@@ -73,8 +73,8 @@ def _check_reachable(address: str, timeout: float = 5.0) -> None:
 
 
 def _board_class():
-    """The board: what each run's tasks reported since the caller last read, which of
-    its tasks started, and its stop flag. Defined in a function so that Ray ships the
+    """The board: what each run's tasks reported since the caller last read, and its
+    stop flag. Defined in a function so that Ray ships the
     class itself, not a reference to this module: the actor's process then starts
     without importing torch (seconds on a busy machine). One board serves every run of
     a connection, each under its own id."""
@@ -82,12 +82,9 @@ def _board_class():
     class Board:
         def __init__(self):
             self.updates: dict[str, list] = {}
-            self.started: dict[str, set] = {}
             self.stops: set[str] = set()
 
         def report(self, run: str, index: int, kind: str, fraction: float, detail: str) -> None:
-            if kind == "start":
-                self.started.setdefault(run, set()).add(index)
             self.updates.setdefault(run, []).append((index, kind, fraction, detail))
 
         def request_stop(self, run: str) -> None:
@@ -96,12 +93,11 @@ def _board_class():
         def stopped(self, run: str) -> bool:
             return run in self.stops
 
-        def read(self, run: str) -> tuple[list, set]:
-            return self.updates.pop(run, []), set(self.started.get(run, ()))
+        def read(self, run: str) -> list:
+            return self.updates.pop(run, [])
 
         def forget(self, run: str) -> None:
             self.updates.pop(run, None)
-            self.started.pop(run, None)
             self.stops.discard(run)
 
     return Board
@@ -231,23 +227,30 @@ class RayBackend(Backend):
         run = uuid.uuid4().hex
         data = ray.put(prepared)
         threads = max(1, int(self.cpus_per_task))
-        pending = {task.options(**self._options(t)).remote(data, t, i, board, run, stop_running, threads): i
-                   for i, t in enumerate(plan)}
+        # No more tasks in flight than can run: a task waiting in Ray's queue makes it
+        # start a fresh worker for it (importing torch, seconds) while the worker that
+        # just finished a training sits idle and is later killed; submitted as slots
+        # free up, every training reuses a warm worker. Stop then simply submits nothing.
+        capacity = self.workers
+        waiting = list(enumerate(plan))
+        pending: dict = {}
         stopping = False
         try:
-            while pending:
-                ready, _ = ray.wait(list(pending), num_returns=1, timeout=WAIT_S)
-                updates, started = ray.get(board.read.remote(run))
-                if listener is not None:
-                    for index, kind, fraction, detail in updates:
-                        listener(Update(index, kind, fraction, detail))
+            while pending or (waiting and not stopping):
                 if not stopping and should_stop is not None and should_stop():
                     stopping = True
                     if stop_running:
                         board.request_stop.remote(run)
-                    for ref, index in pending.items():
-                        if index not in started:
-                            ray.cancel(ref)
+                while waiting and not stopping and len(pending) < capacity:
+                    i, t = waiting.pop(0)
+                    pending[task.options(**self._options(t)).remote(data, t, i, board, run, stop_running, threads)] = i
+                if not pending:
+                    break
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=WAIT_S)
+                updates = ray.get(board.read.remote(run))
+                if listener is not None:
+                    for index, kind, fraction, detail in updates:
+                        listener(Update(index, kind, fraction, detail))
                 for ref in ready:
                     index = pending.pop(ref)
                     try:
@@ -256,8 +259,6 @@ class RayBackend(Backend):
                         continue
                     except RayTaskError as err:
                         cause = err.cause if err.cause is not None else err
-                        if stopping and isinstance(cause, (KeyboardInterrupt, TaskCancelledError)):
-                            continue  # cancelled just as it started
                         raise failure_reason(index, plan[index].label, cause) from None
                     yield index, result
         finally:
