@@ -1,12 +1,13 @@
 """The Ray backend against the local one on an 8-run weight sweep (issue 15, item 2).
 
-One local Ray runtime of 2 CPUs runs the same sweep (8 weightings, no baselines)
-twice: each training asking for both CPUs (one at a time, torch with 2 threads: the
-backend's **overhead** against the local backend with 2 threads, the same work), and
-each asking for one (two at a time, 1 thread each: the **speed-up** of two workers
-against the local backend with 1 thread, as the app trains). Every run must give the
-local numbers. The runtime's start and its workers' first import of torch are timed
-apart (``cold``) from the sweeps that follow (``warm``, the median of ``--repeats``).
+The same sweep (8 weightings, no baselines) runs on the local backend and on a local
+Ray runtime of 1 CPU (one training at a time: the backend's **overhead**, the same
+work plus Ray) and of 2 CPUs (two at a time: the **speed-up** of two workers), torch
+with one thread per training everywhere (as the app trains, and as Ray gives a 1-CPU
+task; two threads spin against each other on a busy 2-core machine). Every run must
+give the local numbers. A runtime's start and its workers' first import of torch are
+timed apart (``first sweep``) from the sweeps that follow (``warm``, the median of
+``--repeats``).
 
     .venv/bin/python benchmarks/ray_backend.py [--impressions 20000] [--epochs 2] [--repeats 2]
 
@@ -55,34 +56,39 @@ def main() -> None:
     print(f"load average before: {os.getloadavg()[0]:.1f}; {len(prepared.train):,} training rows, "
           f"{POINTS}-run sweep, {args.epochs} epochs per run, {config.arch}")
 
-    start = time.perf_counter()
-    get_backend("ray", num_cpus=2).connect()
-    print(f"Ray runtime of 2 CPUs started in {time.perf_counter() - start:.1f} s")
-    rows = {}
-    for threads in (2, 1):
-        torch.set_num_threads(threads)
-        local = [timed_sweep(prepared, config, get_backend("local")) for _ in range(args.repeats)]
-        reference = local[0][1]
-        assert all(tests == reference for _, tests in local)
-        local_s = statistics.median(t for t, _ in local)
-        backend = get_backend("ray", cpus_per_task=threads)
+    torch.set_num_threads(1)
+    local = [timed_sweep(prepared, config, get_backend("local")) for _ in range(args.repeats)]
+    reference = local[0][1]
+    assert all(tests == reference for _, tests in local)
+    local_s = statistics.median(t for t, _ in local)
+    print(f"local backend: {local_s:.1f} s ({', '.join(f'{t:.1f}' for t, _ in local)})")
+    import ray
+
+    from mtl.backends import ray_backend
+
+    warm = {}
+    for cpus in (1, 2):
+        start = time.perf_counter()
+        backend = get_backend("ray", num_cpus=cpus)
+        backend.connect()
+        started = time.perf_counter() - start
         cold, tests = timed_sweep(prepared, config, backend)
         assert tests == reference, "the Ray backend must give the local numbers"
-        warm = []
+        runs = []
         for _ in range(args.repeats):
             seconds, tests = timed_sweep(prepared, config, backend)
             assert tests == reference, "the Ray backend must give the local numbers"
-            warm.append(seconds)
-        ray_s = statistics.median(warm)
-        rows[threads] = (local_s, ray_s)
-        print(f"{threads} thread(s) per training: local {local_s:.1f} s ({', '.join(f'{t:.1f}' for t, _ in local)}); "
-              f"Ray, {2 // threads} at once: first sweep {cold:.1f} s, warm {ray_s:.1f} s "
-              f"({', '.join(f'{t:.1f}' for t in warm)})")
-    local_s, ray_s = rows[2]
-    print(f"overhead of the Ray backend (one training at a time, 2 threads): {ray_s / local_s:.2f}x the local time, "
-          f"{(ray_s - local_s) / POINTS:+.2f} s per training")
-    local_s, ray_s = rows[1]
-    print(f"speed-up with 2 Ray workers (1 thread each) over the local backend with 1 thread: {local_s / ray_s:.2f}x")
+            runs.append(seconds)
+        warm[cpus] = statistics.median(runs)
+        print(f"Ray runtime of {cpus} CPU(s): started in {started:.1f} s, first sweep {cold:.1f} s, "
+              f"warm {warm[cpus]:.1f} s ({', '.join(f'{t:.1f}' for t in runs)})")
+        ray.shutdown()
+        ray_backend._connected.clear()
+        ray_backend._remote.clear()
+    print(f"overhead of the Ray backend, 1 worker, warm: {warm[1] / local_s:.2f}x the local time, "
+          f"{(warm[1] - local_s) / POINTS:+.2f} s per training")
+    print(f"speed-up with 2 Ray workers, warm: {local_s / warm[2]:.2f}x the local backend, "
+          f"{warm[1] / warm[2]:.2f}x one Ray worker")
     print(f"test metrics identical on both backends in every run; load average after: {os.getloadavg()[0]:.1f}")
 
 
