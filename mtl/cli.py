@@ -297,6 +297,25 @@ def _write_json(path: str, doc: dict) -> None:
     Path(path).write_text(json.dumps(json_safe(doc), indent=2))
 
 
+def _backend(args):
+    """``--backend`` with its options, checked and connected before the data is read:
+    a missing Ray or an unreachable cluster fails at once."""
+    from .backends import get_backend
+
+    ray_flags = [flag for flag, value in (("--ray-address", args.ray_address), ("--ray-cpus", args.ray_cpus),
+                                          ("--ray-gpus-per-task", args.ray_gpus_per_task)) if value is not None]
+    if args.backend != "ray":
+        if ray_flags:
+            raise ConfigError(f"{', '.join(ray_flags)} needs --backend ray")
+        return get_backend(args.backend)
+    backend = get_backend("ray", address=args.ray_address, num_cpus=args.ray_cpus,
+                          gpus_per_task=args.ray_gpus_per_task or 0)
+    backend.connect()
+    if not args.quiet:
+        print(f"backend: {backend.describe()}", file=sys.stderr)
+    return backend
+
+
 def cmd_sweep(args) -> int:
     from .data import prepare
     from .setup import MANY_MODELS_EPOCHS
@@ -307,13 +326,15 @@ def cmd_sweep(args) -> int:
     if len(base.tasks) < 2:
         raise ConfigError("A sweep needs at least two tasks: --tasks a,b")
     grid = weight_grid(len(base.tasks), args.points)
+    backend = _backend(args)
     prepared = prepare(data, base.tasks, base.split, seed=base.seed)
 
     def progress(done: float, n: int, message: str) -> None:
         if not args.quiet and float(done).is_integer():  # one line per training, not per progress event
             print(f"[{min(int(done) + 1, n)}/{n}] {message}", file=sys.stderr)
 
-    result = sweep(prepared, base, grid, retrain=not args.no_retrain, conditioned=args.conditioned, progress=progress)
+    result = sweep(prepared, base, grid, retrain=not args.no_retrain, conditioned=args.conditioned, progress=progress,
+                   backend=backend)
     names = [t.name for t in result.tasks]
     for label, which in (("retrained", "points"), ("conditioned", "conditioned")):
         pts = getattr(result, which)
@@ -368,6 +389,7 @@ def cmd_compare(args) -> int:
         raise ConfigError("A comparison needs at least two tasks: --tasks a,b")
     check_methods(base, methods)  # before the data is prepared: a missing package fails fast
     metrics = _metric_choice(args.metrics) if args.metrics else None
+    backend = _backend(args)
     prepared = prepare(data, base.tasks, base.split, seed=base.seed)
     for w in prepared.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -376,7 +398,7 @@ def cmd_compare(args) -> int:
         if not args.quiet:
             print(f"[{i + 1}/{n}] {message}", file=sys.stderr)
 
-    result = compare(prepared, base, methods, args.seeds, metrics=metrics, progress=progress)
+    result = compare(prepared, base, methods, args.seeds, metrics=metrics, progress=progress, backend=backend)
     print(f"{data.name}: {base.arch}, {len(result.seeds)} seed(s) ({', '.join(map(str, result.seeds))}), "
           f"test metrics as mean ± std; Δm = mean relative gain over the single-task baseline, in %")
     print_comparison_table(result)
@@ -443,6 +465,7 @@ def cmd_playground(args) -> int:
 
 # ---------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
+    from .backends import available_backends
     from .data.split import SPLITS
     from .models import ModelConfig, available_interactions, available_models, available_num_embeddings
     from .models.layers import EMB_SIZINGS
@@ -491,6 +514,18 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--num-embedding", choices=list(available_num_embeddings()),
                        help="periodic: each numeric column as a learned vector of sines and cosines "
                             f"(default: {ModelConfig.num_embedding})")
+
+    def backend_args(q):
+        q.add_argument("--backend", choices=list(available_backends()), default="local",
+                       help="where the trainings run: local (one after another in this process) or ray (one Ray task "
+                            "per training; needs pip install 'mtl-tradeoff-explorer[ray]') (default: local)")
+        q.add_argument("--ray-address", metavar="ADDR",
+                       help="an existing Ray cluster (ray://head:10001, head:6379 or auto; default: RAY_ADDRESS if set, "
+                            "else a Ray runtime started on this machine)")
+        q.add_argument("--ray-cpus", type=int, metavar="N",
+                       help="CPUs of the Ray runtime started here, one training per CPU (default: all of them)")
+        q.add_argument("--ray-gpus-per-task", type=float, metavar="G",
+                       help="GPUs each training asks Ray for, e.g. 1 or 0.5 (default: 0, or 1 with --device cuda)")
 
     def split_args(q):
         q.add_argument("--split", choices=list(SPLITS), help="default: random (samples: their suggested split)")
@@ -553,6 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
     split_args(w)
     w.add_argument("--conditioned", action="store_true", help="also train one preference-conditioned model and compare")
     w.add_argument("--no-retrain", action="store_true", help="only the conditioned model (with --conditioned)")
+    backend_args(w)
     w.add_argument("--json", help="write points, pareto, hypervolume, conditioned and baselines as JSON")
     w.add_argument("--quiet", action="store_true")
     w.set_defaults(func=cmd_sweep)
@@ -574,6 +610,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--device", choices=list(DEVICES), help=f"default: {d.device}")
     feature_args(m)
     split_args(m)
+    backend_args(m)
     m.add_argument("--json", help="write the table, every run and the baseline as JSON")
     m.add_argument("--quiet", action="store_true", help="no progress lines")
     m.set_defaults(func=cmd_compare)

@@ -28,24 +28,23 @@ metrics, and its standard deviation shows how much of a difference is seed noise
 
 from __future__ import annotations
 
-import logging
 import math
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
+from .backends import Backend, Training, TrainingFailed, Update
+from .backends.base import START
+from .backends.local import LocalBackend
 from .data.dataset import PreparedData
-from .errors import ConfigError, MTLError
+from .errors import ConfigError
 from .metrics import METRICS_BY_KIND, higher_is_better, relative_gain
 from .setup import baseline_config
 from .tasks import TaskSpec
-from .train import TrainConfig, Trainer
+from .train import TrainConfig
 from .weighting import check_available, get_weighting_class
-
-log = logging.getLogger(__name__)
 
 #: The method label of the single-task baseline rows.
 BASELINE = "single-task"
@@ -179,6 +178,7 @@ def compare(
     metrics: Mapping[str, str] | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    backend: Backend | None = None,
 ) -> Comparison:
     """Train each of ``methods`` and a single-task baseline once per seed on
     ``prepared`` and collect their test metrics.
@@ -189,10 +189,14 @@ def compare(
     task's primary metric). Every method is checked before anything is trained: an
     unknown name, a missing optional dependency (with the command that installs it)
     or a method that cannot run with ``base.arch`` raises :class:`ConfigError`.
-    ``progress(i, total, message)`` is called before each training; when
-    ``should_stop()`` returns True the comparison ends early with what it has; a
-    training that fails ends it too, keeping the runs before it, with the reason in
-    :attr:`Comparison.error`. Statistics count the seeds completed for every method
+    ``progress(i, total, message)`` is called as training ``i`` of the plan starts
+    (baseline and methods, seed by seed); when ``should_stop()`` returns True no new
+    training starts and the comparison ends with what it has (those under way
+    finish); a training that fails ends it too, keeping the runs trained, with the
+    method, the seed and the reason in :attr:`Comparison.error`. ``backend`` says
+    where the trainings run (default: one after another here; see
+    :mod:`mtl.backends`): the runs are the same on every backend for the same seeds,
+    listed in plan order. Statistics count the seeds completed for every method
     (:meth:`Comparison.counted`).
     """
     tasks = list(prepared.tasks)
@@ -208,24 +212,25 @@ def compare(
     plan: list[tuple[str, int]] = []
     for s in seed_list:  # seed by seed, so a comparison stopped early is complete for the seeds it has
         plan += [(BASELINE, s)] + [(m, s) for m in methods]
-    for i, (method, seed) in enumerate(plan):
-        if should_stop is not None and should_stop():
-            result.stopped = True
-            break
-        if progress is not None:
-            progress(i, len(plan), f"{_title(method)}, seed {seed}")
-        cfg = replace(baseline if method == BASELINE else replace(base, weighting=method), seed=seed)
-        start = time.perf_counter()
-        try:
-            r = Trainer(prepared, cfg).fit()
-        except Exception as err:
-            if not isinstance(err, MTLError):
-                log.exception("comparison: %s, seed %d failed", method, seed)
-            reason = str(err) if isinstance(err, MTLError) else f"{type(err).__name__}: {err}"
-            result.error = f"Training {_title(method)} with seed {seed} failed ({reason}); the comparison stopped there"
-            result.stopped = True
-            break
-        result.runs.append(Run(method, seed, r.test, time.perf_counter() - start, r.best_epoch, r.reason))
+    trainings = [Training(replace(baseline if method == BASELINE else replace(base, weighting=method), seed=seed),
+                          f"{_title(method)}, seed {seed}") for method, seed in plan]
+
+    def started(update: Update) -> None:
+        if progress is not None and update.kind == START:
+            progress(update.index, len(plan), trainings[update.index].label)
+
+    done: dict[int, Run] = {}
+    try:
+        # Stop lets the trainings under way finish: each is a whole model worth comparing.
+        for index, r in (backend or LocalBackend()).run(prepared, trainings, listener=started,
+                                                         should_stop=should_stop, stop_running=False):
+            method, seed = plan[index]
+            done[index] = Run(method, seed, r.test, r.train_seconds, r.best_epoch, r.reason)
+    except TrainingFailed as err:
+        method, seed = plan[err.index]
+        result.error = f"Training {_title(method)} with seed {seed} failed ({err.reason}); the comparison stopped there"
+    result.runs = [done[i] for i in sorted(done)]
+    result.stopped = len(done) < len(plan)
     return result
 
 

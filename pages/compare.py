@@ -19,6 +19,7 @@ from mtl.setup import APP_EPOCHS
 from mtl.train.cost import method_costs
 from mtl.weighting import available_weightings, get_weighting_class, weighting_status
 from pages import _jobs as jobs
+from pages._backend import BackendChoice, backend_choice
 from pages._common import default_config, default_tasks, make_config
 from pages._datasets import active_dataset
 from pages._downloads import download_buttons, new_uid
@@ -98,6 +99,8 @@ with advanced("cmp-run"):
     arch = c3.selectbox("Architecture", sharing, key=key("arch", "shared_bottom"),
                         help="Weighting methods balance what tasks share, so only sharing architectures are offered")
 
+where = backend_choice("cmp")
+
 preference = weight_sliders(
     ds, tasks, S, "**Task weights**: the preference of the methods that take one (static weights use them as is).")
 
@@ -130,6 +133,8 @@ if not methods:
 problems += [f"{status[m].hint}, then restart the app (or leave it out)." for m in methods if not status[m].available]
 if tasks and sum(preference.values()) <= 0:
     problems.append("At least one task weight must be above zero.")
+if where.problem:
+    problems.append(where.problem)
 for problem in problems:
     st.error(problem, icon=":material/error:")
 n_runs = (len(methods) + 1) * int(seeds)
@@ -139,15 +144,20 @@ if not problems:
                f"({int(epochs)} epoch{'s' if epochs != 1 else ''} per model).")
 
 
-def start(config, chosen: list[str], n_seeds: int, compared: dict[str, str]) -> None:
+def start(config, chosen: list[str], n_seeds: int, compared: dict[str, str], backend: BackendChoice) -> None:
     data = ds.data
 
     def work(report_progress, should_stop):
+        if backend.name != "local":
+            report_progress(0, 1, "connecting")
+        runner = backend.make()
+        report_progress(0, 1, "starting")
         prepared = prepare(data, list(config.tasks), config.split, seed=config.seed)
         return compare(prepared, config, chosen, n_seeds, metrics=compared, progress=report_progress,
-                       should_stop=should_stop)
+                       should_stop=should_stop, backend=runner)
 
-    jobs.start("compare", BackgroundJob(work, "mtl-compare"), ds, arch=config.arch, epochs=config.epochs)
+    jobs.start("compare", BackgroundJob(work, "mtl-compare", slots=backend.slots), ds, arch=config.arch,
+               epochs=config.epochs, backend=backend.describe())
 
 
 if st.button("Run the comparison", type="primary", icon=":material/play_arrow:", key="cmp.start",
@@ -155,7 +165,7 @@ if st.button("Run the comparison", type="primary", icon=":material/play_arrow:",
     try:
         config = make_config(ds, tasks, preference, arch=arch, epochs=int(epochs))
         check_methods(config, methods)  # a method that cannot run fails here, before anything is trained
-        start(config, list(methods), int(seeds), dict(metrics))
+        start(config, list(methods), int(seeds), dict(metrics), where)
     except MTLError as err:
         show_error(err)
     else:
@@ -168,6 +178,8 @@ def progress_text(entry: jobs.SessionJob) -> str:
     done, total, message = job.progress
     if job.stop_requested:
         return "Stopping: comparing the models trained so far ..."
+    if message == "connecting":
+        return f"Connecting to {entry.meta['backend']} ... {job.elapsed:.0f} s"
     if message == "starting":
         return f"Preparing the data (splitting rows, fitting encoders on the training split) ... {job.elapsed:.0f} s"
     return f"Training {message} · model {min(done + 1, total)} of {total} · {job.elapsed:.0f} s · {jobs.eta_text(job.eta)}"
@@ -190,6 +202,7 @@ def show(entry: jobs.SessionJob) -> None:
         f"**{entry.meta['arch']}** on **{data_name(entry)}**, tasks {', '.join(t.name for t in result.tasks)}; "
         f"{len(result.runs)} models, {len(complete)} seed{'s' if len(complete) != 1 else ''} complete, "
         f"{report.plural(entry.meta['epochs'], 'epoch')} each"
+        + (f", trained on {entry.meta['backend']}" if entry.meta.get("backend", "this server") != "this server" else "")
     )
     if result.error:
         st.error(result.error, icon=":material/error:")

@@ -27,6 +27,7 @@ from mtl.tradeoff import (
     weight_grid,
 )
 from pages import _jobs as jobs
+from pages._backend import BackendChoice, backend_choice
 from pages._common import default_tasks, make_config
 from pages._datasets import active_dataset
 from pages._downloads import download_buttons, new_uid
@@ -89,7 +90,8 @@ def _axes(names: list[str], x_field: str, y_field: str) -> tuple[str, str]:
 
 
 # ===================================================================== sweep
-def _start_sweep(tasks: list[str], points: int, arch: str, epochs: int, conditioned: bool) -> None:
+def _start_sweep(tasks: list[str], points: int, arch: str, epochs: int, conditioned: bool,
+                 backend: BackendChoice) -> None:
     config = make_config(ds, tasks, arch=arch, epochs=epochs)
     config.validate()
     grid = weight_grid(len(tasks), points)
@@ -97,11 +99,16 @@ def _start_sweep(tasks: list[str], points: int, arch: str, epochs: int, conditio
     total = sweep_steps(len(grid), conditioned=conditioned)
 
     def work(report, should_stop):
+        if backend.name != "local":
+            report(0, total, f"connecting to {backend.describe()}")
+        runner = backend.make()
         report(0, total, "preparing the data (splitting rows, fitting encoders on the training split)")
         prepared = prepare(data, list(tasks), config.split, seed=config.seed)
-        return sweep(prepared, config, grid, conditioned=conditioned, progress=report, should_stop=should_stop)
+        return sweep(prepared, config, grid, conditioned=conditioned, progress=report, should_stop=should_stop,
+                     backend=runner)
 
-    jobs.start("sweep", BackgroundJob(work, "mtl-sweep"), ds, tasks=list(tasks), arch=arch, config=config)
+    jobs.start("sweep", BackgroundJob(work, "mtl-sweep", slots=backend.slots), ds, tasks=list(tasks), arch=arch,
+               config=config, backend=backend.describe())
 
 
 def _sweep_text(entry: jobs.SessionJob) -> str:
@@ -127,6 +134,7 @@ def sweep_section() -> None:
         st.fragment(jobs.progress_panel, run_every=jobs.POLL_S)(
             "sweep", _sweep_text, "Stop the sweep", "Abandons the model in training; the points trained so far are kept",
             _sweep_title)
+    where = backend_choice("to")  # outside the form: choosing Ray shows its address field at once
     with st.form("sweep.form", border=False):
         # Values come from session state only (ui_default), never from value=/default=: a widget given both
         # logs a warning, and the choices must survive a visit to another page (keep_widget_state).
@@ -150,9 +158,11 @@ def sweep_section() -> None:
     if submitted:
         if len(tasks) < 2:
             st.error("Choose at least two tasks: a trade-off needs something to trade.", icon=":material/error:")
+        elif where.problem:
+            st.error(where.problem, icon=":material/error:")
         else:
             try:
-                _start_sweep(tasks, points, arch, int(epochs), conditioned)
+                _start_sweep(tasks, points, arch, int(epochs), conditioned, where)
                 st.rerun()
             except MTLError as err:
                 show_error(err)
@@ -174,7 +184,9 @@ def sweep_section() -> None:
 def show_front(entry: jobs.SessionJob) -> None:
     result = entry.result
     names = [t.name for t in result.tasks]
+    where = entry.meta.get("backend", "this server")
     st.markdown(f"**{entry.meta['arch']}** on **{data_name(entry)}**, tasks {', '.join(names)}"
+                + (f", trained on {where}" if where != "this server" else "")
                 + (" (stopped early: partial sweep)" if result.stopped else ""))
     which = "points" if result.points else "conditioned"
     flat = result.flatness(which)

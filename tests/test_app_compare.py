@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+import mtl.backends.local
 import mtl.compare
 from mtl.errors import DataError
 from mtl.report import comparison_table
@@ -150,13 +151,13 @@ def test_errors_in_the_background_are_shown_and_earlier_results_kept(app, monkey
 
 
 def test_a_failed_training_shows_its_reason_next_to_the_models_before_it(app, monkeypatch):
-    class Failing(mtl.compare.Trainer):
+    class Failing(mtl.backends.local.Trainer):
         def fit(self, callback=None):
             if self.config.weighting == "uncertainty":
                 raise FloatingPointError("loss became NaN")
             return super().fit(callback)
 
-    monkeypatch.setattr(mtl.compare, "Trainer", Failing)
+    monkeypatch.setattr(mtl.backends.local, "Trainer", Failing)
     at = quick(open_compare(app), seeds=1)
     button(at, "Run the comparison").click().run()
     wait(at)

@@ -22,7 +22,7 @@ LAYERS: list[set[str]] = [
     {"mtl.models"},
     {"mtl.weighting"},
     {"mtl.train"},
-    {"mtl.setup"},
+    {"mtl.setup", "mtl.backends"},
     {"mtl.compare", "mtl.recommend", "mtl.finetune"},
     {"mtl.tradeoff"},
     {"mtl.report"},

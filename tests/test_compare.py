@@ -195,7 +195,7 @@ def test_statistics_count_only_the_seeds_every_method_completed(made_up):
 
 
 def test_a_failed_training_ends_the_comparison_and_keeps_the_runs_before_it(monkeypatch):
-    import mtl.compare as cmp
+    import mtl.backends.local as cmp
 
     class Failing(cmp.Trainer):
         def fit(self, callback=None):
@@ -316,12 +316,12 @@ def test_cli_train_names_the_install_command(feed_csv, monkeypatch):
 
 
 def test_cli_compare_a_failed_training_prints_what_it_has_and_one_error_line(feed_csv, monkeypatch):
-    import mtl.compare as cmp
+    import mtl.backends.local as cmp
 
     class Failing(cmp.Trainer):
         def fit(self, callback=None):
             if self.config.weighting == "imtl_g":
-                raise cmp.ConfigError("the solver gave up")
+                raise ConfigError("the solver gave up")
             return super().fit(callback)
 
     monkeypatch.setattr(cmp, "Trainer", Failing)

@@ -25,13 +25,14 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
+from ..backends import Backend, Tracker, Training, TrainingFailed
+from ..backends.local import LocalBackend
 from ..data.dataset import PreparedData, targets
 from ..errors import ConfigError
 from ..metrics import task_metrics
 from ..setup import baseline_config
 from ..tasks import TaskSpec, predict
-from ..train import TrainConfig, Trainer
-from ..train.events import Progress as TrainProgress
+from ..train import TrainConfig
 from .pareto import hypervolume, no_skill_reference, objective, objective_name, pareto_mask
 
 #: Every task keeps at least this weight in a sweep, so each point is a genuine
@@ -286,6 +287,7 @@ def sweep(
     baselines: bool = True,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    backend: Backend | None = None,
 ) -> SweepResult:
     """Train across weight vectors and collect per-task test metrics.
 
@@ -293,11 +295,15 @@ def sweep(
     ``retrain`` one fixed-weight model is trained per vector; with ``conditioned`` one
     preference-conditioned model is trained and evaluated at every vector (and its
     fidelity can be read from :meth:`SweepResult.fidelity` when both are on).
-    ``progress`` (see :data:`Progress`) hears when each training starts (``done`` a
-    whole number) and how far it is, with its epoch, a few times per second.
+    ``progress`` (see :data:`Progress`) hears when each training starts and how far
+    it is, with its epoch, a few times per second.
     ``should_stop`` is checked before and during each training: when it returns True
-    the training in progress is abandoned (a half-trained model is no point of the
+    the trainings in progress are abandoned (a half-trained model is no point of the
     front) and the sweep returns what it has (``result.stopped`` is then True).
+    ``backend`` says where the trainings run (default: one after another here; see
+    :mod:`mtl.backends`); the points are the same on every backend for the same seed.
+    A training that fails ends the sweep with a :class:`~mtl.backends.TrainingFailed`
+    naming it.
     """
     tasks = prepared.tasks
     names = [t.name for t in tasks]
@@ -306,59 +312,47 @@ def sweep(
         raise ConfigError("Choose retraining, the conditioned model, or both")
     y_test = prepared.test.y.numpy()
     result = SweepResult(tasks=list(tasks), reference=[no_skill_reference(t, y_test[:, j]) for j, t in enumerate(tasks)])
-    total = sweep_steps(len(grid), retrain=retrain, conditioned=conditioned, baselines=baselines)
-    step = 0
-
-    def train(config: TrainConfig, what: str):
-        """Train one model as step ``step``; None when the caller asked to stop."""
-        nonlocal step
-        if should_stop is not None and should_stop():
-            result.stopped = True
-            return None
-        if progress is not None:
-            progress(step, total, what)
-        trainer = Trainer(prepared, config)
-
-        def follow(event) -> None:
-            if should_stop is not None and should_stop():
-                trainer.request_stop()
-            if progress is not None and isinstance(event, TrainProgress):
-                progress(step + min(max(event.fraction, 0.001), 0.999), total,
-                         f"{what} · epoch {event.epoch}/{event.epochs}")
-
-        r = trainer.fit(follow)
-        if r.stopped and should_stop is not None and should_stop():
-            result.stopped = True
-            return None
-        step += 1
-        return r
-
+    plan: list[Training] = []
     if baselines:
-        r = train(baseline_config(base), "single-task baselines")
-        if r is not None:
-            result.baselines = r.test
-    if retrain and not result.stopped:
-        start = time.perf_counter()
+        plan.append(Training(baseline_config(base), "single-task baselines"))
+    first_point = len(plan)
+    if retrain:
         for k, w in enumerate(grid, start=1):
             shown = ", ".join(f"{t.name} {v:.2f}" for t, v in zip(tasks, w))
-            r = train(replace(base, preference=dict(zip(names, w)), model=replace(base.model, conditioned=False)),
-                      f"weighting {k} of {len(grid)} ({shown})")
-            if r is None:
-                break
-            result.points.append(SweepPoint(list(w), r.test, r.train_seconds))
-        result.retrain_seconds = time.perf_counter() - start
-    if conditioned and not result.stopped:
-        r = train(replace(base, weighting="static", model=replace(base.model, conditioned=True)),
-                  "one preference-conditioned model")
-        if r is not None:
-            result.conditioned_train_seconds = r.train_seconds
-            explorer = ConditionedExplorer.from_prepared(r.trained.model, prepared)
-            start = time.perf_counter()
-            for w in grid:
-                result.conditioned.append(SweepPoint(list(w), explorer.metrics(w)))
-            result.conditioned_eval_seconds = time.perf_counter() - start
-            result.explorer = explorer
-            result.conditioned_result = r
+            plan.append(Training(replace(base, preference=dict(zip(names, w)), model=replace(base.model, conditioned=False)),
+                                 f"weighting {k} of {len(grid)} ({shown})"))
+    if conditioned:
+        plan.append(Training(replace(base, weighting="static", model=replace(base.model, conditioned=True)),
+                             "one preference-conditioned model", keep_model=True))
+    total = len(plan)
+    tracker = Tracker(plan, progress, total)
+    trained: dict[int, object] = {}
+    try:
+        for index, r in (backend or LocalBackend()).run(prepared, plan, listener=tracker, should_stop=should_stop):
+            tracker.ended(index)
+            if r is not None:
+                trained[index] = r
+    except TrainingFailed as err:
+        raise TrainingFailed(err.index, f"Training {plan[err.index].label} failed ({err.reason}); the sweep "
+                                        "stopped there") from err
+    result.stopped = len(trained) < total
+    if baselines and 0 in trained:
+        result.baselines = trained[0].test
+    if retrain:
+        indices = range(first_point, first_point + len(grid))
+        result.points = [SweepPoint(list(w), trained[i].test, trained[i].train_seconds)
+                         for i, w in zip(indices, grid) if i in trained]
+        result.retrain_seconds = tracker.span([i for i in indices if i in trained])
+    if conditioned and total - 1 in trained:
+        r = trained[total - 1]
+        result.conditioned_train_seconds = r.train_seconds
+        explorer = ConditionedExplorer.from_prepared(r.trained.model, prepared)
+        start = time.perf_counter()
+        for w in grid:
+            result.conditioned.append(SweepPoint(list(w), explorer.metrics(w)))
+        result.conditioned_eval_seconds = time.perf_counter() - start
+        result.explorer = explorer
+        result.conditioned_result = r
     if progress is not None:
         progress(total, total, "stopped" if result.stopped else "done")
     return result
