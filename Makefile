@@ -14,7 +14,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet -e '.[test]'
+	# The test suite also runs the Ray backend against a local Ray runtime.
+	$(PY) -m pip install --quiet -e '.[test,ray]'
 	touch $@
 
 setup: $(VENV)/.installed
