@@ -26,7 +26,7 @@ with st.spinner("Loading the libraries..."):
     from pages._datasets import active_dataset
     from pages._nav import TRAIN
     from pages._present import advanced, details
-    from pages._runs import start_training
+    from pages._runs import prefetch, start_training
     from pages._widgets import page_setup, show_error
 
 page_setup()
@@ -66,6 +66,9 @@ if st.button("Train with defaults", type="primary", icon=":material/play_arrow:"
         show_error(err)
     else:
         st.switch_page(TRAIN)
+if tasks and not busy:
+    # A bundled sample's data is prepared for the click while the visitor reads (once per server).
+    prefetch(ds, default_config(ds))
 if busy:
     st.info("A training run is in progress.", icon=":material/sync:")
     st.page_link(TRAIN, label="Watch it on the Train page", icon=":material/arrow_forward:")
