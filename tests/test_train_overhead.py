@@ -1,5 +1,6 @@
-"""The training loop's Adam (mtl.train.optim): torch.optim.Adam's updates, without
-importing torch's compiler."""
+"""What a training run does besides its batches: the optimizer (mtl.train.optim, torch.optim.Adam's
+updates without importing torch's compiler) and the validation passes (only what picking the best
+epoch needs; every metric once, for the kept model)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 import torch
 from _fixtures import feed_prepared, tiny_config
 
-from mtl.train import Trainer
+from mtl.train import Done, Evaluation, Trainer
 from mtl.train.optim import Adam
 
 
@@ -64,3 +65,16 @@ def test_training_never_imports_the_compiler(monkeypatch):
         torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))]).step()
     result = Trainer(feed_prepared(), tiny_config()).fit()
     assert result.test["click"]["auc"] > 0.5
+
+
+def test_evaluations_measure_what_selection_needs_and_the_result_every_metric():
+    trainer = Trainer(feed_prepared(), tiny_config(epochs=2, evals_per_epoch=2))
+    events = list(trainer.run())
+    result = next(e for e in events if isinstance(e, Done)).result
+    evaluations = [e for e in events if isinstance(e, Evaluation)]
+    assert len(evaluations) == 4
+    assert all(set(e.valid_metrics["click"]) == {"n", "positive_rate", "auc"} for e in evaluations)
+    kept = next(e for e in evaluations if e.epoch == result.best_epoch)
+    assert result.valid["click"]["auc"] == kept.valid_metrics["click"]["auc"]
+    assert {"accuracy", "logloss", "f1"} <= set(result.valid["click"])
+    assert result.valid == trainer.evaluate("valid")  # the kept model's, measured again
