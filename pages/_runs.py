@@ -149,6 +149,7 @@ class SharedPrepared:
         self.size = size
         self._lock = threading.Lock()
         self._items: OrderedDict[str, Future] = OrderedDict()
+        self._prefetched: set[str] = set()
 
     def get(self, key: str, compute: Callable[[], PreparedData]) -> PreparedData:
         with self._lock:
@@ -173,6 +174,13 @@ class SharedPrepared:
         """Whether ``key``'s data is prepared or being prepared."""
         with self._lock:
             return key in self._items
+
+    def first_prefetch(self, key: str) -> bool:
+        """True the first time ``key`` is asked to be prefetched (later pages draw it again)."""
+        with self._lock:
+            first = key not in self._prefetched and key not in self._items
+            self._prefetched.add(key)
+            return first
 
 
 SHARED_PREPARED = SharedPrepared()
@@ -199,7 +207,7 @@ def prefetch(ds: Dataset, config: TrainConfig) -> None:
     *Train with defaults* while its visitor reads, so that the click goes straight to
     training. A failure is left for the run to report: it prepares the data again."""
     key = prepared_key(ds.token, config)
-    if ds.sample is None or SHARED_PREPARED.has(key) or recall(PREPARED, key) is not None:
+    if ds.sample is None or recall(PREPARED, key) is not None or not SHARED_PREPARED.first_prefetch(key):
         return
     source = _prepare_source(ds, config)
     BackgroundJob(lambda report, should_stop: source(), name="mtl-prefetch").start()

@@ -45,6 +45,10 @@ with left:
     c3.metric("Label columns", len(data.schema.labels))
     tasks = default_tasks(ds)
     st.caption(f"Default tasks: {', '.join(tasks) or 'none'}. Change the data on the **Data** page.")
+busy = jobs.busy("train")
+if tasks and not busy:
+    # A bundled sample's data is prepared for the button below while the visitor reads (once per server).
+    prefetch(ds, default_config(ds))
 with right, advanced("home-compute"):
     st.subheader("Compute")
     for name, description in available_devices().items():
@@ -57,7 +61,6 @@ st.markdown(
     f"Train a **shared-bottom** model on the default tasks with equal weights "
     f"({plural(APP_EPOCHS, 'epoch')}), then compare each task with single-task baselines."
 )
-busy = jobs.busy("train")
 if st.button("Train with defaults", type="primary", icon=":material/play_arrow:", disabled=busy or not tasks,
              help="Starts training and opens the Train page with live progress"):
     try:
@@ -66,9 +69,6 @@ if st.button("Train with defaults", type="primary", icon=":material/play_arrow:"
         show_error(err)
     else:
         st.switch_page(TRAIN)
-if tasks and not busy:
-    # A bundled sample's data is prepared for the click while the visitor reads (once per server).
-    prefetch(ds, default_config(ds))
 if busy:
     st.info("A training run is in progress.", icon=":material/sync:")
     st.page_link(TRAIN, label="Watch it on the Train page", icon=":material/arrow_forward:")
