@@ -57,16 +57,23 @@ def gauc(y_true: np.ndarray, y_score: np.ndarray, groups: np.ndarray) -> float:
     return float((auc * per.n).sum() / per.n.sum())
 
 
-def binary_metrics(y_true, y_prob, groups=None, threshold: float = 0.5) -> dict[str, float]:
+def _binary_auc(y_true, y_prob) -> tuple[dict[str, float], np.ndarray, np.ndarray, np.ndarray]:
+    """``n``, ``positive_rate`` and ``auc`` of a binary task, with the labelled rows'
+    labels and clipped probabilities and the mask that selected them."""
     y_true = np.asarray(y_true, dtype=float)
     y_prob = np.clip(np.asarray(y_prob, dtype=float), 1e-7, 1 - 1e-7)
     keep = ~np.isnan(y_true)
     y, p = y_true[keep].astype(int), y_prob[keep]
     out = {"n": int(keep.sum()), "positive_rate": float(y.mean()) if len(y) else math.nan}
+    if len(y):
+        out["auc"] = float(skm.roc_auc_score(y, p)) if 0 < y.sum() < len(y) else math.nan
+    return out, y, p, keep
+
+
+def binary_metrics(y_true, y_prob, groups=None, threshold: float = 0.5) -> dict[str, float]:
+    out, y, p, keep = _binary_auc(y_true, y_prob)
     if len(y) == 0:
         return out
-    two_classes = 0 < y.sum() < len(y)
-    out["auc"] = float(skm.roc_auc_score(y, p)) if two_classes else math.nan
     out["accuracy"] = float(skm.accuracy_score(y, p >= threshold))
     out["logloss"] = float(skm.log_loss(y, p, labels=[0, 1]))
     out["f1"] = float(skm.f1_score(y, p >= threshold, zero_division=0.0))
@@ -113,6 +120,16 @@ def task_metrics(spec: TaskSpec, y_true, y_pred, groups=None) -> dict[str, float
     if spec.kind == "regression":
         return regression_metrics(y_true, y_pred)
     return multiclass_metrics(y_true, y_pred)
+
+
+def selection_metrics(spec: TaskSpec, y_true, y_pred) -> dict[str, float]:
+    """What picking the best epoch needs of a task (``n``, its primary metric and
+    :func:`selection_score`'s), the values :func:`task_metrics` gives: for a binary task
+    only ``n``, ``positive_rate`` and ``auc``, a third of the time of all its metrics
+    (validation runs several times per epoch; the kept model gets all of them once)."""
+    if spec.kind == "binary":
+        return _binary_auc(y_true, y_pred)[0]
+    return task_metrics(spec, y_true, y_pred)
 
 
 def selection_score(spec: TaskSpec, m: dict[str, float]) -> float:

@@ -48,25 +48,15 @@ def use_explicit_navigation() -> None:
 
 def warm_up() -> None:
     """Start importing the pages' shared module (torch, scikit-learn, pandas: seconds on
-    a fresh server) and torch's optimizer machinery in a background thread, once per
-    process, so that it overlaps with drawing the first page instead of delaying it.
-    Python's import lock makes a page that imports it meanwhile wait for the same
-    import."""
+    a fresh server) in a background thread, once per process, so that it overlaps with
+    drawing the first page instead of delaying it. Python's import lock makes a page
+    that imports it meanwhile wait for the same import."""
     global _warming
     with _warm_lock:
         if _warming:
             return
         _warming = True
-    threading.Thread(target=_warm_libraries, name="mtl-warm-up", daemon=True).start()
-
-
-def _warm_libraries() -> None:
-    importlib.import_module("pages._common")
-    import torch
-
-    # A process's first optimizer imports torch._dynamo (about 2 s on 2 cores), which
-    # would otherwise delay the first training of a fresh server.
-    torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])
+    threading.Thread(target=importlib.import_module, args=("pages._common",), name="mtl-warm-up", daemon=True).start()
 
 
 use_explicit_navigation()

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import streamlit as st
 
 from mtl.data import PreparedData, prepare
 from mtl.errors import ConfigError
+from mtl.jobs import BackgroundJob
 from mtl.setup import baseline_config
 from mtl.train import BackgroundTraining, TrainConfig, TrainResult, resolve_device
 from pages import _jobs as jobs
@@ -134,6 +139,80 @@ def current_training() -> jobs.SessionJob | None:
     return jobs.current("train")
 
 
+class SharedPrepared:
+    """Prepared data of the bundled samples, shared by every session of the server (like
+    the samples themselves: same data, split and seed give the same tensors, which no
+    one mutates), computed once per key: a session asking for data another thread is
+    preparing waits for that preparation instead of starting a second one."""
+
+    def __init__(self, size: int = 4):
+        self.size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[str, Future] = OrderedDict()
+        self._prefetched: set[str] = set()
+
+    def get(self, key: str, compute: Callable[[], PreparedData]) -> PreparedData:
+        with self._lock:
+            future = self._items.get(key)
+            mine = future is None
+            if mine:
+                future = self._items[key] = Future()
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+            self._items.move_to_end(key)
+        if mine:
+            try:
+                future.set_result(compute())
+            except BaseException as err:
+                with self._lock:  # not kept: the next caller tries again and sees the error itself
+                    if self._items.get(key) is future:
+                        del self._items[key]
+                future.set_exception(err)
+        return future.result()
+
+    def has(self, key: str) -> bool:
+        """Whether ``key``'s data is prepared or being prepared."""
+        with self._lock:
+            return key in self._items
+
+    def first_prefetch(self, key: str) -> bool:
+        """True the first time ``key`` is asked to be prefetched (later pages draw it again)."""
+        with self._lock:
+            first = key not in self._prefetched and key not in self._items
+            self._prefetched.add(key)
+            return first
+
+
+SHARED_PREPARED = SharedPrepared()
+
+
+def _prepare_source(ds: Dataset, config: TrainConfig) -> PreparedData | Callable[[], PreparedData]:
+    """The run's prepared data, or how to prepare it (in the training thread): this
+    session's last ones, else, for a bundled sample, the server's shared ones."""
+    key = prepared_key(ds.token, config)
+    cached = recall(PREPARED, key)
+    if cached is not None:
+        return cached
+    data, tasks, split, seed = ds.data, list(config.tasks), config.split, config.seed
+
+    def compute() -> PreparedData:
+        return prepare(data, tasks, split, seed=seed)
+
+    return (lambda: SHARED_PREPARED.get(key, compute)) if ds.sample is not None else compute
+
+
+def prefetch(ds: Dataset, config: TrainConfig) -> None:
+    """Prepare ``config``'s data on a bundled sample once per server, as a background job
+    (in the server's queue and at its priority, like training): the Home page does it for
+    *Train with defaults* while its visitor reads, so that the click goes straight to
+    training. A failure is left for the run to report: it prepares the data again."""
+    key = prepared_key(ds.token, config)
+    if ds.sample is None or recall(PREPARED, key) is not None or not SHARED_PREPARED.first_prefetch(key):
+        return
+    source = _prepare_source(ds, config)
+    BackgroundJob(lambda report, should_stop: source(), name="mtl-prefetch").start()
+
+
 def start_training(ds: Dataset, config: TrainConfig, *, baseline_for: Run | None = None) -> jobs.SessionJob:
     """Validate ``config`` and start training it on ``ds`` in the background (raises
     :class:`MTLError` for a bad setting; data problems surface as the job's error)."""
@@ -141,11 +220,8 @@ def start_training(ds: Dataset, config: TrainConfig, *, baseline_for: Run | None
         raise ConfigError("A training run is already in progress; stop it or wait for it to finish")
     config.validate()
     resolve_device(config.device)
-    key = prepared_key(ds.token, config)
-    data = ds.data
-    cached = recall(PREPARED, key)
-    source = cached if cached is not None else (lambda: prepare(data, list(config.tasks), config.split, seed=config.seed))
-    return jobs.start("train", BackgroundTraining(source, config), ds, prepared_key=key,
+    return jobs.start("train", BackgroundTraining(_prepare_source(ds, config), config), ds,
+                      prepared_key=prepared_key(ds.token, config),
                       baseline_key=baseline_key(baseline_for) if baseline_for is not None else None,
                       baseline_for=baseline_for.id if baseline_for is not None else None)
 

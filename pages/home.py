@@ -26,7 +26,7 @@ with st.spinner("Loading the libraries..."):
     from pages._datasets import active_dataset
     from pages._nav import TRAIN
     from pages._present import advanced, details
-    from pages._runs import start_training
+    from pages._runs import prefetch, start_training
     from pages._widgets import page_setup, show_error
 
 page_setup()
@@ -45,6 +45,10 @@ with left:
     c3.metric("Label columns", len(data.schema.labels))
     tasks = default_tasks(ds)
     st.caption(f"Default tasks: {', '.join(tasks) or 'none'}. Change the data on the **Data** page.")
+busy = jobs.busy("train")
+if tasks and not busy:
+    # A bundled sample's data is prepared for the button below while the visitor reads (once per server).
+    prefetch(ds, default_config(ds))
 with right, advanced("home-compute"):
     st.subheader("Compute")
     for name, description in available_devices().items():
@@ -57,7 +61,6 @@ st.markdown(
     f"Train a **shared-bottom** model on the default tasks with equal weights "
     f"({plural(APP_EPOCHS, 'epoch')}), then compare each task with single-task baselines."
 )
-busy = jobs.busy("train")
 if st.button("Train with defaults", type="primary", icon=":material/play_arrow:", disabled=busy or not tasks,
              help="Starts training and opens the Train page with live progress"):
     try:

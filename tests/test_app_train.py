@@ -377,3 +377,54 @@ def test_the_chosen_methods_measured_cost_is_shown_beside_it(app):
     want = method_costs().caption("fairgrad")
     assert want.startswith(f"{method_costs().costs['fairgrad'].time_ratio:.1f}x the time of static weights")
     assert any(c.value == f"Cost: {want}." for c in at.caption)
+
+
+def test_shared_prepared_data_is_computed_once_and_a_failure_is_not_kept():
+    import threading
+
+    from mtl.errors import DataError
+
+    shared, calls, gate = app_runs.SharedPrepared(size=2), [], threading.Event()
+
+    def slow():
+        calls.append(1)
+        gate.wait(10)
+        return "prepared"
+
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(shared.get("k", slow))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    gate.set()
+    for t in threads:
+        t.join(10)
+    assert got == ["prepared"] * 3 and calls == [1]
+
+    def broken():
+        raise DataError("bad data")
+
+    with pytest.raises(DataError, match="bad data"):
+        shared.get("x", broken)
+    assert not shared.has("x") and shared.get("x", lambda: "fixed") == "fixed"
+    shared.get("y", lambda: "y")
+    assert [shared.has(k) for k in ("k", "x", "y")] == [False, True, True]  # the least recently used goes
+
+
+def test_home_prepares_a_samples_default_run_once_for_every_session(app, monkeypatch):
+    from tests._apptest import new_app
+
+    ds = dataclasses.replace(tiny_dataset(), sample=datasets.get_sample("simulated"))
+    monkeypatch.setattr(app_runs, "SHARED_PREPARED", app_runs.SharedPrepared())
+    calls, real = [], app_runs.prepare
+    monkeypatch.setattr(app_runs, "prepare", lambda *a, **k: calls.append(1) or real(*a, **k))
+    at = open_page(app, nav.HOME, ds)
+    key = app_runs.prepared_key(ds.token, cfg.default_config(ds))
+    assert app_runs.SHARED_PREPARED.has(key)  # started while the page is read
+    prepared = app_runs.SHARED_PREPARED.get(key, lambda: pytest.fail("prepared a second time"))
+    for session in (at, open_page(new_app(monkeypatch), nav.HOME, ds)):
+        button(session, "Train with defaults").click().run()
+        job = training(session).job
+        assert job.join(60) and job.outcome.result is not None
+        assert job.prepared is prepared
+    assert calls == [1]

@@ -33,6 +33,7 @@ The shared-server mode is switched on by ``MTL_VISITOR_MODE=1`` (:func:`visitor_
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import math
 import os
@@ -628,6 +629,12 @@ def _open(path: Path) -> sqlite3.Connection:
 
 def package_versions() -> dict[str, str]:
     """Versions of Python and the packages that shape results (for reproducibility)."""
+    return dict(_package_versions())
+
+
+@functools.cache
+def _package_versions() -> dict[str, str]:
+    # Read once per process: the package metadata takes ~0.1 s to read, at every saved run.
     import platform
     from importlib import metadata
 

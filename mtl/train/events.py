@@ -38,6 +38,9 @@ class Evaluation:
     epoch: float
     train_losses: dict[str, float]
     valid_losses: dict[str, float]
+    #: Per task, what picking the best epoch needs (:func:`mtl.metrics.selection_metrics`:
+    #: ``n``, the primary metric, for binary tasks ``positive_rate``); the kept model's
+    #: full validation metrics are the result's ``valid``.
     valid_metrics: dict[str, dict[str, float]]
     score: float            # the early-stopping score (higher is better)
     best: bool              # a new best model was kept

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from ..data.dataset import Part, PreparedData
-from ..metrics import selection_score, task_metrics
+from ..metrics import selection_metrics, selection_score, task_metrics
 from ..models import build_model
 from ..tasks import predict, task_loss, task_losses
 from ..weighting import build_weighting
@@ -39,6 +39,7 @@ from .events import Done, Evaluation, Event, Progress
 from .faults import DivergenceMonitor, Fault, TrainingDiverged
 from .latency import Latency, measure_latency
 from .model_io import TrainedModel
+from .optim import Adam
 from .result import TrainResult
 
 PROGRESS_INTERVAL_S = 0.25
@@ -136,7 +137,9 @@ class Trainer:
         """Predictions of the current model on a part, per task, on the label's scale."""
         return self._forward_part(name, losses=False)[0]
 
-    def _metrics(self, name: str, preds: list[np.ndarray], with_groups: bool) -> dict[str, dict[str, float]]:
+    def _metrics(self, name: str, preds: list[np.ndarray], with_groups: bool = False,
+                 selection: bool = False) -> dict[str, dict[str, float]]:
+        """Every metric per task, or (``selection``) what picking the best epoch needs."""
         part = self.data.part(name)
         y = part.y.numpy()
         out = {}
@@ -144,7 +147,8 @@ class Trainer:
             truth = y[:, j]
             if t.kind == "regression":
                 truth = truth * t.std + t.mean
-            out[t.name] = task_metrics(t, truth, preds[j], part.groups if with_groups else None)
+            out[t.name] = (selection_metrics(t, truth, preds[j]) if selection
+                           else task_metrics(t, truth, preds[j], part.groups if with_groups else None))
         return out
 
     def evaluate(self, name: str, with_groups: bool = False) -> dict[str, dict[str, float]]:
@@ -152,14 +156,15 @@ class Trainer:
         return self._metrics(name, self.predict_part(name), with_groups)
 
     def _validate(self, monitor: DivergenceMonitor, step: int, epoch: float
-                  ) -> tuple[dict[str, dict[str, float]], dict[str, float], Fault | None]:
-        """Validation metrics and losses from one pass over the validation rows, or the
-        fault that the predictions show (then no metrics: they would be meaningless)."""
+                  ) -> tuple[list[np.ndarray], dict[str, dict[str, float]], dict[str, float], Fault | None]:
+        """Predictions, selection metrics (:func:`~mtl.metrics.selection_metrics`) and
+        losses from one pass over the validation rows, or the fault that the predictions
+        show (then no metrics: they would be meaningless)."""
         preds, losses = self._forward_part("valid", losses=True)
         fault = monitor.check_predictions(preds, step, epoch)
         if fault is not None:
-            return {}, losses, fault
-        return self._metrics("valid", preds, with_groups=False), losses, None
+            return preds, {}, losses, fault
+        return preds, self._metrics("valid", preds, selection=True), losses, None
 
     def _score(self, metrics: dict[str, dict[str, float]]) -> float:
         w = self.weighting.preference.cpu().numpy()
@@ -181,7 +186,7 @@ class Trainer:
         eval_at = sorted({math.ceil(steps * k / cfg.evals_per_epoch) for k in range(1, cfg.evals_per_epoch + 1)})
         gen = torch.Generator().manual_seed(cfg.seed)
         best_score, best_state, best_epoch, since_best = -math.inf, None, 0.0, 0
-        best_valid: dict | None = None
+        best_valid_preds: list[np.ndarray] | None = None
         history: list[dict] = []
         start = last_progress = time.perf_counter()
         reason, epochs_run = "completed", 0.0
@@ -245,13 +250,13 @@ class Trainer:
                     frac_epoch = round(epoch - 1 + step / steps, 2)
                     epochs_run = frac_epoch
                     train_losses = {nm: float(sums[j] / batches) for j, nm in enumerate(names)}
-                    valid_metrics, valid_losses, fault = self._validate(monitor, global_step, frac_epoch)
+                    valid_preds, valid_metrics, valid_losses, fault = self._validate(monitor, global_step, frac_epoch)
                     if fault is not None:
                         break
                     score = self._score(valid_metrics)
                     improved = score > best_score
                     if improved:
-                        best_score, best_epoch, best_valid = score, frac_epoch, valid_metrics
+                        best_score, best_epoch, best_valid_preds = score, frac_epoch, valid_preds
                         best_state = copy.deepcopy(self.model.state_dict())
                     weights = self.weighting.applied_weights().detach().cpu().tolist()
                     history.append(_history_row(frac_epoch, train_losses, valid_losses, valid_metrics, tasks, weights))
@@ -280,9 +285,9 @@ class Trainer:
         if best_state is not None:
             self.model.load_state_dict(best_state)
         test = self.evaluate("test", with_groups=True)
-        # The kept model's validation metrics were measured when it was kept; only a
-        # run stopped before its first evaluation needs them now.
-        valid = best_valid if best_valid is not None else self.evaluate("valid")
+        # All the kept model's validation metrics, from its predictions kept with it; only
+        # a run stopped before its first evaluation needs a pass now.
+        valid = self._metrics("valid", best_valid_preds) if best_valid_preds is not None else self.evaluate("valid")
         result = TrainResult(
             config=cfg, tasks=list(tasks), test=test, valid=valid, history=history,
             train_seconds=train_seconds, params=self.model.n_parameters(), best_epoch=best_epoch,
@@ -304,13 +309,11 @@ class Trainer:
         raise RuntimeError("training ended without a result")  # pragma: no cover
 
 
-def _adam(params, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+def _adam(params, lr: float, weight_decay: float) -> Adam:
     """Adam, fused into one kernel where this PyTorch build supports it (~20% faster
-    per step on CPU for embedding-heavy models); plain Adam otherwise."""
-    try:
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
-    except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    per step on CPU for embedding-heavy models), without importing ``torch._dynamo``
+    (:mod:`.optim`)."""
+    return Adam(params, lr=lr, weight_decay=weight_decay)
 
 
 def _history_row(epoch, train_losses, valid_losses, valid_metrics, tasks, weights) -> dict:
