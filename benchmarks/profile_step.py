@@ -7,7 +7,8 @@ runs a few warm-up steps, then profiles ``--steps`` steps of the real training l
 Adam) and prints the operators by *self CPU time*, which a loaded machine distorts
 less than wall time, plus the CPU time per step.
 
-Run: ``.venv/bin/python benchmarks/profile_step.py --arch mmoe [--steps 10] [--rows 30]``
+Run: ``.venv/bin/python benchmarks/profile_step.py --arch mmoe [--steps 10] [--rows 30] [--threads 1] [--plain]``
+(``--plain``: the first layer as before the fused columns, for a before/after).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from torch.profiler import ProfilerActivity, profile
 from mtl.data import prepare
 from mtl.data.samples import SAMPLES, load_sample
 from mtl.models import ModelConfig
-from mtl.models.layers import EMB_SIZINGS
+from mtl.models.layers import EMB_SIZINGS, InputLayer
 from mtl.train import TrainConfig, Trainer
 
 TASKS = ["is_click", "long_view", "is_like"]
@@ -35,7 +36,12 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--rows", type=int, default=30, help="operators to list")
     ap.add_argument("--emb-sizing", default=ModelConfig.emb_sizing, choices=EMB_SIZINGS)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's)")
+    ap.add_argument("--plain", action="store_true",
+                    help="the first layer as one product over the concatenated input (before the fused columns)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     sample = SAMPLES["kuairand"]
     prepared = prepare(load_sample("kuairand"), TASKS, sample.split, seed=0)
@@ -43,6 +49,10 @@ def main() -> None:
                       diagnostics_every=0,
                       model=ModelConfig(emb_dim=EMB, hidden=HIDDEN, tower=TOWER, emb_sizing=args.emb_sizing))
     trainer = Trainer(prepared, cfg)
+    if args.plain:
+        for layer in trainer.model.modules():
+            if isinstance(layer, InputLayer):
+                layer.fused = False
     trainer.model.train()
     n = len(prepared.train)
     order = torch.randperm(n, generator=torch.Generator().manual_seed(0))
@@ -56,7 +66,7 @@ def main() -> None:
             trainer.train_step(idx)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     total = sum(e.self_cpu_time_total for e in prof.key_averages())
-    print(f"{args.arch}, {args.emb_sizing} sizing, {trainer.model.n_parameters():,} parameters, "
+    print(f"{args.arch}, {args.emb_sizing} sizing{', plain first layer' if args.plain else ''}, {trainer.model.n_parameters():,} parameters, "
           f"{torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f}")
     print(f"{args.steps} steps: {1e3 * cpu / args.steps:.1f} ms CPU time per step (process, with the profiler), "
           f"{1e3 * wall / args.steps:.1f} ms wall; profiled self CPU {total / 1e3 / args.steps:.1f} ms per step\n")

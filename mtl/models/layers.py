@@ -15,9 +15,11 @@ from ._interactions import input_extras
 EMB_SIZINGS = ("fixed", "cardinality", "bag")
 #: With ``"bag"`` sizing, columns with at most this many values share one summed vector.
 BAG_MAX_VALUES = 64
-#: Columns with at most this many values reach the first layer through a table of their
-#: values' projections instead of a matrix product per row (see :meth:`InputLayer.first_layer`).
-FUSE_MAX_VALUES = 1024
+#: Columns with at most this many values per embedding dimension reach the first layer
+#: through a table of their values' projections instead of a matrix product per row (see
+#: :meth:`InputLayer.first_layer`): a product per row costs three passes over the batch of
+#: ``dim`` values each (forward, and twice backward), the table's backward one of ``values``.
+FUSE_VALUES_PER_DIM = 3
 
 
 def embedding_dims(cardinalities: Sequence[int], max_dim: int, sizing: str = "fixed") -> list[int]:
@@ -107,8 +109,9 @@ class InputLayer(nn.Module):
 
     def _plan_fusion(self, cardinalities: Sequence[int], col_dims: list[int]) -> None:
         """Where each column sits in the output, and which columns :meth:`first_layer`
-        fuses: those with at most :data:`FUSE_MAX_VALUES` values (and the bag), when
-        the output is a plain concatenation (no FiLM, no interaction block)."""
+        fuses: those with at most :data:`FUSE_VALUES_PER_DIM` values per dimension,
+        when the output is a plain concatenation (no FiLM, no interaction block). The
+        bag is not fused: it already sums its columns into ``emb_dim`` values."""
         self.fused = False
         if self.film is not None or self.extras is not None:
             return
@@ -120,7 +123,7 @@ class InputLayer(nn.Module):
             dim, rows, flat, rest = col_dims[cols[0]], [], [], []
             for j, off in zip(cols, offsets):
                 card = int(cardinalities[j])
-                if card <= FUSE_MAX_VALUES:
+                if card <= FUSE_VALUES_PER_DIM * dim:
                     fused_cols.append(j)
                     p_offsets.append(n_rows)
                     rows += range(off, off + card)
@@ -134,16 +137,7 @@ class InputLayer(nn.Module):
             rest_cols.append(rest)
             src_rows.append(rows)
             src_flat.append(flat)
-        if self.bag is not None:
-            cards = [int(cardinalities[j]) for j in self.bag_cols.tolist()]
-            fused_cols += self.bag_cols.tolist()
-            p_offsets += [n_rows + o for o in itertools.accumulate([0, *cards[:-1]])]
-            total, dim = sum(cards), self.bag.embedding_dim
-            src_rows.append(list(range(total)))
-            src_flat.append([(n_rows + r) * width + pos + k for r in range(total) for k in range(dim)])
-            n_rows += total
-            pos += dim
-        rest_pos += range(pos, pos + self.num_dim)
+        rest_pos += range(pos, pos + (self.bag.embedding_dim if self.bag is not None else 0) + self.num_dim)
         if not fused_cols:
             return
         self.fused, self.n_fused_rows = True, n_rows
@@ -197,7 +191,7 @@ class InputLayer(nn.Module):
         ``r`` holding value ``r``'s embedding where its column sits and zeros elsewhere
         (the bag's values at the bag's place). Built from the tables on every call, so
         gradients reach them."""
-        sources = [t.weight for t in self.tables] + ([self.bag.weight] if self.bag is not None else [])
+        sources = [t.weight for t in self.tables]
         flat = torch.cat([getattr(self, f"src_flat{g}") for g in range(len(sources))])
         values = torch.cat([w.index_select(0, getattr(self, f"src_rows{g}")).reshape(-1)
                             for g, w in enumerate(sources)])
@@ -205,12 +199,14 @@ class InputLayer(nn.Module):
         return out.index_put((flat,), values).view(self.n_fused_rows, self.out_dim)
 
     def _rest(self, x_cat: torch.Tensor, x_num: torch.Tensor) -> torch.Tensor:
-        """The output's columns that are not fused (large ones, numeric), in order."""
+        """The output's columns that are not fused (ids, the bag, numeric), in order."""
         parts = []
         for g, table in enumerate(self.tables):
             cols = getattr(self, f"rest_cols{g}")
             if len(cols):
                 parts.append(table(x_cat.index_select(1, cols) + getattr(self, f"rest_offsets{g}")).flatten(1))
+        if self.bag is not None:
+            parts.append(self.bag(x_cat.index_select(1, self.bag_cols) + self.bag_offsets))
         if self.num_dim:
             parts.append(x_num)
         if not parts:
