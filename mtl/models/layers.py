@@ -77,9 +77,11 @@ class InputLayer(nn.Module):
         bagged = [j for j, d in enumerate(col_dims) if d == 0]
         self.dims = [d for d in col_dims if d] + ([emb_dim] if bagged else []) if sizing == "bag" else col_dims
         self.tables = nn.ModuleList()
+        groups = []  # (columns, their first rows) per table, as Python lists (see _plan_fusion)
         for g, dim in enumerate(sorted(set(col_dims) - {0}, reverse=True)):
             cols = [j for j, d in enumerate(col_dims) if d == dim]
             cards = [int(cardinalities[j]) for j in cols]
+            groups.append((cols, [0, *itertools.accumulate(cards[:-1])]))
             self.register_buffer(f"cols{g}", torch.tensor(cols, dtype=torch.long), persistent=False)
             # Summed in Python: a cumsum on the meta device (where a saved model's sizes are
             # checked, mtl.train.model_check) would import PyTorch's compiler stack, seconds.
@@ -105,9 +107,9 @@ class InputLayer(nn.Module):
             self.film = nn.Sequential(nn.Linear(cond_dim, 64), nn.ReLU(), nn.Linear(64, 2 * d))
             nn.init.zeros_(self.film[-1].weight)  # start as the unconditioned layer
             nn.init.zeros_(self.film[-1].bias)
-        self._plan_fusion(cardinalities, col_dims)
+        self._plan_fusion(cardinalities, col_dims, groups)
 
-    def _plan_fusion(self, cardinalities: Sequence[int], col_dims: list[int]) -> None:
+    def _plan_fusion(self, cardinalities: Sequence[int], col_dims: list[int], groups) -> None:
         """Where each column sits in the output, and which columns :meth:`first_layer`
         fuses: those with at most :data:`FUSE_VALUES_PER_DIM` values per dimension,
         when the output is a plain concatenation (no FiLM, no interaction block). The
@@ -118,8 +120,9 @@ class InputLayer(nn.Module):
         fused_cols, src_rows, src_flat, p_offsets = [], [], [], []
         rest_cols, rest_pos = [], []
         n_rows, pos, width = 0, 0, self.out_dim
-        for g in range(len(self.tables)):
-            cols, offsets = getattr(self, f"cols{g}").tolist(), getattr(self, f"offsets{g}").tolist()
+        # From Python lists, not the buffers: a saved model's network is first built on
+        # the meta device (mtl.train.model_check), where tensors hold no values.
+        for cols, offsets in groups:
             dim, rows, flat, rest = col_dims[cols[0]], [], [], []
             for j, off in zip(cols, offsets):
                 card = int(cardinalities[j])
@@ -134,7 +137,7 @@ class InputLayer(nn.Module):
                     rest.append(j)
                     rest_pos += range(pos, pos + dim)
                 pos += dim
-            rest_cols.append(rest)
+            rest_cols.append((rest, [o for j, o in zip(cols, offsets) if j in rest]))
             src_rows.append(rows)
             src_flat.append(flat)
         rest_pos += range(pos, pos + (self.bag.embedding_dim if self.bag is not None else 0) + self.num_dim)
@@ -146,11 +149,9 @@ class InputLayer(nn.Module):
         for g, (rows, flat) in enumerate(zip(src_rows, src_flat)):
             self.register_buffer(f"src_rows{g}", torch.tensor(rows, dtype=torch.long), persistent=False)
             self.register_buffer(f"src_flat{g}", torch.tensor(flat, dtype=torch.long), persistent=False)
-        for g, rest in enumerate(rest_cols):
-            offsets = dict(zip(getattr(self, f"cols{g}").tolist(), getattr(self, f"offsets{g}").tolist()))
+        for g, (rest, offsets) in enumerate(rest_cols):
             self.register_buffer(f"rest_cols{g}", torch.tensor(rest, dtype=torch.long), persistent=False)
-            self.register_buffer(f"rest_offsets{g}", torch.tensor([offsets[j] for j in rest], dtype=torch.long),
-                                 persistent=False)
+            self.register_buffer(f"rest_offsets{g}", torch.tensor(offsets, dtype=torch.long), persistent=False)
 
     @classmethod
     def from_config(cls, cardinalities: Sequence[int], num_dim: int, config, cond_dim: int = 0) -> InputLayer:
