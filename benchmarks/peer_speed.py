@@ -37,7 +37,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from mtl.data import prepare
 from mtl.data.samples import SAMPLES, load_sample
 from mtl.models import ModelConfig
-from mtl.models.layers import EMB_SIZINGS
+from mtl.models.layers import EMB_SIZINGS, InputLayer
 from mtl.tasks import task_loss
 from mtl.train import Evaluation, TrainConfig, Trainer
 
@@ -69,11 +69,17 @@ def epoch_flops(trainer: Trainer) -> float:
     return counter.get_total_flops() * len(x_cat) / BATCH
 
 
-def ours(prepared, arch: str, epochs: int, sizing: str) -> dict:
+def ours(prepared, arch: str, epochs: int, sizing: str, plain: bool = False) -> dict:
+    """``plain``: the first layer as one product over the concatenated input, as
+    before the fused columns (:meth:`mtl.models.layers.InputLayer.first_layer`)."""
     cfg = TrainConfig(tasks=TASKS, arch=arch, epochs=epochs, patience=epochs, batch_size=BATCH, lr=LR, device="cpu",
                       diagnostics_every=0,
                       model=ModelConfig(emb_dim=EMB, hidden=HIDDEN, tower=TOWER, emb_sizing=sizing))
     trainer = Trainer(prepared, cfg)
+    if plain:
+        for layer in trainer.model.modules():
+            if isinstance(layer, InputLayer):
+                layer.fused = False
     flops = epoch_flops(trainer)
     marks, result = [time.perf_counter()], None
     for event in trainer.run():
@@ -135,6 +141,9 @@ def main() -> None:
     ap.add_argument("--archs", default=",".join(ARCHS))
     ap.add_argument("--emb-sizing", default=ModelConfig.emb_sizing, choices=EMB_SIZINGS,
                     help=f"ours (ModelConfig.emb_sizing, default {ModelConfig.emb_sizing})")
+    ap.add_argument("--plain", action="store_true",
+                    help="also time ours with the first layer as one product over the concatenated input (the "
+                         "network before the fused columns), in the same run")
     args = ap.parse_args()
     try:
         import torch_rechub  # noqa: F401
@@ -151,14 +160,20 @@ def main() -> None:
           f"{len(prepared.valid):,} validation, {len(prepared.test):,} test")
     gflops = matmul_gflops()
     print(f"matmul throughput: {gflops:.0f} GFLOP/s\n")
-    head = f"{'architecture':<14}{'ours s/ep':>10}{'peer s/ep':>10}{'speed-up':>10}{'floor %':>9}   test AUC ours / peer"
-    print(head)
+    head = f"{'architecture':<14}{'ours s/ep':>10}{'peer s/ep':>10}{'speed-up':>10}{'floor %':>9}"
+    if args.plain:
+        head += f"{'plain s/ep':>11}{'speed-up':>10}"
+    print(head + "   test AUC ours / peer")
     for arch in args.archs.split(","):
         a, b = ours(prepared, arch, args.epochs, args.emb_sizing), peer(prepared, arch, args.epochs)
         floor = a["flops"] / (gflops * 1e9) / a["epoch_s"]
         aucs = "  ".join(f"{t} {a['auc'][t]:.4f}/{b['auc'][t]:.4f}" for t in TASKS)
-        print(f"{arch:<14}{a['epoch_s']:>10.2f}{b['epoch_s']:>10.2f}{b['epoch_s'] / a['epoch_s']:>9.2f}x"
-              f"{100 * floor:>8.0f}%   {aucs}")
+        row = (f"{arch:<14}{a['epoch_s']:>10.2f}{b['epoch_s']:>10.2f}{b['epoch_s'] / a['epoch_s']:>9.2f}x"
+               f"{100 * floor:>8.0f}%")
+        if args.plain:
+            c = ours(prepared, arch, args.epochs, args.emb_sizing, plain=True)
+            row += f"{c['epoch_s']:>11.2f}{b['epoch_s'] / c['epoch_s']:>9.2f}x"
+        print(f"{row}   {aucs}", flush=True)
     print(f"\nours: epoch includes validation; peer (torch-rechub MTLTrainer): training only. "
           f"floor %: our epoch's FLOPs at {gflops:.0f} GFLOP/s over its measured time. "
           f"Load average at the end {os.getloadavg()[0]:.1f}.")

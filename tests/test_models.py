@@ -17,6 +17,7 @@ from mtl.models import (
 )
 from mtl.models.layers import (
     BAG_MAX_VALUES,
+    FUSE_VALUES_PER_DIM,
     ExpertBank,
     GroupedLinear,
     InputLayer,
@@ -25,6 +26,7 @@ from mtl.models.layers import (
     mlp_out_dim,
 )
 from mtl.tasks import TaskSpec, predict
+from mtl.weighting.jacobian import task_jacobian
 
 TASKS = [
     TaskSpec("click", "binary"),
@@ -251,3 +253,68 @@ def test_grouped_linear_initialized_like_linear():
     bound = 1 / 50 ** 0.5
     assert layer.weight.abs().max() <= bound and layer.bias.abs().max() <= bound
     assert layer.weight.std() > bound / 2  # uniform over the whole range, not collapsed
+
+
+# A column with too many values to fuse (an id) next to columns with few (fused).
+FUSE_CARDS = [7, FUSE_VALUES_PER_DIM * 4 + 1, 3, 2]
+
+
+def _fused_and_plain(name: str, cfg: ModelConfig, seed: int = 0):
+    torch.manual_seed(seed)
+    fused = build_model(name, FUSE_CARDS, NUM_DIM, TASKS, cfg)
+    torch.manual_seed(seed)
+    plain = build_model(name, FUSE_CARDS, NUM_DIM, TASKS, cfg)
+    plain.input.fused = False  # the concatenation, then the product: the reference
+    g = torch.Generator().manual_seed(seed)
+    x_cat = torch.stack([torch.randint(0, c, (64,), generator=g) for c in FUSE_CARDS], dim=1)
+    return fused, plain, x_cat, torch.randn(64, NUM_DIM, generator=g)
+
+
+@pytest.mark.parametrize("name,sizing,levels", [("shared_bottom", "fixed", 1), ("mmoe", "fixed", 1),
+                                                ("ple", "fixed", 1), ("ple", "fixed", 2),
+                                                ("mmoe", "cardinality", 1)])
+def test_fused_first_layer_is_the_same_network(name, sizing, levels):
+    """The first layers computed through the fused columns' projections give the
+    outputs and the gradients of the plain concatenation (to float rounding), and the
+    fused columns (all but the id column) are not multiplied per row."""
+    cfg = ModelConfig(emb_dim=4, hidden=(16, 8), tower=(8,), emb_sizing=sizing, n_levels=levels)
+    fused, plain, x_cat, x_num = _fused_and_plain(name, cfg)
+    assert fused.input.fused and sorted(fused.input.fused_cols.tolist()) == [0, 2, 3]
+    a, b = fused(x_cat, x_num).outputs, plain(x_cat, x_num).outputs
+    for o, p in zip(a, b):
+        assert torch.allclose(o, p, atol=1e-6)
+    sum(o.sum() for o in a).backward()
+    sum(o.sum() for o in b).backward()
+    for (k, p), q in zip(fused.named_parameters(), plain.parameters()):
+        assert p.grad is not None and torch.allclose(p.grad, q.grad, atol=1e-6, rtol=1e-4), k
+
+
+@pytest.mark.parametrize("name", ["mmoe", "ple"])
+def test_fused_features_form_a_cut(name):
+    """With fused columns the features still form a cut of the graph: the per-task
+    feature gradients, back-propagated, give each task's gradient on every shared
+    parameter (MMoE: the gates' own views and the experts; PLE: the spread matrix and
+    the unfused columns)."""
+    fused, _, x_cat, x_num = _fused_and_plain(name, ModelConfig(emb_dim=4, hidden=(16,), tower=(8,)))
+    out = fused(x_cat, x_num)
+    losses = torch.stack([o.float().pow(2).mean() for o in out.outputs])
+    shared = shared_parameters(fused, out)
+    assert fused.input.tables[0].weight in shared
+    jac = task_jacobian(losses, out.features)
+    sizes = [f.numel() for f in out.features]
+    for t in range(len(losses)):
+        want = torch.autograd.grad(losses[t], shared, retain_graph=True, allow_unused=True)
+        grads = [g.reshape(f.shape) for g, f in zip(jac[t].split(sizes), out.features)]
+        got = torch.autograd.grad(out.features, shared, grad_outputs=grads, retain_graph=True, allow_unused=True)
+        for w, g in zip(want, got):
+            w = torch.zeros_like(g) if w is None else w
+            g = torch.zeros_like(w) if g is None else g
+            assert torch.allclose(w, g, atol=1e-7, rtol=1e-5)
+
+
+def test_no_fusion_with_film_or_interactions_or_bag_or_without_small_columns():
+    assert not build_model("mmoe", FUSE_CARDS, NUM_DIM, TASKS, ModelConfig(conditioned=True)).input.fused
+    assert not build_model("mmoe", FUSE_CARDS, NUM_DIM, TASKS, ModelConfig(interaction="fm")).input.fused
+    assert not build_model("mmoe", [4 * FUSE_VALUES_PER_DIM + 1], NUM_DIM, TASKS, CFG).input.fused
+    # The bag already sums its columns into emb_dim values: fusing them would cost more.
+    assert not build_model("mmoe", FUSE_CARDS, NUM_DIM, TASKS, ModelConfig(emb_dim=4, emb_sizing="bag")).input.fused

@@ -15,6 +15,11 @@ from ._interactions import input_extras
 EMB_SIZINGS = ("fixed", "cardinality", "bag")
 #: With ``"bag"`` sizing, columns with at most this many values share one summed vector.
 BAG_MAX_VALUES = 64
+#: Columns with at most this many values per embedding dimension reach the first layer
+#: through a table of their values' projections instead of a matrix product per row (see
+#: :meth:`InputLayer.first_layer`): a product per row costs three passes over the batch of
+#: ``dim`` values each (forward, and twice backward), the table's backward one of ``values``.
+FUSE_VALUES_PER_DIM = 3
 
 
 def embedding_dims(cardinalities: Sequence[int], max_dim: int, sizing: str = "fixed") -> list[int]:
@@ -72,9 +77,11 @@ class InputLayer(nn.Module):
         bagged = [j for j, d in enumerate(col_dims) if d == 0]
         self.dims = [d for d in col_dims if d] + ([emb_dim] if bagged else []) if sizing == "bag" else col_dims
         self.tables = nn.ModuleList()
+        groups = []  # (columns, their first rows) per table, as Python lists (see _plan_fusion)
         for g, dim in enumerate(sorted(set(col_dims) - {0}, reverse=True)):
             cols = [j for j, d in enumerate(col_dims) if d == dim]
             cards = [int(cardinalities[j]) for j in cols]
+            groups.append((cols, [0, *itertools.accumulate(cards[:-1])]))
             self.register_buffer(f"cols{g}", torch.tensor(cols, dtype=torch.long), persistent=False)
             # Summed in Python: a cumsum on the meta device (where a saved model's sizes are
             # checked, mtl.train.model_check) would import PyTorch's compiler stack, seconds.
@@ -100,6 +107,51 @@ class InputLayer(nn.Module):
             self.film = nn.Sequential(nn.Linear(cond_dim, 64), nn.ReLU(), nn.Linear(64, 2 * d))
             nn.init.zeros_(self.film[-1].weight)  # start as the unconditioned layer
             nn.init.zeros_(self.film[-1].bias)
+        self._plan_fusion(cardinalities, col_dims, groups)
+
+    def _plan_fusion(self, cardinalities: Sequence[int], col_dims: list[int], groups) -> None:
+        """Where each column sits in the output, and which columns :meth:`first_layer`
+        fuses: those with at most :data:`FUSE_VALUES_PER_DIM` values per dimension,
+        when the output is a plain concatenation (no FiLM, no interaction block). The
+        bag is not fused: it already sums its columns into ``emb_dim`` values."""
+        self.fused = False
+        if self.film is not None or self.extras is not None:
+            return
+        fused_cols, src_rows, src_flat, p_offsets = [], [], [], []
+        rest_cols, rest_pos = [], []
+        n_rows, pos, width = 0, 0, self.out_dim
+        # From Python lists, not the buffers: a saved model's network is first built on
+        # the meta device (mtl.train.model_check), where tensors hold no values.
+        for cols, offsets in groups:
+            dim, rows, flat, rest = col_dims[cols[0]], [], [], []
+            for j, off in zip(cols, offsets):
+                card = int(cardinalities[j])
+                if card <= FUSE_VALUES_PER_DIM * dim:
+                    fused_cols.append(j)
+                    p_offsets.append(n_rows)
+                    rows += range(off, off + card)
+                    # Row r of the spread matrix holds value r's embedding at the column's place.
+                    flat += [(n_rows + r) * width + pos + k for r in range(card) for k in range(dim)]
+                    n_rows += card
+                else:
+                    rest.append(j)
+                    rest_pos += range(pos, pos + dim)
+                pos += dim
+            rest_cols.append((rest, [o for j, o in zip(cols, offsets) if j in rest]))
+            src_rows.append(rows)
+            src_flat.append(flat)
+        rest_pos += range(pos, pos + (self.bag.embedding_dim if self.bag is not None else 0) + self.num_dim)
+        if not fused_cols:
+            return
+        self.fused, self.n_fused_rows = True, n_rows
+        for name, values in (("fused_cols", fused_cols), ("fused_offsets", p_offsets), ("rest_pos", rest_pos)):
+            self.register_buffer(name, torch.tensor(values, dtype=torch.long), persistent=False)
+        for g, (rows, flat) in enumerate(zip(src_rows, src_flat)):
+            self.register_buffer(f"src_rows{g}", torch.tensor(rows, dtype=torch.long), persistent=False)
+            self.register_buffer(f"src_flat{g}", torch.tensor(flat, dtype=torch.long), persistent=False)
+        for g, (rest, offsets) in enumerate(rest_cols):
+            self.register_buffer(f"rest_cols{g}", torch.tensor(rest, dtype=torch.long), persistent=False)
+            self.register_buffer(f"rest_offsets{g}", torch.tensor(offsets, dtype=torch.long), persistent=False)
 
     @classmethod
     def from_config(cls, cardinalities: Sequence[int], num_dim: int, config, cond_dim: int = 0) -> InputLayer:
@@ -134,6 +186,113 @@ class InputLayer(nn.Module):
         shared_pref = pref.dim() == 2 and pref.stride(0) == 0
         gamma, beta = self.film(pref[:1] if shared_pref else pref).chunk(2, dim=-1)
         return torch.cat([x * (1 + gamma) + beta, pref], dim=1)
+
+    def spread(self) -> torch.Tensor:
+        """The fused columns' values as rows of the output: ``[values, out_dim]``, row
+        ``r`` holding value ``r``'s embedding where its column sits and zeros elsewhere
+        (the bag's values at the bag's place). Built from the tables on every call, so
+        gradients reach them."""
+        sources = [t.weight for t in self.tables]
+        flat = torch.cat([getattr(self, f"src_flat{g}") for g in range(len(sources))])
+        values = torch.cat([w.index_select(0, getattr(self, f"src_rows{g}")).reshape(-1)
+                            for g, w in enumerate(sources)])
+        out = values.new_zeros(self.n_fused_rows * self.out_dim)
+        return out.index_put((flat,), values).view(self.n_fused_rows, self.out_dim)
+
+    def _rest(self, x_cat: torch.Tensor, x_num: torch.Tensor) -> torch.Tensor:
+        """The output's columns that are not fused (ids, the bag, numeric), in order."""
+        parts = []
+        for g, table in enumerate(self.tables):
+            cols = getattr(self, f"rest_cols{g}")
+            if len(cols):
+                parts.append(table(x_cat.index_select(1, cols) + getattr(self, f"rest_offsets{g}")).flatten(1))
+        if self.bag is not None:
+            parts.append(self.bag(x_cat.index_select(1, self.bag_cols) + self.bag_offsets))
+        if self.num_dim:
+            parts.append(x_num)
+        if not parts:
+            return x_num.new_zeros(len(x_cat), 0)
+        return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+
+    def first_layer(self, x_cat: torch.Tensor, x_num: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                    gate_weight: torch.Tensor | None = None, gate_bias: torch.Tensor | None = None,
+                    ) -> tuple[torch.Tensor, torch.Tensor | None, list[torch.Tensor]]:
+        """``forward(x_cat, x_num) @ weight + bias`` (``weight``: ``[out_dim, h]``) for a
+        layer that reads this one, without computing ``forward``'s output; only when
+        :attr:`fused` (no FiLM, no interaction block, some columns with few values).
+
+        Most of KuaiRand's columns have a few values (flags, ranges, types): a first
+        layer reading their embeddings multiplies 4096 rows by 400 of its 512 input
+        values, forward and twice backward. The same sum is the sum over columns of
+        each row's value's *projection*, ``embedding @ weight[column's place]``: the
+        projections of every value of every such column are one small product (the
+        :meth:`spread` matrix has a few hundred rows), and each row adds up its
+        columns' rows of it (an embedding bag, whose backward is one product with the
+        batch's one-hot codes). Only the columns with many values (ids) and the numeric
+        ones go through a product per row. The function and the parameters are the
+        model's own; only the order of the arithmetic changes (results agree to float
+        rounding), so saved models load and train as before.
+
+        ``gate_weight``/``gate_bias``: a second layer reading the same input (gates),
+        computed through their own view of the spread matrix and of the unfused
+        columns, so that gradient methods can tell its share from the first's. Returns
+        both layers' outputs (the second None without it) and the tensors the layers
+        read the input layer through: the views of the second when given, else the
+        spread matrix and the unfused columns (the model's cut, see :mod:`.base`).
+        """
+        spread, rest = self.spread(), self._rest(x_cat, x_num)
+        codes = x_cat.index_select(1, self.fused_cols) + self.fused_offsets
+        if gate_weight is None:
+            return self._project(codes, [(spread, rest, weight, bias)])[0], None, _learned([spread, rest])
+        views = spread.view_as(spread), rest.view_as(rest)
+        pre, gate_pre = self._project(codes, [(spread, rest, weight, bias), (*views, gate_weight, gate_bias)])
+        return pre, gate_pre, _learned(views)
+
+    def _project(self, codes: torch.Tensor, layers) -> list[torch.Tensor]:
+        """Each ``(spread, rest, weight, bias)`` layer's output; one embedding bag for all."""
+        summed = _Bag.apply(codes, *(spread @ w for spread, _, w, _ in layers))
+        out = []
+        for part, (_, rest, w, b) in zip(summed, layers):
+            part = part + b
+            out.append(torch.addmm(part, rest, w.index_select(0, self.rest_pos)) if rest.shape[1] else part)
+        return out
+
+
+def _learned(tensors) -> list[torch.Tensor]:
+    """The tensors computed from parameters (the unfused columns of a table without
+    id columns are the numeric inputs alone: no feature)."""
+    return [t for t in tensors if t.requires_grad]
+
+
+class _Bag(torch.autograd.Function):
+    """Each row's sum of its codes' rows of each table (an embedding bag per table, in
+    one), with a backward that is one product with the batch's one-hot codes:
+    PyTorch's own backward sorts the codes and scatters rows, 8x slower on CPU at 4096
+    x 26 codes of 256 values. A row's codes are distinct (every fused column has its
+    own rows). A table whose sums get no gradient gets none (no zeros): the tables of
+    two layers stay separate paths of the graph, as gradient methods need."""
+
+    @staticmethod
+    def forward(ctx, codes: torch.Tensor, *tables: torch.Tensor):
+        ctx.save_for_backward(codes)
+        ctx.rows = tables[0].shape[0]
+        ctx.set_materialize_grads(False)
+        summed = nn.functional.embedding_bag(codes, torch.cat(tables, 1) if len(tables) > 1 else tables[0],
+                                             mode="sum")
+        return summed.split([t.shape[1] for t in tables], 1)
+
+    @staticmethod
+    def backward(ctx, *grads: torch.Tensor | None):
+        (codes,) = ctx.saved_tensors
+        used = [g for g in grads if g is not None]
+        if not used:
+            return (None,) * (1 + len(grads))
+        onehot = used[0].new_zeros(len(codes), ctx.rows).scatter_(1, codes, 1.0)
+        if len(used) == 1:
+            return None, *(None if g is None else onehot.T @ g for g in grads)
+        table = onehot.T @ torch.cat(used, 1)
+        parts = iter(table.split([g.shape[1] for g in used], 1))
+        return None, *(None if g is None else next(parts) for g in grads)
 
 
 def mlp(in_dim: int, hidden: Sequence[int], dropout: float = 0.0, out_dim: int | None = None) -> nn.Sequential:
@@ -200,11 +359,26 @@ class ExpertBank(nn.Module):
     def out_dim(self) -> int:
         return mlp_out_dim(self.in_dim, self.hidden)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def first_weight(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every expert's first layer as one ``[d, n*h]`` matrix and ``[n*h]`` bias,
+        for :meth:`InputLayer.first_layer` (its result goes to :meth:`forward`'s ``first``)."""
+        first = self.layers[0]
+        return first.weight.permute(1, 0, 2).reshape(self.in_dim, -1), first.bias.reshape(-1)
+
+    def forward(self, x: torch.Tensor | None, first: torch.Tensor | None = None) -> torch.Tensor:
+        """``first``: the first layer's output computed elsewhere, ``[B, n*h]``
+        (``x`` is then not read)."""
         if not self.layers:
             return x.expand(self.n, *x.shape) if x.dim() == 2 else x
-        for layer in self.layers:
-            x = torch.relu(layer(x))
-            if self.dropout > 0:
-                x = nn.functional.dropout(x, self.dropout, self.training)
+        layers = self.layers
+        if first is not None:
+            x = first.view(len(first), self.n, -1).transpose(0, 1)
+            layers = layers[1:]
+            x = self._act(x)
+        for layer in layers:
+            x = self._act(layer(x))
         return x
+
+    def _act(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(x)
+        return nn.functional.dropout(x, self.dropout, self.training) if self.dropout > 0 else x

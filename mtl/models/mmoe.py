@@ -39,11 +39,18 @@ class MMoE(MultiTaskModel):
         self.towers = nn.ModuleList(mlp(self.experts.out_dim, c.tower, c.dropout, out_dim=t.output_dim) for t in tasks)
 
     def forward(self, x_cat, x_num, pref=None) -> ModelOutput:
-        x = self.input(x_cat, x_num, self._pref(pref, len(x_cat)))
-        experts = self.experts(x).transpose(0, 1)  # [B, E, D]
-        gate_input = x.view_as(x)  # the gates' own view of x (see the module docstring)
-        w = torch.softmax(self.gates(gate_input).view(len(x), len(self.tasks), -1), dim=-1)  # [B, T, E]
+        if self.input.fused and self.experts.layers:
+            # The experts' first layer and the gates through the input layer's fused
+            # columns; the gates read them through views of their own (the cut).
+            pre, logits, gate_input = self.input.first_layer(x_cat, x_num, *self.experts.first_weight(),
+                                                             self.gates.weight.T, self.gates.bias)
+            experts = self.experts(None, first=pre).transpose(0, 1)  # [B, E, D]
+        else:
+            x = self.input(x_cat, x_num, self._pref(pref, len(x_cat)))
+            experts = self.experts(x).transpose(0, 1)  # [B, E, D]
+            gate_input = [x.view_as(x)]  # the gates' own view of x (see the module docstring)
+            logits = self.gates(gate_input[0])
+        w = torch.softmax(logits.view(len(x_cat), len(self.tasks), -1), dim=-1)  # [B, T, E]
         mixed = torch.bmm(w, experts)  # [B, T, D]: each task's mix of the experts
         outs = [self._squeeze(tower(mixed[:, k]), t) for k, (tower, t) in enumerate(zip(self.towers, self.tasks))]
-        return ModelOutput(outs, [gate_input, experts])
-
+        return ModelOutput(outs, [*gate_input, experts])

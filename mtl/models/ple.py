@@ -39,22 +39,47 @@ class CGCLevel(nn.Module):
     def out_dim(self) -> int:
         return self.experts.out_dim
 
-    def forward(self, task_in: torch.Tensor, shared_in: torch.Tensor):
+    def first_weight(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Everything that reads a first level's input (the experts' first layer, the
+        task gates, the shared gate) as one ``[d, h]`` matrix and ``[h]`` bias, for
+        :meth:`~.layers.InputLayer.first_layer` (its result goes to ``forward``'s ``first``)."""
+        w, b = self.experts.first_weight()
+        tg = self.task_gates
+        ws = [w, tg.weight.permute(1, 0, 2).reshape(tg.in_dim, -1)]
+        bs = [b, tg.bias.reshape(-1)]
+        if self.shared_gate is not None:
+            ws.append(self.shared_gate.weight.T)
+            bs.append(self.shared_gate.bias)
+        return torch.cat(ws, 1), torch.cat(bs)
+
+    def forward(self, task_in: torch.Tensor | None, shared_in: torch.Tensor | None,
+                first: torch.Tensor | None = None):
         """``task_in``: ``[B, d]`` (first level) or ``[T, B, d]``. Returns each task's
-        mix ``[T, B, D]`` and the shared mix ``[B, D]`` (None at the last level)."""
-        if task_in.dim() == 2:
-            expert_in = task_in
+        mix ``[T, B, D]`` and the shared mix ``[B, D]`` (None at the last level).
+        ``first``: a first level's :meth:`first_weight` applied to its input, computed
+        by the input layer (the inputs are then not read)."""
+        if first is not None:
+            n_exp = self.experts.n * self.experts.hidden[0]
+            n_gate = self.n_tasks * (self.n_task + self.n_shared)
+            experts = self.experts(None, first[:, :n_exp]).transpose(0, 1)  # [B, E, D]
+            gate_logits = first[:, n_exp:n_exp + n_gate].view(len(first), self.n_tasks, -1)  # [B, T, m]
+            shared_logits = first[:, n_exp + n_gate:]
         else:
-            rows = [task_in[k] for k in range(self.n_tasks) for _ in range(self.n_task)]
-            expert_in = torch.stack(rows + [shared_in] * self.n_shared)
-        experts = self.experts(expert_in).transpose(0, 1)  # [B, E, D]
+            if task_in.dim() == 2:
+                expert_in = task_in
+            else:
+                rows = [task_in[k] for k in range(self.n_tasks) for _ in range(self.n_task)]
+                expert_in = torch.stack(rows + [shared_in] * self.n_shared)
+            experts = self.experts(expert_in).transpose(0, 1)  # [B, E, D]
+            gate_logits = self.task_gates(task_in).transpose(0, 1)
+            shared_logits = self.shared_gate(shared_in) if self.shared_gate is not None else None
         rows, dim = experts.shape[0], experts.shape[-1]
-        w = torch.softmax(self.task_gates(task_in), dim=-1).transpose(0, 1)  # [B, T, m]
+        w = torch.softmax(gate_logits, dim=-1)  # [B, T, m]
         pools = experts.index_select(1, self.pools.flatten()).view(rows, self.n_tasks, -1, dim)  # [B, T, m, D]
         mixed = (w.unsqueeze(2) @ pools).squeeze(2).transpose(0, 1)  # [T, B, D]
         if self.shared_gate is None:
             return mixed, None
-        ws = torch.softmax(self.shared_gate(shared_in), dim=-1).unsqueeze(1)  # [B, 1, E]
+        ws = torch.softmax(shared_logits, dim=-1).unsqueeze(1)  # [B, 1, E]
         return mixed, (ws @ experts).squeeze(1)
 
 
@@ -79,10 +104,17 @@ class PLE(MultiTaskModel):
         self.towers = nn.ModuleList(mlp(d, c.tower, c.dropout, out_dim=t.output_dim) for t in tasks)
 
     def forward(self, x_cat, x_num, pref=None) -> ModelOutput:
-        x = self.input(x_cat, x_num, self._pref(pref, len(x_cat)))
-        task_in, shared = x, x
-        for level in self.levels:
+        if self.input.fused and self.levels[0].experts.layers:
+            # The first level's experts and gates through the input layer's fused
+            # columns: they read it through the spread matrix and the unfused columns
+            # (the cut), and x itself is never built.
+            first, _, features = self.input.first_layer(x_cat, x_num, *self.levels[0].first_weight())
+            task_in, shared = self.levels[0](None, None, first)
+            levels = self.levels[1:]
+        else:
+            x = self.input(x_cat, x_num, self._pref(pref, len(x_cat)))
+            task_in, shared, features, levels = x, x, [x], self.levels
+        for level in levels:
             task_in, shared = level(task_in, shared)
         outs = [self._squeeze(tw(task_in[k]), t) for k, (tw, t) in enumerate(zip(self.towers, self.tasks))]
-        return ModelOutput(outs, [x])
-
+        return ModelOutput(outs, features)

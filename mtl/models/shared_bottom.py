@@ -23,6 +23,10 @@ class SharedBottom(MultiTaskModel):
         self.towers = nn.ModuleList(mlp(d, c.tower, c.dropout, out_dim=t.output_dim) for t in tasks)
 
     def forward(self, x_cat, x_num, pref=None) -> ModelOutput:
-        h = self.bottom(self.input(x_cat, x_num, self._pref(pref, len(x_cat))))
+        if self.bottom and self.input.fused:  # the bottom's first layer through the fused columns
+            first = self.bottom[0]
+            h = self.bottom[1:](self.input.first_layer(x_cat, x_num, first.weight.T, first.bias)[0])
+        else:
+            h = self.bottom(self.input(x_cat, x_num, self._pref(pref, len(x_cat))))
         return ModelOutput([self._squeeze(tw(h), t) for tw, t in zip(self.towers, self.tasks)], [h])
 

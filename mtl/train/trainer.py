@@ -177,6 +177,41 @@ class Trainer:
         return measure_latency(self.model, x_cat, x_num)
 
     # -------------------------------------------------------------------- loop
+    def train_step(self, idx: torch.Tensor, pref: torch.Tensor | None = None,
+                   monitor: DivergenceMonitor | None = None, global_step: int = 0, epoch: float = 0.0,
+                   ) -> tuple[torch.Tensor, Fault | None]:
+        """One optimizer step on the training rows ``idx``: the batch's task losses
+        (CPU, float64) and the fault ``monitor`` found in them (then no step is taken)."""
+        x_cat, x_num, y = self._parts["train"]
+        tasks, diagnostics = self.data.tasks, self.diagnostics
+        xn = x_num[idx]
+        yb = y[idx]
+        with self._autocast():
+            out = self.model(x_cat[idx], xn, pref)
+            losses = task_losses(tasks, out.outputs, yb)
+        losses = losses.float()
+        # Checked before the optimizer (and any weighting method) sees a NaN: the
+        # one read-back per batch (the losses, in one copy), which the check needs.
+        batch_losses = losses.detach().double().cpu()
+        if monitor is not None:
+            fault = monitor.check_batch(batch_losses, global_step, epoch, yb, xn)
+            if fault is not None:
+                return batch_losses, fault
+        probe = diagnostics.measure(losses, out) if diagnostics.due(global_step) else None
+        self.optimizer.zero_grad(set_to_none=True)
+        if pref is not None:
+            (pref * losses).sum().backward()
+        else:
+            self.weighting.backward(losses, out)
+        if probe is not None:
+            diagnostics.record(probe, global_step, epoch, pref if pref is not None else self.weighting.applied_weights())
+        self.optimizer.step()
+        if pref is None and self.weighting.needs_step_losses:
+            with torch.no_grad(), self._autocast():
+                again = self.model(x_cat[idx], x_num[idx], None).outputs
+                self.weighting.step_end(task_losses(tasks, again, yb))
+        return batch_losses, None
+
     def run(self) -> Iterator[Event]:
         cfg, tasks = self.config, self.data.tasks
         names = [t.name for t in tasks]
@@ -205,33 +240,10 @@ class Trainer:
                     break
                 idx = order[(step - 1) * cfg.batch_size : step * cfg.batch_size]
                 pref = prefs[step - 1] if prefs is not None else None
-                xn = x_num[idx]
-                yb = y[idx]
-                with self._autocast():
-                    out = self.model(x_cat[idx], xn, pref)
-                    losses = task_losses(tasks, out.outputs, yb)
-                losses = losses.float()
                 global_step += 1
-                # Checked before the optimizer (and any weighting method) sees a NaN: the
-                # one read-back per batch (the losses, in one copy), which the check needs.
-                batch_losses = losses.detach().double().cpu()
-                fault = monitor.check_batch(batch_losses, global_step, epoch - 1 + step / steps, yb, xn)
+                batch_losses, fault = self.train_step(idx, pref, monitor, global_step, epoch - 1 + step / steps)
                 if fault is not None:
                     break
-                probe = diagnostics.measure(losses, out) if diagnostics.due(global_step) else None
-                self.optimizer.zero_grad(set_to_none=True)
-                if pref is not None:
-                    (pref * losses).sum().backward()
-                else:
-                    self.weighting.backward(losses, out)
-                if probe is not None:
-                    diagnostics.record(probe, global_step, epoch - 1 + step / steps,
-                                       pref if pref is not None else self.weighting.applied_weights())
-                self.optimizer.step()
-                if pref is None and self.weighting.needs_step_losses:
-                    with torch.no_grad(), self._autocast():
-                        again = self.model(x_cat[idx], x_num[idx], None).outputs
-                        self.weighting.step_end(task_losses(tasks, again, yb))
                 sums += batch_losses
                 batches += 1
                 now = time.perf_counter()
