@@ -95,9 +95,10 @@ def build_weighting(name: str, tasks: Sequence[TaskSpec],
 # Built-in methods register themselves on import (order = display order).
 # isort: off
 from . import static, uncertainty, dwa  # noqa: E402,F401
-from . import imtl_l, geometric_mean, famo, stch  # noqa: E402,F401
+from . import imtl_l, geometric_mean, famo, stch, pbi, cosmos  # noqa: E402,F401
 from . import gradnorm, upgrad, mgda, pcgrad, imtl_g, aligned_mtl, cagrad, nash_mtl  # noqa: E402,F401
 from . import dualproj, gradvac, conflict_free, fairgrad, excess_mtl  # noqa: E402,F401
+from . import graddrop, sdmgrad, modo, cr_mogm  # noqa: E402,F401
 # isort: on
 
 __all__ = [
