@@ -106,10 +106,12 @@ def summarize(records: Sequence[dict], dataset: str) -> tuple[list[str], dict[st
     return tasks, values, seconds
 
 
-def cell(values: Sequence[float], digits: int = 4) -> str:
+def cell(values: Sequence[float], digits: int = 4, sign: str = "") -> str:
+    """Mean ± sample standard deviation; the mean alone for one seed (no spread to show)."""
     v = np.asarray(values, dtype=float)
-    spread = v.std(ddof=1) if len(v) > 1 else 0.0
-    return f"{v.mean():.{digits}f} ± {spread:.{digits}f}"
+    if len(v) == 1:
+        return f"{v[0]:{sign}.{digits}f}"
+    return f"{v.mean():{sign}.{digits}f} ± {v.std(ddof=1):.{digits}f}"
 
 
 def transfer(records: Sequence[dict], dataset: str) -> dict[str, dict[str, list[float]]]:
@@ -161,7 +163,7 @@ def markdown(records: Sequence[dict], datasets: Sequence[str], note: str) -> str
             parts.append(f"| {model} | " + " | ".join(cells) + f" | {secs} |")
         parts.append("")
     parts.append("Negative transfer: each shared model's test metric minus single-task training's, paired by "
-                 "seed (mean ± std; positive = sharing helps, for RMSE the sign is flipped; **bold**: worse "
+                 "seed (mean ± std over seeds, the value alone for one seed; positive = sharing helps, for RMSE the sign is flipped; **bold**: worse "
                  "than single-task on average).")
     parts.append("")
     parts.append("| dataset | model | task | vs single-task |")
@@ -169,8 +171,9 @@ def markdown(records: Sequence[dict], datasets: Sequence[str], note: str) -> str
     for key in datasets:
         for model, per_task in transfer(records, key).items():
             for t, diffs in per_task.items():
-                text = f"{np.mean(diffs):+.4f} ± {np.std(diffs, ddof=1) if len(diffs) > 1 else 0.0:.4f}"
-                parts.append(f"| {key} | {model} | {t} | {f'**{text}**' if np.mean(diffs) < 0 else text} |")
+                text = cell(diffs, sign="+")
+                worse = round(float(np.mean(diffs)), 4) < 0  # visibly negative at the digits shown
+                parts.append(f"| {key} | {model} | {t} | {f'**{text}**' if worse else text} |")
     return "\n".join(parts) + "\n"
 
 

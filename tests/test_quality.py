@@ -109,6 +109,10 @@ def test_published_tables_show_mean_spread_best_and_negative_transfer():
     assert next(line for line in lines if line.startswith(f"| {pt.PEER} |")).startswith(f"| {pt.PEER} | **0.7000")
     assert "| goodbooks | mmoe · UPGrad | click | +0.0050 ± 0.0212 |" in lines
     assert "| goodbooks | mmoe · UPGrad | stars | +0.1000 ± 0.0000 |" in lines
+    # One seed has no spread to show; a difference that rounds to zero is not negative transfer.
+    assert pt.cell([0.5]) == "0.5000" and pt.cell([-0.00004], sign="+") == "-0.0000"
+    one_seed = pt.markdown([r for r in _records() if r["seed"] == 1], ["goodbooks"], "note")
+    assert "| goodbooks | mmoe · UPGrad | click | **-0.0100** |" in one_seed.splitlines()
 
 
 def test_popularity_scores_rows_by_their_items_smoothed_training_rate():
