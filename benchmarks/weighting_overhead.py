@@ -21,19 +21,24 @@ Two tables:
   as a ratio to static weights (diagnostics off) on the same architecture, and the
   epoch's peak memory above its start (``mtl.train.cost.measure_costs``); ``--write``
   saves the first architecture's table as ``mtl/train/weighting_cost.json``, the
-  costs the app shows next to each method (refresh it when adding a method);
+  costs the app shows next to each method (refresh it when adding a method; with
+  ``--methods a,b --merge`` only those rows are replaced, each measured against static
+  weights in this run, and the run is listed under ``"merged"`` in the file);
 * static weights with diagnostics every 50 batches (the default), every 10 and on
   every batch, as a ratio to diagnostics off, and the cost of one measurement.
 
 Run: ``.venv/bin/python benchmarks/weighting_overhead.py [--impressions N]
-[--archs shared_bottom,mmoe] [--methods a,b] [--repeats 3] [--write [PATH]]``
+[--archs shared_bottom,mmoe] [--methods a,b] [--repeats 3] [--write [PATH] [--merge]]``
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+from dataclasses import asdict
+from pathlib import Path
 
 import torch
 
@@ -70,7 +75,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="PyTorch threads")
     ap.add_argument("--write", nargs="?", const=str(TABLE_PATH), default=None, metavar="PATH",
                     help="save the first architecture's table as the app's cost table (default: the shipped one)")
+    ap.add_argument("--merge", action="store_true",
+                    help="with --write and --methods: replace only those methods' rows of the existing table")
+    ap.add_argument("--skip-diagnostics", action="store_true", help="only the methods' table")
     args = ap.parse_args()
+    if args.merge and not (args.write and args.methods):
+        raise SystemExit("error: --merge needs --write and --methods")
     clock = CLOCKS[args.clock]
 
     status = weighting_status()
@@ -98,8 +108,14 @@ def main() -> None:
                   f"{c.time_ratio:>10.2f}x{peak:>10}")
         print(f"load average while measuring: {table.machine['load']} on {table.machine['cores']} cores")
         if args.write and arch == archs[0]:
-            table.save(args.write)
+            if args.merge:
+                merge(args.write, table)
+            else:
+                table.save(args.write)
             print(f"wrote {args.write}")
+
+    if args.skip_diagnostics:
+        return
 
     arch = archs[0]
     diag_runs = [(arch, "static", every) for every in (0, 50, 10, 1)]
@@ -112,6 +128,23 @@ def main() -> None:
     per_measure = (diag[(arch, "static", 1)] - off) / steps
     print(f"  one measurement: {1000 * per_measure:.1f} ms, "
           f"{100 * per_measure / (off / steps):.0f}% of a training batch ({1000 * off / steps:.1f} ms)")
+
+
+def merge(path: str, table) -> None:
+    """Replace the rows of ``table``'s methods (static weights, their reference, excepted)
+    in the table at ``path``, and record the run under ``"merged"``."""
+    data = json.loads(Path(path).read_text())
+    if data["shape"] != table.shape:
+        raise SystemExit(f"error: {path} was measured on {data['shape']}, this run on {table.shape}")
+    rows = {c["method"]: c for c in data["costs"]}
+    new = [m for m in table.costs if m != "static"]
+    for m in new:
+        rows[m] = asdict(table.costs[m])
+    data["costs"] = list(rows.values())
+    data.setdefault("merged", []).append({"methods": new, "measured": table.measured,
+                                          "static_epoch_seconds": table.costs["static"].epoch_seconds,
+                                          "machine": table.machine})
+    Path(path).write_text(json.dumps(data, indent=1) + "\n")
 
 
 if __name__ == "__main__":

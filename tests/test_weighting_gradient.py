@@ -46,9 +46,9 @@ from mtl.weighting import (
 from mtl.weighting.cagrad import C as CAGRAD_C
 from mtl.weighting.jacobian import task_jacobian
 
-LOSS_BASED = ["static", "uncertainty", "dwa", "imtl_l", "geometric_mean", "famo", "stch"]
+LOSS_BASED = ["static", "uncertainty", "dwa", "imtl_l", "geometric_mean", "famo", "stch", "pbi", "cosmos"]
 JACOBIAN = ["upgrad", "mgda", "pcgrad", "imtl_g", "aligned_mtl", "cagrad", "nash_mtl",
-            "dualproj", "gradvac", "config", "fairgrad", "excess_mtl"]
+            "dualproj", "gradvac", "config", "fairgrad", "excess_mtl", "graddrop", "sdmgrad", "modo", "cr_mogm"]
 GRADIENT = ["gradnorm"] + JACOBIAN
 #: Methods whose update follows the user's weights (Nash-MTL is scale-invariant; for
 #: ExcessMTL the preference is only where its weights start, and its steps move them to
@@ -84,7 +84,7 @@ def test_registry_lists_every_method_in_display_order():
         assert cls.needs_shared == (name in GRADIENT)
         assert cls.display_name() and cls.description
         assert cls.uses_preference == (name != "nash_mtl")
-    for name in ("static", "uncertainty", "dwa", "gradnorm", "imtl_g"):
+    for name in ("static", "uncertainty", "dwa", "gradnorm", "imtl_g", "graddrop"):
         assert get_weighting_class(name).requires == ()  # core install only
         assert weighting_status()[name] == (True, "")
 

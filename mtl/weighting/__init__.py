@@ -4,11 +4,12 @@ Add a method by writing one file with a :class:`Weighting` subclass decorated wi
 :func:`register` and importing it below; the trainer, CLI and app list it by name.
 
 Loss-based methods combine the task losses: ``static``, ``uncertainty``, ``dwa`` need
-nothing more; ``imtl_l``, ``geometric_mean``, ``famo`` and ``stch`` run on TorchJD's
-scalarizers. Gradient-based methods balance the task gradients on the shared
-representation: ``gradnorm`` and ``imtl_g`` need nothing more; ``upgrad``, ``mgda``,
-``pcgrad``, ``aligned_mtl``, ``dualproj``, ``gradvac``, ``config``, ``fairgrad`` (also
-SciPy) and ``excess_mtl`` use `TorchJD <https://torchjd.org>`_ (``pip install
+nothing more; ``imtl_l``, ``geometric_mean``, ``famo``, ``stch``, ``pbi`` and ``cosmos``
+run on TorchJD's scalarizers. Gradient-based methods balance the task gradients on the
+shared representation: ``gradnorm``, ``imtl_g`` and ``graddrop`` need nothing more;
+``upgrad``, ``mgda``, ``pcgrad``, ``aligned_mtl``, ``dualproj``, ``gradvac``,
+``config``, ``fairgrad`` (also SciPy), ``excess_mtl``, ``sdmgrad``, ``modo`` and
+``cr_mogm`` use `TorchJD <https://torchjd.org>`_ (``pip install
 'mtl-tradeoff-explorer[torchjd]'``), ``cagrad`` and ``nash_mtl`` also cvxpy
 (``pip install 'mtl-tradeoff-explorer[cvxpy]'``). Every method is listed whether or
 not its dependencies are installed; :func:`weighting_status` tells which can run
@@ -95,9 +96,10 @@ def build_weighting(name: str, tasks: Sequence[TaskSpec],
 # Built-in methods register themselves on import (order = display order).
 # isort: off
 from . import static, uncertainty, dwa  # noqa: E402,F401
-from . import imtl_l, geometric_mean, famo, stch  # noqa: E402,F401
+from . import imtl_l, geometric_mean, famo, stch, pbi, cosmos  # noqa: E402,F401
 from . import gradnorm, upgrad, mgda, pcgrad, imtl_g, aligned_mtl, cagrad, nash_mtl  # noqa: E402,F401
 from . import dualproj, gradvac, conflict_free, fairgrad, excess_mtl  # noqa: E402,F401
+from . import graddrop, sdmgrad, modo, cr_mogm  # noqa: E402,F401
 # isort: on
 
 __all__ = [

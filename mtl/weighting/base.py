@@ -33,7 +33,7 @@ from torch import nn
 from ..errors import ConfigError
 from ..models.base import ModelOutput
 from ..tasks import TaskSpec
-from .jacobian import gramian, shared_features, split_like, task_jacobian
+from .jacobian import gramian, half_batch_product, shared_features, split_like, task_jacobian
 
 #: The installed distribution's name, for install hints.
 DISTRIBUTION = "mtl-tradeoff-explorer"
@@ -157,16 +157,23 @@ class JacobianWeighting(Weighting):
             raise ConfigError(f"{self.display_name()} balances gradients on a shared representation, "
                               "and this model shares none; choose an architecture that shares parameters")
         jac = task_jacobian(losses, features, output.outputs)
-        self.observe_jacobian(jac, features)
-        weights = self._weights(gramian(jac))
-        self._last_weights = weights.float()
-        direction = split_like(weights.to(jac) @ jac, features)
+        direction = split_like(self.combine(jac, features), features)
         handles = [f.register_hook(lambda _grad, d=d: d) for f, d in zip(features, direction)]
         try:
             (self.head_weights().to(losses) * losses).sum().backward()
         finally:
             for handle in handles:
                 handle.remove()
+
+    def combine(self, jacobian: torch.Tensor, features: Sequence[torch.Tensor]) -> torch.Tensor:
+        """The update of the shared representation, flat like a row of ``jacobian``: the
+        weighted sum of the task gradients, with the weights of :meth:`task_weights`.
+        A method whose update is no such sum (GradDrop masks coordinates) overrides it
+        and sets what :meth:`applied_weights` reports."""
+        self.observe_jacobian(jacobian, features)
+        weights = self._weights(gramian(jacobian))
+        self._last_weights = weights.float()
+        return weights.to(jacobian) @ jacobian
 
     def _weights(self, gram: torch.Tensor) -> torch.Tensor:
         """Full-length weights (zero for the tasks left out), absolute values summing to 1."""
@@ -187,6 +194,36 @@ class JacobianWeighting(Weighting):
             # failed numerically: leave the shared parameters alone for this batch.
             return torch.zeros_like(weights)
         return weights / total
+
+
+class HalfBatchWeighting(JacobianWeighting):
+    """Base of the methods whose weights come from ``A = J1 J2^T``, the product of the
+    task Jacobians of two independent mini-batches (SDMGrad, MoDo): here the two halves
+    of the batch (:func:`~.jacobian.half_batch_product`); the update is the weighted sum
+    of the whole batch's gradients. The method implements :meth:`weights_from`, given
+    ``A`` restricted to the tasks with a gradient in this batch. Its solver keeps state
+    from batch to batch (``self.solver``, a TorchJD stateful weighting); the state
+    restarts when that set of tasks changes (a batch without labels for a task)."""
+
+    def observe_jacobian(self, jacobian: torch.Tensor, features: Sequence[torch.Tensor]) -> None:
+        self._cross = half_batch_product(jacobian, features)
+        norms = jacobian.detach().double().pow(2).sum(dim=1).cpu()
+        self._active = norms > 1e-12 * float(norms.max())
+
+    def task_weights(self, gramian: torch.Tensor, preference: torch.Tensor) -> torch.Tensor:
+        active = self._active
+        key = tuple(active.tolist()) + tuple((preference > 0).tolist())
+        if key != getattr(self, "_state_for", None):
+            self.solver.reset()
+            self.start(preference)
+            self._state_for = key
+        return self.weights_from(self._cross[active][:, active], preference)
+
+    def start(self, preference: torch.Tensor) -> None:
+        """Called when the solver's state restarts, with the active tasks' preference."""
+
+    def weights_from(self, cross: torch.Tensor, preference: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
 
 
 def weights_on_scaled_gradients(solver, gramian: torch.Tensor, preference: torch.Tensor) -> torch.Tensor:

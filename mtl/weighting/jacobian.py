@@ -88,3 +88,38 @@ def cosine_matrix(gram: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     denom = norms[:, None] * norms[None, :]
     cos = torch.where(denom > 0, gram / denom.clamp_min(1e-300), torch.full_like(gram, float("nan")))
     return norms, cos.clamp(-1.0, 1.0)
+
+
+def half_batch_product(jacobian: torch.Tensor, features: Sequence[torch.Tensor]) -> torch.Tensor:
+    """``A = S1 S2^T`` ([T, T], float64 on the CPU) for methods that need task gradients
+    from two *independent* mini-batches (SDMGrad, MoDo): the batch's rows are shuffled,
+    so its first and second halves are two such mini-batches. ``S1``/``S2`` hold each
+    task's gradient on a shift of every unit of the shared representation (the feature
+    gradients summed over the half's rows): coordinates both halves share, which the
+    per-row features are not. A feature of fewer than two rows gives both halves the
+    whole batch (``A`` is then a Gramian). ``A`` is divided by ``sum_t |S1_t| |S2_t|``,
+    the trace it has when the halves agree, so that it is on the unit-trace scale of
+    :func:`gramian`, then symmetrized and projected onto the positive semi-definite
+    matrices (negative eigenvalues set to 0)."""
+    first, second = [], []
+    for part, f in zip(jacobian.detach().split([f.numel() for f in features], dim=1), features):
+        rows = f.shape[0] if f.dim() > 1 else 1
+        per_row = part.reshape(len(jacobian), rows, -1).double()
+        half = rows // 2
+        if half == 0:
+            first.append(per_row.sum(dim=1))
+            second.append(per_row.sum(dim=1))
+        else:
+            first.append(per_row[:, :half].sum(dim=1))
+            second.append(per_row[:, half:].sum(dim=1))
+    s1, s2 = torch.cat(first, dim=1).cpu(), torch.cat(second, dim=1).cpu()
+    scale = float((s1.norm(dim=1) * s2.norm(dim=1)).sum())
+    if not scale > 0:
+        return torch.zeros(len(jacobian), len(jacobian), dtype=torch.float64)
+    # Unbiased for E[g] E[g]^T, which is a Gramian; the estimate need not be one (a task whose
+    # halves disagree has a negative diagonal, and minimum-norm solvers then run to that task's
+    # corner). Its symmetric part is as unbiased; the nearest positive semi-definite matrix to it
+    # keeps the solvers' problem convex.
+    sym = (s1 @ s2.T + s2 @ s1.T) / (2 * scale)
+    values, vectors = torch.linalg.eigh(sym)
+    return (vectors * values.clamp_min(0)) @ vectors.T
