@@ -104,8 +104,8 @@ def _config(args, data, sample, **defaults):
     """The run's :class:`~mtl.train.TrainConfig`: the flags given, everything else from
     :func:`mtl.setup.suggested_config` (tasks not given are suggested, said on stderr);
     validated before anything is prepared or trained."""
-    from .data.suggest import suggest_tasks
-    from .setup import parse_weights, sample_tasks, suggested_config
+    from .data.suggest import sample_tasks, suggest_tasks
+    from .setup import parse_weights, suggested_config
 
     tasks = _csv_list(args.tasks) if args.tasks else sample_tasks(data, sample)
     if tasks is None:

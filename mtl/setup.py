@@ -23,7 +23,7 @@ from .data import InteractionData, RoleOverrides, Schema, SplitSpec
 from .data.samples import Sample
 from .data.schema import MAX_CLASSES
 from .data.split import parse_cutoffs, resolve_cutoffs
-from .data.suggest import TaskSuggestion, suggest_tasks
+from .data.suggest import suggested_tasks
 from .errors import ConfigError, DataError
 from .models import ModelConfig
 from .train import TrainConfig
@@ -45,23 +45,6 @@ _SPLIT_KEYS = {"split", "cutoffs", "split_column"}
 
 
 # ---------------------------------------------------------------- suggestions
-def sample_tasks(data: InteractionData, sample: Sample | None) -> list[str] | None:
-    """A bundled sample's curated tasks, while they apply (no derived labels, all present)."""
-    if sample is None or not sample.tasks or data.schema.derived:
-        return None
-    return list(sample.tasks) if all(t in data.schema.labels for t in sample.tasks) else None
-
-
-def suggested_tasks(data: InteractionData, sample: Sample | None = None,
-                    suggestion: TaskSuggestion | None = None) -> list[str]:
-    """A sample's curated tasks, else :func:`~mtl.data.suggest.suggest_tasks`'s
-    (``suggestion``, when already computed)."""
-    curated = sample_tasks(data, sample)
-    if curated is not None:
-        return curated
-    return (suggestion or suggest_tasks(data)).tasks
-
-
 def suggested_weight(task: str, sample: Sample | None = None) -> float:
     """A task's starting weight: the sample's, else 1."""
     if sample is not None and task in sample.tasks and len(sample.weights) == len(sample.tasks):

@@ -19,10 +19,13 @@ labels are stored as NaN and masked out of both the loss and the metrics.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import torch
-import torch.nn.functional as F
+# torch is imported by the functions that compute with it, not here: reading and
+# describing a dataset needs TaskSpec alone, and torch's import takes seconds (the
+# app's first page draws its dataset without it).
+if TYPE_CHECKING:
+    import torch
 
 TaskKind = Literal["binary", "regression", "multiclass"]
 TASK_KINDS: tuple[str, ...] = ("binary", "regression", "multiclass")
@@ -68,6 +71,9 @@ def task_loss(spec: TaskSpec, output: torch.Tensor, target: torch.Tensor) -> tor
     NaN for missing labels (class indices for multiclass, the standardized value for
     regression). Returns 0 (with a gradient path) when a batch has no labelled row.
     """
+    import torch
+    import torch.nn.functional as F
+
     mask = ~torch.isnan(target)
     if output.device.type != "cpu":
         return _masked_loss(spec, output, target, mask)
@@ -87,6 +93,9 @@ def _masked_loss(spec: TaskSpec, output: torch.Tensor, target: torch.Tensor, mas
     every batch. Unlabelled rows get weight 0 instead of being dropped; the mean is over
     the labelled rows (0, with a gradient path, when there are none). On the CPU the
     selection is cheap and :func:`task_loss` keeps it (bit-identical to earlier runs)."""
+    import torch
+    import torch.nn.functional as F
+
     weight = mask.to(output.dtype if output.is_floating_point() else torch.float32)
     y = torch.where(mask, target, torch.zeros_like(target))
     if spec.kind == "binary":
@@ -106,6 +115,9 @@ def task_losses(specs: list[TaskSpec], outputs: list[torch.Tensor], targets: tor
     instead of a handful per task, whose dispatch costs more than their arithmetic
     at a few thousand rows. Multiclass tasks fall back to one :func:`task_loss` each.
     """
+    import torch
+    import torch.nn.functional as F
+
     if any(s.kind == "multiclass" for s in specs):
         return torch.stack([task_loss(s, o, targets[:, j]) for j, (o, s) in enumerate(zip(outputs, specs))])
     out = torch.stack(outputs, 1)
@@ -128,6 +140,8 @@ def predict(spec: TaskSpec, output: torch.Tensor) -> torch.Tensor:
     """Turn a head's raw output into a prediction on the label's own scale:
     a probability (binary), a value in the target's units (regression) or class
     probabilities [N, K] (multiclass)."""
+    import torch
+
     if spec.kind == "binary":
         return torch.sigmoid(output)
     if spec.kind == "regression":

@@ -7,15 +7,9 @@ from __future__ import annotations
 from mtl.data import SplitSpec
 from mtl.data.schema import TIME_NAMES
 from mtl.errors import ConfigError
-from mtl.setup import APP_EPOCHS, resolve_split, suggested_config, suggested_tasks
+from mtl.setup import APP_EPOCHS, resolve_split, suggested_config
 from mtl.train import TrainConfig, available_devices
-from pages._datasets import Dataset, task_suggestion
-
-
-def default_tasks(ds: Dataset) -> list[str]:
-    """A sample's curated tasks; otherwise (or once the user derived labels) the
-    suggested ones: usable positive rates, an engagement and value mix."""
-    return suggested_tasks(ds.data, ds.sample, task_suggestion(ds.token, ds.data))
+from pages._datasets import Dataset, default_tasks
 
 
 def default_split(ds: Dataset) -> SplitSpec:

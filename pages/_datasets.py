@@ -18,7 +18,7 @@ import streamlit as st
 from mtl.data import InteractionData, RoleOverrides, from_frame, read_table
 from mtl.data.dataset import check_usable
 from mtl.data.samples import SAMPLES, Sample, get_sample
-from mtl.data.suggest import TaskSuggestion, suggest_tasks
+from mtl.data.suggest import TaskSuggestion, suggest_tasks, suggested_tasks
 from mtl.errors import DataError
 
 DEFAULT_SAMPLE = "simulated"
@@ -151,6 +151,12 @@ def set_active_dataset(ds: Dataset) -> None:
 def task_suggestion(token: str, _data: InteractionData) -> TaskSuggestion:
     """:func:`mtl.data.suggest.suggest_tasks` of a dataset, once per dataset."""
     return suggest_tasks(_data)
+
+
+def default_tasks(ds: Dataset) -> list[str]:
+    """A sample's curated tasks; otherwise (or once the user derived labels) the
+    suggested ones: usable positive rates, an engagement and value mix."""
+    return suggested_tasks(ds.data, ds.sample, task_suggestion(ds.token, ds.data))
 
 
 def sample_choices() -> dict[str, Sample]:

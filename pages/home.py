@@ -16,20 +16,11 @@ st.markdown(
     "you re-weigh the tasks: what one task gains or loses when another gets more weight."
 )
 
-with st.spinner("Loading the libraries..."):
-    from mtl.errors import MTLError
-    from mtl.report import plural
-    from mtl.setup import APP_EPOCHS
-    from mtl.train import available_devices
-    from pages import _jobs as jobs
-    from pages._common import default_config, default_tasks
-    from pages._datasets import active_dataset
-    from pages._nav import TRAIN
-    from pages._present import advanced, details
-    from pages._runs import prefetch, start_training
-    from pages._widgets import page_setup, show_error
-
-page_setup()
+# The active dataset needs pandas and the data library, which import neither torch nor
+# scikit-learn (tests/test_app_home.py keeps it so): it is on screen in about a second, while
+# the training side below waits for the libraries that ``pages._nav.warm_up`` is loading.
+from pages._datasets import active_dataset, default_tasks  # noqa: E402
+from pages._present import advanced, details  # noqa: E402
 
 ds = active_dataset()
 data = ds.data
@@ -45,6 +36,20 @@ with left:
     c3.metric("Label columns", len(data.schema.labels))
     tasks = default_tasks(ds)
     st.caption(f"Default tasks: {', '.join(tasks) or 'none'}. Change the data on the **Data** page.")
+
+with st.spinner("Loading the libraries..."):
+    from mtl.errors import MTLError
+    from mtl.report import plural
+    from mtl.setup import APP_EPOCHS
+    from mtl.train import available_devices
+    from pages import _jobs as jobs
+    from pages._common import default_config
+    from pages._nav import TRAIN
+    from pages._runs import prefetch, start_training
+    from pages._widgets import page_setup, show_error
+
+page_setup()
+
 busy = jobs.busy("train")
 if tasks and not busy:
     # A bundled sample's data is prepared for the button below while the visitor reads (once per server).

@@ -75,3 +75,33 @@ def test_the_frame_and_title_need_no_heavy_imports():
     out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_the_active_dataset_needs_neither_torch_nor_scikit_learn():
+    """Home draws its active dataset (name, rows, columns, labels, default tasks) with
+    what it imports above that section, and none of it imports torch or scikit-learn:
+    those take seconds to import on a fresh server and kept the dataset off the first
+    page for 7-8 s. Run in a fresh interpreter, as a server starts."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = """
+import ast, sys
+src = open("pages/home.py").read()
+head = ast.parse(src[:src.index("ds = active_dataset()")])
+imports = [n for n in ast.walk(head) if isinstance(n, (ast.Import, ast.ImportFrom))]
+assert any("_datasets" in (getattr(n, "module", "") or "") for n in imports), "Home's dataset imports moved"
+exec(compile(ast.Module(body=imports, type_ignores=[]), "pages/home.py", "exec"))
+from pages._datasets import DEFAULT_SAMPLE, default_tasks, sample_dataset
+import mtl.data, mtl.data.samples, mtl.data.suggest, mtl.tasks
+ds = sample_dataset(DEFAULT_SAMPLE)
+print(ds.data.n_rows, len(ds.data.schema.labels), ",".join(default_tasks(ds)))
+print("imported:", ",".join(sorted(m for m in ("torch", "sklearn", "scipy") if m in sys.modules)))
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    described, heavy = out.stdout.strip().split("\n")[-2:]
+    assert described == "120000 5 click,like,long_view"
+    assert heavy.strip() == "imported:"

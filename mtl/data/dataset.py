@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import torch
 
 from ..errors import ConfigError, DataError
 from ..tasks import TaskSpec
@@ -25,6 +25,11 @@ from .encode import MAX_STAT_LABELS, FeatureEncoder, canonical, canonical_codes
 from .io import DEFAULT_MAX_DECOMPRESSED_BYTES, Source, read_table
 from .schema import ITEM_NAMES, MAX_CLASSES, USER_NAMES, RoleOverrides, Schema, infer_schema
 from .split import MIN_ROWS_PER_PART, SplitSpec, split_indices
+
+# torch is imported where tensors are made (preparing): importing it takes seconds, and
+# reading, checking and describing data (the app's first page) need none of it.
+if TYPE_CHECKING:
+    import torch
 
 #: Fewest labelled training rows a task needs.
 MIN_LABELLED_ROWS = 10
@@ -426,6 +431,8 @@ def targets(frame: pd.DataFrame, tasks: list[TaskSpec]) -> torch.Tensor:
 
 
 def _targets(frame: pd.DataFrame, rows: np.ndarray, tasks: list[TaskSpec], labels: dict) -> torch.Tensor:
+    import torch  # here, not at the top: reading and describing data does without it
+
     y = np.full((len(rows), len(tasks)), np.nan, dtype=np.float32)
     for j, t in enumerate(tasks):
         s = labels[t.name].iloc[rows]
@@ -480,6 +487,8 @@ def prepare(
     statistics (row counts and smoothed label rates, cross-fitted on train).
     Raises :class:`ConfigError` / :class:`DataError` with a readable message.
     """
+    import torch
+
     data, warnings = _categorical_tasks(data, list(tasks))
     schema = data.schema
     warnings = list(schema.remarks.values()) + warnings

@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import KFold
 
 from .schema import Schema
 
@@ -281,6 +280,8 @@ def _crossfit(codes: np.ndarray, target: np.ndarray, has: np.ndarray, seed: int,
     rows where the label is missing, e.g. a rating that exists only after a click would
     tell the model which training rows were not clicked, a signal test rows never carry.
     """
+    from sklearn.model_selection import KFold  # scikit-learn's import is slow; only preparing needs it
+
     raw = np.empty(len(codes), dtype=float)
     n = int(codes.max(initial=-1)) + 1
     for fit_rows, apply_rows in KFold(folds, shuffle=True, random_state=seed).split(codes):

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from ..errors import ConfigError, DataError
 
@@ -78,6 +77,8 @@ def split_indices(
     idx = np.arange(n)
     f_train, f_valid, f_test = spec.fractions
     if spec.method == "random":
+        from sklearn.model_selection import train_test_split  # slow to import; reading data does without it
+
         train, rest = train_test_split(idx, train_size=f_train, random_state=spec.seed, shuffle=True)
         valid, test = train_test_split(rest, train_size=f_valid / (f_valid + f_test), random_state=spec.seed + 1)
     elif spec.method == "time":
@@ -96,6 +97,8 @@ def split_indices(
         groups = pd.factorize(np.asarray(users))[0]
         if groups.max() + 1 < 3:
             raise DataError("A leave-users-out split needs at least 3 distinct users")
+        from sklearn.model_selection import GroupShuffleSplit
+
         gss = GroupShuffleSplit(n_splits=1, train_size=f_train, random_state=spec.seed)
         train, rest = next(gss.split(idx, groups=groups))
         gss2 = GroupShuffleSplit(n_splits=1, train_size=f_valid / (f_valid + f_test), random_state=spec.seed + 1)

@@ -20,11 +20,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ..errors import DataError
 from .dataset import InteractionData, _numeric_label
+
+if TYPE_CHECKING:
+    from .samples import Sample
 
 MAX_TASKS = 3
 #: Rarest usable class share of a binary label, and fewest rows of its rarer class.
@@ -139,3 +143,20 @@ def suggest_tasks(data: InteractionData, max_tasks: int = MAX_TASKS) -> TaskSugg
         hint = ("Fewer than two usable labels: derive 0/1 labels from a numeric outcome for multi-task learning "
                 f"(Data page, or --derive {example} on the command line).")
     return TaskSuggestion(chosen, reasons, hint)
+
+
+def sample_tasks(data: InteractionData, sample: Sample | None) -> list[str] | None:
+    """A bundled sample's curated tasks, while they apply (no derived labels, all present)."""
+    if sample is None or not sample.tasks or data.schema.derived:
+        return None
+    return list(sample.tasks) if all(t in data.schema.labels for t in sample.tasks) else None
+
+
+def suggested_tasks(data: InteractionData, sample: Sample | None = None,
+                    suggestion: TaskSuggestion | None = None) -> list[str]:
+    """A sample's curated tasks, else :func:`~mtl.data.suggest.suggest_tasks`'s
+    (``suggestion``, when already computed)."""
+    curated = sample_tasks(data, sample)
+    if curated is not None:
+        return curated
+    return (suggestion or suggest_tasks(data)).tasks
