@@ -519,7 +519,9 @@ def test_presentation_mode_from_a_link(browser, server):
         assert float(title.evaluate("t => parseFloat(t.style.fontSize)")) >= 22
         # Learning curves and diagnostics are folded away, one click from the screen.
         expect(page.get_by_text("Learning curves", exact=True).first).to_be_visible()
-        expect(page.get_by_text("Loss per task")).to_be_hidden()
+        # Streamlit can keep the previous run's copy of the chart in the page for a moment:
+        # what counts is that no copy is on screen.
+        expect(page.get_by_text("Loss per task").filter(visible=True)).to_have_count(0)
         # The screen a stakeholder looks at: the gain chart in the middle of it.
         page.get_by_test_id("stPlotlyChart").filter(has_text="Gain over single-task baselines").evaluate(
             "chart => chart.scrollIntoView({block: 'center'})")
