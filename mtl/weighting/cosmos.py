@@ -29,16 +29,14 @@ preference 0 is left out and not trained.
 
 from __future__ import annotations
 
-import torch
-
 from . import register
-from .base import Weighting
+from ._ray import RayScalarization
 
 LAMBDA = 4.0
 
 
 @register
-class COSMOS(Weighting):
+class COSMOS(RayScalarization):
     name = "cosmos"
     title = "COSMOS"
     description = ("Weighted sum of the losses plus a pull of the loss vector towards the preference's ray "
@@ -47,30 +45,6 @@ class COSMOS(Weighting):
     extra = "torchjd"
 
     def __init__(self, tasks, preference, lambda_: float = LAMBDA):
-        super().__init__(tasks, preference)
         from torchjd.scalarization import COSMOS as _COSMOS
 
-        on = self.preference > 0
-        ray = torch.zeros_like(self.preference)
-        ray[on] = 1.0 / self.preference[on]
-        self.register_buffer("on", on)
-        self.scalarizer = _COSMOS(lambda_=lambda_, weights=ray[on] / ray[on].sum())
-        self.register_buffer("scale", torch.zeros(len(tasks)))
-
-    def loss(self, losses: torch.Tensor) -> torch.Tensor:
-        if not bool((self.scale > 0).all()):  # warm-up epoch: the preference-weighted sum
-            self._last_weights = self.preference.detach().clone()
-            return (self.preference * losses).sum()
-        normalized = (losses / self.scale)[self.on]
-        self.scalarizer.weights = self.scalarizer.weights.to(normalized)
-        with torch.enable_grad():  # the weights COSMOS puts on each loss here: d COSMOS / d L_i
-            probe = normalized.detach().requires_grad_(True)
-            grad, = torch.autograd.grad(self.scalarizer(probe), probe)
-        w = torch.zeros_like(self.preference)
-        w[self.on] = grad.float() / self.scale[self.on]
-        self._last_weights = (w / w.abs().sum()).detach()
-        return self.scalarizer(normalized)
-
-    def epoch_end(self, epoch_losses: torch.Tensor) -> None:
-        if not bool((self.scale > 0).all()):
-            self.scale = epoch_losses.detach().float().clamp_min(1e-8).to(self.scale)
+        super().__init__(tasks, preference, lambda ray: _COSMOS(lambda_=lambda_, weights=ray))

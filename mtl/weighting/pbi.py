@@ -24,16 +24,14 @@ trained.
 
 from __future__ import annotations
 
-import torch
-
 from . import register
-from .base import Weighting
+from ._ray import RayScalarization
 
 THETA = 5.0
 
 
 @register
-class PBI(Weighting):
+class PBI(RayScalarization):
     name = "pbi"
     title = "PBI"
     description = ("Keeps the tasks' relative losses on a ray set by the preference while all of them fall "
@@ -42,30 +40,6 @@ class PBI(Weighting):
     extra = "torchjd"
 
     def __init__(self, tasks, preference, theta: float = THETA):
-        super().__init__(tasks, preference)
         from torchjd.scalarization import PBI as _PBI
 
-        on = self.preference > 0
-        direction = torch.zeros_like(self.preference)
-        direction[on] = 1.0 / self.preference[on]
-        self.register_buffer("on", on)
-        self.scalarizer = _PBI(theta=theta, weights=direction[on] / direction[on].sum())
-        self.register_buffer("scale", torch.zeros(len(tasks)))
-
-    def loss(self, losses: torch.Tensor) -> torch.Tensor:
-        if not bool((self.scale > 0).all()):  # warm-up epoch: the preference-weighted sum
-            self._last_weights = self.preference.detach().clone()
-            return (self.preference * losses).sum()
-        normalized = (losses / self.scale)[self.on]
-        self.scalarizer.weights = self.scalarizer.weights.to(normalized)
-        with torch.enable_grad():  # the weights PBI puts on each loss here: d PBI / d L_i
-            probe = normalized.detach().requires_grad_(True)
-            grad, = torch.autograd.grad(self.scalarizer(probe), probe)
-        w = torch.zeros_like(self.preference)
-        w[self.on] = grad.float() / self.scale[self.on]
-        self._last_weights = (w / w.abs().sum()).detach()
-        return self.scalarizer(normalized)
-
-    def epoch_end(self, epoch_losses: torch.Tensor) -> None:
-        if not bool((self.scale > 0).all()):
-            self.scale = epoch_losses.detach().float().clamp_min(1e-8).to(self.scale)
+        super().__init__(tasks, preference, lambda ray: _PBI(theta=theta, weights=ray))
