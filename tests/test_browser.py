@@ -169,7 +169,7 @@ def test_journey_train_with_defaults(page):
     page.get_by_role("heading", name="Train", level=1).wait_for()
     page.get_by_text("Test metrics per task").wait_for(timeout=WAIT_MS)
     results = page.get_by_test_id("stDataFrame").filter(visible=True).first  # the per-task table
-    expect(results).to_be_visible()
+    expect(results).to_be_visible(timeout=WAIT_MS)  # on a busy machine the table can draw seconds after its heading
     # The grid draws on a canvas; its accessible table carries the cells.
     expect(results.locator("table[role=grid]")).to_have_attribute("aria-rowcount", "4")  # header + 3 tasks
     for text in ("click", "like", "long_view", "AUC"):
