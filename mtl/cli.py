@@ -126,7 +126,8 @@ def _config(args, data, sample, **defaults):
 
 
 #: Flags named like the ``TrainConfig`` field they set.
-_CONFIG_FLAGS = ("arch", "weighting", "epochs", "batch_size", "lr", "patience", "seed", "device", "precision")
+_CONFIG_FLAGS = ("arch", "weighting", "epochs", "batch_size", "lr", "patience", "seed", "device", "precision",
+                 "history")
 #: Flags that set a ``ModelConfig`` field.
 _MODEL_FLAGS = {"emb_dim": "emb_dim", "emb_sizing": "emb_sizing", "experts": "n_experts", "levels": "n_levels",
                 "dropout": "dropout", "interaction": "interaction", "num_embedding": "num_embedding",
@@ -149,7 +150,7 @@ def cmd_train(args) -> int:
 
     data, sample = _load_data(args)
     config = _config(args, data, sample)
-    prepared = prepare(data, config.tasks, config.split, seed=config.seed)
+    prepared = prepare(data, config.tasks, config.split, seed=config.seed, history=config.history)
     for w in prepared.warnings:
         print(f"warning: {w}", file=sys.stderr)
     steps = math.ceil(len(prepared.train) / config.batch_size) * config.epochs
@@ -327,7 +328,7 @@ def cmd_sweep(args) -> int:
         raise ConfigError("A sweep needs at least two tasks: --tasks a,b")
     grid = weight_grid(len(base.tasks), args.points)
     backend = _backend(args)
-    prepared = prepare(data, base.tasks, base.split, seed=base.seed)
+    prepared = prepare(data, base.tasks, base.split, seed=base.seed, history=base.history)
 
     def progress(done: float, n: int, message: str) -> None:
         if not args.quiet and float(done).is_integer():  # one line per training, not per progress event
@@ -390,7 +391,7 @@ def cmd_compare(args) -> int:
     check_methods(base, methods)  # before the data is prepared: a missing package fails fast
     metrics = _metric_choice(args.metrics) if args.metrics else None
     backend = _backend(args)
-    prepared = prepare(data, base.tasks, base.split, seed=base.seed)
+    prepared = prepare(data, base.tasks, base.split, seed=base.seed, history=base.history)
     for w in prepared.warnings:
         print(f"warning: {w}", file=sys.stderr)
 
@@ -514,6 +515,10 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--num-embedding", choices=list(available_num_embeddings()),
                        help="periodic: each numeric column as a learned vector of sines and cosines "
                             f"(default: {ModelConfig.num_embedding})")
+        q.add_argument("--history-features", dest="history", action="store_true", default=None,
+                       help="add user-history features: each user's share of and label rates on the item's topic "
+                            "in their training rows, and the taste shared with the item's other viewers (needs user "
+                            "and item ids and an item-level category column)")
 
     def backend_args(q):
         q.add_argument("--backend", choices=list(available_backends()), default="local",

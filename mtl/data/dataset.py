@@ -478,13 +478,15 @@ def prepare(
     *,
     seed: int = 0,
     id_stats: bool = True,
+    history: bool = False,
 ) -> PreparedData:
     """Choose ``tasks`` (label columns), split the rows, fit encoders on the training
     rows only, and encode every part.
 
     ``split`` is a :class:`SplitSpec` or a method name (``random``/``time``/``user``);
     its seed defaults to ``seed``. ``id_stats`` adds leakage-free per-user and per-item
-    statistics (row counts and smoothed label rates, cross-fitted on train).
+    statistics (row counts and smoothed label rates, cross-fitted on train);
+    ``history`` adds user-history features (:mod:`mtl.data.history`).
     Raises :class:`ConfigError` / :class:`DataError` with a readable message.
     """
     import torch
@@ -533,6 +535,12 @@ def prepare(
         ordered = list(tasks) + [c for c in schema.labels if c not in tasks]
         stat_labels = [c for c in ordered if schema.labels[c] != "multiclass"][:MAX_STAT_LABELS]
     train_stats = encoder.fit_id_stats(train_frame, schema, stat_labels, seed=spec.seed) if id_stats else None
+    if history:
+        from .history import HistoryFeatures
+
+        encoder.history, train_history = HistoryFeatures.fit(
+            train_frame, schema, encoder.level, [t for t in tasks if schema.labels[t] != "multiclass"], seed=spec.seed)
+        train_stats = train_history if train_stats is None else np.hstack([train_stats, train_history])
 
     users = data.frame[schema.user] if schema.user else None
 

@@ -114,6 +114,8 @@ class FeatureEncoder:
     level: dict[str, str] = field(default_factory=dict)
     #: Typical value of each context feature, used when scoring new candidates.
     context_defaults: dict[str, object] = field(default_factory=dict)
+    #: User-history features (:mod:`mtl.data.history`), after the per-id statistics; None when off.
+    history: object = None
     _indexes: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def _index(self, key: str, values: list[str]) -> pd.Index:
@@ -131,7 +133,7 @@ class FeatureEncoder:
 
     @property
     def numeric_names(self) -> list[str]:
-        return self.numeric + [s.name for s in self.id_stats]
+        return self.numeric + [s.name for s in self.id_stats] + (self.history.names if self.history else [])
 
     # --------------------------------------------------------------- fitting
     @classmethod
@@ -239,6 +241,8 @@ class FeatureEncoder:
         else:
             for j, stat in enumerate(self.id_stats):
                 x_num[:, len(self.numeric) + j] = (self._lookup(stat, frame[stat.id_column]) - stat.mean) / stat.std
+            if self.history is not None:
+                x_num[:, len(self.numeric) + len(self.id_stats):] = self.history.transform(frame)
         return x_cat, x_num
 
     # ---------------------------------------------------------- persistence
@@ -249,6 +253,7 @@ class FeatureEncoder:
             # Shallow: asdict would deep-copy every id's value, ~0.3 s for each saved model of a sample.
             "id_stats": [{f.name: getattr(s, f.name) for f in fields(s)} for s in self.id_stats],
             "level": self.level, "context_defaults": self.context_defaults,
+            **({"history": self.history.to_dict()} if self.history is not None else {}),
         }
 
     @classmethod
@@ -256,6 +261,10 @@ class FeatureEncoder:
         d = dict(d)
         d["numeric_stats"] = {k: NumericStat(**v) for k, v in d["numeric_stats"].items()}
         d["id_stats"] = [IdStat(**s) for s in d.get("id_stats", [])]
+        if d.get("history") is not None:
+            from .history import HistoryFeatures
+
+            d["history"] = HistoryFeatures.from_dict(d["history"])
         return cls(**d)
 
 

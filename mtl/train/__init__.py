@@ -14,7 +14,7 @@ from .trainer import Trainer
 
 def train(data: InteractionData, config: TrainConfig, callback=None) -> TrainResult:
     """Prepare ``data`` for ``config.tasks`` (split, encoders) and train to the end."""
-    prepared = prepare(data, config.tasks, config.split, seed=config.seed)
+    prepared = prepare(data, config.tasks, config.split, seed=config.seed, history=config.history)
     return Trainer(prepared, config).fit(callback)
 
 

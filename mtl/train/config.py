@@ -62,6 +62,11 @@ class TrainConfig:
     #: representation, applied weights) every this many batches; 0 turns them off.
     #: They never change training (see ``mtl.train.diagnostics``).
     diagnostics_every: int = 50
+    #: Add user-history features to the inputs (:mod:`mtl.data.history`: each user's
+    #: share of, and label rates on, the item's topic in their training impressions, and
+    #: the taste they share with the item's other viewers). Read when the data are
+    #: prepared; a saved model keeps the fitted tables in its encoder.
+    history: bool = False
     model: ModelConfig = field(default_factory=ModelConfig)
     split: SplitSpec = field(default_factory=SplitSpec)
     #: Derived labels of the data (``"liked=rating>=4"``), recorded so a saved model
@@ -96,6 +101,8 @@ class TrainConfig:
         if not (_real(self.pref_alpha) and self.pref_alpha > 0):
             raise ConfigError(f"pref_alpha must be a finite positive number, got {self.pref_alpha}")
         _whole("diagnostics_every (0 = off)", self.diagnostics_every, 0, 10**9)
+        if not isinstance(self.history, bool):
+            raise ConfigError(f"history must be true or false, got {self.history!r}")
         self._validate_model()
         self._validate_weighting()
 

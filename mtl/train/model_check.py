@@ -14,6 +14,7 @@ weights file holds; only then is the real network built. Every problem is a
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from ..data.encode import FeatureEncoder, IdStat, NumericStat
+from ..data.history import HistoryFeatures
 from ..data.schema import Schema
 from ..errors import ModelFileError
 from ..models import available_interactions, available_models, available_num_embeddings, build_model
@@ -200,7 +202,8 @@ def check_encoder(d, folder: Path) -> FeatureEncoder:
     """``encoder.json`` as a :class:`FeatureEncoder`, every field checked."""
     c = _Check(folder, "encoder.json")
     c.type_(d, dict, "the encoder")
-    unknown = set(d) - {"categorical", "numeric", "vocab", "numeric_stats", "id_stats", "level", "context_defaults"}
+    unknown = set(d) - {"categorical", "numeric", "vocab", "numeric_stats", "id_stats", "level", "context_defaults",
+                        "history"}
     if unknown:
         c.fail(f"unknown fields: {', '.join(sorted(map(str, unknown)))[:80]}")
     categorical = c.strings(d.get("categorical"), "the categorical column list", MAX_COLUMNS)
@@ -249,8 +252,50 @@ def check_encoder(d, folder: Path) -> FeatureEncoder:
     for col, v in defaults.items():
         if v is not None and (isinstance(v, bool) or not isinstance(v, (str, int, float))):
             c.fail(f"the typical value of '{col[:40]}' is {_show(v)}, not text or a number")
+    history = _check_history(c, d["history"], categorical) if d.get("history") is not None else None
     return FeatureEncoder(categorical=categorical, numeric=numeric, vocab=vocab, numeric_stats=numeric_stats,
-                          id_stats=id_stats, level=level, context_defaults=defaults)
+                          id_stats=id_stats, level=level, context_defaults=defaults, history=history)
+
+
+def _check_history(c: _Check, h, categorical: list[str]) -> HistoryFeatures:
+    """The user-history tables (:mod:`mtl.data.history`): columns the encoder reads,
+    one row of finite numbers per user and item over the topics, a rate per pair key."""
+    c.type_(h, dict, "history")
+    names = [f.name for f in dataclasses.fields(HistoryFeatures)]
+    if set(h) != set(names):
+        c.fail("history: the fields are not those of user-history features")
+    for key in ("user_column", "item_column", "topic_column"):
+        if c.type_(h[key], str, f"history: {key}") not in categorical:
+            c.fail(f"history: {key} '{h[key][:40]}' is not a categorical column")
+    topics = c.strings(h["topics"], "history: topics", MAX_CARDINALITY)
+    labels = c.strings(h["labels"], "history: labels", MAX_COLUMNS)
+
+    def numbers(value, what: str, n: int | None = None) -> list:
+        c.type_(value, list, f"history: {what}")
+        if n is not None and len(value) != n:
+            c.fail(f"history: {what} has {len(value):,} values, not {n:,}")
+        if any(isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) for v in value):
+            c.fail(f"history: {what} holds a value that is not a finite number")
+        return value
+
+    numbers(h["prior"], "prior", len(topics))
+    for rows, keys in (("shares", "users"), ("audience", "items")):
+        ids = c.strings(h[keys], f"history: {keys}", MAX_CARDINALITY)
+        if len(c.type_(h[rows], list, f"history: {rows}")) != len(ids):
+            c.fail(f"history: {rows} has {len(h[rows]):,} rows for {len(ids):,} {keys}")
+        for row in h[rows]:
+            numbers(row, rows, len(topics))
+    for part in ("pair_keys", "pair_rates", "pair_default"):
+        if set(c.type_(h[part], dict, f"history: {part}")) != set(labels):
+            c.fail(f"history: {part} does not match the labels")
+    for label in labels:
+        keys = c.strings(h["pair_keys"][label], f"history: pair keys of '{label[:40]}'")
+        numbers(h["pair_rates"][label], f"rates of '{label[:40]}'", len(keys))
+        numbers([h["pair_default"][label]], f"default rate of '{label[:40]}'")
+    numbers(h["mean"], "mean", 2 + len(labels))
+    if any(v <= 0 for v in numbers(h["std"], "std", 2 + len(labels))):
+        c.fail("history: a standard deviation is not positive")
+    return HistoryFeatures.from_dict(h)
 
 
 # ---------------------------------------------------------- against each other
