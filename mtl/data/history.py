@@ -14,8 +14,10 @@ as ``item_category``):
 * ``history:taste_match``: u's topic shares dotted with the mean topic shares of i's
   other training viewers, relative to chance (users shown the same video share a
   taste, at a finer grain than its topic);
-* ``history:topic_<label>``: the (u, c) pair's smoothed rate of each label (target
-  encoding, as the per-id statistics of :mod:`mtl.data.encode`).
+* ``history:topic_<task>``: the (u, c) pair's smoothed mean of each task's label
+  (target encoding, as the per-id statistics of :mod:`mtl.data.encode`). The pair
+  means of the data's other labels (watch time, rating) were measured too and added
+  nothing on the simulated sample, so only the tasks get one.
 
 No label of a row reaches its own features: training rows leave their own impression
 out of the exposure counts and get out-of-fold pair rates (the same cross-fitting as
@@ -32,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
-from .encode import _crossfit, canonical, canonical_codes, target_encoding
+from .encode import MAX_STAT_VALUE, SKEW_FOR_LOG, _crossfit, _skew, canonical, canonical_codes, target_encoding
 
 #: Pseudo-impressions that pull a user's topic shares towards the overall shares.
 SHARE_SMOOTHING = 4.0
@@ -122,9 +124,11 @@ class HistoryFeatures:
                     (audience / np.maximum(viewers, 1)[:, None]).tolist())
         for label in labels:
             y = pd.to_numeric(train[label], errors="coerce").to_numpy(dtype=float)
-            has = np.isfinite(y) & keep
+            has = np.isfinite(y) & (np.abs(y) < MAX_STAT_VALUE) & keep
             if has.sum() < 20 or len(np.unique(y[has])) < 2:
                 continue
+            if y[has].min() >= 0 and _skew(y[has]) > SKEW_FOR_LOG:  # heavy-tailed (watch time): its log, as the per-id statistics
+                y = np.log1p(np.where(has, y, 0.0))
             rates, default = target_encoding(pair_codes[has], y[has], len(pair_index))
             seen = np.bincount(pair_codes[has], minlength=len(pair_index)) > 0
             keys = [f"{users[k // n_c]}\t{topics[k % n_c]}" for k in np.asarray(pair_index)[seen]]
