@@ -467,6 +467,7 @@ def cmd_playground(args) -> int:
 # ---------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     from .backends import available_backends
+    from .data.history import DESCRIPTION as HISTORY_DESCRIPTION
     from .data.split import SPLITS
     from .models import ModelConfig, available_interactions, available_models, available_num_embeddings
     from .models.layers import EMB_SIZINGS
@@ -516,9 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="periodic: each numeric column as a learned vector of sines and cosines "
                             f"(default: {ModelConfig.num_embedding})")
         q.add_argument("--history-features", dest="history", action="store_true", default=None,
-                       help="add user-history features: each user's share of and label rates on the item's topic "
-                            "in their training rows, and the taste shared with the item's other viewers (needs user "
-                            "and item ids and an item-level category column)")
+                       help=f"add {HISTORY_DESCRIPTION[0].lower()}{HISTORY_DESCRIPTION[1:]}")
 
     def backend_args(q):
         q.add_argument("--backend", choices=list(available_backends()), default="local",

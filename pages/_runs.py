@@ -76,7 +76,8 @@ def _key(*parts) -> str:
 
 def prepared_key(token: str, config: TrainConfig) -> str:
     """Identifies prepared data: dataset, tasks, split and seed."""
-    return _key(token, list(config.tasks), config.split.to_dict(), config.seed)
+    # History features are part of the prepared data; without them the key is as before.
+    return _key(token, list(config.tasks), config.split.to_dict(), config.seed, *(["history"] if config.history else []))
 
 
 def baseline_key(run: Run) -> str:
@@ -193,10 +194,10 @@ def _prepare_source(ds: Dataset, config: TrainConfig) -> PreparedData | Callable
     cached = recall(PREPARED, key)
     if cached is not None:
         return cached
-    data, tasks, split, seed = ds.data, list(config.tasks), config.split, config.seed
+    data, tasks, split, seed, history = ds.data, list(config.tasks), config.split, config.seed, config.history
 
     def compute() -> PreparedData:
-        return prepare(data, tasks, split, seed=seed)
+        return prepare(data, tasks, split, seed=seed, history=history)
 
     return (lambda: SHARED_PREPARED.get(key, compute)) if ds.sample is not None else compute
 

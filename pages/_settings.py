@@ -31,6 +31,7 @@ class TrainSettings(Settings):
     experts: int | None = None
     interaction: str | None = None
     num_emb: str | None = None
+    history: bool | None = None
     seed: int | None = None
     split: str | None = None
     cutoffs: str | None = None
@@ -42,7 +43,7 @@ class TrainSettings(Settings):
         take :func:`pages._common.make_config`'s defaults (raises :class:`MTLError`)."""
         given = {"arch": self.arch, "weighting": self.weighting, "epochs": self.epochs, "batch_size": self.batch,
                  "lr": self.lr, "patience": self.patience, "emb_dim": self.emb, "n_experts": self.experts,
-                 "interaction": self.interaction, "num_embedding": self.num_emb,
+                 "interaction": self.interaction, "num_embedding": self.num_emb, "history": self.history,
                  "seed": self.seed, "device": self.device, "split": self.split, "cutoffs": self.cutoffs or None,
                  "split_column": self.split_column,
                  "hidden": parse_sizes(self.hidden) if self.hidden is not None else None}

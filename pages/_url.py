@@ -279,7 +279,7 @@ def _train_checks(ds: Dataset) -> dict[str, Check]:
             "emb": within(1, 512), "hidden": sizes, "experts": within(1, 64), "seed": within(0, 2**31 - 1),
             "split": one_of(SPLITS), "cutoffs": _any_text, "split_column": one_of(time_columns(ds)),
             "device": one_of(available_devices()), "interaction": one_of(available_interactions()),
-            "num_emb": one_of(available_num_embeddings())}
+            "num_emb": one_of(available_num_embeddings()), "history": flag}
 
 
 def _metric_check(ds: Dataset) -> Check:

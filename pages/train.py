@@ -9,6 +9,7 @@ import streamlit as st
 
 from mtl import report
 from mtl.data import SPLITS
+from mtl.data.history import DESCRIPTION as HISTORY_DESCRIPTION
 from mtl.errors import MTLError
 from mtl.models import available_interactions, available_models, available_num_embeddings, get_model_class
 from mtl.plots import diagnostics as dplots
@@ -157,6 +158,7 @@ with advanced("train"), st.expander("Hyperparameters and device"):
     num_embeddings = available_num_embeddings()
     num_emb = st.selectbox("Numeric features", list(num_embeddings), key=key("num_emb", defaults.model.num_embedding),
                            format_func=lambda n: f"{n}: {num_embeddings[n]}")
+    history = st.checkbox("User-history features", key=key("history", defaults.history), help=HISTORY_DESCRIPTION)
     h9, h10 = st.columns(2)
     split = h9.selectbox("Split", list(SPLITS), key=key("split", default_split(ds).method),
                          help="random rows; time: train on the past, test on the future; user: test on unseen users")
@@ -189,7 +191,7 @@ if split_problem and presenting():  # its control is hidden: the reason Train is
 # The address mirrors the setup: copying it reproduces this page in a fresh browser.
 mirror_train(S(tasks=list(tasks), preference=preference, arch=arch, weighting=weighting, epochs=int(epochs),
                batch=int(batch_size), lr=float(lr), patience=int(patience), emb=int(emb_dim), hidden=hidden,
-               experts=int(experts), interaction=interaction, num_emb=num_emb, seed=int(seed), split=split, cutoffs=cutoffs if split == "time" else None,
+               experts=int(experts), interaction=interaction, num_emb=num_emb, history=bool(history) or None, seed=int(seed), split=split, cutoffs=cutoffs if split == "time" else None,
                split_column=split_column, device=device), ds)
 if ds.sample is None:
     st.caption("The address keeps these settings, not the uploaded data: a link opens them on the bundled sample.")

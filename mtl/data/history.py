@@ -41,6 +41,10 @@ SHARE_SMOOTHING = 4.0
 #: A topic column needs at least 2 and at most this many values (a share per user and topic is stored).
 MAX_TOPICS = 200
 PREFIX = "history:"
+#: One line for the app and the CLI.
+DESCRIPTION = ("User-history features: each user's share of and task rates on the item's topic in their training "
+               "rows, and the taste they share with the item's other viewers (needs user and item ids and an "
+               "item category column).")
 
 
 def topic_column(schema, level: dict[str, str], train: pd.DataFrame) -> str:
