@@ -125,7 +125,8 @@ class HistoryFeatures:
         pair_codes, pair_index = pd.factorize(pair)
         table = cls(schema.user, schema.item, topic, [], topics.astype(str).tolist(), prior.tolist(),
                     users.astype(str).tolist(), shares.tolist(), items.astype(str).tolist(),
-                    (audience / np.maximum(viewers, 1)[:, None]).tolist())
+                    # An item seen only on rows without a topic has no audience: the overall shares.
+                    np.where(viewers[:, None] > 0, audience / np.maximum(viewers, 1)[:, None], prior).tolist())
         for label in labels:
             y = pd.to_numeric(train[label], errors="coerce").to_numpy(dtype=float)
             has = np.isfinite(y) & (np.abs(y) < MAX_STAT_VALUE) & keep
@@ -141,6 +142,10 @@ class HistoryFeatures:
             table.pair_default[label] = default
             columns.append(_crossfit(pair_codes, y, has, seed))
         raw = np.column_stack(columns)
+        if not keep.all():
+            # Rows without a user, item or topic were left out of the tables: they read them as
+            # any new row does (no evidence where the value is missing).
+            raw[~keep] = table._raw(train.iloc[np.flatnonzero(~keep)])
         table.mean, table.std = raw.mean(0).tolist(), [float(s) or 1.0 for s in raw.std(0)]
         return table, table._standardize(raw)
 
@@ -149,8 +154,11 @@ class HistoryFeatures:
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """The features of rows outside the training rows (validation, test, new
-        candidates): from the whole training history. Unknown users, items and topics
-        get the overall shares (no evidence: lift 0)."""
+        candidates): from the whole training history. Unknown or missing users, items
+        and topics get the overall shares (no evidence: lift 0)."""
+        return self._standardize(self._raw(frame))
+
+    def _raw(self, frame: pd.DataFrame) -> np.ndarray:
         prior = np.asarray(self.prior)
         shares = np.vstack([np.asarray(self.shares).reshape(-1, len(prior)), prior])  # last row: unknown user
         audience = np.vstack([np.asarray(self.audience).reshape(-1, len(prior)), prior])
@@ -168,7 +176,7 @@ class HistoryFeatures:
             at = pd.Index(self.pair_keys[label]).get_indexer(keys)
             rates = np.append(np.asarray(self.pair_rates[label], dtype=float), self.pair_default[label])
             columns.append(rates[at])  # -1 (an unseen pair) -> the default
-        return self._standardize(np.column_stack(columns))
+        return np.column_stack(columns)
 
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
