@@ -22,8 +22,9 @@ as ``item_category``):
 No label of a row reaches its own features: training rows leave their own impression
 out of the exposure counts and get out-of-fold pair rates (the same cross-fitting as
 the per-id statistics), so a training row looks like a test row, whose impression is
-not in the history. On the bundled simulated sample they lift click AUC from 0.698 to
-0.720 and long view from 0.709 to 0.735 (see ``benchmarks/simulated_ceiling.py``).
+not in the history. On the bundled simulated sample they lift the plain network's test
+AUC by 0.021 (click), 0.023 (like) and 0.027 (long view), 3 seeds, every seed gaining
+(``benchmarks/simulated_ceiling.py``; README, "Interaction blocks and numeric embeddings").
 """
 
 from __future__ import annotations
