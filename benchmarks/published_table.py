@@ -32,7 +32,7 @@ resumes where it was. ``--readme README.md`` replaces the text between the marke
 tables; without it they are printed.
 
 Run: ``nice -n 19 .venv/bin/python benchmarks/published_table.py [--datasets census,simulated,goodbooks,kuairand]
-[--archs shared_bottom,mmoe] [--methods static,upgrad] [--seeds 3] [--epochs 10]
+[--archs shared_bottom,mmoe,ple] [--methods static,upgrad] [--seeds 3] [--epochs 10]
 [--results published.json] [--readme README.md]``
 """
 
