@@ -31,12 +31,15 @@ measures each in turn, in the order given, ``--repeat`` times.
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
+import math
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -76,6 +79,59 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _browser_cpu(server: int) -> float:
+    """CPU seconds so far of this benchmark's child processes other than the server
+    (Playwright's driver and Chromium's processes; exited ones not counted)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    total, todo = 0.0, [c for c in children.get(os.getpid(), []) if c != server]
+    while todo:
+        pid = todo.pop()
+        cpu = _cpu_seconds(pid)
+        total += cpu if cpu == cpu else 0.0
+        todo.extend(children.get(pid, []))
+    return total
+
+
+class BrowserSampler:
+    """Samples the browser's CPU seconds (:func:`_browser_cpu`) a few times a second, so
+    the timeline can say what the browser spent in each stage."""
+
+    def __init__(self, server: int, every: float = 0.25):
+        self.server, self.every, self.samples = server, every, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.time(), _browser_cpu(self.server)))
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> BrowserSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def at(self, t: float) -> float:
+        """The browser's CPU seconds at wall time ``t`` (interpolated between samples)."""
+        ts = [s[0] for s in self.samples]
+        i = bisect.bisect_left(ts, t)
+        if i == 0:
+            return self.samples[0][1] if self.samples else math.nan
+        if i >= len(ts):
+            return self.samples[-1][1]
+        (t0, c0), (t1, c1) = self.samples[i - 1], self.samples[i]
+        return c0 + (c1 - c0) * (t - t0) / (t1 - t0)
+
+
 class Log:
     """The probe's event log, plus the browser's events written here."""
 
@@ -93,24 +149,27 @@ class Log:
 
 
 def _train_with_defaults(page, pid: int, log: Log, session: str) -> tuple[float, float]:
-    """Seconds from the click to the per-task table, and the server's CPU seconds meanwhile."""
+    """Seconds from the click to the per-task table, and the server's and the browser's
+    CPU seconds meanwhile."""
     page.get_by_role("heading", name="MTL Trade-off Explorer").wait_for(timeout=120_000)
     button = page.get_by_role("button", name="Train with defaults")
     button.wait_for(timeout=120_000)
     log.mark(f"{session}:button shown")
-    start, cpu = time.perf_counter(), _cpu_seconds(pid)
+    start, cpu, browser = time.perf_counter(), _cpu_seconds(pid), _browser_cpu(pid)
     log.mark(f"{session}:click")
     button.click()
     page.get_by_text("Test metrics per task").wait_for(timeout=300_000)
     page.get_by_test_id("stDataFrame").filter(visible=True).first.wait_for()
     log.mark(f"{session}:table shown")
-    return time.perf_counter() - start, _cpu_seconds(pid) - cpu
+    return time.perf_counter() - start, _cpu_seconds(pid) - cpu, _browser_cpu(pid) - browser
 
 
-def stages(events: list[dict], session: str = "first") -> list[tuple[float, float, float, str, str]]:
-    """The timeline of ``session``: ``(start, end, server CPU s, thread, what)`` per stage
-    (seconds relative to the click; a point event has ``end == start``), from the
-    server's start to the per-task table."""
+def stages(events: list[dict], browser: BrowserSampler, session: str = "first"
+           ) -> list[tuple[float, float, float, float, str, str]]:
+    """The timeline of ``session``: ``(start, end, server CPU s, browser CPU s, thread,
+    what)`` per stage (seconds relative to the click; a point event has ``end == start``
+    and the browser's CPU seconds since the click), from the server's start to the
+    per-task table."""
     click = next(e["t"] for e in events if e["event"] == f"{session}:click")
     table = next(e["t"] for e in events if e["event"] == f"{session}:table shown")
     first = next(e["t"] for e in events if e["event"] == "process:start")
@@ -124,21 +183,24 @@ def stages(events: list[dict], session: str = "first") -> list[tuple[float, floa
         elif edge == "end" and key in open_:
             b = open_.pop(key)
             what = name + (f" {b['page']}" if "page" in b else "") + (f" #{b['call']}" if b.get("call", 1) > 1 else "")
-            rows.append((b["t"] - click, e["t"] - click, e["cpu"] - b["cpu"], b["thread"], what))
+            rows.append((b["t"] - click, e["t"] - click, e["cpu"] - b["cpu"], browser.at(e["t"]) - browser.at(b["t"]),
+                         b["thread"], what))
         elif e["thread"] == "browser" or name.startswith("trainer.yield") or name == "process":
             if e["thread"] == "browser" and not e["event"].startswith(f"{session}:") and e["event"] != "page open":
                 continue
-            rows.append((e["t"] - click, e["t"] - click, 0.0, e["thread"], e["event"]))
+            rows.append((e["t"] - click, e["t"] - click, 0.0, browser.at(e["t"]) - browser.at(click), e["thread"],
+                         e["event"]))
     return sorted((r for r in rows if first - click <= r[0] <= table - click), key=lambda r: (r[0], -r[1]))
 
 
 def print_stages(rows, title: str) -> None:
-    print(f"\n{title} (seconds relative to the click; server CPU seconds of the whole process in each stage)")
-    print(f"{'start':>7} {'end':>7} {'wall':>6} {'cpu':>5}  {'thread':<22} stage")
-    for start, end, cpu, thread, what in rows:
+    print(f"\n{title}: seconds relative to the click; CPU seconds in each stage of the whole server process "
+          "and of the browser (for a point event: the browser's since the click)")
+    print(f"{'start':>7} {'end':>7} {'wall':>6} {'cpu':>5} {'brows':>5}  {'thread':<22} stage")
+    for start, end, cpu, browser, thread, what in rows:
         wall = f"{end - start:6.2f}" if end > start else "      "
         cpu_text = f"{cpu:5.2f}" if end > start else "     "
-        print(f"{start:7.2f} {end:7.2f} {wall} {cpu_text}  {thread[:22]:<22} {what}")
+        print(f"{start:7.2f} {end:7.2f} {wall} {cpu_text} {browser:5.2f}  {thread[:22]:<22} {what}")
 
 
 def measure(root: Path, show_stages: bool, second: bool = True) -> dict:
@@ -158,7 +220,7 @@ def measure(root: Path, show_stages: bool, second: bool = True) -> dict:
         start = time.perf_counter()
         _healthy(url, proc)
         out["server up"] = time.perf_counter() - start
-        with sync_playwright() as p:
+        with sync_playwright() as p, BrowserSampler(proc.pid) as sampler:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             start, cpu = time.perf_counter(), _cpu_seconds(proc.pid)
@@ -171,16 +233,16 @@ def measure(root: Path, show_stages: bool, second: bool = True) -> dict:
             out["dataset"] = time.perf_counter() - start
             log.mark("first:dataset shown")
             out["first page cpu"] = _cpu_seconds(proc.pid) - cpu
-            out["first"], out["first cpu"] = _train_with_defaults(page, proc.pid, log, "first")
+            out["first"], out["first cpu"], out["first browser"] = _train_with_defaults(page, proc.pid, log, "first")
             if second:
                 page2 = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
                 page2.goto(url)
-                out["second"], out["second cpu"] = _train_with_defaults(page2, proc.pid, log, "second")
+                out["second"], out["second cpu"], out["second browser"] = _train_with_defaults(page2, proc.pid, log, "second")
             browser.close()
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    out["stages"] = stages(log.events())
+    out["stages"] = stages(log.events(), sampler)
     if show_stages:
         print_stages(out["stages"], f"First session, app in {root}")
     return out
@@ -216,9 +278,10 @@ def main(argv: list[str] | None = None) -> None:
             print(f"first page: title after {r['title']:.1f}s, active dataset after {r['dataset']:.1f}s "
                   f"(server CPU {r['first page cpu']:.1f}s)")
             print(f"train with defaults (first session): {r['first']:.1f}s from the click to the per-task table "
-                  f"(server CPU {r['first cpu']:.1f}s)")
+                  f"(server CPU {r['first cpu']:.1f}s, browser CPU {r['first browser']:.1f}s)")
             if "second" in r:
-                print(f"train with defaults (second session): {r['second']:.1f}s (server CPU {r['second cpu']:.1f}s)")
+                print(f"train with defaults (second session): {r['second']:.1f}s (server CPU {r['second cpu']:.1f}s, "
+                      f"browser CPU {r['second browser']:.1f}s)")
     if len(results) > 1:
         print("\nsummary (first page title / first session / second session, seconds; server CPU in brackets)")
         for r in results:
