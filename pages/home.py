@@ -15,6 +15,11 @@ st.markdown(
     "against a model trained for that task alone, and watch a user's recommendations change as "
     "you re-weigh the tasks: what one task gains or loses when another gets more weight."
 )
+# While a fresh server imports the libraries below, the browser is idle: it loads the code
+# of the Train page's charts and tables then, rather than in the middle of the first training.
+from pages._preload import preload_page_code  # noqa: E402
+
+preload_page_code()
 
 # The active dataset needs pandas and the data library, which import neither torch nor
 # scikit-learn (tests/test_app_home.py keeps it so): it is on screen in about a second, while
