@@ -159,6 +159,7 @@ def _train_with_defaults(page, pid: int, log: Log, session: str) -> tuple[float,
     log.mark(f"{session}:click")
     button.click()
     page.get_by_text("Test metrics per task").wait_for(timeout=300_000)
+    log.mark(f"{session}:table heading shown")
     page.get_by_test_id("stDataFrame").filter(visible=True).first.wait_for()
     log.mark(f"{session}:table shown")
     return time.perf_counter() - start, _cpu_seconds(pid) - cpu, _browser_cpu(pid) - browser
