@@ -10,8 +10,9 @@ its health check, then drives Debian's Chromium through Playwright and times:
 * the same button in a **second session** (a new browser context): imports and the
   sample are warm, so this is the training itself plus drawing the results.
 
-Beside each wall time, the CPU seconds the server process used meanwhile (from
-``/proc``; Linux): on a busy machine the wall times stretch with the load, the CPU
+Beside each wall time, the CPU seconds the server process used meanwhile, and those
+of the browser (Playwright's driver and Chromium's processes), from ``/proc`` (Linux):
+on a 2-core machine the browser's work competes with the server's. On a busy machine the wall times stretch with the load, the CPU
 seconds much less, so they show what the app's own work costs. Reference measured in
 the same run: the library alone (``python -m mtl train`` with the same settings,
 in-process), so the app's overhead shows as a ratio. Run on an otherwise idle machine:
@@ -22,8 +23,9 @@ which logs when each stage of the app's work starts and ends (imports, Home's
 prefetch of the prepared data, waiting for it, building the trainer, the first step,
 training, test evaluation, latency, saving the run, the Train page's script runs)
 with the process's CPU seconds; the benchmark adds the browser's events (page open,
-title, button, click, table) and prints the first session's timeline relative to the
-click. ``--root DIR`` runs the app of another tree (e.g. an export of ``main``), so a
+title, button, click, the table's heading, the table) and the browser's CPU seconds
+(sampled four times a second), and prints the first session's timeline relative to
+the click. ``--root DIR`` runs the app of another tree (e.g. an export of ``main``), so a
 change is compared with what it replaces back to back: ``--root /tmp/main --root .``
 measures each in turn, in the order given, ``--repeat`` times.
 """
