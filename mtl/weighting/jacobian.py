@@ -63,7 +63,7 @@ def task_jacobian(losses: torch.Tensor, features: Sequence[torch.Tensor],
             # each output is exactly g: passing g as grad_outputs makes torch import sympy
             # (torch.fx's symbolic shapes) on the first call, over a second of CPU in the
             # first training step of every process.
-            grads = (torch.autograd.grad(torch.stack([(o * g).sum() for o, g in used]).sum(), features,
+            grads = (torch.autograd.grad(torch.stack([(o * g).sum().float() for o, g in used]).sum(), features,
                                          retain_graph=True, allow_unused=True) if used else [None] * len(features))
         else:
             grads = torch.autograd.grad(loss, features, retain_graph=True, allow_unused=True)
