@@ -37,6 +37,7 @@ import bisect
 import json
 import math
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -246,6 +247,7 @@ def measure(root: Path, show_stages: bool, second: bool = True) -> dict:
         proc.terminate()
         proc.wait(timeout=10)
     out["stages"] = stages(log.events(), sampler)
+    shutil.rmtree(tmp, ignore_errors=True)  # the log and the server's workspace
     if show_stages:
         print_stages(out["stages"], f"First session, app in {root}")
     return out
