@@ -119,7 +119,7 @@ class BrowserSampler:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *_exc) -> None:
         self._stop.set()
         self._thread.join()
 
