@@ -32,7 +32,7 @@ resumes where it was. ``--readme README.md`` replaces the text between the marke
 tables; without it they are printed.
 
 Run: ``nice -n 19 .venv/bin/python benchmarks/published_table.py [--datasets census,simulated,goodbooks,kuairand]
-[--archs shared_bottom,mmoe] [--methods static,upgrad] [--seeds 3] [--epochs 10]
+[--archs shared_bottom,mmoe,ple] [--methods static,upgrad] [--seeds 3] [--epochs 10]
 [--results published.json] [--readme README.md]``
 """
 
@@ -205,7 +205,7 @@ def save(path: str | None, settings: dict, records: list[dict]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", default="census,simulated,goodbooks,kuairand")
-    ap.add_argument("--archs", default="shared_bottom,mmoe")
+    ap.add_argument("--archs", default="shared_bottom,mmoe,ple")
     ap.add_argument("--methods", default="static,upgrad")
     ap.add_argument("--seeds", type=int, default=3, help="seeds 0 .. N-1")
     ap.add_argument("--epochs", type=int, default=10, help="at most (early stopping on the validation split)")

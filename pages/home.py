@@ -20,6 +20,7 @@ st.markdown(
 # scikit-learn (tests/test_app_home.py keeps it so): it is on screen in about a second, while
 # the training side below waits for the libraries that ``pages._nav.warm_up`` is loading.
 from pages._datasets import active_dataset, default_tasks  # noqa: E402
+from pages._preload import preload_page_code  # noqa: E402
 from pages._present import advanced, details  # noqa: E402
 
 ds = active_dataset()
@@ -37,6 +38,10 @@ with left:
     tasks = default_tasks(ds)
     st.caption(f"Default tasks: {', '.join(tasks) or 'none'}. Change the data on the **Data** page.")
 
+# While a fresh server imports the libraries below, the browser is idle: it loads the code of
+# the Train page's charts and tables then (after drawing the dataset, which it would otherwise
+# delay), rather than in the middle of the first training.
+preload_page_code()
 with st.spinner("Loading the libraries..."):
     from mtl.errors import MTLError
     from mtl.report import plural

@@ -78,3 +78,15 @@ def test_evaluations_measure_what_selection_needs_and_the_result_every_metric():
     assert result.valid["click"]["auc"] == kept.valid_metrics["click"]["auc"]
     assert {"accuracy", "logloss", "f1"} <= set(result.valid["click"])
     assert result.valid == trainer.evaluate("valid")  # the kept model's, measured again
+
+
+def test_gradient_diagnostics_never_import_sympy(monkeypatch):
+    """``torch.autograd.grad`` given gradient tensors imports torch.fx's symbolic shapes
+    (sympy: over a second of CPU) at its first call; the diagnostics measured at a run's
+    first step must not, or every process's first training step pays it."""
+    monkeypatch.setitem(sys.modules, "torch.fx.experimental.symbolic_shapes", None)  # its import now raises
+    x = torch.ones(2, requires_grad=True)
+    with pytest.raises(ImportError):
+        torch.autograd.grad(x * 2, x, grad_outputs=torch.ones(2))
+    result = Trainer(feed_prepared(), tiny_config(diagnostics_every=1)).fit()
+    assert result.diagnostics and result.test["click"]["auc"] > 0.5

@@ -170,6 +170,7 @@ class FeatureEncoder:
             out[:, columns] = self._standardize_stat(stat, raw)
             columns += 1
 
+        folds: np.ndarray | None = None  # the same rows and seed: the same folds for every statistic
         for id_col in ids:
             codes, uniques = _id_codes(train[id_col])
             counts = np.bincount(codes, minlength=len(uniques))
@@ -200,7 +201,9 @@ class FeatureEncoder:
                     categories=[str(c) for c in uniques[seen]], values=values[seen].tolist(),
                     default=target_mean, log_label=bool(log_label),
                 )
-                add(stat, _crossfit(codes, target, has, seed))
+                if folds is None:
+                    folds = _folds(len(codes), seed)
+                add(stat, _crossfit(codes, target, has, folds))
                 self.level[stat.name] = self.level.get(id_col, "context")
         return out[:, :columns]
 
@@ -210,8 +213,9 @@ class FeatureEncoder:
         self.id_stats.append(stat)
         return (raw - stat.mean) / stat.std
 
-    def _lookup(self, stat: IdStat, column: pd.Series) -> np.ndarray:
-        codes, keys = _id_codes(column)
+    def _lookup(self, stat: IdStat, id_codes: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """``stat``'s values for the rows of an id column given as its :func:`_id_codes`."""
+        codes, keys = id_codes
         pos = np.append(self._index("stat:" + stat.name, stat.categories).get_indexer(keys), -1)[codes]
         return np.append(np.asarray(stat.values, dtype=float), stat.default)[pos]  # -1 -> default
 
@@ -239,8 +243,11 @@ class FeatureEncoder:
         if id_stats is not None:
             x_num[:, len(self.numeric):] = id_stats
         else:
+            id_codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # each id column coded once, not once per statistic
             for j, stat in enumerate(self.id_stats):
-                x_num[:, len(self.numeric) + j] = (self._lookup(stat, frame[stat.id_column]) - stat.mean) / stat.std
+                if stat.id_column not in id_codes:
+                    id_codes[stat.id_column] = _id_codes(frame[stat.id_column])
+                x_num[:, len(self.numeric) + j] = (self._lookup(stat, id_codes[stat.id_column]) - stat.mean) / stat.std
             if self.history is not None:
                 x_num[:, len(self.numeric) + len(self.id_stats):] = self.history.transform(frame)
         return x_cat, x_num
@@ -280,7 +287,19 @@ def _id_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes, categories
 
 
-def _crossfit(codes: np.ndarray, target: np.ndarray, has: np.ndarray, seed: int, folds: int = 5) -> np.ndarray:
+def _folds(n: int, seed: int, folds: int = 5) -> np.ndarray:
+    """The cross-fitting fold of each of ``n`` training rows (int8): scikit-learn's
+    shuffled ``KFold``, drawn once for all the statistics (a byte per row where the
+    folds' index arrays would take 40)."""
+    from sklearn.model_selection import KFold  # scikit-learn's import is slow; only preparing needs it
+
+    fold = np.empty(n, dtype=np.int8)
+    for k, (_, apply_rows) in enumerate(KFold(folds, shuffle=True, random_state=seed).split(np.empty((n, 0)))):
+        fold[apply_rows] = k
+    return fold
+
+
+def _crossfit(codes: np.ndarray, target: np.ndarray, has: np.ndarray, folds: np.ndarray) -> np.ndarray:
     """Out-of-fold target encoding for *every* training row, labelled or not.
 
     The folds split all rows; each fold's rows (with or without this label) get the
@@ -289,12 +308,11 @@ def _crossfit(codes: np.ndarray, target: np.ndarray, has: np.ndarray, seed: int,
     rows where the label is missing, e.g. a rating that exists only after a click would
     tell the model which training rows were not clicked, a signal test rows never carry.
     """
-    from sklearn.model_selection import KFold  # scikit-learn's import is slow; only preparing needs it
-
     raw = np.empty(len(codes), dtype=float)
     n = int(codes.max(initial=-1)) + 1
-    for fit_rows, apply_rows in KFold(folds, shuffle=True, random_state=seed).split(codes):
-        fit_rows = fit_rows[has[fit_rows]]
+    for k in range(int(folds.max(initial=-1)) + 1):
+        # Ascending row numbers, as KFold gives them: the sums below add in the same order.
+        apply_rows, fit_rows = np.flatnonzero(folds == k), np.flatnonzero((folds != k) & has)
         encoding, _ = target_encoding(codes[fit_rows], target[fit_rows], n)
         raw[apply_rows] = encoding[codes[apply_rows]]
     return raw

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
-from .encode import MAX_STAT_VALUE, SKEW_FOR_LOG, _crossfit, _skew, canonical, canonical_codes, target_encoding
+from .encode import MAX_STAT_VALUE, SKEW_FOR_LOG, _crossfit, _folds, _skew, canonical, canonical_codes, target_encoding
 
 #: Pseudo-impressions that pull a user's topic shares towards the overall shares.
 SHARE_SMOOTHING = 4.0
@@ -124,6 +124,7 @@ class HistoryFeatures:
         columns = [np.log(row_share / prior[c]), np.log((loo_user * aud / prior).sum(1))]
         pair = u.astype(np.int64) * n_c + c
         pair_codes, pair_index = pd.factorize(pair)
+        folds = _folds(len(train), seed)  # the per-id statistics' folds (the same rows and seed)
         table = cls(schema.user, schema.item, topic, [], topics.astype(str).tolist(), prior.tolist(),
                     users.astype(str).tolist(), shares.tolist(), items.astype(str).tolist(),
                     # An item seen only on rows without a topic has no audience: the overall shares.
@@ -141,7 +142,7 @@ class HistoryFeatures:
             table.labels.append(label)
             table.pair_keys[label], table.pair_rates[label] = keys, rates[seen].tolist()
             table.pair_default[label] = default
-            columns.append(_crossfit(pair_codes, y, has, seed))
+            columns.append(_crossfit(pair_codes, y, has, folds))
         raw = np.column_stack(columns)
         if not keep.all():
             # Rows without a user, item or topic were left out of the tables: they read them as

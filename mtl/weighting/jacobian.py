@@ -59,7 +59,11 @@ def task_jacobian(losses: torch.Tensor, features: Sequence[torch.Tensor],
         elif outputs:
             per_output = torch.autograd.grad(loss, outputs, retain_graph=True, allow_unused=True)
             used = [(o, g) for o, g in zip(outputs, per_output) if g is not None and bool(g.any())]
-            grads = (torch.autograd.grad([o for o, _ in used], features, grad_outputs=[g for _, g in used],
+            # The vector-Jacobian product from one scalar, sum(o * g), whose gradient on
+            # each output is exactly g: passing g as grad_outputs makes torch import sympy
+            # (torch.fx's symbolic shapes) on the first call, over a second of CPU in the
+            # first training step of every process.
+            grads = (torch.autograd.grad(torch.stack([(o * g).sum().float() for o, g in used]).sum(), features,
                                          retain_graph=True, allow_unused=True) if used else [None] * len(features))
         else:
             grads = torch.autograd.grad(loss, features, retain_graph=True, allow_unused=True)
