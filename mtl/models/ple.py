@@ -13,7 +13,7 @@ from torch import nn
 
 from . import register
 from .base import ModelOutput, MultiTaskModel
-from .layers import ExpertBank, GroupedLinear, InputLayer, mix, mlp, split_columns
+from .layers import ExpertBank, GroupedLinear, InputLayer, Towers, mix, split_columns
 
 
 class CGCLevel(nn.Module):
@@ -97,7 +97,7 @@ class PLE(MultiTaskModel):
                                    last=i == c.n_levels - 1))
             d = levels[-1].out_dim
         self.levels = nn.ModuleList(levels)
-        self.towers = nn.ModuleList(mlp(d, c.tower, c.dropout, out_dim=t.output_dim) for t in tasks)
+        self.towers = Towers(d, c.tower, c.dropout, [t.output_dim for t in tasks])
 
     def forward(self, x_cat, x_num, pref=None) -> ModelOutput:
         if self.input.fused and self.levels[0].experts.layers:
@@ -112,5 +112,5 @@ class PLE(MultiTaskModel):
             task_in, shared, features, levels = x, x, [x], self.levels
         for level in levels:
             task_in, shared = level(task_in, shared)
-        outs = [self._squeeze(tw(task_in[k]), t) for k, (tw, t) in enumerate(zip(self.towers, self.tasks))]
+        outs = [self._squeeze(o, t) for o, t in zip(self.towers(task_in), self.tasks)]
         return ModelOutput(outs, features)
