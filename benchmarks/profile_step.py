@@ -7,8 +7,10 @@ runs a few warm-up steps, then profiles ``--steps`` steps of the real training l
 Adam) and prints the operators by *self CPU time*, which a loaded machine distorts
 less than wall time, plus the CPU time per step.
 
-Run: ``.venv/bin/python benchmarks/profile_step.py --arch mmoe [--steps 10] [--rows 30] [--threads 1] [--plain]``
-(``--plain``: the first layer as before the fused columns, for a before/after).
+Run: ``.venv/bin/python benchmarks/profile_step.py --arch mmoe [--steps 10] [--rows 30] [--threads 1] [--plain] [--compile]``
+(``--plain``: the first layer as before the fused columns, for a before/after;
+``--compile``: also ``torch.compile``'s network, its compile time and its CPU time
+per step against the eager network's, in alternate rounds in the same process).
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's)")
     ap.add_argument("--plain", action="store_true",
                     help="the first layer as one product over the concatenated input (before the fused columns)")
+    ap.add_argument("--compile", action="store_true",
+                    help="also time torch.compile's network (compile time, CPU time per step against eager)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -74,6 +78,36 @@ def main() -> None:
     for e in sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)[:args.rows]:
         print(f"{e.key[:47]:<48}{e.self_cpu_time_total / 1e3 / args.steps:>17.2f}"
               f"{100 * e.self_cpu_time_total / total:>7.1f}%{e.count / args.steps:>12.1f}")
+    if args.compile:
+        compare_compiled(trainer, steps)
+
+
+def _cpu_per_step(trainer: Trainer, steps) -> float:
+    start = time.process_time()
+    for idx in steps:
+        trainer.train_step(idx)
+    return 1e3 * (time.process_time() - start) / len(steps)
+
+
+def compare_compiled(trainer: Trainer, steps, rounds: int = 3) -> None:
+    """torch.compile (inductor, static shapes) of the model: the seconds until its first
+    two steps are done, then CPU time per step, eager and compiled alternately."""
+    eager = trainer.model
+    start = time.perf_counter()
+    compiled = torch.compile(eager, dynamic=False)
+    trainer.model = compiled
+    for idx in steps[:2]:
+        trainer.train_step(idx)
+    print(f"\ntorch.compile: {time.perf_counter() - start:.0f} s to compile and run the first two steps "
+          f"(load average {os.getloadavg()[0]:.1f})")
+    times = {"eager": [], "compiled": []}
+    for _ in range(rounds):
+        for name, model in (("eager", eager), ("compiled", compiled)):
+            trainer.model = model
+            times[name].append(_cpu_per_step(trainer, steps))
+    trainer.model = eager
+    print("ms CPU per step, rounds alternately: " + "; ".join(
+        f"{name} {', '.join(f'{t:.1f}' for t in ts)}" for name, ts in times.items()))
 
 
 if __name__ == "__main__":

@@ -21,9 +21,12 @@ from mtl.models.layers import (
     ExpertBank,
     GroupedLinear,
     InputLayer,
+    Towers,
     embedding_dims,
+    mix,
     mlp,
     mlp_out_dim,
+    split_columns,
 )
 from mtl.tasks import TaskSpec, predict
 from mtl.weighting.jacobian import task_jacobian
@@ -318,3 +321,63 @@ def test_no_fusion_with_film_or_interactions_or_bag_or_without_small_columns():
     assert not build_model("mmoe", [4 * FUSE_VALUES_PER_DIM + 1], NUM_DIM, TASKS, CFG).input.fused
     # The bag already sums its columns into emb_dim values: fusing them would cost more.
     assert not build_model("mmoe", FUSE_CARDS, NUM_DIM, TASKS, ModelConfig(emb_dim=4, emb_sizing="bag")).input.fused
+
+
+@pytest.mark.parametrize("pools", [None, [[0, 3, 4], [1, 3, 4], [2, 3, 4]]])
+def test_mix_is_the_batched_product_forward_and_backward(pools):
+    """mix (whole-batch multiply-adds) gives the per-row product of the gate weights and
+    the experts, and the same gradients on both (PLE: each task mixes its own pool)."""
+    g = torch.Generator().manual_seed(0)
+    experts = torch.randn(5, 33, 6, generator=g).transpose(0, 1).requires_grad_()  # [B, E, D] view
+    m = 5 if pools is None else 3
+    w = torch.softmax(torch.randn(3, m, 33, generator=g), dim=1).requires_grad_()
+    out = mix(w, experts, pools)
+    picked = experts if pools is None else torch.stack([experts[:, p] for p in pools], 1)  # [B, T, m, D]
+    ref = (w.permute(2, 0, 1).unsqueeze(2) @ (picked if pools else picked.unsqueeze(1))).squeeze(2).transpose(0, 1)
+    assert out.shape == (3, 33, 6) and torch.allclose(out, ref, atol=1e-6)
+    up = torch.randn(3, 33, 6, generator=g)
+    got = torch.autograd.grad(out, [w, experts], up)
+    want = torch.autograd.grad(ref, [w, experts], up)
+    for a, b in zip(got, want):
+        assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_mix_leaves_unpooled_experts_without_gradient():
+    experts = torch.randn(4, 3, 2).transpose(0, 1).requires_grad_()
+    out = mix(torch.full((1, 2, 3), 0.5), experts, [[0, 2]])  # [B, E, D] = [3, 4, 2]
+    (grad,) = torch.autograd.grad(out.sum(), experts)
+    assert grad[:, [1, 3]].abs().sum() == 0 and grad[:, [0, 2]].abs().sum() > 0
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_batched_towers_are_the_towers_one_by_one(shared):
+    """Towers of one shape run as one batched product per layer: the outputs and every
+    tower's gradients are those of each tower run alone, and a task's output reaches
+    no other tower's parameters."""
+    torch.manual_seed(0)
+    towers = Towers(6, (5, 4), 0.0, [1, 1, 1])
+    assert towers.batched
+    x = torch.randn(7, 6) if shared else torch.randn(3, 7, 6)
+    outs = towers(x)
+    for k, (o, tower) in enumerate(zip(outs, towers)):
+        assert torch.allclose(o, tower(x if shared else x[k]), atol=1e-6)
+    params = list(towers.parameters())
+    got = torch.autograd.grad(outs[1].sum(), params, allow_unused=True)
+    want = torch.autograd.grad(towers[1](x if shared else x[1]).sum(), list(towers[1].parameters()))
+    mine = {id(p) for p in towers[1].parameters()}
+    for p, g in zip(params, got):
+        if id(p) not in mine:
+            assert g is None or not g.any()
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip([g for p, g in zip(params, got) if id(p) in mine], want))
+    # Different output sizes or dropout: one tower at a time.
+    assert not Towers(6, (5,), 0.0, [1, 4]).batched and not Towers(6, (5,), 0.1, [1, 1]).batched
+
+
+def test_split_columns_backward_is_the_concatenated_gradients():
+    x = torch.randn(4, 7, requires_grad=True)
+    a, b, c = split_columns(x, [2, 0, 5])
+    assert torch.equal(a, x[:, :2]) and c.shape == (4, 5)
+    (grad,) = torch.autograd.grad((a * 3).sum() + c.sum(), x)
+    assert torch.equal(grad, torch.tensor([[3.0, 3.0, 1, 1, 1, 1, 1]]).expand(4, 7))
+    (grad,) = torch.autograd.grad(c.sum(), x)  # a part without gradient counts as zeros
+    assert grad[:, :2].abs().sum() == 0 and grad[:, 2:].eq(1).all()

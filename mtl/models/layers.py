@@ -146,6 +146,12 @@ class InputLayer(nn.Module):
         self.fused, self.n_fused_rows = True, n_rows
         for name, values in (("fused_cols", fused_cols), ("fused_offsets", p_offsets), ("rest_pos", rest_pos)):
             self.register_buffer(name, torch.tensor(values, dtype=torch.long), persistent=False)
+        # Every row has exactly one value of the first fused column: the layer's bias
+        # added to that column's rows of the projections reaches every row once, which
+        # spares an addition over the batch forward and a sum over it backward.
+        first = int(cardinalities[fused_cols[0]])
+        self.register_buffer("bias_rows", torch.tensor([1.0] * first + [0.0] * (n_rows - first)).unsqueeze(1),
+                             persistent=False)
         for g, (rows, flat) in enumerate(zip(src_rows, src_flat)):
             self.register_buffer(f"src_rows{g}", torch.tensor(rows, dtype=torch.long), persistent=False)
             self.register_buffer(f"src_flat{g}", torch.tensor(flat, dtype=torch.long), persistent=False)
@@ -171,7 +177,7 @@ class InputLayer(nn.Module):
         for g, table in enumerate(self.tables):
             cols, offsets = getattr(self, f"cols{g}"), getattr(self, f"offsets{g}")
             codes = x_cat if len(cols) == self.n_cat else x_cat.index_select(1, cols)
-            parts.append(table(codes + offsets).flatten(1))
+            parts.append(_lookup(table, codes + offsets))
         if self.bag is not None:
             parts.append(self.bag(x_cat.index_select(1, self.bag_cols) + self.bag_offsets))
         if self.num_dim:
@@ -205,7 +211,7 @@ class InputLayer(nn.Module):
         for g, table in enumerate(self.tables):
             cols = getattr(self, f"rest_cols{g}")
             if len(cols):
-                parts.append(table(x_cat.index_select(1, cols) + getattr(self, f"rest_offsets{g}")).flatten(1))
+                parts.append(_lookup(table, x_cat.index_select(1, cols) + getattr(self, f"rest_offsets{g}")))
         if self.bag is not None:
             parts.append(self.bag(x_cat.index_select(1, self.bag_cols) + self.bag_offsets))
         if self.num_dim:
@@ -250,12 +256,16 @@ class InputLayer(nn.Module):
 
     def _project(self, codes: torch.Tensor, layers) -> list[torch.Tensor]:
         """Each ``(spread, rest, weight, bias)`` layer's output; one embedding bag for all."""
-        summed = _Bag.apply(codes, *(spread @ w for spread, _, w, _ in layers))
-        out = []
-        for part, (_, rest, w, b) in zip(summed, layers):
-            part = part + b
-            out.append(torch.addmm(part, rest, w.index_select(0, self.rest_pos)) if rest.shape[1] else part)
-        return out
+        summed = _Bag.apply(codes, *(torch.addmm(self.bias_rows * b, spread, w) for spread, _, w, b in layers))
+        return [torch.addmm(part, rest, w.index_select(0, self.rest_pos)) if rest.shape[1] else part
+                for part, (_, rest, w, _) in zip(summed, layers)]
+
+
+def _lookup(table: nn.Embedding, codes: torch.Tensor) -> torch.Tensor:
+    """``table(codes).flatten(1)``, by ``index_select``: the same values, but the
+    gradient is one ``index_add`` into the table, about 1.7x faster on CPU than the
+    embedding's own backward (which sorts the codes first)."""
+    return table.weight.index_select(0, codes.reshape(-1)).view(len(codes), -1)
 
 
 def _learned(tensors) -> list[torch.Tensor]:
@@ -288,11 +298,90 @@ class _Bag(torch.autograd.Function):
         if not used:
             return (None,) * (1 + len(grads))
         onehot = used[0].new_zeros(len(codes), ctx.rows).scatter_(1, codes, 1.0)
-        if len(used) == 1:
-            return None, *(None if g is None else onehot.T @ g for g in grads)
-        table = onehot.T @ torch.cat(used, 1)
-        parts = iter(table.split([g.shape[1] for g in used], 1))
-        return None, *(None if g is None else next(parts) for g in grads)
+        # One product per table: concatenating the gradients first would copy them all.
+        return None, *(None if g is None else onehot.T @ g for g in grads)
+
+
+def mix(weights: torch.Tensor, experts: torch.Tensor, pools: Sequence[Sequence[int]] | None = None) -> torch.Tensor:
+    """Each task's mix of the experts: ``out[t] = sum_i weights[t, i] * experts[:, pool_t[i]]``.
+
+    ``weights``: ``[T, m, B]`` (a gate's softmax per task); ``experts``: ``[B, E, D]``,
+    a transposed view of an :class:`ExpertBank`'s ``[E, B, D]`` output; ``pools``:
+    the experts each task mixes (default: all ``E``, then ``m == E``). Returns
+    ``[T, B, D]``. The same sum as a batched product ``[B, T, m] @ [B, m, D]``, but
+    that is ``B`` products of a few rows each, which PyTorch runs about 2.5x slower on
+    CPU (forward and backward) than the few whole-batch multiply-adds of
+    :class:`_Mix`."""
+    if pools is None:
+        pools = [list(range(experts.shape[1]))] * weights.shape[0]
+    return _Mix.apply(weights.to(experts.dtype), experts, [list(p) for p in pools])
+
+
+class _Mix(torch.autograd.Function):
+    """:func:`mix`: one multiply-add over the batch per (task, expert) pair, both ways."""
+
+    @staticmethod
+    def forward(ctx, w: torch.Tensor, x: torch.Tensor, pools: list[list[int]]):
+        xe = x.transpose(0, 1)  # [E, B, D]: each expert's rows contiguous
+        ctx.save_for_backward(w, x)
+        ctx.pools = pools
+        out = xe.new_empty(len(pools), xe.shape[1], xe.shape[2])
+        for t, pool in enumerate(pools):
+            torch.mul(xe[pool[0]], w[t, 0].unsqueeze(1), out=out[t])
+            for i, e in enumerate(pool[1:], 1):
+                out[t].addcmul_(xe[e], w[t, i].unsqueeze(1))
+        return out
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor):
+        w, x = ctx.saved_tensors
+        xe, pools = x.transpose(0, 1), ctx.pools
+        gw = gx = None
+        if ctx.needs_input_grad[0]:
+            # [T, E, B]: every (task, expert) pair's row-wise dot product (einsum: a
+            # third of the time of the broadcast product and sum), then the pools' pairs.
+            full = torch.einsum("tbd,ebd->teb", g, xe)
+            if any(p != list(range(len(xe))) for p in pools):
+                index = torch.tensor(pools, device=g.device)
+                full = full.gather(1, index.unsqueeze(2).expand(-1, -1, full.shape[2]))
+            gw = full
+        if ctx.needs_input_grad[1]:
+            gxe = xe.new_empty(xe.shape)
+            seen = set()
+            for t, pool in enumerate(pools):
+                for i, e in enumerate(pool):
+                    if e in seen:
+                        gxe[e].addcmul_(g[t], w[t, i].unsqueeze(1))
+                    else:
+                        torch.mul(g[t], w[t, i].unsqueeze(1), out=gxe[e])
+                        seen.add(e)
+            for e in set(range(len(xe))) - seen:  # experts no task mixes
+                gxe[e].zero_()
+            gx = gxe.transpose(0, 1)
+        return gw, gx, None
+
+
+def split_columns(x: torch.Tensor, sizes: Sequence[int]) -> tuple[torch.Tensor, ...]:
+    """``x.split(sizes, 1)`` whose backward is one concatenation of the parts'
+    gradients: autograd's own gives each slice a zero-filled gradient of ``x``'s size
+    and adds them up, three passes over ``[B, width]`` per part."""
+    return _SplitColumns.apply(x, list(sizes))
+
+
+class _SplitColumns(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, sizes: list[int]):
+        ctx.sizes = sizes
+        ctx.set_materialize_grads(False)
+        return x.split(sizes, 1)
+
+    @staticmethod
+    def backward(ctx, *grads: torch.Tensor | None):
+        if all(g is None for g in grads):
+            return None, None
+        like = next(g for g in grads if g is not None)
+        parts = [like.new_zeros(len(like), n) if g is None else g for g, n in zip(grads, ctx.sizes)]
+        return torch.cat(parts, 1), None
 
 
 def mlp(in_dim: int, hidden: Sequence[int], dropout: float = 0.0, out_dim: int | None = None) -> nn.Sequential:
@@ -307,6 +396,38 @@ def mlp(in_dim: int, hidden: Sequence[int], dropout: float = 0.0, out_dim: int |
     if out_dim is not None:
         layers.append(nn.Linear(d, out_dim))
     return nn.Sequential(*layers)
+
+
+class Towers(nn.ModuleList):
+    """One :func:`mlp` per task (``towers.k`` is task ``k``'s), computed together.
+
+    Towers of one shape (every task with one output, no dropout: the usual case) run
+    as one batched product per layer over the stacked weights instead of a product
+    per task: 1.7x faster on CPU for three towers of 16 units, forward and backward,
+    where each product is too small to be efficient alone. Task ``k``'s output still
+    depends on its own tower's parameters only (the others' get zero gradients from
+    it). Input: ``[T, B, d]`` (one input per task) or ``[B, d]`` (shared)."""
+
+    def __init__(self, in_dim: int, hidden: Sequence[int], dropout: float, out_dims: Sequence[int]):
+        super().__init__(mlp(in_dim, hidden, dropout, out_dim=d) for d in out_dims)
+        self.batched = len(set(out_dims)) == 1 and dropout == 0
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        if not self.batched:
+            return [tower(x if x.dim() == 2 else x[k]) for k, tower in enumerate(self)]
+        h = x
+        for i, layer in enumerate(self[0]):
+            if isinstance(layer, nn.ReLU):
+                h = torch.relu(h)
+                continue
+            w = torch.stack([t[i].weight for t in self]).transpose(1, 2)  # [T, in, out]
+            b = torch.stack([t[i].bias for t in self])  # [T, out]
+            if h.dim() == 2:  # the shared input: one product with every tower's layer side by side
+                flat = w.transpose(0, 1).reshape(w.shape[1], -1)
+                h = torch.addmm(b.reshape(-1), h, flat).view(len(h), len(self), -1).transpose(0, 1)
+            else:
+                h = torch.baddbmm(b.unsqueeze(1), h, w)
+        return list(h.unbind(0))  # every tower ends with a linear layer: h is [T, B, out]
 
 
 def mlp_out_dim(in_dim: int, hidden: Sequence[int]) -> int:

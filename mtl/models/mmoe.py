@@ -18,7 +18,7 @@ from torch import nn
 
 from . import register
 from .base import ModelOutput, MultiTaskModel
-from .layers import ExpertBank, InputLayer, mlp
+from .layers import ExpertBank, InputLayer, Towers, mix
 
 
 @register
@@ -36,7 +36,7 @@ class MMoE(MultiTaskModel):
         self.experts = ExpertBank(c.n_experts, d_in, c.hidden, c.dropout)
         # Every task's gate in one layer: one product per batch, not one per task.
         self.gates = nn.Linear(d_in, len(tasks) * c.n_experts)
-        self.towers = nn.ModuleList(mlp(self.experts.out_dim, c.tower, c.dropout, out_dim=t.output_dim) for t in tasks)
+        self.towers = Towers(self.experts.out_dim, c.tower, c.dropout, [t.output_dim for t in tasks])
 
     def forward(self, x_cat, x_num, pref=None) -> ModelOutput:
         if self.input.fused and self.experts.layers:
@@ -50,7 +50,9 @@ class MMoE(MultiTaskModel):
             experts = self.experts(x).transpose(0, 1)  # [B, E, D]
             gate_input = [x.view_as(x)]  # the gates' own view of x (see the module docstring)
             logits = self.gates(gate_input[0])
-        w = torch.softmax(logits.view(len(x_cat), len(self.tasks), -1), dim=-1)  # [B, T, E]
-        mixed = torch.bmm(w, experts)  # [B, T, D]: each task's mix of the experts
-        outs = [self._squeeze(tower(mixed[:, k]), t) for k, (tower, t) in enumerate(zip(self.towers, self.tasks))]
+        # [T, E, B]: the softmax over the experts is ~4x faster on this layout than on
+        # [B, T, E], whose last dimension (4 experts) is too short to vectorize.
+        w = torch.softmax(logits.view(len(x_cat), len(self.tasks), -1).permute(1, 2, 0), dim=1)
+        mixed = mix(w, experts)  # [T, B, D]: each task's mix of the experts
+        outs = [self._squeeze(o, t) for o, t in zip(self.towers(mixed), self.tasks)]
         return ModelOutput(outs, [*gate_input, experts])

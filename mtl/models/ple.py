@@ -13,7 +13,7 @@ from torch import nn
 
 from . import register
 from .base import ModelOutput, MultiTaskModel
-from .layers import ExpertBank, GroupedLinear, InputLayer, mlp
+from .layers import ExpertBank, GroupedLinear, InputLayer, Towers, mix, split_columns
 
 
 class CGCLevel(nn.Module):
@@ -32,8 +32,7 @@ class CGCLevel(nn.Module):
         self.shared_gate = None if last else nn.Linear(d_in, n_tasks * n_task + n_shared)
         # Row k: the experts task k's gate mixes (its own, then the shared ones).
         shared = list(range(n_tasks * n_task, n_tasks * n_task + n_shared))
-        pools = [list(range(k * n_task, (k + 1) * n_task)) + shared for k in range(n_tasks)]
-        self.register_buffer("pools", torch.tensor(pools, dtype=torch.long), persistent=False)
+        self.pools = [list(range(k * n_task, (k + 1) * n_task)) + shared for k in range(n_tasks)]
 
     @property
     def out_dim(self) -> int:
@@ -61,9 +60,9 @@ class CGCLevel(nn.Module):
         if first is not None:
             n_exp = self.experts.n * self.experts.hidden[0]
             n_gate = self.n_tasks * (self.n_task + self.n_shared)
-            experts = self.experts(None, first[:, :n_exp]).transpose(0, 1)  # [B, E, D]
-            gate_logits = first[:, n_exp:n_exp + n_gate].view(len(first), self.n_tasks, -1)  # [B, T, m]
-            shared_logits = first[:, n_exp + n_gate:]
+            expert_pre, gate_logits, shared_logits = split_columns(first, [n_exp, n_gate, first.shape[1] - n_exp - n_gate])
+            experts = self.experts(None, expert_pre).transpose(0, 1)  # [B, E, D]
+            gate_logits = gate_logits.view(len(first), self.n_tasks, -1)  # [B, T, m]
         else:
             if task_in.dim() == 2:
                 expert_in = task_in
@@ -73,14 +72,11 @@ class CGCLevel(nn.Module):
             experts = self.experts(expert_in).transpose(0, 1)  # [B, E, D]
             gate_logits = self.task_gates(task_in).transpose(0, 1)
             shared_logits = self.shared_gate(shared_in) if self.shared_gate is not None else None
-        rows, dim = experts.shape[0], experts.shape[-1]
-        w = torch.softmax(gate_logits, dim=-1)  # [B, T, m]
-        pools = experts.index_select(1, self.pools.flatten()).view(rows, self.n_tasks, -1, dim)  # [B, T, m, D]
-        mixed = (w.unsqueeze(2) @ pools).squeeze(2).transpose(0, 1)  # [T, B, D]
+        # The softmaxes on [T, m, B] / [E, B] (see mmoe.py), then :func:`~.layers.mix`.
+        mixed = mix(torch.softmax(gate_logits.permute(1, 2, 0), dim=1), experts, self.pools)  # [T, B, D]
         if self.shared_gate is None:
             return mixed, None
-        ws = torch.softmax(shared_logits, dim=-1).unsqueeze(1)  # [B, 1, E]
-        return mixed, (ws @ experts).squeeze(1)
+        return mixed, mix(torch.softmax(shared_logits.T, dim=0).unsqueeze(0), experts)[0]
 
 
 @register
@@ -101,7 +97,7 @@ class PLE(MultiTaskModel):
                                    last=i == c.n_levels - 1))
             d = levels[-1].out_dim
         self.levels = nn.ModuleList(levels)
-        self.towers = nn.ModuleList(mlp(d, c.tower, c.dropout, out_dim=t.output_dim) for t in tasks)
+        self.towers = Towers(d, c.tower, c.dropout, [t.output_dim for t in tasks])
 
     def forward(self, x_cat, x_num, pref=None) -> ModelOutput:
         if self.input.fused and self.levels[0].experts.layers:
@@ -116,5 +112,5 @@ class PLE(MultiTaskModel):
             task_in, shared, features, levels = x, x, [x], self.levels
         for level in levels:
             task_in, shared = level(task_in, shared)
-        outs = [self._squeeze(tw(task_in[k]), t) for k, (tw, t) in enumerate(zip(self.towers, self.tasks))]
+        outs = [self._squeeze(o, t) for o, t in zip(self.towers(task_in), self.tasks)]
         return ModelOutput(outs, features)

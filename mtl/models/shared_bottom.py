@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from torch import nn
-
 from . import register
 from .base import ModelOutput, MultiTaskModel
-from .layers import InputLayer, mlp, mlp_out_dim
+from .layers import InputLayer, Towers, mlp, mlp_out_dim
 
 
 @register
@@ -20,7 +18,7 @@ class SharedBottom(MultiTaskModel):
         self.input = InputLayer.from_config(cardinalities, num_dim, c, self.cond_dim)
         self.bottom = mlp(self.input.out_dim, c.hidden, c.dropout)
         d = mlp_out_dim(self.input.out_dim, c.hidden)
-        self.towers = nn.ModuleList(mlp(d, c.tower, c.dropout, out_dim=t.output_dim) for t in tasks)
+        self.towers = Towers(d, c.tower, c.dropout, [t.output_dim for t in tasks])
 
     def forward(self, x_cat, x_num, pref=None) -> ModelOutput:
         if self.bottom and self.input.fused:  # the bottom's first layer through the fused columns
@@ -28,5 +26,5 @@ class SharedBottom(MultiTaskModel):
             h = self.bottom[1:](self.input.first_layer(x_cat, x_num, first.weight.T, first.bias)[0])
         else:
             h = self.bottom(self.input(x_cat, x_num, self._pref(pref, len(x_cat))))
-        return ModelOutput([self._squeeze(tw(h), t) for tw, t in zip(self.towers, self.tasks)], [h])
+        return ModelOutput([self._squeeze(o, t) for o, t in zip(self.towers(h), self.tasks)], [h])
 
