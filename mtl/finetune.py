@@ -299,6 +299,8 @@ def _build(mode: str, trained, spec: TaskSpec, train_part, seed: int) -> tuple[n
         model = _ScratchModel(net, spec)
         return model, [{"params": list(model.parameters())}]
     base = copy.deepcopy(trained.model).cpu()
+    if hasattr(base, "input"):
+        base.input.unfuse()  # per-row features for the new tower (see InputLayer.unfuse)
     with torch.no_grad():
         base.eval()
         dim = _shared(base, train_part[0][:2], train_part[1][:2]).shape[1]

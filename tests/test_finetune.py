@@ -132,3 +132,28 @@ def test_cli_bad_model_is_one_error_line(model_dir, tmp_path):
     _, feed = model_dir
     code, _, err = run_cli(["finetune", "--model", tmp_path / "none", "--data", feed, "--task", "long_view"])
     assert code == 2 and err.startswith("error: ") and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("arch", ["mmoe", "ple"])
+def test_a_fused_expert_model_transfers_row_by_row(arch):
+    """Fused MMoE/PLE expose the fused columns' spread matrix (one row per value) as a
+    feature; the new tower must read each row's representation, not that matrix."""
+    from _fixtures import tiny_config
+
+    from mtl.models import ModelConfig
+    from mtl.train import Trainer
+
+    cfg = tiny_config(epochs=1, arch=arch, model=ModelConfig(emb_dim=8, hidden=(8,), tower=(4,), n_experts=2))
+    trainer = Trainer(prepare(feed_data(), ["click", "like"], cfg.split, seed=0), cfg)
+    *_, done = trainer.run()
+    trained = done.result.trained
+    assert trained.model.input.fused, "the feed should have columns the input layer fuses"
+    res = finetune(trained, feed_data(), "long_view", fractions=(1.0,), epochs=1, seed=0)
+    model = res.models[(1.0, "frozen")].eval()
+    x_cat, x_num = trained.encoder.transform(feed_data().frame.head(7))
+    x_cat, x_num = torch.from_numpy(x_cat), torch.from_numpy(x_num)
+    with torch.no_grad():
+        batch = model(x_cat, x_num)
+        alone = torch.stack([model(x_cat[i:i + 1], x_num[i:i + 1])[0] for i in range(7)])
+    torch.testing.assert_close(batch, alone)
+    assert trained.model.input.fused  # the trained model itself is left fused

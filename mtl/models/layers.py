@@ -109,6 +109,15 @@ class InputLayer(nn.Module):
             nn.init.zeros_(self.film[-1].bias)
         self._plan_fusion(cardinalities, col_dims, groups)
 
+    def unfuse(self) -> None:
+        """Compute every column through the plain path from now on (the same function).
+
+        A fused model's ``features`` include the :meth:`spread` matrix, one row per
+        column value rather than per input row: right for gradient methods (it is the
+        cut of the graph), wrong for a reader that wants each row's representation,
+        such as a new task's tower (:mod:`mtl.finetune`)."""
+        self.fused = False
+
     def _plan_fusion(self, cardinalities: Sequence[int], col_dims: list[int], groups) -> None:
         """Where each column sits in the output, and which columns :meth:`first_layer`
         fuses: those with at most :data:`FUSE_VALUES_PER_DIM` values per dimension,
