@@ -15,8 +15,10 @@ of train) and scored on the same held-out test rows.
 
 Variants (``--variants``) are model options compared on the same splits and seeds:
 ``none`` (the plain input layer), ``fm``, ``dcn`` (``ModelConfig.interaction``),
-``periodic`` (``ModelConfig.num_embedding``), and ``+``-joined combinations
-(``fm+periodic``). Each cell is the mean ± standard deviation over ``--seeds`` seeds
+``periodic`` (``ModelConfig.num_embedding``), training and size settings as
+``key=value`` (``lr``, ``wd``, ``batch``, ``patience``, ``epochs``, ``evals``, ``emb``, ``dropout``,
+``cross``, ``hidden``, ``tower``; sizes ``x``-joined), and ``+``-joined combinations
+(``dcn+periodic+lr=1e-3+hidden=256x128``). Each cell is the mean ± standard deviation over ``--seeds`` seeds
 (each seed re-draws the split where it is random, the initialization and the order).
 
 Run: ``.venv/bin/python benchmarks/quality.py [--datasets simulated,kuairand,census]
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from dataclasses import replace
 
@@ -77,17 +80,36 @@ def run_peer(prepared, seed: int) -> tuple[dict[str, float], float]:
     return scores, time.perf_counter() - start
 
 
-def variant_config(variant: str) -> ModelConfig:
-    """``"fm+periodic"`` -> ``ModelConfig(interaction="fm", num_embedding="periodic")``."""
-    fields = {}
+#: ``key=value`` variant parts: the short key -> (``ModelConfig`` or ``TrainConfig``
+#: field, parser). Sizes are ``x``-joined: ``hidden=256x128``.
+SETTINGS = {
+    "lr": ("train", "lr", float), "wd": ("train", "weight_decay", float),
+    "batch": ("train", "batch_size", int), "patience": ("train", "patience", int),
+    "epochs": ("train", "epochs", int), "evals": ("train", "evals_per_epoch", int),
+    "emb": ("model", "emb_dim", int), "dropout": ("model", "dropout", float),
+    "cross": ("model", "cross_layers", int),
+    "hidden": ("model", "hidden", lambda v: tuple(int(s) for s in v.split("x"))),
+    "tower": ("model", "tower", lambda v: tuple(int(s) for s in v.split("x"))),
+}
+
+
+def variant_config(variant: str) -> tuple[ModelConfig, dict]:
+    """``"dcn+periodic+lr=1e-3"`` -> ``(ModelConfig(interaction="dcn", num_embedding="periodic"),
+    {"lr": 0.001})``: the model and the ``TrainConfig`` fields the variant changes."""
+    fields, train = {"interaction": "none", "num_embedding": "none"}, {}
     for part in variant.split("+"):
-        if part in NUM_EMBEDDINGS and part != "none":
+        key, _, value = part.partition("=")
+        if value and key in SETTINGS:
+            where, name, parse = SETTINGS[key]
+            (fields if where == "model" else train)[name] = parse(value)
+        elif part in NUM_EMBEDDINGS and part != "none":
             fields["num_embedding"] = part
         elif part in INTERACTIONS:
             fields["interaction"] = part
         else:
-            raise SystemExit(f"error: unknown variant part '{part}'; use {', '.join({*INTERACTIONS, *NUM_EMBEDDINGS})}")
-    return replace(ModelConfig(), **{"interaction": "none", "num_embedding": "none", **fields})
+            raise SystemExit(f"error: unknown variant part '{part}'; use {', '.join({*INTERACTIONS, *NUM_EMBEDDINGS})}"
+                             f" or key=value with key one of {', '.join(SETTINGS)}")
+    return replace(ModelConfig(), **fields), train
 
 
 def mean_spread(values) -> str:
@@ -138,20 +160,22 @@ def main() -> None:
                   flush=True)
             save(args.json, out)
             for arch in filter(None, args.archs.split(",")):
-                for variant, model in variants.items():
-                    cfg = TrainConfig(tasks=names, arch=arch, epochs=args.epochs, seed=seed, split=split,
-                                      device="cpu", model=model)
+                for variant, (model, train) in variants.items():
+                    cfg = TrainConfig(tasks=names, arch=arch, seed=seed, split=split, device="cpu", model=model,
+                                      **{"epochs": args.epochs, **train})
                     result = Trainer(prepared, cfg).fit()
                     label = f"{arch} [{variant}]"
                     aucs = {n: result.test[n]["auc"] for n in names}
                     out.append({**record, "model": label, "arch": arch, "variant": variant, "auc": aucs,
-                                "seconds": result.train_seconds, "epochs": result.epochs_run, "best_epoch": result.best_epoch})
+                                "seconds": result.train_seconds, "epochs": result.epochs_run, "best_epoch": result.best_epoch,
+                                "load": os.getloadavg()[0]})
                     for n, v in aucs.items():
                         rows.setdefault(label, {}).setdefault(n, []).append(v)
                     seconds.setdefault(label, []).append(result.train_seconds)
                     save(args.json, out)
                     print(f"  seed {seed} {label:<32}" + "".join(f"{aucs[n]:>10.4f}" for n in names)
-                          + f"{result.train_seconds:>8.1f}s", flush=True)
+                          + f"{result.train_seconds:>8.1f}s  best epoch {result.best_epoch} of {result.epochs_run}",
+                          flush=True)
         peer_rows = rows["HistGradientBoosting (peer)"]
         bayes_rows = rows.get("Bayes-optimal (true probabilities)", {})
         print(f"\n{'model':<36}" + "".join(f"{n:>34}" for n in names) + f"{'seconds':>10}")

@@ -134,3 +134,15 @@ def test_the_readme_table_is_written_between_its_markers_only(tmp_path):
     readme.write_text("no markers\n")
     with pytest.raises(SystemExit, match="markers"):
         pt.write_readme(str(readme), "x")
+
+
+def test_quality_variants_set_model_blocks_and_training_options():
+    import quality
+
+    model, train = quality.variant_config("dcn+periodic+lr=1e-3+wd=1e-5+hidden=256x128+evals=4")
+    assert (model.interaction, model.num_embedding, model.hidden) == ("dcn", "periodic", (256, 128))
+    assert train == {"lr": 1e-3, "weight_decay": 1e-5, "evals_per_epoch": 4}
+    plain, none = quality.variant_config("none")
+    assert (plain.interaction, plain.num_embedding, none) == ("none", "none", {})
+    with pytest.raises(SystemExit, match="unknown variant part 'colour=red'"):
+        quality.variant_config("dcn+colour=red")
