@@ -359,8 +359,8 @@ def cmd_sweep(args) -> int:
     flat = result.flatness() if result.points else result.flatness("conditioned")
     if flat:
         print(flat)
-    if args.json:
-        _write_json(args.json, result.to_json())
+    if args.json:  # with the base configuration, as a kept sweep has it: which network, which inputs
+        _write_json(args.json, {**result.to_json(), "config": base.to_dict()})
     _keep(args, result, prepared, config=base)
     return 0
 
@@ -379,6 +379,7 @@ def _metric_choice(text: str) -> dict[str, str]:
 def cmd_compare(args) -> int:
     from .compare import check_methods, compare
     from .data import prepare
+    from .report import network_label
     from .setup import MANY_MODELS_EPOCHS
 
     data, sample = _load_data(args)
@@ -400,7 +401,7 @@ def cmd_compare(args) -> int:
             print(f"[{i + 1}/{n}] {message}", file=sys.stderr)
 
     result = compare(prepared, base, methods, args.seeds, metrics=metrics, progress=progress, backend=backend)
-    print(f"{data.name}: {base.arch}, {len(result.seeds)} seed(s) ({', '.join(map(str, result.seeds))}), "
+    print(f"{data.name}: {network_label(base)}, {len(result.seeds)} seed(s) ({', '.join(map(str, result.seeds))}), "
           f"test metrics as mean ± std; Δm = mean relative gain over the single-task baseline, in %")
     print_comparison_table(result)
     if args.json:
