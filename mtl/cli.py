@@ -517,6 +517,8 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--num-embedding", choices=list(available_num_embeddings()),
                        help="periodic: each numeric column as a learned vector of sines and cosines "
                             f"(default: {ModelConfig.num_embedding})")
+        q.add_argument("--cross-layers", type=int,
+                       help=f"layers of the dcn interaction (default: {ModelConfig.cross_layers})")
         q.add_argument("--history-features", dest="history", action="store_true", default=None,
                        help=f"add {HISTORY_DESCRIPTION[0].lower()}{HISTORY_DESCRIPTION[1:]}")
 
@@ -566,7 +568,6 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--levels", type=int, help=f"PLE extraction levels (default: {m.n_levels})")
     t.add_argument("--dropout", type=float, help=f"dropout rate in [0, 1) (default: {m.dropout:g})")
     feature_args(t)
-    t.add_argument("--cross-layers", type=int, help=f"layers of the dcn interaction (default: {m.cross_layers})")
     t.add_argument("--seed", type=int, help=f"seeds the split, the initialization and the shuffling (default: {d.seed})")
     t.add_argument("--device", choices=list(DEVICES), help=f"default: {d.device}")
     t.add_argument("--precision", choices=list(PRECISIONS),

@@ -44,7 +44,7 @@ def feed_csv(tmp_path_factory):
 
 
 #: Each command a different network (with dcn, periodic embeddings train 3x slower).
-NETWORKS = {"compare": ["--interaction", "dcn", "--history-features"],
+NETWORKS = {"compare": ["--interaction", "dcn", "--cross-layers", 1, "--history-features"],
             "sweep": ["--num-embedding", "periodic", "--history-features"]}
 COMMON = ["--tasks", "click,like", "--epochs", 1, "--batch-size", 256, "--device", "cpu", "--quiet"]
 
@@ -57,10 +57,19 @@ def test_cli_compare_and_sweep_train_on_the_chosen_network(feed_csv, tmp_path):
     code, _, err = run_cli(["sweep", "--data", feed_csv, *COMMON, "--points", 2, *NETWORKS["sweep"],
                             "--json", tmp_path / "sweep.json"])
     assert code == 0, err
-    want = {"compare": ("dcn", "none", True), "sweep": ("none", "periodic", True)}
+    want = {"compare": ("dcn", 1, "none", True), "sweep": ("none", 2, "periodic", True)}
     for command, network in want.items():
         config = json.loads((tmp_path / f"{command}.json").read_text())["config"]
-        assert (config["model"]["interaction"], config["model"]["num_embedding"], config["history"]) == network
+        model = config["model"]
+        assert (model["interaction"], model["cross_layers"], model["num_embedding"], config["history"]) == network
+
+
+@pytest.mark.parametrize("command,extra", [("compare", ["--methods", "static"]), ("sweep", ["--points", 2])])
+def test_cli_bad_network_flags_are_one_error_line(feed_csv, command, extra):
+    code, out, err = run_cli([command, "--data", feed_csv, *COMMON, *extra, "--interaction", "dcn",
+                              "--cross-layers", 0])
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 2 and len(lines) == 1 and "number of cross layers" in lines[0] and "Traceback" not in err, err
 
 
 def test_cli_history_features_need_ids_and_a_topic_column(tmp_path):
