@@ -61,6 +61,9 @@ class CompareSettings(Settings):
     seeds: int | None = None
     epochs: int | None = None
     arch: str | None = None
+    interaction: str | None = None
+    num_emb: str | None = None
+    history: bool | None = None
     preference: dict[str, float] = field(default_factory=dict)
     metrics: dict[str, str] = field(default_factory=dict)
 
@@ -92,6 +95,9 @@ class SweepSettings(Settings):
     points: int | None = None
     epochs: int | None = None
     arch: str | None = None
+    interaction: str | None = None
+    num_emb: str | None = None
+    history: bool | None = None
     cond: bool | None = None
 
 
