@@ -15,14 +15,20 @@ are not given, on the training rows:
 * ``known users``: every user's taste and biases given; each video's traits fitted;
 * ``nothing known``: both sides fitted together (a correctly specified matrix
   factorization with the true priors), from the three labels, then also from the
-  watch time and rating of the clicked rows.
+  watch time and rating of the clicked rows;
+* ``nothing known (..., exposure)``: the same, with the exposure log's likelihood
+  added: each training impression is the feed's pick, a softmax of the standardized
+  taste match against ``sim._N_CANDIDATES - 1`` uniform rivals at the feed's
+  temperature, mixed with its uniform exploration share (the simulator's exact
+  exposure story). This bounds what *any* reading of which videos each user was shown
+  can add to the labels.
 
 The hidden world is rebuilt from the sample's seed and sizes with the simulator's own
 random streams, and checked against the file's ``true_*`` columns (to their 4 decimals)
 before anything is measured.
 
-These learners read the labels only, not *which* videos each user was shown. The
-personalized feed picks them by taste, so the exposure log is evidence too: the peer
+The first four learners read the labels only, not *which* videos each user was shown.
+The personalized feed picks them by taste, so the exposure log is evidence too: the peer
 and our networks then run on the same splits with and without the user-history features
 of :mod:`mtl.data.history` (``prepare(history=True)``), which read it, so every row reads
 against the same Bayes and peer numbers. The summary gives each model's share of the
@@ -30,8 +36,10 @@ peer-to-Bayes gap closed. Results (3 seeds) are in the README, "Interaction bloc
 numeric embeddings".
 
 Run: ``.venv/bin/python benchmarks/simulated_ceiling.py [--seeds 3] [--no-ceilings]
-[--features plain,history] [--networks none,periodic] [--no-peer] [--json out.json]``
-(about 1 minute per seed for the ceilings and 3 for the models on an idle 2-core machine)
+[--ceilings TEXT] [--features plain,history] [--networks none,periodic] [--no-peer]
+[--json out.json]`` (``--ceilings exposure`` runs only the learners whose label holds
+the text; about 1 minute per seed for the label-only ceilings, 2 to 4 for each exposure
+ceiling and 3 for the models on a 2-core machine)
 """
 
 from __future__ import annotations
@@ -173,6 +181,13 @@ def fit_structure(model: Structure, rows: dict[str, torch.Tensor], use: frozense
     cuts = torch.as_tensor(np.r_[-np.inf, sim._RATING_CUTS, np.inf], dtype=torch.float64)
     rating_sd = _rating_sd(SAMPLE_CONFIG)
     normal = torch.distributions.Normal(0.0, 1.0)
+    if "exposure" in use:
+        # The feed's pick: the shown video against sim._N_CANDIDATES - 1 uniform rivals (one draw of the
+        # candidate set, fixed for the fit), a softmax of the standardized match at the feed's
+        # temperature, mixed with the uniform exploration share.
+        g = torch.Generator().manual_seed(0)
+        rivals = torch.randint(0, len(w["cat"]), (len(users), sim._N_CANDIDATES - 1), generator=g)
+        cand = torch.cat([items[:, None], rivals], 1)
     opt = torch.optim.LBFGS(model.parameters(), lr=1.0, max_iter=steps, history_size=20,
                             tolerance_grad=1e-7, tolerance_change=1e-12, line_search_fn="strong_wolfe")
 
@@ -193,6 +208,11 @@ def fit_structure(model: Structure, rows: dict[str, torch.Tensor], use: frozense
             hi = normal.cdf((cuts[rating] - latent) / rating_sd)
             lo = normal.cdf((cuts[rating - 1] - latent) / rating_sd)
             loss = loss - ll.sum() - torch.log((hi - lo).clamp_min(1e-12)).sum()
+        if "exposure" in use:
+            score = (torch.bmm(model.item_vec[cand], model.user_vec[users][:, :, None]).squeeze(2) - w["m_mean"]) \
+                / (w["m_std"] * sim._PERSONALIZED_TEMPERATURE)
+            pick = torch.softmax(score, 1)[:, 0] * sim._N_CANDIDATES
+            loss = loss - torch.log((1 - sim._EXPLORATION) * pick + sim._EXPLORATION).sum()
         loss.backward()
         return loss
 
@@ -228,10 +248,12 @@ LEARNERS = (
     ("known users, items fitted (labels)", False, True, frozenset()),
     ("nothing known (labels)", True, True, frozenset()),
     ("nothing known (labels, watch time, rating)", True, True, frozenset({"watch"})),
+    ("nothing known (labels, exposure)", True, True, frozenset({"exposure"})),
+    ("nothing known (labels, watch time, rating, exposure)", True, True, frozenset({"watch", "exposure"})),
 )
 
 
-def ceilings(world: dict, frame, train: np.ndarray, test: np.ndarray):
+def ceilings(world: dict, frame, train: np.ndarray, test: np.ndarray, only: str | None = None):
     """(label, test AUC per task, seconds) of each oracle-structure learner."""
     def column(c: str, rows: np.ndarray) -> torch.Tensor:
         kind = torch.long if c.endswith("_id") else torch.float64
@@ -241,6 +263,8 @@ def ceilings(world: dict, frame, train: np.ndarray, test: np.ndarray):
     te_u, te_i = column("user_id", test), column("item_id", test)
     labels = {task: frame[task].to_numpy()[test] for task in TASKS}
     for label, fit_users, fit_items, use in LEARNERS:
+        if only and only not in label:
+            continue
         start = time.perf_counter()
         model = fit_structure(Structure(world, fit_users, fit_items, SAMPLE_CONFIG), train_rows, use)
         scores = structure_scores(model, te_u, te_i)
@@ -286,6 +310,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--no-ceilings", action="store_true", help="skip the oracle-structure learners")
+    ap.add_argument("--ceilings", help="only the oracle-structure learners whose label contains this text")
     ap.add_argument("--features", default="plain,history", help="feature sets for the peer and networks: plain, history")
     ap.add_argument("--networks", default="none", help="quality.py variants of a shared-bottom network ('' for none)")
     ap.add_argument("--no-peer", action="store_true")
@@ -320,7 +345,7 @@ def main() -> None:
         record(seed, "Bayes-optimal (true probabilities)",
                {n: auc(test_frame[n].to_numpy(), test_frame[f"true_{n}"].to_numpy()) for n in TASKS})
         if not args.no_ceilings:
-            for label, aucs, seconds in ceilings(world, frame, train, test):
+            for label, aucs, seconds in ceilings(world, frame, train, test, args.ceilings):
                 record(seed, label, aucs, seconds)
         networks = [v for v in args.networks.split(",") if v]
         for label, (aucs, seconds) in learned_models(data, seed, [f for f in args.features.split(",") if f], networks,
