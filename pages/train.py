@@ -155,6 +155,10 @@ with advanced("train"), st.expander("Hyperparameters and device"):
                               help="MMoE: shared experts. PLE: half of them are shared experts per level")
     seed = h8.number_input("Seed", 0, 2**31 - 1, key=key("seed", defaults.seed),
                            help="Same seed, same split and same model (on CPU)")
+    proj = st.number_input(
+        "Input projection (MMoE, PLE)", 0, 1024, key=key("proj", defaults.model.input_proj),
+        help="The experts and gates read one shared linear projection of the input this wide (0: the input "
+             "itself). A wide input is then multiplied once per row, not once per expert: faster epochs")
     num_embeddings = available_num_embeddings()
     num_emb = st.selectbox("Numeric features", list(num_embeddings), key=key("num_emb", defaults.model.num_embedding),
                            format_func=lambda n: f"{n}: {num_embeddings[n]}")
@@ -191,7 +195,7 @@ if split_problem and presenting():  # its control is hidden: the reason Train is
 # The address mirrors the setup: copying it reproduces this page in a fresh browser.
 mirror_train(S(tasks=list(tasks), preference=preference, arch=arch, weighting=weighting, epochs=int(epochs),
                batch=int(batch_size), lr=float(lr), patience=int(patience), emb=int(emb_dim), hidden=hidden,
-               experts=int(experts), interaction=interaction, num_emb=num_emb, history=bool(history) or None, seed=int(seed), split=split, cutoffs=cutoffs if split == "time" else None,
+               experts=int(experts), proj=int(proj), interaction=interaction, num_emb=num_emb, history=bool(history) or None, seed=int(seed), split=split, cutoffs=cutoffs if split == "time" else None,
                split_column=split_column, device=device), ds)
 if ds.sample is None:
     st.caption("The address keeps these settings, not the uploaded data: a link opens them on the bundled sample.")
