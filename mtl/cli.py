@@ -359,8 +359,8 @@ def cmd_sweep(args) -> int:
     flat = result.flatness() if result.points else result.flatness("conditioned")
     if flat:
         print(flat)
-    if args.json:
-        _write_json(args.json, result.to_json())
+    if args.json:  # with the base configuration, as a kept sweep has it: which network, which inputs
+        _write_json(args.json, {**result.to_json(), "config": base.to_dict()})
     _keep(args, result, prepared, config=base)
     return 0
 
@@ -379,6 +379,7 @@ def _metric_choice(text: str) -> dict[str, str]:
 def cmd_compare(args) -> int:
     from .compare import check_methods, compare
     from .data import prepare
+    from .report import network_label
     from .setup import MANY_MODELS_EPOCHS
 
     data, sample = _load_data(args)
@@ -400,7 +401,7 @@ def cmd_compare(args) -> int:
             print(f"[{i + 1}/{n}] {message}", file=sys.stderr)
 
     result = compare(prepared, base, methods, args.seeds, metrics=metrics, progress=progress, backend=backend)
-    print(f"{data.name}: {base.arch}, {len(result.seeds)} seed(s) ({', '.join(map(str, result.seeds))}), "
+    print(f"{data.name}: {network_label(base)}, {len(result.seeds)} seed(s) ({', '.join(map(str, result.seeds))}), "
           f"test metrics as mean ± std; Δm = mean relative gain over the single-task baseline, in %")
     print_comparison_table(result)
     if args.json:
@@ -516,6 +517,8 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--num-embedding", choices=list(available_num_embeddings()),
                        help="periodic: each numeric column as a learned vector of sines and cosines "
                             f"(default: {ModelConfig.num_embedding})")
+        q.add_argument("--cross-layers", type=int,
+                       help=f"layers of the dcn interaction (default: {ModelConfig.cross_layers})")
         q.add_argument("--history-features", dest="history", action="store_true", default=None,
                        help=f"add {HISTORY_DESCRIPTION[0].lower()}{HISTORY_DESCRIPTION[1:]}")
 
@@ -568,7 +571,6 @@ def build_parser() -> argparse.ArgumentParser:
                         f"0 = the input itself (faster on wide inputs; see README; default: {m.input_proj})")
     t.add_argument("--dropout", type=float, help=f"dropout rate in [0, 1) (default: {m.dropout:g})")
     feature_args(t)
-    t.add_argument("--cross-layers", type=int, help=f"layers of the dcn interaction (default: {m.cross_layers})")
     t.add_argument("--seed", type=int, help=f"seeds the split, the initialization and the shuffling (default: {d.seed})")
     t.add_argument("--device", choices=list(DEVICES), help=f"default: {d.device}")
     t.add_argument("--precision", choices=list(PRECISIONS),

@@ -41,7 +41,7 @@ from .backends.local import LocalBackend
 from .data.dataset import PreparedData
 from .errors import ConfigError
 from .metrics import METRICS_BY_KIND, higher_is_better, relative_gain
-from .setup import baseline_config
+from .setup import baseline_config, check_prepared_history
 from .tasks import TaskSpec
 from .train import TrainConfig
 from .weighting import check_available, get_weighting_class
@@ -202,6 +202,7 @@ def compare(
     tasks = list(prepared.tasks)
     if list(base.tasks) != prepared.task_names:
         raise ConfigError(f"The configuration's tasks {list(base.tasks)} differ from the data's {prepared.task_names}")
+    check_prepared_history(prepared, base)
     methods = list(methods)
     seed_list = _seeds(seeds, base.seed)
     chosen = _metrics(tasks, metrics)

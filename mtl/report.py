@@ -131,6 +131,17 @@ def config_differences(a: TrainConfig, b: TrainConfig) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["setting", "A", "B"])
 
 
+def network_label(config: TrainConfig) -> str:
+    """The architecture and the input blocks it was given beyond the plain network, in
+    words: ``mmoe with dcn interactions, periodic numeric embeddings, user-history
+    features`` (just ``mmoe`` without them), for headers of results trained many times."""
+    extras = [f"{config.model.interaction} interactions" if config.model.interaction != "none" else "",
+              f"{config.model.num_embedding} numeric embeddings" if config.model.num_embedding != "none" else "",
+              "user-history features" if config.history else ""]
+    extras = [e for e in extras if e]
+    return config.arch + (f" with {', '.join(extras)}" if extras else "")
+
+
 def run_summary(result: TrainResult) -> dict[str, object]:
     """One row for a run-history table: setup, cost, and each task's primary test metric."""
     cfg = result.config

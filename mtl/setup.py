@@ -19,7 +19,7 @@ from dataclasses import fields, replace
 
 import pandas as pd
 
-from .data import InteractionData, RoleOverrides, Schema, SplitSpec
+from .data import InteractionData, PreparedData, RoleOverrides, Schema, SplitSpec
 from .data.samples import Sample
 from .data.schema import MAX_CLASSES
 from .data.split import parse_cutoffs, resolve_cutoffs
@@ -128,6 +128,17 @@ def baseline_config(config: TrainConfig) -> TrainConfig:
     (data, split, seed, epochs, sizes) as ``config``."""
     return replace(config, arch="single", weighting="static", preference=None, evals_per_epoch=1,
                    model=replace(config.model, conditioned=False))
+
+
+def check_prepared_history(prepared: PreparedData, config: TrainConfig) -> None:
+    """Raise :class:`ConfigError` unless ``prepared`` has the user-history features
+    exactly when ``config.history`` asks for them. A trainer reads whatever columns the
+    data was prepared with, so a mismatch would record one network and train another;
+    runs that share one prepared data set (comparisons, sweeps) check it up front."""
+    if config.history != (prepared.encoder.history is not None):
+        raise ConfigError(f"The configuration says history={config.history} but the data was prepared "
+                          f"{'without' if config.history else 'with'} user-history features: prepare it with "
+                          f"history={config.history}")
 
 
 def parse_weights(text: str) -> list[float] | dict[str, float]:

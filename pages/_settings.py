@@ -63,6 +63,9 @@ class CompareSettings(Settings):
     seeds: int | None = None
     epochs: int | None = None
     arch: str | None = None
+    interaction: str | None = None
+    num_emb: str | None = None
+    history: bool | None = None
     preference: dict[str, float] = field(default_factory=dict)
     metrics: dict[str, str] = field(default_factory=dict)
 
@@ -94,6 +97,9 @@ class SweepSettings(Settings):
     points: int | None = None
     epochs: int | None = None
     arch: str | None = None
+    interaction: str | None = None
+    num_emb: str | None = None
+    history: bool | None = None
     cond: bool | None = None
 
 

@@ -279,8 +279,13 @@ def _train_checks(ds: Dataset) -> dict[str, Check]:
             "emb": within(1, 512), "hidden": sizes, "experts": within(1, 64), "proj": within(0, 1024),
             "seed": within(0, 2**31 - 1),
             "split": one_of(SPLITS), "cutoffs": _any_text, "split_column": one_of(time_columns(ds)),
-            "device": one_of(available_devices()), "interaction": one_of(available_interactions()),
-            "num_emb": one_of(available_num_embeddings()), "history": flag}
+            "device": one_of(available_devices()), **_network_checks()}
+
+
+def _network_checks() -> dict[str, Check]:
+    """The network's input options, the same on every page that trains."""
+    return {"interaction": one_of(available_interactions()), "num_emb": one_of(available_num_embeddings()),
+            "history": flag}
 
 
 def _metric_check(ds: Dataset) -> Check:
@@ -304,7 +309,7 @@ def _compare_checks(ds: Dataset) -> dict[str, Check]:
     return {"tasks": some_of(labels, where), "methods": some_of(available_weightings(), "the weighting methods"),
             "seeds": within(1, 10), "epochs": within(1, 50),
             "arch": one_of(a for a in available_models() if get_model_class(a).shares_parameters),
-            "preference": task_weights(labels, 0, 5, where), "metrics": _metric_check(ds)}
+            "preference": task_weights(labels, 0, 5, where), "metrics": _metric_check(ds), **_network_checks()}
 
 
 #: The Trade-offs page's tabs, in order; the address names the open one by its title.
@@ -317,7 +322,7 @@ def _tradeoff_checks(ds: Dataset) -> dict[str, Check]:
     return {"tab": one_of(TABS), "axis": one_of(COMPUTE_AXES),
             "tasks": some_of(sweepable, f"the label columns of {ds.name} a sweep can trade off"),
             "points": within(3, 21), "epochs": within(1, 50), "arch": one_of(a for a in available_models() if a != "single"),
-            "cond": flag, "k": within(1, 100)}
+            "cond": flag, "k": within(1, 100), **_network_checks()}
 
 
 TRAIN = Link("train", "Train", (TrainSettings,), _train_checks)

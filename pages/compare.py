@@ -13,9 +13,10 @@ from mtl.data import prepare
 from mtl.errors import MTLError
 from mtl.jobs import BackgroundJob
 from mtl.metrics import METRICS_BY_KIND
-from mtl.models import available_models, get_model_class
+from mtl.models import ModelConfig, available_models, get_model_class
 from mtl.plots import compare as cplots
 from mtl.setup import APP_EPOCHS
+from mtl.train import TrainConfig
 from mtl.train.cost import method_costs
 from mtl.weighting import available_weightings, get_weighting_class, weighting_status
 from pages import _jobs as jobs
@@ -23,6 +24,7 @@ from pages._backend import BackendChoice, backend_choice
 from pages._common import default_config, default_tasks, make_config
 from pages._datasets import active_dataset
 from pages._downloads import download_buttons, new_uid
+from pages._features import history_box, interaction_select, numeric_select
 from pages._nav import DATA, TRAIN
 from pages._present import advanced, details
 from pages._settings import CompareSettings as S
@@ -98,6 +100,14 @@ with advanced("cmp-run"):
     sharing = [a for a in available_models() if get_model_class(a).shares_parameters]
     arch = c3.selectbox("Architecture", sharing, key=key("arch", "shared_bottom"),
                         help="Weighting methods balance what tasks share, so only sharing architectures are offered")
+    # Every method and the baseline get the same network inputs, so a comparison on a DCN, periodic or history
+    # network compares the methods where that network is used.
+    n1, n2 = st.columns(2)
+    with n1:
+        interaction = interaction_select(key("interaction", ModelConfig.interaction))
+    with n2:
+        num_emb = numeric_select(key("num_emb", ModelConfig.num_embedding))
+        history = history_box(key("history", TrainConfig.history))
 
 where = backend_choice("cmp")
 
@@ -122,7 +132,8 @@ with advanced("cmp-metrics"), st.expander("Metric compared per task, and the oth
 
 # The address mirrors the setup: copying it reproduces this page in a fresh browser.
 COMPARE.mirror(S(tasks=list(tasks), methods=list(methods), seeds=int(seeds), epochs=int(epochs), arch=arch,
-                 preference=preference, metrics=metrics), ds=ds)
+                 interaction=interaction, num_emb=num_emb, history=history or None, preference=preference,
+                 metrics=metrics), ds=ds)
 say_upload_stays(ds)
 
 problems = []
@@ -152,7 +163,7 @@ def start(config, chosen: list[str], n_seeds: int, compared: dict[str, str], bac
             report_progress(0, 1, "connecting")
         runner = backend.make()
         report_progress(0, 1, "starting")
-        prepared = prepare(data, list(config.tasks), config.split, seed=config.seed)
+        prepared = prepare(data, list(config.tasks), config.split, seed=config.seed, history=config.history)
         return compare(prepared, config, chosen, n_seeds, metrics=compared, progress=report_progress,
                        should_stop=should_stop, backend=runner)
 
@@ -163,7 +174,8 @@ def start(config, chosen: list[str], n_seeds: int, compared: dict[str, str], bac
 if st.button("Run the comparison", type="primary", icon=":material/play_arrow:", key="cmp.start",
              disabled=busy or bool(problems)):
     try:
-        config = make_config(ds, tasks, preference, arch=arch, epochs=int(epochs))
+        config = make_config(ds, tasks, preference, arch=arch, epochs=int(epochs), interaction=interaction,
+                             num_embedding=num_emb, history=history)
         check_methods(config, methods)  # a method that cannot run fails here, before anything is trained
         start(config, list(methods), int(seeds), dict(metrics), where)
     except MTLError as err:
@@ -199,7 +211,7 @@ def show(entry: jobs.SessionJob) -> None:
     st.subheader("Results")
     complete = result.complete_seeds()
     st.markdown(
-        f"**{entry.meta['arch']}** on **{data_name(entry)}**, tasks {', '.join(t.name for t in result.tasks)}; "
+        f"**{report.network_label(result.config)}** on **{data_name(entry)}**, tasks {', '.join(t.name for t in result.tasks)}; "
         f"{len(result.runs)} models, {len(complete)} seed{'s' if len(complete) != 1 else ''} complete, "
         f"{report.plural(entry.meta['epochs'], 'epoch')} each"
         + (f", trained on {entry.meta['backend']}" if entry.meta.get("backend", "this server") != "this server" else "")
@@ -236,7 +248,7 @@ def show(entry: jobs.SessionJob) -> None:
     if best is not None and entry.ds is not None and entry.ds.token == ds.token:
         title = get_weighting_class(best).display_name()
         if st.button(f"Train with {title} on the Train page", icon=":material/model_training:", key="cmp.use",
-                     help="Opens the Train page set up like this comparison (tasks, weights, architecture, epochs) "
+                     help="Opens the Train page set up like this comparison (tasks, weights, network, epochs) "
                           "with the method of the best Δm, to look at its diagnostics and predictions"):
             use_on_train_page(result, best)
     with st.expander("Every model trained"):
@@ -256,7 +268,8 @@ def use_on_train_page(result, method: str) -> None:
     """Hand this comparison's setup and ``method`` to the Train page, and go there."""
     cfg = result.config
     TrainSettings(tasks=list(cfg.tasks), preference=dict(cfg.preference or {}), arch=cfg.arch,
-                  weighting=method, epochs=cfg.epochs).apply(ds.short)
+                  weighting=method, epochs=cfg.epochs, interaction=cfg.model.interaction,
+                  num_emb=cfg.model.num_embedding, history=cfg.history).apply(ds.short)
     st.switch_page(TRAIN)
 
 

@@ -13,9 +13,9 @@ import streamlit as st
 from mtl.data import prepare
 from mtl.errors import MTLError
 from mtl.jobs import BackgroundJob
-from mtl.models import available_models
+from mtl.models import ModelConfig, available_models
 from mtl.plots import tradeoff as tplots
-from mtl.report import json_safe
+from mtl.report import json_safe, network_label
 from mtl.tradeoff import (
     ConditionedExplorer,
     alpha_from_fusion,
@@ -26,11 +26,13 @@ from mtl.tradeoff import (
     sweep_steps,
     weight_grid,
 )
+from mtl.train import TrainConfig
 from pages import _jobs as jobs
 from pages._backend import BackendChoice, backend_choice
 from pages._common import default_tasks, make_config
 from pages._datasets import active_dataset
 from pages._downloads import download_buttons, new_uid
+from pages._features import history_box, interaction_select, numeric_select
 from pages._nav import TRAIN
 from pages._present import advanced, details
 from pages._runs import Run, add_run, baseline_run, runs, start_training
@@ -91,8 +93,9 @@ def _axes(names: list[str], x_field: str, y_field: str) -> tuple[str, str]:
 
 # ===================================================================== sweep
 def _start_sweep(tasks: list[str], points: int, arch: str, epochs: int, conditioned: bool,
-                 backend: BackendChoice) -> None:
-    config = make_config(ds, tasks, arch=arch, epochs=epochs)
+                 backend: BackendChoice, *, interaction: str, num_emb: str, history: bool) -> None:
+    config = make_config(ds, tasks, arch=arch, epochs=epochs, interaction=interaction, num_embedding=num_emb,
+                         history=history)
     config.validate()
     grid = weight_grid(len(tasks), points)
     data = ds.data
@@ -103,7 +106,7 @@ def _start_sweep(tasks: list[str], points: int, arch: str, epochs: int, conditio
             report(0, total, f"connecting to {backend.describe()}")
         runner = backend.make()
         report(0, total, "preparing the data (splitting rows, fitting encoders on the training split)")
-        prepared = prepare(data, list(tasks), config.split, seed=config.seed)
+        prepared = prepare(data, list(tasks), config.split, seed=config.seed, history=config.history)
         return sweep(prepared, config, grid, conditioned=conditioned, progress=report, should_stop=should_stop,
                      backend=runner)
 
@@ -120,8 +123,14 @@ def _sweep_text(entry: jobs.SessionJob) -> str:
             f" · {jobs.eta_text(job.eta)}")
 
 
+def _network(entry: jobs.SessionJob) -> str:
+    """The sweep's network in words (a kept sweep without its configuration: its architecture)."""
+    config = entry.meta.get("config")
+    return network_label(config) if config is not None else entry.meta["arch"]
+
+
 def _sweep_title(entry: jobs.SessionJob) -> str:
-    return (f"**Sweeping {', '.join(entry.meta['tasks'])}** with {entry.meta['arch']} on {entry.ds.name}: "
+    return (f"**Sweeping {', '.join(entry.meta['tasks'])}** with {_network(entry)} on {entry.ds.name}: "
             f"{entry.job.progress[1]} models to train")
 
 
@@ -150,11 +159,19 @@ def sweep_section() -> None:
         first = "shared_bottom" if "shared_bottom" in archs else archs[0]
         with c3, advanced("to-arch"):
             arch = st.selectbox("Architecture", archs, key=ui_default(S.key("arch"), first))
+        with advanced("to-network"):
+            n1, n2 = st.columns(2)
+            with n1:
+                interaction = interaction_select(ui_default(S.key("interaction"), ModelConfig.interaction), in_form=True)
+            with n2:
+                num_emb = numeric_select(ui_default(S.key("num_emb"), ModelConfig.num_embedding))
+            history = history_box(ui_default(S.key("history"), TrainConfig.history))
         with advanced("to-cond"):
             conditioned = st.checkbox("Also train one preference-conditioned model and compare it with the retrains",
                                       key=ui_default(S.key("cond"), True))
         submitted = st.form_submit_button("Run the sweep", type="primary", icon=":material/play_arrow:", disabled=busy)
-    mirrored.append(S(tasks=list(tasks), points=int(points), epochs=int(epochs), arch=arch, cond=bool(conditioned)))
+    mirrored.append(S(tasks=list(tasks), points=int(points), epochs=int(epochs), arch=arch, interaction=interaction,
+                      num_emb=num_emb, history=history or None, cond=bool(conditioned)))
     if submitted:
         if len(tasks) < 2:
             st.error("Choose at least two tasks: a trade-off needs something to trade.", icon=":material/error:")
@@ -162,7 +179,8 @@ def sweep_section() -> None:
             st.error(where.problem, icon=":material/error:")
         else:
             try:
-                _start_sweep(tasks, points, arch, int(epochs), conditioned, where)
+                _start_sweep(tasks, points, arch, int(epochs), conditioned, where, interaction=interaction,
+                             num_emb=num_emb, history=history)
                 st.rerun()
             except MTLError as err:
                 show_error(err)
@@ -185,7 +203,7 @@ def show_front(entry: jobs.SessionJob) -> None:
     result = entry.result
     names = [t.name for t in result.tasks]
     where = entry.meta.get("backend", "this server")
-    st.markdown(f"**{entry.meta['arch']}** on **{data_name(entry)}**, tasks {', '.join(names)}"
+    st.markdown(f"**{_network(entry)}** on **{data_name(entry)}**, tasks {', '.join(names)}"
                 + (f", trained on {where}" if where != "this server" else "")
                 + (" (stopped early: partial sweep)" if result.stopped else ""))
     which = "points" if result.points else "conditioned"

@@ -450,6 +450,8 @@ def test_a_copied_address_reproduces_each_page_s_controls_in_a_new_browser(page,
     url_has("epochs=4")
     choose("Architecture", "mmoe")
     url_has("arch=mmoe")
+    choose("Feature interactions", "dcn")
+    url_has("interaction=dcn")
     compare_url = page.url
 
     _nav(page, "Trade-offs")
@@ -475,6 +477,7 @@ def test_a_copied_address_reproduces_each_page_s_controls_in_a_new_browser(page,
     expect(fresh.get_by_label("Seeds per method", exact=True)).to_have_value("2")
     expect(fresh.get_by_label("Epochs per model", exact=True)).to_have_value("4")
     expect(fresh.get_by_role("combobox", name="Architecture")).to_have_value("mmoe")
+    expect(fresh.get_by_role("combobox", name="Feature interactions")).to_have_value("dcn")
     fresh.goto(tradeoffs_url)
     fresh.get_by_role("heading", name="Trade-offs", level=1).wait_for()
     fresh.get_by_role("tab", name="Quality vs compute").wait_for()

@@ -30,7 +30,7 @@ from ..backends.local import LocalBackend
 from ..data.dataset import PreparedData, targets
 from ..errors import ConfigError
 from ..metrics import task_metrics
-from ..setup import baseline_config
+from ..setup import baseline_config, check_prepared_history
 from ..tasks import TaskSpec, predict
 from ..train import TrainConfig
 from .pareto import hypervolume, no_skill_reference, objective, objective_name, pareto_mask
@@ -310,6 +310,7 @@ def sweep(
     grid = [tuple(float(v) for v in w) for w in (weights or weight_grid(len(tasks), points))]
     if not retrain and not conditioned:
         raise ConfigError("Choose retraining, the conditioned model, or both")
+    check_prepared_history(prepared, base)
     y_test = prepared.test.y.numpy()
     result = SweepResult(tasks=list(tasks), reference=[no_skill_reference(t, y_test[:, j]) for j, t in enumerate(tasks)])
     plan: list[Training] = []
