@@ -69,12 +69,12 @@ def epoch_flops(trainer: Trainer) -> float:
     return counter.get_total_flops() * len(x_cat) / BATCH
 
 
-def ours(prepared, arch: str, epochs: int, sizing: str, plain: bool = False) -> dict:
+def ours(prepared, arch: str, epochs: int, sizing: str, plain: bool = False, proj: int = ModelConfig.input_proj) -> dict:
     """``plain``: the first layer as one product over the concatenated input, as
     before the fused columns (:meth:`mtl.models.layers.InputLayer.first_layer`)."""
     cfg = TrainConfig(tasks=TASKS, arch=arch, epochs=epochs, patience=epochs, batch_size=BATCH, lr=LR, device="cpu",
                       diagnostics_every=0,
-                      model=ModelConfig(emb_dim=EMB, hidden=HIDDEN, tower=TOWER, emb_sizing=sizing))
+                      model=ModelConfig(emb_dim=EMB, hidden=HIDDEN, tower=TOWER, emb_sizing=sizing, input_proj=proj))
     trainer = Trainer(prepared, cfg)
     if plain:
         for layer in trainer.model.modules():
@@ -141,6 +141,8 @@ def main() -> None:
     ap.add_argument("--archs", default=",".join(ARCHS))
     ap.add_argument("--emb-sizing", default=ModelConfig.emb_sizing, choices=EMB_SIZINGS,
                     help=f"ours (ModelConfig.emb_sizing, default {ModelConfig.emb_sizing})")
+    ap.add_argument("--input-proj", type=int, default=ModelConfig.input_proj, metavar="WIDTH",
+                    help=f"ours, MMoE and PLE (ModelConfig.input_proj, default {ModelConfig.input_proj})")
     ap.add_argument("--plain", action="store_true",
                     help="also time ours with the first layer as one product over the concatenated input (the "
                          "network before the fused columns), in the same run")
@@ -152,7 +154,7 @@ def main() -> None:
 
     load = os.getloadavg()[0]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.machine()}, "
-          f"load average {load:.1f} at start")
+          f"load average {load:.1f} at start; ours with input_proj={args.input_proj}")
     sample = SAMPLES["kuairand"]
     start = time.perf_counter()
     prepared = prepare(load_sample("kuairand"), TASKS, sample.split, seed=0)
@@ -165,13 +167,13 @@ def main() -> None:
         head += f"{'plain s/ep':>11}{'speed-up':>10}"
     print(head + "   test AUC ours / peer")
     for arch in args.archs.split(","):
-        a, b = ours(prepared, arch, args.epochs, args.emb_sizing), peer(prepared, arch, args.epochs)
+        a, b = ours(prepared, arch, args.epochs, args.emb_sizing, proj=args.input_proj), peer(prepared, arch, args.epochs)
         floor = a["flops"] / (gflops * 1e9) / a["epoch_s"]
         aucs = "  ".join(f"{t} {a['auc'][t]:.4f}/{b['auc'][t]:.4f}" for t in TASKS)
         row = (f"{arch:<14}{a['epoch_s']:>10.2f}{b['epoch_s']:>10.2f}{b['epoch_s'] / a['epoch_s']:>9.2f}x"
                f"{100 * floor:>8.0f}%")
         if args.plain:
-            c = ours(prepared, arch, args.epochs, args.emb_sizing, plain=True)
+            c = ours(prepared, arch, args.epochs, args.emb_sizing, plain=True, proj=args.input_proj)
             row += f"{c['epoch_s']:>11.2f}{b['epoch_s'] / c['epoch_s']:>9.2f}x"
         print(f"{row}   {aucs}", flush=True)
     print(f"\nours: epoch includes validation; peer (torch-rechub MTLTrainer): training only. "

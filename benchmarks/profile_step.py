@@ -38,6 +38,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--rows", type=int, default=30, help="operators to list")
     ap.add_argument("--emb-sizing", default=ModelConfig.emb_sizing, choices=EMB_SIZINGS)
+    ap.add_argument("--input-proj", type=int, default=ModelConfig.input_proj, metavar="WIDTH")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's)")
     ap.add_argument("--plain", action="store_true",
                     help="the first layer as one product over the concatenated input (before the fused columns)")
@@ -51,7 +52,8 @@ def main() -> None:
     prepared = prepare(load_sample("kuairand"), TASKS, sample.split, seed=0)
     cfg = TrainConfig(tasks=TASKS, arch=args.arch, epochs=1, batch_size=BATCH, lr=LR, device="cpu",
                       diagnostics_every=0,
-                      model=ModelConfig(emb_dim=EMB, hidden=HIDDEN, tower=TOWER, emb_sizing=args.emb_sizing))
+                      model=ModelConfig(emb_dim=EMB, hidden=HIDDEN, tower=TOWER, emb_sizing=args.emb_sizing,
+                                        input_proj=args.input_proj))
     trainer = Trainer(prepared, cfg)
     if args.plain:
         for layer in trainer.model.modules():
@@ -70,7 +72,7 @@ def main() -> None:
             trainer.train_step(idx)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     total = sum(e.self_cpu_time_total for e in prof.key_averages())
-    print(f"{args.arch}, {args.emb_sizing} sizing{', plain first layer' if args.plain else ''}, {trainer.model.n_parameters():,} parameters, "
+    print(f"{args.arch}, {args.emb_sizing} sizing, input_proj={args.input_proj}{', plain first layer' if args.plain else ''}, {trainer.model.n_parameters():,} parameters, "
           f"{torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f}")
     print(f"{args.steps} steps: {1e3 * cpu / args.steps:.1f} ms CPU time per step (process, with the profiler), "
           f"{1e3 * wall / args.steps:.1f} ms wall; profiled self CPU {total / 1e3 / args.steps:.1f} ms per step\n")

@@ -17,7 +17,7 @@ Variants (``--variants``) are model options compared on the same splits and seed
 ``none`` (the plain input layer), ``fm``, ``dcn`` (``ModelConfig.interaction``),
 ``periodic`` (``ModelConfig.num_embedding``), training and size settings as
 ``key=value`` (``lr``, ``wd``, ``batch``, ``patience``, ``epochs``, ``evals``, ``emb``, ``dropout``,
-``cross``, ``hidden``, ``tower``; sizes ``x``-joined), and ``+``-joined combinations
+``cross``, ``proj`` (``input_proj``), ``hidden``, ``tower``; sizes ``x``-joined), and ``+``-joined combinations
 (``dcn+periodic+lr=1e-3+hidden=256x128``). Each cell is the mean ± standard deviation over ``--seeds`` seeds
 (each seed re-draws the split where it is random, the initialization and the order).
 
@@ -88,6 +88,7 @@ SETTINGS = {
     "epochs": ("train", "epochs", int), "evals": ("train", "evals_per_epoch", int),
     "emb": ("model", "emb_dim", int), "dropout": ("model", "dropout", float),
     "cross": ("model", "cross_layers", int),
+    "proj": ("model", "input_proj", int),
     "hidden": ("model", "hidden", lambda v: tuple(int(s) for s in v.split("x"))),
     "tower": ("model", "tower", lambda v: tuple(int(s) for s in v.split("x"))),
 }

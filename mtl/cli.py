@@ -131,7 +131,7 @@ _CONFIG_FLAGS = ("arch", "weighting", "epochs", "batch_size", "lr", "patience", 
 #: Flags that set a ``ModelConfig`` field.
 _MODEL_FLAGS = {"emb_dim": "emb_dim", "emb_sizing": "emb_sizing", "experts": "n_experts", "levels": "n_levels",
                 "dropout": "dropout", "interaction": "interaction", "num_embedding": "num_embedding",
-                "cross_layers": "cross_layers"}
+                "cross_layers": "cross_layers", "input_proj": "input_proj"}
 
 
 # ----------------------------------------------------------------------- train
@@ -566,6 +566,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--hidden", help=f"comma-separated hidden sizes (default: {','.join(map(str, m.hidden))})")
     t.add_argument("--experts", type=int, help=f"MMoE/PLE experts (default: {m.n_experts})")
     t.add_argument("--levels", type=int, help=f"PLE extraction levels (default: {m.n_levels})")
+    t.add_argument("--input-proj", type=int, metavar="WIDTH",
+                   help="MMoE/PLE: the experts and gates read one shared linear projection of the input this wide, "
+                        f"0 = the input itself (faster on wide inputs; see README; default: {m.input_proj})")
     t.add_argument("--dropout", type=float, help=f"dropout rate in [0, 1) (default: {m.dropout:g})")
     feature_args(t)
     t.add_argument("--seed", type=int, help=f"seeds the split, the initialization and the shuffling (default: {d.seed})")

@@ -1,6 +1,6 @@
-"""The network's input options on the pages that train many models (Compare methods,
-the Trade-offs sweep): feature interactions, numeric-feature embeddings and user-history
-features, with the library's one-line descriptions, as the Train page offers them."""
+"""The network's input options, with the library's one-line descriptions, on every page
+that trains (Train, Compare methods, the Trade-offs sweep): feature interactions,
+numeric-feature embeddings and user-history features."""
 
 from __future__ import annotations
 

@@ -29,6 +29,7 @@ class TrainSettings(Settings):
     emb: int | None = None
     hidden: str | None = None
     experts: int | None = None
+    proj: int | None = None
     interaction: str | None = None
     num_emb: str | None = None
     history: bool | None = None
@@ -43,6 +44,7 @@ class TrainSettings(Settings):
         take :func:`pages._common.make_config`'s defaults (raises :class:`MTLError`)."""
         given = {"arch": self.arch, "weighting": self.weighting, "epochs": self.epochs, "batch_size": self.batch,
                  "lr": self.lr, "patience": self.patience, "emb_dim": self.emb, "n_experts": self.experts,
+                 "input_proj": self.proj,
                  "interaction": self.interaction, "num_embedding": self.num_emb, "history": self.history,
                  "seed": self.seed, "device": self.device, "split": self.split, "cutoffs": self.cutoffs or None,
                  "split_column": self.split_column,

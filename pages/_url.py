@@ -276,7 +276,8 @@ def _train_checks(ds: Dataset) -> dict[str, Check]:
     return {"tasks": some_of(labels, where), "preference": task_weights(labels, 0, 5, where),
             "arch": one_of(available_models()), "weighting": one_of(available_weightings()),
             "epochs": within(1, 500), "batch": within(16, 65536), "lr": within(1e-5, 1.0), "patience": within(1, 50),
-            "emb": within(1, 512), "hidden": sizes, "experts": within(1, 64), "seed": within(0, 2**31 - 1),
+            "emb": within(1, 512), "hidden": sizes, "experts": within(1, 64), "proj": within(0, 1024),
+            "seed": within(0, 2**31 - 1),
             "split": one_of(SPLITS), "cutoffs": _any_text, "split_column": one_of(time_columns(ds)),
             "device": one_of(available_devices()), **_network_checks()}
 

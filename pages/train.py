@@ -9,9 +9,8 @@ import streamlit as st
 
 from mtl import report
 from mtl.data import SPLITS
-from mtl.data.history import DESCRIPTION as HISTORY_DESCRIPTION
 from mtl.errors import MTLError
-from mtl.models import available_interactions, available_models, available_num_embeddings, get_model_class
+from mtl.models import available_models, get_model_class
 from mtl.plots import diagnostics as dplots
 from mtl.plots import train as train_plots
 from mtl.setup import MIN_STEPS
@@ -28,6 +27,7 @@ from pages._common import (
 )
 from pages._datasets import active_dataset, task_suggestion
 from pages._downloads import data_description, download_buttons
+from pages._features import history_box, interaction_select, numeric_select
 from pages._finetune import finetune_section
 from pages._nav import DATA
 from pages._present import advanced, details, presenting
@@ -106,11 +106,7 @@ c1, c2 = st.columns(2)
 with c1:
     arch = st.selectbox("Architecture", list(models), key=key("arch", defaults.arch))
     st.caption(models[arch])
-    interactions = available_interactions()
-    interaction = st.selectbox("Feature interactions", list(interactions),
-                               key=key("interaction", defaults.model.interaction),
-                               help="Added to the input of any architecture")
-    st.caption(interactions[interaction])
+    interaction = interaction_select(key("interaction", defaults.model.interaction))
 with c2:
     weighting = st.selectbox(
         "Weighting method", list(methods), key=key("weighting", defaults.weighting),
@@ -155,10 +151,12 @@ with advanced("train"), st.expander("Hyperparameters and device"):
                               help="MMoE: shared experts. PLE: half of them are shared experts per level")
     seed = h8.number_input("Seed", 0, 2**31 - 1, key=key("seed", defaults.seed),
                            help="Same seed, same split and same model (on CPU)")
-    num_embeddings = available_num_embeddings()
-    num_emb = st.selectbox("Numeric features", list(num_embeddings), key=key("num_emb", defaults.model.num_embedding),
-                           format_func=lambda n: f"{n}: {num_embeddings[n]}")
-    history = st.checkbox("User-history features", key=key("history", defaults.history), help=HISTORY_DESCRIPTION)
+    proj = st.number_input(
+        "Input projection (MMoE, PLE)", 0, 1024, key=key("proj", defaults.model.input_proj),
+        help="The experts and gates read one shared linear projection of the input this wide (0: the input "
+             "itself). A wide input is then multiplied once per row, not once per expert: faster epochs")
+    num_emb = numeric_select(key("num_emb", defaults.model.num_embedding))
+    history = history_box(key("history", defaults.history))
     h9, h10 = st.columns(2)
     split = h9.selectbox("Split", list(SPLITS), key=key("split", default_split(ds).method),
                          help="random rows; time: train on the past, test on the future; user: test on unseen users")
@@ -191,7 +189,7 @@ if split_problem and presenting():  # its control is hidden: the reason Train is
 # The address mirrors the setup: copying it reproduces this page in a fresh browser.
 mirror_train(S(tasks=list(tasks), preference=preference, arch=arch, weighting=weighting, epochs=int(epochs),
                batch=int(batch_size), lr=float(lr), patience=int(patience), emb=int(emb_dim), hidden=hidden,
-               experts=int(experts), interaction=interaction, num_emb=num_emb, history=bool(history) or None, seed=int(seed), split=split, cutoffs=cutoffs if split == "time" else None,
+               experts=int(experts), proj=int(proj), interaction=interaction, num_emb=num_emb, history=bool(history) or None, seed=int(seed), split=split, cutoffs=cutoffs if split == "time" else None,
                split_column=split_column, device=device), ds)
 if ds.sample is None:
     st.caption("The address keeps these settings, not the uploaded data: a link opens them on the bundled sample.")

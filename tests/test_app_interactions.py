@@ -27,3 +27,19 @@ def test_train_page_offers_the_blocks_and_trains_with_them(app):
     model = at.session_state["runs"][0].config.model
     assert (model.interaction, model.num_embedding) == ("fm", "periodic")
     assert available_num_embeddings()["periodic"]
+
+
+def test_train_page_trains_mmoe_on_an_input_projection(app):
+    """The input projection's width travels in the address and reaches the model."""
+    at = open_page(app, nav.TRAIN, tiny_dataset(), ())
+    fast_settings(at)
+    at.selectbox(key="ui.train.arch").set_value("mmoe")
+    at.number_input(key="ui.train.proj").set_value(8)
+    at.run()
+    no_errors(at)
+    assert at.query_params["proj"] in ("8", ["8"])
+    button(at, "Train").click().run()
+    wait_for_job(at)
+    no_errors(at)
+    run = at.session_state["runs"][0]
+    assert run.config.arch == "mmoe" and run.config.model.input_proj == 8

@@ -134,16 +134,18 @@ def test_cli_bad_model_is_one_error_line(model_dir, tmp_path):
     assert code == 2 and err.startswith("error: ") and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("arch", ["mmoe", "ple"])
-def test_a_fused_expert_model_transfers_row_by_row(arch):
+@pytest.mark.parametrize("arch,proj", [("mmoe", 0), ("ple", 0), ("mmoe", 4)])
+def test_a_fused_expert_model_transfers_row_by_row(arch, proj):
     """Fused MMoE/PLE expose the fused columns' spread matrix (one row per value) as a
-    feature; the new tower must read each row's representation, not that matrix."""
+    feature; the new tower must read each row's representation, not that matrix (with
+    an input projection, ``proj``, the features are per row already)."""
     from _fixtures import tiny_config
 
     from mtl.models import ModelConfig
     from mtl.train import Trainer
 
-    cfg = tiny_config(epochs=1, arch=arch, model=ModelConfig(emb_dim=8, hidden=(8,), tower=(4,), n_experts=2))
+    cfg = tiny_config(epochs=1, arch=arch, model=ModelConfig(emb_dim=8, hidden=(8,), tower=(4,), n_experts=2,
+                                                                     input_proj=proj))
     trainer = Trainer(prepare(feed_data(), ["click", "like"], cfg.split, seed=0), cfg)
     *_, done = trainer.run()
     trained = done.result.trained

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 from _fixtures import shared_parameters  # also: one torch thread per test worker
@@ -273,14 +275,16 @@ def _fused_and_plain(name: str, cfg: ModelConfig, seed: int = 0):
     return fused, plain, x_cat, torch.randn(64, NUM_DIM, generator=g)
 
 
-@pytest.mark.parametrize("name,sizing,levels", [("shared_bottom", "fixed", 1), ("mmoe", "fixed", 1),
-                                                ("ple", "fixed", 1), ("ple", "fixed", 2),
-                                                ("mmoe", "cardinality", 1)])
-def test_fused_first_layer_is_the_same_network(name, sizing, levels):
+@pytest.mark.parametrize("name,sizing,levels,proj", [("shared_bottom", "fixed", 1, 0), ("mmoe", "fixed", 1, 0),
+                                                     ("ple", "fixed", 1, 0), ("ple", "fixed", 2, 0),
+                                                     ("mmoe", "cardinality", 1, 0), ("mmoe", "fixed", 1, 5),
+                                                     ("ple", "fixed", 2, 5)])
+def test_fused_first_layer_is_the_same_network(name, sizing, levels, proj):
     """The first layers computed through the fused columns' projections give the
     outputs and the gradients of the plain concatenation (to float rounding), and the
-    fused columns (all but the id column) are not multiplied per row."""
-    cfg = ModelConfig(emb_dim=4, hidden=(16, 8), tower=(8,), emb_sizing=sizing, n_levels=levels)
+    fused columns (all but the id column) are not multiplied per row; with an input
+    projection (``proj``) that projection is the layer fused."""
+    cfg = ModelConfig(emb_dim=4, hidden=(16, 8), tower=(8,), emb_sizing=sizing, n_levels=levels, input_proj=proj)
     fused, plain, x_cat, x_num = _fused_and_plain(name, cfg)
     assert fused.input.fused and sorted(fused.input.fused_cols.tolist()) == [0, 2, 3]
     a, b = fused(x_cat, x_num).outputs, plain(x_cat, x_num).outputs
@@ -292,13 +296,13 @@ def test_fused_first_layer_is_the_same_network(name, sizing, levels):
         assert p.grad is not None and torch.allclose(p.grad, q.grad, atol=1e-6, rtol=1e-4), k
 
 
-@pytest.mark.parametrize("name", ["mmoe", "ple"])
-def test_fused_features_form_a_cut(name):
+@pytest.mark.parametrize("name,proj", [("mmoe", 0), ("ple", 0), ("mmoe", 3), ("ple", 3)])
+def test_fused_features_form_a_cut(name, proj):
     """With fused columns the features still form a cut of the graph: the per-task
     feature gradients, back-propagated, give each task's gradient on every shared
     parameter (MMoE: the gates' own views and the experts; PLE: the spread matrix and
     the unfused columns)."""
-    fused, _, x_cat, x_num = _fused_and_plain(name, ModelConfig(emb_dim=4, hidden=(16,), tower=(8,)))
+    fused, _, x_cat, x_num = _fused_and_plain(name, ModelConfig(emb_dim=4, hidden=(16,), tower=(8,), input_proj=proj))
     out = fused(x_cat, x_num)
     losses = torch.stack([o.float().pow(2).mean() for o in out.outputs])
     shared = shared_parameters(fused, out)
@@ -313,6 +317,33 @@ def test_fused_features_form_a_cut(name):
             w = torch.zeros_like(g) if w is None else w
             g = torch.zeros_like(w) if g is None else g
             assert torch.allclose(w, g, atol=1e-7, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["mmoe", "ple"])
+def test_input_projection_is_what_the_experts_and_gates_read(name):
+    """``input_proj``: one shared linear layer of that width between the input and every
+    expert and gate (fewer parameters than the experts' own first layers on a wide
+    input); shared-bottom and single-task networks ignore it."""
+    cfg = ModelConfig(emb_dim=4, hidden=(16,), tower=(8,))
+    wide = build_model(name, FUSE_CARDS, NUM_DIM, TASKS, cfg)
+    narrow = build_model(name, FUSE_CARDS, NUM_DIM, TASKS, replace(cfg, input_proj=3))
+    assert wide.proj is None and narrow.proj.in_features == narrow.input.out_dim
+    experts = narrow.experts if name == "mmoe" else narrow.levels[0].experts
+    assert narrow.proj.out_features == experts.in_dim == 3
+    assert narrow.n_parameters() < wide.n_parameters()
+    x = torch.zeros(5, len(FUSE_CARDS), dtype=torch.long), torch.zeros(5, NUM_DIM)
+    assert [o.shape for o in narrow(*x).outputs] == [o.shape for o in wide(*x).outputs]
+    for other in ("shared_bottom", "single"):
+        a = build_model(other, FUSE_CARDS, NUM_DIM, TASKS, cfg)
+        b = build_model(other, FUSE_CARDS, NUM_DIM, TASKS, replace(cfg, input_proj=3))
+        assert a.n_parameters() == b.n_parameters()
+
+
+def test_a_saved_config_without_input_proj_reads_as_none():
+    d = ModelConfig(input_proj=32).to_dict()
+    assert ModelConfig.from_dict(d).input_proj == 32
+    del d["input_proj"]
+    assert ModelConfig.from_dict(d).input_proj == 0
 
 
 def test_no_fusion_with_film_or_interactions_or_bag_or_without_small_columns():

@@ -137,11 +137,12 @@ class _Preference(JacobianWeighting):
         return preference
 
 
-def _batch(arch: str, conditioned: bool = False, sizing: str = "fixed"):
+def _batch(arch: str, conditioned: bool = False, sizing: str = "fixed", proj: int = 0):
     prepared = feed_prepared()
     enc = prepared.encoder
     torch.manual_seed(0)
-    cfg = ModelConfig(emb_dim=4, hidden=(16,), tower=(8,), conditioned=conditioned, emb_sizing=sizing)
+    cfg = ModelConfig(emb_dim=4, hidden=(16,), tower=(8,), conditioned=conditioned, emb_sizing=sizing,
+                      input_proj=proj)
     model = build_model(arch, enc.cardinalities, len(enc.numeric_names), prepared.tasks, cfg)
     x_cat, x_num, y = (t[:256] for t in (prepared.train.x_cat, prepared.train.x_num, prepared.train.y))
 
@@ -152,14 +153,15 @@ def _batch(arch: str, conditioned: bool = False, sizing: str = "fixed"):
     return model, losses
 
 
-@pytest.mark.parametrize("arch,conditioned,sizing", [("shared_bottom", False, "fixed"), ("mmoe", False, "fixed"),
-                                                     ("ple", False, "fixed"), ("mmoe", True, "fixed"),
-                                                     ("mmoe", False, "bag"), ("ple", False, "bag")])
-def test_features_form_a_cut_of_the_graph(arch, conditioned, sizing):
+@pytest.mark.parametrize("arch,conditioned,sizing,proj", [
+    ("shared_bottom", False, "fixed", 0), ("mmoe", False, "fixed", 0), ("ple", False, "fixed", 0),
+    ("mmoe", True, "fixed", 0), ("mmoe", False, "bag", 0), ("ple", False, "bag", 0), ("mmoe", True, "fixed", 6),
+    ("ple", True, "fixed", 6)])
+def test_features_form_a_cut_of_the_graph(arch, conditioned, sizing, proj):
     """Back-propagating the per-task feature gradients gives exactly the per-task
     gradients on the shared parameters: no shared path bypasses the features and none
     is counted twice (MMoE's gates once read the input representation directly)."""
-    model, losses = _batch(arch, conditioned, sizing)
+    model, losses = _batch(arch, conditioned, sizing, proj)
     out, ls = losses()
     shared = shared_parameters(model, out)
     assert shared and out.features

@@ -45,6 +45,11 @@ class ModelConfig:
     n_shared_experts: int = 2     # ple: shared experts per level
     n_task_experts: int = 1       # ple: experts owned by each task, per level
     n_levels: int = 1             # ple: extraction levels (CGC layers)
+    #: MMoE and PLE: the width of one shared linear projection of the input that every
+    #: expert and gate reads instead of the input itself (0: none). It factors their
+    #: first layers through ``input_proj`` dimensions: each row's product with the wide
+    #: input (512 values on KuaiRand) is paid once, not once per expert.
+    input_proj: int = 0
     #: Preference-conditioned: the task-weight vector is an input, so one trained
     #: network serves every weighting (see ``TrainConfig`` and ``mtl.tradeoff``).
     conditioned: bool = False
@@ -62,7 +67,7 @@ class ModelConfig:
 
     #: Values of fields a description saved before the field existed implies (the
     #: network it was trained with), whatever the field's current default.
-    LEGACY: ClassVar[dict] = {"interaction": "none", "cross_layers": 2, "num_embedding": "none"}
+    LEGACY: ClassVar[dict] = {"interaction": "none", "cross_layers": 2, "num_embedding": "none", "input_proj": 0}
 
     def to_dict(self) -> dict:
         d = asdict(self)

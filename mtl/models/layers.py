@@ -270,6 +270,16 @@ class InputLayer(nn.Module):
                 for part, (_, rest, w, _) in zip(summed, layers)]
 
 
+def projected_input(input_layer: InputLayer, proj: nn.Linear, x_cat: torch.Tensor, x_num: torch.Tensor,
+                    pref: torch.Tensor | None) -> torch.Tensor:
+    """``proj(input_layer(x_cat, x_num, pref))``: the shared projection of the input
+    that MMoE's and PLE's experts and gates read with ``ModelConfig.input_proj``;
+    through the fused columns (:meth:`InputLayer.first_layer`) when the layer has them."""
+    if input_layer.fused:
+        return input_layer.first_layer(x_cat, x_num, proj.weight.T, proj.bias)[0]
+    return proj(input_layer(x_cat, x_num, pref))
+
+
 def _lookup(table: nn.Embedding, codes: torch.Tensor) -> torch.Tensor:
     """``table(codes).flatten(1)``, by ``index_select``: the same values, but the
     gradient is one ``index_add`` into the table, about 1.7x faster on CPU than the

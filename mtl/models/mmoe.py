@@ -4,7 +4,7 @@ Each task learns how much to rely on each expert, so tasks that conflict can use
 different experts while related tasks share them.
 
 Shared representation (``ModelOutput.features``): the expert outputs and the input
-representation *as read by the gates*. The gates read an alias of the input
+representation (or its shared projection, ``ModelConfig.input_proj``) *as read by the gates*. The gates read an alias of the input
 representation, a graph node of its own, so that the two features form a cut of the
 graph: the gradient on the alias holds only the gates' share, and the experts' share
 reaches the input layer through the expert outputs alone (taking the input
@@ -18,7 +18,7 @@ from torch import nn
 
 from . import register
 from .base import ModelOutput, MultiTaskModel
-from .layers import ExpertBank, InputLayer, Towers, mix
+from .layers import ExpertBank, InputLayer, Towers, mix, projected_input
 
 
 @register
@@ -32,21 +32,26 @@ class MMoE(MultiTaskModel):
         if c.n_experts < 1:
             raise ValueError("MMoE needs at least one expert")
         self.input = InputLayer.from_config(cardinalities, num_dim, c, self.cond_dim)
-        d_in = self.input.out_dim
+        # ModelConfig.input_proj: the experts and gates read one shared projection.
+        self.proj = nn.Linear(self.input.out_dim, c.input_proj) if c.input_proj else None
+        d_in = c.input_proj or self.input.out_dim
         self.experts = ExpertBank(c.n_experts, d_in, c.hidden, c.dropout)
         # Every task's gate in one layer: one product per batch, not one per task.
         self.gates = nn.Linear(d_in, len(tasks) * c.n_experts)
         self.towers = Towers(self.experts.out_dim, c.tower, c.dropout, [t.output_dim for t in tasks])
 
     def forward(self, x_cat, x_num, pref=None) -> ModelOutput:
-        if self.input.fused and self.experts.layers:
+        if self.proj is None and self.input.fused and self.experts.layers:
             # The experts' first layer and the gates through the input layer's fused
             # columns; the gates read them through views of their own (the cut).
             pre, logits, gate_input = self.input.first_layer(x_cat, x_num, *self.experts.first_weight(),
                                                              self.gates.weight.T, self.gates.bias)
             experts = self.experts(None, first=pre).transpose(0, 1)  # [B, E, D]
         else:
-            x = self.input(x_cat, x_num, self._pref(pref, len(x_cat)))
+            if self.proj is None:
+                x = self.input(x_cat, x_num, self._pref(pref, len(x_cat)))
+            else:
+                x = projected_input(self.input, self.proj, x_cat, x_num, self._pref(pref, len(x_cat)))
             experts = self.experts(x).transpose(0, 1)  # [B, E, D]
             gate_input = [x.view_as(x)]  # the gates' own view of x (see the module docstring)
             logits = self.gates(gate_input[0])

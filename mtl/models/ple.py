@@ -13,7 +13,7 @@ from torch import nn
 
 from . import register
 from .base import ModelOutput, MultiTaskModel
-from .layers import ExpertBank, GroupedLinear, InputLayer, Towers, mix, split_columns
+from .layers import ExpertBank, GroupedLinear, InputLayer, Towers, mix, projected_input, split_columns
 
 
 class CGCLevel(nn.Module):
@@ -90,7 +90,9 @@ class PLE(MultiTaskModel):
         if c.n_levels < 1 or c.n_shared_experts < 1 or c.n_task_experts < 1:
             raise ValueError("PLE needs at least one level, one shared expert and one expert per task")
         self.input = InputLayer.from_config(cardinalities, num_dim, c, self.cond_dim)
-        d = self.input.out_dim
+        # ModelConfig.input_proj: the first level reads one shared projection.
+        self.proj = nn.Linear(self.input.out_dim, c.input_proj) if c.input_proj else None
+        d = c.input_proj or self.input.out_dim
         levels = []
         for i in range(c.n_levels):
             levels.append(CGCLevel(d, len(tasks), c.hidden, c.dropout, c.n_shared_experts, c.n_task_experts,
@@ -100,7 +102,7 @@ class PLE(MultiTaskModel):
         self.towers = Towers(d, c.tower, c.dropout, [t.output_dim for t in tasks])
 
     def forward(self, x_cat, x_num, pref=None) -> ModelOutput:
-        if self.input.fused and self.levels[0].experts.layers:
+        if self.proj is None and self.input.fused and self.levels[0].experts.layers:
             # The first level's experts and gates through the input layer's fused
             # columns: they read it through the spread matrix and the unfused columns
             # (the cut), and x itself is never built.
@@ -108,7 +110,10 @@ class PLE(MultiTaskModel):
             task_in, shared = self.levels[0](None, None, first)
             levels = self.levels[1:]
         else:
-            x = self.input(x_cat, x_num, self._pref(pref, len(x_cat)))
+            if self.proj is None:
+                x = self.input(x_cat, x_num, self._pref(pref, len(x_cat)))
+            else:
+                x = projected_input(self.input, self.proj, x_cat, x_num, self._pref(pref, len(x_cat)))
             task_in, shared, features, levels = x, x, [x], self.levels
         for level in levels:
             task_in, shared = level(task_in, shared)

@@ -121,6 +121,7 @@ class TrainConfig:
         _whole("number of shared experts", m.n_shared_experts, 1, MAX_EXPERTS)
         _whole("number of experts per task", m.n_task_experts, 1, MAX_EXPERTS)
         _whole("number of PLE levels", m.n_levels, 1, MAX_LEVELS)
+        _whole("input projection width (0 = none)", m.input_proj, 0, MAX_WIDTH)
         if isinstance(m.dropout, bool) or not isinstance(m.dropout, numbers.Real) or not 0 <= m.dropout < 1:
             raise ConfigError(f"dropout must be a number in [0, 1), got {m.dropout}")
         for what, value, choices in (("interaction", m.interaction, available_interactions()),

@@ -194,6 +194,7 @@ def _model_config(c: _Check, value) -> ModelConfig:
         conditioned=c.type_(d["conditioned"], bool, "model_config.conditioned"), dropout=dropout,
         interaction=d["interaction"], num_embedding=d["num_embedding"],
         cross_layers=c.int_(d["cross_layers"], "model_config.cross_layers", 1, MAX_DEPTH),
+        input_proj=c.int_(d["input_proj"], "model_config.input_proj", 0, MAX_WIDTH),
     )
 
 
