@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from mtl.data import history as history_features
 from mtl.data.history import DESCRIPTION as HISTORY_DESCRIPTION
 from mtl.models import available_interactions, available_num_embeddings
 
@@ -33,3 +34,14 @@ def numeric_select(key: str) -> str:
 
 def history_box(key: str) -> bool:
     return bool(st.checkbox("User-history features", key=key, help=HISTORY_DESCRIPTION))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _history_unavailable(token: str, _data) -> str:
+    return history_features.unavailable(_data)
+
+
+def history_problem(ds, ticked: bool) -> str:
+    """Why the ticked user-history box cannot apply to ``ds`` (no ids, no topic
+    column), or ``""``: said beside the box, before anything trains."""
+    return _history_unavailable(ds.token, ds.data) if ticked else ""

@@ -24,7 +24,7 @@ from pages._backend import BackendChoice, backend_choice
 from pages._common import default_config, default_tasks, make_config
 from pages._datasets import active_dataset
 from pages._downloads import download_buttons, new_uid
-from pages._features import history_box, interaction_select, numeric_select
+from pages._features import history_box, history_problem, interaction_select, numeric_select
 from pages._nav import DATA, TRAIN
 from pages._present import advanced, details
 from pages._settings import CompareSettings as S
@@ -146,6 +146,8 @@ if tasks and sum(preference.values()) <= 0:
     problems.append("At least one task weight must be above zero.")
 if where.problem:
     problems.append(where.problem)
+if no_history := history_problem(ds, history):
+    problems.append(f"{no_history}: untick user-history features to compare.")
 for problem in problems:
     st.error(problem, icon=":material/error:")
 n_runs = (len(methods) + 1) * int(seeds)

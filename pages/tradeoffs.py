@@ -32,7 +32,7 @@ from pages._backend import BackendChoice, backend_choice
 from pages._common import default_tasks, make_config
 from pages._datasets import active_dataset
 from pages._downloads import download_buttons, new_uid
-from pages._features import history_box, interaction_select, numeric_select
+from pages._features import history_box, history_problem, interaction_select, numeric_select
 from pages._nav import TRAIN
 from pages._present import advanced, details
 from pages._runs import Run, add_run, baseline_run, runs, start_training
@@ -177,6 +177,8 @@ def sweep_section() -> None:
             st.error("Choose at least two tasks: a trade-off needs something to trade.", icon=":material/error:")
         elif where.problem:
             st.error(where.problem, icon=":material/error:")
+        elif no_history := history_problem(ds, history):
+            st.error(f"{no_history}: untick user-history features to sweep.", icon=":material/error:")
         else:
             try:
                 _start_sweep(tasks, points, arch, int(epochs), conditioned, where, interaction=interaction,

@@ -27,7 +27,7 @@ from pages._common import (
 )
 from pages._datasets import active_dataset, task_suggestion
 from pages._downloads import data_description, download_buttons
-from pages._features import history_box, interaction_select, numeric_select
+from pages._features import history_box, history_problem, interaction_select, numeric_select
 from pages._finetune import finetune_section
 from pages._nav import DATA
 from pages._present import advanced, details, presenting
@@ -157,6 +157,8 @@ with advanced("train"), st.expander("Hyperparameters and device"):
              "itself). A wide input is then multiplied once per row, not once per expert: faster epochs")
     num_emb = numeric_select(key("num_emb", defaults.model.num_embedding))
     history = history_box(key("history", defaults.history))
+    if no_history := history_problem(ds, history):
+        st.error(f"{no_history}: untick user-history features to train.", icon=":material/error:")
     h9, h10 = st.columns(2)
     split = h9.selectbox("Split", list(SPLITS), key=key("split", default_split(ds).method),
                          help="random rows; time: train on the past, test on the future; user: test on unseen users")
@@ -195,7 +197,8 @@ if ds.sample is None:
     st.caption("The address keeps these settings, not the uploaded data: a link opens them on the bundled sample.")
 
 if st.button("Train", type="primary", icon=":material/play_arrow:",
-             disabled=busy or not tasks or bool(method_problem) or bool(split_problem), key="train.start"):
+             disabled=busy or not tasks or bool(method_problem) or bool(split_problem) or bool(no_history),
+             key="train.start"):
     try:
         # The widgets are the page's TrainSettings; the tasks' sliders and the split's
         # optional fields are what this run drew, so they are passed as drawn.

@@ -224,3 +224,11 @@ def test_the_chosen_methods_measured_costs_are_shown_beside_them(app):
     assert f"IMTL-G {costs['imtl_g'].time_ratio:.1f}x" in line and f"ConFIG {costs['config'].time_ratio:.1f}x" in line
     explained = " ".join(m.value for m in at.markdown)
     assert f"*Cost: {method_costs().caption('famo')}.*" in explained  # every method, chosen or not
+
+
+def test_history_features_on_data_without_user_ids_are_refused_before_running(app):
+    frame = tiny_dataset().frame.drop(columns=["user_id"])
+    at = open_page(app, nav.COMPARE, datasets.dataset_from_frames(frame, "no-users.csv"))
+    at.checkbox(key="ui.cmp.history").check().run()
+    assert any("need a user id and an item id" in e.value for e in at.error)
+    assert button(at, "Run the comparison").disabled

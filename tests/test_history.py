@@ -14,7 +14,7 @@ import pytest
 import torch
 from _fixtures import feed_data, feed_frame, feed_prepared, run_cli, tiny_config
 
-from mtl.data import from_frame, prepare
+from mtl.data import from_frame, history, prepare
 from mtl.data.encode import FeatureEncoder
 from mtl.data.history import PREFIX, HistoryFeatures
 from mtl.data.split import SplitSpec
@@ -111,6 +111,10 @@ def test_data_without_a_topic_column_gets_a_clear_error():
     no_ids = pd.DataFrame({"x": np.arange(300) % 7, "y": np.arange(300) % 2})
     with pytest.raises(ConfigError, match="user id and an item id"):
         prepare(from_frame(no_ids, name="flat"), ["y"], SplitSpec("random", seed=0), seed=0, history=True)
+    # The same reasons, before anything is prepared (what the app says beside its box).
+    assert "item-level categorical column" in history.unavailable(from_frame(frame, name="no-topic"))
+    assert "user id and an item id" in history.unavailable(from_frame(no_ids, name="flat"))
+    assert history.unavailable(feed_data()) == ""
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,17 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
-from .encode import MAX_STAT_VALUE, SKEW_FOR_LOG, _crossfit, _folds, _skew, canonical, canonical_codes, target_encoding
+from .encode import (
+    MAX_STAT_VALUE,
+    SKEW_FOR_LOG,
+    _crossfit,
+    _folds,
+    _levels,
+    _skew,
+    canonical,
+    canonical_codes,
+    target_encoding,
+)
 
 #: Pseudo-impressions that pull a user's topic shares towards the overall shares.
 SHARE_SMOOTHING = 4.0
@@ -62,6 +72,18 @@ def topic_column(schema, level: dict[str, str], train: pd.DataFrame) -> str:
         raise ConfigError(f"User-history features need an item-level categorical column (a topic, a category) with "
                           f"2 to {MAX_TOPICS} values; this data has none")
     return best
+
+
+def unavailable(data) -> str:
+    """Why ``data`` (an :class:`~mtl.data.InteractionData`) cannot have user-history
+    features, or ``""``: :func:`topic_column`'s checks on the whole log, so that a user
+    interface can say so before anything is prepared or trained."""
+    schema = data.schema
+    try:
+        topic_column(schema, _levels(data.frame, schema, list(schema.categorical)), data.frame)
+    except ConfigError as err:
+        return str(err)
+    return ""
 
 
 @dataclass
