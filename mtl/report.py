@@ -134,10 +134,13 @@ def config_differences(a: TrainConfig, b: TrainConfig) -> pd.DataFrame:
 def network_label(config: TrainConfig) -> str:
     """The architecture and the input blocks it was given beyond the plain network, in
     words: ``mmoe with dcn interactions, periodic numeric embeddings, user-history
-    features`` (just ``mmoe`` without them), for headers of results trained many times."""
-    extras = [f"{config.model.interaction} interactions" if config.model.interaction != "none" else "",
-              f"{config.model.num_embedding} numeric embeddings" if config.model.num_embedding != "none" else "",
-              "user-history features" if config.history else ""]
+    features`` (just ``mmoe`` without them; ``ModelConfig.input_proj`` where the
+    architecture reads it), for headers of results trained many times and reports."""
+    m = config.model
+    extras = [f"{m.interaction} interactions" if m.interaction != "none" else "",
+              f"{m.num_embedding} numeric embeddings" if m.num_embedding != "none" else "",
+              "user-history features" if config.history else "",
+              f"a {m.input_proj}-wide input projection" if m.input_proj and config.arch in ("mmoe", "ple") else ""]
     extras = [e for e in extras if e]
     return config.arch + (f" with {', '.join(extras)}" if extras else "")
 

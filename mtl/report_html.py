@@ -22,7 +22,7 @@ import pandas as pd
 
 from .errors import MTLError
 from .finding import Finding
-from .report import METRIC_LABELS, comparison_findings, comparison_table, flat_config, metrics_table
+from .report import METRIC_LABELS, comparison_findings, comparison_table, flat_config, metrics_table, network_label
 from .store.documents import result_kind, status_of
 from .store.workspace import package_versions
 
@@ -128,7 +128,7 @@ def training_report(result, *, dataset: dict | None = None, title: str | None = 
     cfg = result.config
     names = [t.name for t in result.tasks]
     title = title or f"{cfg.arch} + {cfg.weighting} on {(dataset or {}).get('name', 'the data')}"
-    facts = {"tasks": ", ".join(names), "architecture": cfg.arch, "weighting": cfg.weighting,
+    facts = {"tasks": ", ".join(names), "architecture": network_label(cfg), "weighting": cfg.weighting,
              "parameters": f"{result.params:,}", "training time": f"{result.train_seconds:.1f} s on {result.device}",
              "best epoch": f"{result.best_epoch:g} of {result.epochs_run:g} run", "ended": result.reason}
     if result.latency_ms_per_1k:
@@ -168,7 +168,7 @@ def comparison_report(comparison, *, dataset: dict | None = None, title: str | N
 
     cfg = comparison.config
     title = title or f"Weighting methods compared on {(dataset or {}).get('name', 'the data')}"
-    facts = {"tasks": ", ".join(t.name for t in comparison.tasks), "architecture": cfg.arch,
+    facts = {"tasks": ", ".join(t.name for t in comparison.tasks), "architecture": network_label(cfg),
              "methods": ", ".join(comparison.methods), "seeds": ", ".join(map(str, comparison.seeds)),
              "complete seeds": ", ".join(map(str, comparison.complete_seeds())) or "none",
              "trainings": str(len(comparison.runs))}
@@ -207,6 +207,8 @@ def sweep_report(result, *, dataset: dict | None = None, config=None, title: str
     facts = {"tasks": ", ".join(names), "retrained weightings": str(len(result.points)),
              "conditioned weightings": str(len(result.conditioned)),
              "retraining time": f"{result.retrain_seconds:.1f} s"}
+    if config is not None:
+        facts = {"architecture": network_label(config), **facts}
     findings = []
     for label, which in (("Retrained", "points"), ("Conditioned model", "conditioned")):
         if getattr(result, which):

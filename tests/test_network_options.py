@@ -13,6 +13,7 @@ from _fixtures import TINY_MODEL, feed_prepared, run_cli, tiny_config
 
 from mtl.compare import compare
 from mtl.errors import ConfigError
+from mtl.models import ModelConfig
 from mtl.report import network_label
 from mtl.tradeoff import sweep
 
@@ -22,6 +23,8 @@ def test_network_label_names_the_blocks_beyond_the_plain_network():
     both = tiny_config(model=replace(TINY_MODEL, interaction="dcn", num_embedding="periodic"), history=True)
     assert network_label(both) == "shared_bottom with dcn interactions, periodic numeric embeddings, user-history features"
     assert network_label(tiny_config(history=True)) == "shared_bottom with user-history features"
+    assert network_label(tiny_config(arch="ple", model=ModelConfig(input_proj=32))) == "ple with a 32-wide input projection"
+    assert network_label(tiny_config(model=ModelConfig(input_proj=32))) == "shared_bottom"  # it reads no projection
 
 
 @pytest.mark.parametrize("run", [

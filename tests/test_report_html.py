@@ -115,6 +115,7 @@ def test_a_sweep_report():
     sw = sweep(feed_prepared(), tiny_config(), points=3, conditioned=True)
     p = _parse(sweep_report(sw, dataset=describe_data(feed_prepared()), config=tiny_config()))
     assert p.charts["charts"] == 2  # front, fidelity
+    assert "shared_bottom" in p.words("summary")  # the network the sweep trained
     assert "Pareto front" in p.words("findings") and "hypervolume" in p.words("findings")
     assert p.tables["metrics"] >= 3
     # from its document, as the store and --json keep it
