@@ -168,3 +168,11 @@ def toy_problem(method: str, pref=None, steps: int = 30, scale=(1.0, 1.0), epoch
             w.epoch_end(torch.stack(window).mean(0))
             window = []
     return w, before, forward()[1].detach()
+
+
+def synth_csv(path, *, users: int = 60, items: int = 90, impressions: int = 2000, seed: int = 2):
+    """A simulated log written by ``python -m mtl synth`` (in process), as a user makes one."""
+    code, _, err = run_cli(["synth", "--out", path, "--users", users, "--items", items,
+                            "--impressions", impressions, "--seed", seed])
+    assert code == 0, err
+    return path

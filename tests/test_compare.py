@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 import pytest
-from _fixtures import feed_prepared, run_cli, tiny_config
+from _fixtures import feed_prepared, run_cli, synth_csv, tiny_config
 
 import mtl.weighting.base as weighting_base
 from mtl.compare import BASELINE, Comparison, Run, check_methods, compare
@@ -248,10 +248,7 @@ _main = run_cli  # (exit status, stdout, stderr) of the CLI in process
 
 @pytest.fixture(scope="module")
 def feed_csv(tmp_path_factory):
-    path = tmp_path_factory.mktemp("compare") / "feed.csv.gz"
-    code, _, err = _main(["synth", "--out", path, "--users", 60, "--items", 90, "--impressions", 2000, "--seed", 2])
-    assert code == 0, err
-    return path
+    return synth_csv(tmp_path_factory.mktemp("compare") / "feed.csv.gz")
 
 
 def test_cli_compare_prints_a_table_and_writes_json(feed_csv, tmp_path):

@@ -9,7 +9,7 @@ import json
 from dataclasses import replace
 
 import pytest
-from _fixtures import TINY_MODEL, feed_prepared, run_cli, tiny_config
+from _fixtures import TINY_MODEL, feed_prepared, run_cli, synth_csv, tiny_config
 
 from mtl.compare import compare
 from mtl.errors import ConfigError
@@ -40,10 +40,7 @@ def test_history_asked_for_but_not_prepared_fails_before_training(run):
 
 @pytest.fixture(scope="module")
 def feed_csv(tmp_path_factory):
-    path = tmp_path_factory.mktemp("network") / "feed.csv.gz"
-    code, _, err = run_cli(["synth", "--out", path, "--users", 60, "--items", 90, "--impressions", 1500, "--seed", 2])
-    assert code == 0, err
-    return path
+    return synth_csv(tmp_path_factory.mktemp("network") / "feed.csv.gz", impressions=1500)
 
 
 #: Each command a different network (with dcn, periodic embeddings train 3x slower).
