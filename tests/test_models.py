@@ -152,13 +152,16 @@ def test_unknown_architecture_lists_choices():
 
 @pytest.mark.parametrize("name", list(available_models()))
 def test_oov_code_zero_is_accepted(name):
+    # Seeded: a tiny network drawn at random can have every ReLU of a path dead, and
+    # then a task's output does not depend on the input at all.
+    torch.manual_seed(0)
     model = build_model(name, CARDS, NUM_DIM, TASKS, CFG).eval()
     x_cat = torch.zeros(4, len(CARDS), dtype=torch.long)
     out = model(x_cat, torch.zeros(4, NUM_DIM))
     assert all(torch.isfinite(o).all() for o in out.outputs)
     # Code 0 is a real (learned) embedding, not padding: it differs from code 1.
     other = model(torch.ones(4, len(CARDS), dtype=torch.long), torch.zeros(4, NUM_DIM))
-    assert not torch.equal(out.outputs[0], other.outputs[0])
+    assert any(not torch.equal(a, b) for a, b in zip(out.outputs, other.outputs))
 
 
 def test_no_categorical_or_no_numeric_inputs():
