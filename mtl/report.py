@@ -16,6 +16,7 @@ import pandas as pd
 from .compare import BASELINE, Comparison
 from .finding import Finding, strong
 from .metrics import METRICS_BY_KIND, higher_is_better, relative_gain
+from .models import get_model_class
 from .train.config import TrainConfig
 from .train.result import TrainResult
 from .weighting import preference_shares
@@ -140,7 +141,8 @@ def network_label(config: TrainConfig) -> str:
     extras = [f"{m.interaction} interactions" if m.interaction != "none" else "",
               f"{m.num_embedding} numeric embeddings" if m.num_embedding != "none" else "",
               "user-history features" if config.history else "",
-              f"a {m.input_proj}-wide input projection" if m.input_proj and config.arch in ("mmoe", "ple") else ""]
+              f"a {m.input_proj}-wide input projection"
+              if m.input_proj and get_model_class(config.arch).reads_input_proj else ""]
     extras = [e for e in extras if e]
     return config.arch + (f" with {', '.join(extras)}" if extras else "")
 

@@ -330,6 +330,7 @@ def test_input_projection_is_what_the_experts_and_gates_read(name):
     cfg = ModelConfig(emb_dim=4, hidden=(16,), tower=(8,))
     wide = build_model(name, FUSE_CARDS, NUM_DIM, TASKS, cfg)
     narrow = build_model(name, FUSE_CARDS, NUM_DIM, TASKS, replace(cfg, input_proj=3))
+    assert type(narrow).reads_input_proj
     assert wide.proj is None and narrow.proj.in_features == narrow.input.out_dim
     experts = narrow.experts if name == "mmoe" else narrow.levels[0].experts
     assert narrow.proj.out_features == experts.in_dim == 3
@@ -339,7 +340,7 @@ def test_input_projection_is_what_the_experts_and_gates_read(name):
     for other in ("shared_bottom", "single"):
         a = build_model(other, FUSE_CARDS, NUM_DIM, TASKS, cfg)
         b = build_model(other, FUSE_CARDS, NUM_DIM, TASKS, replace(cfg, input_proj=3))
-        assert a.n_parameters() == b.n_parameters()
+        assert a.n_parameters() == b.n_parameters() and not type(a).reads_input_proj
 
 
 def test_a_saved_config_without_input_proj_reads_as_none():

@@ -98,6 +98,9 @@ class MultiTaskModel(nn.Module):
     description: ClassVar[str] = ""
     #: True when tasks share parameters (False for independent single-task networks).
     shares_parameters: ClassVar[bool] = True
+    #: True when the network reads ``ModelConfig.input_proj`` (its experts and gates
+    #: read one shared projection of the input).
+    reads_input_proj: ClassVar[bool] = False
 
     def __init__(self, cardinalities: Sequence[int], num_dim: int, tasks: Sequence[TaskSpec], config: ModelConfig):
         super().__init__()

@@ -270,11 +270,15 @@ class InputLayer(nn.Module):
                 for part, (_, rest, w, _) in zip(summed, layers)]
 
 
-def projected_input(input_layer: InputLayer, proj: nn.Linear, x_cat: torch.Tensor, x_num: torch.Tensor,
+def projected_input(input_layer: InputLayer, proj: nn.Linear | None, x_cat: torch.Tensor, x_num: torch.Tensor,
                     pref: torch.Tensor | None) -> torch.Tensor:
-    """``proj(input_layer(x_cat, x_num, pref))``: the shared projection of the input
-    that MMoE's and PLE's experts and gates read with ``ModelConfig.input_proj``;
-    through the fused columns (:meth:`InputLayer.first_layer`) when the layer has them."""
+    """What MMoE's and PLE's experts and gates read when they do not fuse their first
+    layers into the input layer: ``proj(input_layer(x_cat, x_num, pref))``, the shared
+    projection of ``ModelConfig.input_proj`` (through the fused columns,
+    :meth:`InputLayer.first_layer`, when the layer has them), or without ``proj`` the
+    input layer's output itself."""
+    if proj is None:
+        return input_layer(x_cat, x_num, pref)
     if input_layer.fused:
         return input_layer.first_layer(x_cat, x_num, proj.weight.T, proj.bias)[0]
     return proj(input_layer(x_cat, x_num, pref))

@@ -4,11 +4,12 @@ Each task learns how much to rely on each expert, so tasks that conflict can use
 different experts while related tasks share them.
 
 Shared representation (``ModelOutput.features``): the expert outputs and the input
-representation (or its shared projection, ``ModelConfig.input_proj``) *as read by the gates*. The gates read an alias of the input
-representation, a graph node of its own, so that the two features form a cut of the
-graph: the gradient on the alias holds only the gates' share, and the experts' share
-reaches the input layer through the expert outputs alone (taking the input
-representation itself would count the experts' path twice).
+representation (or its shared projection, ``ModelConfig.input_proj``) *as read by the
+gates*. The gates read an alias of the input representation, a graph node of its
+own, so that the two features form a cut of the graph: the gradient on the alias
+holds only the gates' share, and the experts' share reaches the input layer through
+the expert outputs alone (taking the input representation itself would count the
+experts' path twice).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .layers import ExpertBank, InputLayer, Towers, mix, projected_input
 class MMoE(MultiTaskModel):
     name = "mmoe"
     description = "Multi-gate Mixture-of-Experts: shared experts, one gate per task chooses the mix."
+    reads_input_proj = True
 
     def __init__(self, cardinalities, num_dim, tasks, config):
         super().__init__(cardinalities, num_dim, tasks, config)
@@ -48,10 +50,7 @@ class MMoE(MultiTaskModel):
                                                              self.gates.weight.T, self.gates.bias)
             experts = self.experts(None, first=pre).transpose(0, 1)  # [B, E, D]
         else:
-            if self.proj is None:
-                x = self.input(x_cat, x_num, self._pref(pref, len(x_cat)))
-            else:
-                x = projected_input(self.input, self.proj, x_cat, x_num, self._pref(pref, len(x_cat)))
+            x = projected_input(self.input, self.proj, x_cat, x_num, self._pref(pref, len(x_cat)))
             experts = self.experts(x).transpose(0, 1)  # [B, E, D]
             gate_input = [x.view_as(x)]  # the gates' own view of x (see the module docstring)
             logits = self.gates(gate_input[0])

@@ -83,6 +83,7 @@ class CGCLevel(nn.Module):
 class PLE(MultiTaskModel):
     name = "ple"
     description = "Progressive Layered Extraction: task-owned plus shared experts, gated, over one or more levels."
+    reads_input_proj = True
 
     def __init__(self, cardinalities, num_dim, tasks, config):
         super().__init__(cardinalities, num_dim, tasks, config)
@@ -110,10 +111,7 @@ class PLE(MultiTaskModel):
             task_in, shared = self.levels[0](None, None, first)
             levels = self.levels[1:]
         else:
-            if self.proj is None:
-                x = self.input(x_cat, x_num, self._pref(pref, len(x_cat)))
-            else:
-                x = projected_input(self.input, self.proj, x_cat, x_num, self._pref(pref, len(x_cat)))
+            x = projected_input(self.input, self.proj, x_cat, x_num, self._pref(pref, len(x_cat)))
             task_in, shared, features, levels = x, x, [x], self.levels
         for level in levels:
             task_in, shared = level(task_in, shared)
