@@ -158,7 +158,8 @@ with advanced("train"), st.expander("Hyperparameters and device"):
     num_emb = numeric_select(key("num_emb", defaults.model.num_embedding))
     history = history_box(key("history", defaults.history))
     if no_history := history_problem(ds, history):
-        st.error(f"{no_history}: untick user-history features to train.", icon=":material/error:")
+        no_history += ": untick user-history features to train."
+        st.error(no_history, icon=":material/error:")
     h9, h10 = st.columns(2)
     split = h9.selectbox("Split", list(SPLITS), key=key("split", default_split(ds).method),
                          help="random rows; time: train on the past, test on the future; user: test on unseen users")
@@ -185,14 +186,16 @@ with advanced("train"), st.expander("Hyperparameters and device"):
     else:
         split_problem = ""
         st.caption(describe_split(spec, ds))
-if split_problem and presenting():  # its control is hidden: the reason Train is off must not be
-    st.error(split_problem, icon=":material/error:")
+for problem in (split_problem, no_history):
+    if problem and presenting():  # its control is hidden: the reason Train is off must not be
+        st.error(problem, icon=":material/error:")
 
 # The address mirrors the setup: copying it reproduces this page in a fresh browser.
 mirror_train(S(tasks=list(tasks), preference=preference, arch=arch, weighting=weighting, epochs=int(epochs),
                batch=int(batch_size), lr=float(lr), patience=int(patience), emb=int(emb_dim), hidden=hidden,
-               experts=int(experts), proj=int(proj), interaction=interaction, num_emb=num_emb, history=bool(history) or None, seed=int(seed), split=split, cutoffs=cutoffs if split == "time" else None,
-               split_column=split_column, device=device), ds)
+               experts=int(experts), proj=int(proj), interaction=interaction, num_emb=num_emb,
+               history=bool(history) or None, seed=int(seed), split=split,
+               cutoffs=cutoffs if split == "time" else None, split_column=split_column, device=device), ds)
 if ds.sample is None:
     st.caption("The address keeps these settings, not the uploaded data: a link opens them on the bundled sample.")
 
