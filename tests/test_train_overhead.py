@@ -45,6 +45,18 @@ def test_updates_are_torch_adams_bit_for_bit(fused):
     assert not all(torch.equal(a, b) for a, b in zip(mine, _train(lambda ps: Adam(ps, lr=1e-3))))
 
 
+def test_a_pytorch_without_the_fused_kernels_query_trains_unfused(monkeypatch):
+    """The fused-kernel query is private to PyTorch: if a release moves it, Adam falls
+    back to the unfused kernel instead of failing to build."""
+    monkeypatch.setitem(sys.modules, "torch.utils._foreach_utils", None)  # its import now raises
+    p = torch.nn.Parameter(torch.ones(2))
+    opt = Adam([p], lr=0.1)
+    assert not opt.fused
+    p.sum().backward()
+    opt.step()
+    assert torch.all(p < 1)
+
+
 def test_zero_grad_keeps_or_drops_the_gradients():
     p = torch.nn.Parameter(torch.ones(2))
     opt = Adam([p], lr=0.1)

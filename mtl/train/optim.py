@@ -16,7 +16,19 @@ from collections.abc import Iterable
 
 import torch
 from torch.optim.adam import adam
-from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
+
+
+def fused_device_types() -> tuple[str, ...]:
+    """Device types with PyTorch's fused Adam kernel, as ``torch.optim.Adam`` finds them.
+
+    PyTorch answers this only through a private helper; should a release move it, the
+    unfused kernel is used (the same update to float rounding) rather than failing to
+    train."""
+    try:
+        from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
+    except ImportError:
+        return ()
+    return tuple(_get_fused_kernels_supported_devices())
 
 
 class Adam:
@@ -30,7 +42,7 @@ class Adam:
         if not self.params:
             raise ValueError("Adam got no parameters to optimize")
         self.lr, self.weight_decay, self.betas, self.eps = lr, weight_decay, betas, eps
-        supported = _get_fused_kernels_supported_devices()
+        supported = fused_device_types()
         self.fused = all(p.device.type in supported and torch.is_floating_point(p) for p in self.params)
         self.state: dict[torch.Tensor, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
