@@ -102,3 +102,19 @@ def test_settings_that_cannot_train_conditioned_are_refused_with_what_to_change(
         at.session_state[key] = good  # a setting that can train, for the next case
         at.run()
         assert not at.error and PRESS in [b.label for b in at.button]
+
+
+def test_history_features_on_data_without_a_topic_are_refused(app):
+    from pages._datasets import dataset_from_frames
+    from tests._apptest import tiny_frame
+
+    ds = dataset_from_frames(tiny_frame().drop(columns=["item_category"]), "no_topic.csv")
+    app.session_state["dataset"] = ds
+    app.session_state["ui.train.history"] = True
+    at = app.run()
+    at.switch_page(nav.TRADEOFFS).run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "item-level categorical column" in errors[0] and \
+        errors[0].endswith("untick user-history features on the Train page."), errors
+    assert PRESS not in [b.label for b in at.button]
