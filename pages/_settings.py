@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mtl.setup import suggested_weight
 from mtl.train import TrainConfig
-from pages._common import default_tasks, make_config, parse_sizes
+from pages._common import default_split, default_tasks, make_config, parse_sizes, time_columns
 from pages._state import Settings
 
 
@@ -38,6 +39,21 @@ class TrainSettings(Settings):
     cutoffs: str | None = None
     split_column: str | None = None
     device: str | None = None
+
+    @classmethod
+    def current(cls, ds) -> TrainSettings:
+        """What the Train page's Train button would train on ``ds`` now (read from any
+        page): its widgets' values, defaults where the page has set none, and of what the
+        widgets keep only what the page shows. The weights of tasks no longer chosen, and
+        the cut-offs and time column of a time split since left, stay in the session to
+        come back when chosen again, but do not apply."""
+        s = cls.read(ds.short)
+        tasks = s.tasks if s.tasks is not None else default_tasks(ds)
+        if s.preference:  # a slider not drawn yet (a task from a link) starts where the page would start it
+            s.preference = {t: s.preference.get(t, suggested_weight(t, ds.sample)) for t in tasks}
+        if (s.split or default_split(ds).method) != "time" or not time_columns(ds):
+            s.cutoffs = s.split_column = None
+        return s
 
     def config(self, ds) -> TrainConfig:
         """The training configuration these settings describe on ``ds``; unset fields

@@ -11,11 +11,11 @@ import pandas as pd
 import streamlit as st
 
 from mtl.data import prepare
-from mtl.errors import MTLError
+from mtl.errors import ConfigError, MTLError
 from mtl.jobs import BackgroundJob
-from mtl.models import ModelConfig, available_models
+from mtl.models import ModelConfig, available_models, get_model_class
 from mtl.plots import tradeoff as tplots
-from mtl.report import json_safe, network_label
+from mtl.report import json_safe, network_label, plural
 from mtl.tradeoff import (
     ConditionedExplorer,
     alpha_from_fusion,
@@ -27,6 +27,7 @@ from mtl.tradeoff import (
     weight_grid,
 )
 from mtl.train import TrainConfig
+from mtl.weighting import get_weighting_class
 from pages import _jobs as jobs
 from pages._backend import BackendChoice, backend_choice
 from pages._common import default_tasks, make_config
@@ -36,7 +37,7 @@ from pages._features import history_box, history_problem, interaction_select, nu
 from pages._nav import TRAIN
 from pages._present import advanced, details
 from pages._runs import Run, add_run, baseline_run, runs, start_training
-from pages._settings import CurveSettings, InstantSettings, TradeoffView
+from pages._settings import CurveSettings, InstantSettings, TradeoffView, TrainSettings
 from pages._settings import SweepSettings as S
 from pages._state import UI, Settings, cached, ui_default
 from pages._stored import data_name, job_dataset, job_picker, kept, manager, model_picker
@@ -281,6 +282,56 @@ def _own_front(run: Run, explorer: ConditionedExplorer):
     return cached("instant_front", run.id, compute)
 
 
+def _conditioned_config() -> tuple[TrainConfig, str]:
+    """The network the Train page is set up to train on this dataset (its defaults where
+    the user has set nothing there), made preference-conditioned, with the weighting
+    method it leaves out (its display name; ``""`` for static weights). Raises
+    :class:`MTLError` saying what to change there when it cannot be trained conditioned."""
+    config = TrainSettings.current(ds).config(ds)
+    if len(config.tasks) < 2:
+        raise ConfigError(f"a conditioned model trades tasks off against each other, and the Train page has "
+                          f"{plural(len(config.tasks), 'task')} chosen: choose two or more there")
+    if not get_model_class(config.arch).shares_parameters:
+        raise ConfigError(f"the {config.arch} architecture trains one independent network per task, so a task's "
+                          "weight changes nothing the others learn: choose a shared architecture on the Train page")
+    if no_history := history_problem(ds, config.history):
+        raise ConfigError(f"{no_history}: untick user-history features on the Train page")
+    # Rather than refusing: a conditioned model draws its own task weights while
+    # training, so no weighting method would apply to it anyway.
+    dropped = "" if config.weighting == "static" else get_weighting_class(config.weighting).display_name()
+    config = dataclasses.replace(config, weighting="static",
+                                 model=dataclasses.replace(config.model, conditioned=True))
+    config.validate()
+    return config, dropped
+
+
+def _offer_conditioned(training: bool) -> None:
+    """No conditioned model yet: train one of the network the user set up on the Train
+    page, saying which beside the button."""
+    st.info("No conditioned model yet. Run a sweep with *Also train one preference-conditioned model* (Pareto front "
+            f"tab), or train one on **{ds.name}** here (it joins your run history; watch it on the Train page).",
+            icon=":material/info:")
+    try:
+        config, dropped = _conditioned_config()
+    except MTLError as err:
+        st.error(f"Cannot train a conditioned model from the Train page's settings: {str(err).rstrip('.')}.",
+                 icon=":material/error:")
+        st.page_link(TRAIN, label="Go to the Train page", icon=":material/model_training:")
+        return
+    chosen = TrainSettings.read(ds.short) != TrainSettings()
+    st.caption(f"Trains **{network_label(config)}** (hidden {', '.join(map(str, config.model.hidden))}, "
+               f"{plural(config.epochs, 'epoch')}) on {', '.join(config.tasks)}, preference-conditioned: "
+               + ("your Train page settings" if chosen else "the defaults; set your own on the Train page")
+               + (f" (its weighting method, {dropped}, does not apply: the model draws its own task weights)"
+                  if dropped else "") + ".")
+    if st.button("Train a conditioned model", icon=":material/play_arrow:", disabled=training):
+        try:
+            start_training(ds, config)
+            st.switch_page(TRAIN)
+        except MTLError as err:
+            show_error(err)
+
+
 def instant_section() -> None:
     st.subheader("Instant weights: one preference-conditioned model")
     with details("What this model is"):
@@ -297,17 +348,7 @@ def instant_section() -> None:
                                                  if i.summary.get("conditioned")]):
         return  # kept models to choose from: the picker says so
     if run is None:
-        tasks = default_tasks(ds)
-        st.info(f"No conditioned model yet. Run a sweep with *Also train one preference-conditioned model* (Pareto "
-                f"front tab), or train one on **{ds.name}** for {', '.join(tasks)} (it joins your run history; watch "
-                "it on the Train page).", icon=":material/info:")
-        if st.button("Train a conditioned model", icon=":material/play_arrow:", disabled=training):
-            try:
-                cfg = make_config(ds, tasks)
-                start_training(ds, dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, conditioned=True)))
-                st.switch_page(TRAIN)
-            except MTLError as err:
-                show_error(err)
+        _offer_conditioned(training)
         return
     explorer = _explorer(run)
     names = [t.name for t in explorer.tasks]

@@ -203,10 +203,8 @@ if st.button("Train", type="primary", icon=":material/play_arrow:",
              disabled=busy or not tasks or bool(method_problem) or bool(split_problem) or bool(no_history),
              key="train.start"):
     try:
-        # The widgets are the page's TrainSettings; the tasks' sliders and the split's
-        # optional fields are what this run drew, so they are passed as drawn.
-        config = S.read(ds.short, tasks=tasks, preference=preference, cutoffs=cutoffs,
-                        split_column=split_column).config(ds)
+        # The widgets are the page's TrainSettings; the Trade-offs page reads them the same way.
+        config = S.current(ds).config(ds)
         start_training(ds, config)
     except MTLError as err:
         show_error(err)
