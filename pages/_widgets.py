@@ -10,7 +10,7 @@ from mtl.data.samples import get_sample
 from mtl.setup import suggested_weight
 from mtl.weighting import preference_shares
 from pages import _jobs as jobs
-from pages import _runs, _visitor
+from pages import _nav, _runs, _visitor
 from pages._datasets import DATASET, DEFAULT_SAMPLE, Dataset
 from pages._state import Settings, keep_widget_state, ui_default
 
@@ -23,6 +23,9 @@ def page_setup() -> None:
     Streamlit may run a file under ``pages/`` directly, e.g. on the first request
     after a server start when the URL names a page.
     """
+    # A first visit through a link runs the linked page's file alone: whatever it imports,
+    # it leaves Streamlit's legacy pages/ mode here (Learn imports nothing else of _nav).
+    _nav.use_explicit_navigation()
     keep_widget_state()
     _visitor.capture_link()  # a shared link's run=, before the page rewrites the address
     jobs.collect_all()

@@ -401,26 +401,30 @@ def test_journey_download_report_and_model_then_reload_and_reopen_the_kept_run(p
     _screenshot(page, "journey-reload-reopens-the-kept-run")
 
 
-def test_a_link_to_a_page_is_the_first_visit_of_a_fresh_server(browser, tmp_path):
-    """A teacher starts the server and the class opens a shared Train link. Streamlit's
+@pytest.mark.parametrize("path", ["train", "learn"])
+def test_a_link_to_a_page_is_the_first_visit_of_a_fresh_server(browser, tmp_path, path):
+    """A teacher starts the server and the class opens a shared link to a page. Streamlit's
     first run of a fresh server runs in its legacy ``pages/`` mode (the linked page's
     file alone, a sidebar listing every file of ``pages/``); the app must start that run
-    over as itself: its seven pages, the linked page, the link's settings."""
+    over as itself: its seven pages, the linked page, the link's settings. Learn is the
+    page that imports nothing else of ``pages._nav``."""
     expect = sync_api.expect
     with _streamlit(tmp_path / "server.log") as url:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
         page.set_default_timeout(WAIT_MS)
-        page.goto(f"{url}/train?arch=mmoe&epochs=7")
-        page.get_by_role("heading", name="Train", level=1).wait_for()
+        page.goto(f"{url}/train?arch=mmoe&epochs=7" if path == "train" else f"{url}/learn")
+        page.get_by_role("heading", name=path.title(), level=1).wait_for()
         links = _app_navigation(page)
         expect(links).to_have_count(len(PAGES))
         # Each link's text is its icon's name, then its title.
         assert [text.split("\n")[-1].strip() for text in links.all_inner_texts()] == PAGES
-        # The page's controls follow its title once the sample has loaded (seconds on a fresh server).
-        expect(page.get_by_label("Epochs", exact=True)).to_have_value("7", timeout=WAIT_MS)
-        expect(page.get_by_role("combobox", name="Architecture")).to_have_value("mmoe")
-        expect(page).to_have_url(re.compile(r"/train\?.*arch=mmoe"))
+        expect(page.get_by_text("Presentation mode")).to_be_visible()
+        if path == "train":
+            # The page's controls follow its title once the sample has loaded (seconds on a fresh server).
+            expect(page.get_by_label("Epochs", exact=True)).to_have_value("7", timeout=WAIT_MS)
+            expect(page.get_by_role("combobox", name="Architecture")).to_have_value("mmoe")
+            expect(page).to_have_url(re.compile(r"/train\?.*arch=mmoe"))
         _no_errors(page)
         context.close()
 
