@@ -131,11 +131,11 @@ class InstantSettings(Settings):
 
 @dataclass
 class CurveSettings(Settings):
-    """The relevance-versus-efficiency curve's choices: the sides and α per model (pass
-    its run id), K for all."""
+    """The relevance-versus-efficiency curve's choices per model (pass its run id): the
+    sides, K (its default comes from the model's held-out rows) and α."""
 
     PAGE = "to"
-    PER_DATASET = ("eff", "rel", "alpha")
+    PER_DATASET = ("eff", "rel", "k", "alpha")
 
     eff: list[str] | None = None
     rel: list[str] | None = None

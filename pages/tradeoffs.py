@@ -26,6 +26,7 @@ from mtl.tradeoff import (
     sweep_steps,
     weight_grid,
 )
+from mtl.tradeoff.curves import Sides, candidate_counts, default_k, derived_labels, side_conflicts, suggest_sides
 from mtl.train import TrainConfig
 from mtl.weighting import get_weighting_class
 from pages import _jobs as jobs
@@ -403,16 +404,19 @@ def instant_section() -> None:
 
 
 # =================================================== relevance vs efficiency
-def _default_sides(run: Run, tasks: list[str]) -> tuple[list[str], list[str]]:
-    """Efficiency / relevance defaults: the sample's suggestion, else by task name."""
+def _default_sides(run: Run, tasks: list[str]) -> Sides:
+    """Efficiency / relevance defaults: the sample's own lists (none invented where it
+    lists no efficiency label), else by task name; never a label and its source apart."""
     sample = run.ds.sample if run.ds is not None else None
-    eff = [t for t in (sample.efficiency if sample else ()) if t in tasks]
-    rel = [t for t in (sample.relevance if sample else ()) if t in tasks]
-    if not eff:
-        eff = [t for t in tasks if "click" in t or "watch" in t or "play" in t][:1] or tasks[:1]
-    if not rel:
-        rel = [t for t in tasks if t not in eff][:2]
-    return eff, rel
+    lists = sample is not None and bool(sample.efficiency or sample.relevance)
+    return suggest_sides(tasks, efficiency=sample.efficiency if lists else None,
+                         relevance=sample.relevance if lists else None, derived=_derived(run, tasks))
+
+
+def _derived(run: Run, tasks: list[str]) -> dict[str, str]:
+    trained = run.result.trained
+    return cached("curve-derived", (run.id, tuple(tasks)),
+                  lambda: derived_labels(trained.test_rows, tasks, trained.schema.derived))
 
 
 def curve_section() -> None:
@@ -439,15 +443,27 @@ def curve_section() -> None:
     tasks = [t.name for t in trained.tasks if t.kind != "multiclass"]
     where = f"the tasks of run #{run.id}"
     say_ignored(TRADEOFFS.take(CurveSettings, str(run.id), eff=some_of(tasks, where), rel=some_of(tasks, where),
-                               alpha=_on_alpha_grid))
-    eff_default, rel_default = _default_sides(run, tasks)
+                               k=within(1, 100), alpha=_on_alpha_grid))
+    sides = _default_sides(run, tasks)
+    try:
+        auto_k = cached("curve-k", run.id, lambda: default_k(candidate_counts(trained.test_rows, trained.schema.user)))
+    except MTLError as err:
+        show_error(err)
+        return
     c1, c2, c3 = st.columns([2, 2, 1])
     eff = c1.multiselect("Efficiency tasks", tasks,
-                         key=ui_default(CurveSettings.key("eff", str(run.id)), eff_default))
-    rel_key = ui_default(CurveSettings.key("rel", str(run.id)), [t for t in rel_default if t not in eff])
+                         key=ui_default(CurveSettings.key("eff", str(run.id)), sides.efficiency))
+    rel_key = ui_default(CurveSettings.key("rel", str(run.id)), [t for t in sides.relevance if t not in eff])
     st.session_state[rel_key] = [t for t in st.session_state[rel_key] if t not in eff]  # a task is on one side only
     rel = c2.multiselect("Relevance tasks", [t for t in tasks if t not in eff], key=rel_key)
-    k = c3.number_input("K (top-K)", 1, 100, key=ui_default(CurveSettings.key("k"), 10))
+    k = c3.number_input("K (top-K)", 1, 100, key=ui_default(CurveSettings.key("k", str(run.id)), auto_k),
+                        help=f"How many of each user's held-out impressions a feed would show. The default, {auto_k}, "
+                             "is the largest K (up to 10) that at least half the users have more impressions than: "
+                             "for a user with K or fewer every ranking shows them all, so they are not counted.")
+    for note in sides.notes:
+        st.caption(note)
+    for warning in side_conflicts(eff, rel, _derived(run, tasks)):
+        st.warning(warning, icon=":material/warning:")
     if not eff or not rel:
         mirrored.append(CurveSettings(eff=list(eff), rel=list(rel), k=int(k)))
         st.error("Mark at least one efficiency task and one relevance task.", icon=":material/error:")
@@ -481,8 +497,8 @@ def curve_section() -> None:
             "How to read it: left to right is more attention captured, bottom to top more value delivered; each dot "
             "is one α. The grey square is a random ranking"
             + (", the green dashed curve the oracle that knows the true probabilities" if curve.oracle is not None else "")
-            + f". {curve.n_users:,} users with two or more held-out impressions. The axes span at least a tenth of "
-            "their level, so a curve that looks flat is flat."
+            + ". " + curve.coverage() + " The axes span at least a tenth of their level, so a curve that looks flat "
+            "is flat."
         )
         for note in curve.notes:
             st.caption(note)

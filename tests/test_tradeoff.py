@@ -12,7 +12,7 @@ import pytest
 from mtl.cli import main
 from mtl.data import from_frame, prepare
 from mtl.data.synthetic import simulate
-from mtl.errors import ConfigError
+from mtl.errors import ConfigError, DataError
 from mtl.models import ModelConfig
 from mtl.tasks import TaskSpec
 from mtl.tradeoff import (
@@ -28,6 +28,7 @@ from mtl.tradeoff import (
     sweep_steps,
     weight_grid,
 )
+from mtl.tradeoff.curves import default_k
 from mtl.train import TrainConfig, Trainer
 
 SMALL = ModelConfig(emb_dim=4, hidden=(16,), tower=(8,))
@@ -119,12 +120,15 @@ def test_curve_finding_says_what_the_data_shows_with_the_spread_across_users():
     n = users * per_user
     user = np.repeat(np.arange(users), per_user)
     like = rng.integers(0, 2, n)
-    # Clicks constant within each user: no ranking can change efficiency@K.
-    flat = pd.DataFrame({"user": user, "click": np.repeat(rng.integers(0, 2, users), per_user), "like": like})
-    preds = {"click": rng.random(n), "like": like + rng.random(n) * 0.5}
-    curve = efficiency_relevance_curve(flat, preds, ["click"], ["like"], "user", k=3)
+    # Every user's 4 liked items are clicked, as are 4 of the other 8: the top 3 by likes
+    # are all clicked, as are the top 3 by clicks, so ranking by likes costs no clicks.
+    pattern = np.r_[np.ones(8), np.zeros(4)]
+    free = pd.DataFrame({"user": user, "click": np.tile(pattern, users),
+                         "like": np.tile(np.r_[np.ones(4), np.zeros(8)], users)})
+    preds = {"click": free.click + rng.random(n) * 0.5, "like": free.like + rng.random(n) * 0.5}
+    curve = efficiency_relevance_curve(free, preds, ["click"], ["like"], "user", k=3)
     e, r = curve.efficiency_change, curve.relevance_change
-    assert e.diff == pytest.approx(0.0) and not e.measurable
+    assert not e.measurable and curve.efficiency_varies > 150
     assert r.measurable and r.diff > 0 and r.n_users > 150
     text = curve.finding().text()
     assert "ranking by relevance costs no measurable efficiency" in text and "±" in text
@@ -141,6 +145,58 @@ def test_curve_finding_says_what_the_data_shows_with_the_spread_across_users():
     same = rng.random(n)
     curve = efficiency_relevance_curve(opposed, {"click": same, "like": same}, ["click"], ["like"], "user", k=3)
     assert "makes no measurable difference" in curve.finding().text()
+
+
+def test_a_measure_no_ranking_can_move_is_not_reported_as_costing_nothing():
+    """Issue s23 (wt-curve): with clicks constant among each user's candidates efficiency@K
+    cannot change, and the finding said "ranking by relevance costs no measurable efficiency"."""
+    rng = np.random.default_rng(7)
+    users, per_user = 200, 12
+    n = users * per_user
+    like = rng.integers(0, 2, n)
+    flat = pd.DataFrame({"user": np.repeat(np.arange(users), per_user),
+                         "click": np.repeat(rng.integers(0, 2, users), per_user), "like": like})
+    preds = {"click": rng.random(n), "like": like + rng.random(n) * 0.5}
+    curve = efficiency_relevance_curve(flat, preds, ["click"], ["like"], "user", k=3)
+    assert curve.efficiency_change.diff == pytest.approx(0.0) and curve.efficiency_varies == 0
+    text = curve.finding().text()
+    assert "costs no measurable efficiency" not in text
+    assert "the ranking can barely change efficiency@3" in text and "only 0 of the 200 users" in text
+
+
+def test_curve_counts_only_users_whose_top_k_the_ranking_chooses():
+    """Issue s23 (wt-curve): with K = 10 and a median of 4 held-out impressions per user the
+    top 10 held every candidate, so efficiency@10 was the same for any order (3.8962 at both
+    ends on goodbooks). Users with K or fewer candidates are left out, and said so."""
+    rng = np.random.default_rng(3)
+    sizes = np.r_[np.full(60, 4), np.full(20, 14)]     # 60 users with 4 candidates, 20 with 14
+    user = np.repeat(np.arange(len(sizes)), sizes)
+    n = len(user)
+    like = rng.integers(0, 2, n)
+    click = 1 - like                                    # ranking by likes costs clicks
+    f = pd.DataFrame({"user": user, "click": click, "like": like})
+    preds = {"click": click + rng.random(n) * 0.1, "like": like + rng.random(n) * 0.1}
+    curve = efficiency_relevance_curve(f, preds, ["click"], ["like"], "user", k=10)
+    assert curve.k == 10 and curve.n_users == 20 and curve.users_ranked == 80 and curve.median_candidates == 4
+    big = f[f.user >= 60]
+    best = big.groupby("user")["click"].apply(lambda s: np.sort(s.to_numpy())[::-1][:10].mean()).mean()
+    assert curve.at(0.0)["efficiency_at_k"] == pytest.approx(best)
+    assert curve.efficiency_change.measurable and curve.efficiency_change.diff < 0
+    assert "20 of the 80 users" in curve.coverage() and "K = 3 would count at least half" in curve.coverage()
+    # Without K: the largest K that half the users exceed (here 3, below the median of 4).
+    auto = efficiency_relevance_curve(f, preds, ["click"], ["like"], "user")
+    assert auto.k == 3 and auto.n_users == 80 and auto.to_json()["suggested_k"] == 3
+    assert auto.efficiency_change.measurable and auto.efficiency_change.diff < 0
+    with pytest.raises(DataError, match="No user has more than K = 14"):
+        efficiency_relevance_curve(f, preds, ["click"], ["like"], "user", k=14)
+
+
+def test_default_k_sits_below_the_typical_candidate_count():
+    assert default_k([2, 2, 3, 2, 1]) == 1            # goodbooks: a median of 2
+    assert default_k([4] * 5 + [7] * 3 + [3] * 2) == 3
+    assert default_k([40] * 10) == 10                  # never above a first screen
+    with pytest.raises(DataError):
+        default_k([1, 1, 0])
 
 
 def test_curve_measures_the_current_alpha_exactly():

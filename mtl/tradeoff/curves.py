@@ -15,13 +15,22 @@ averaged over users, with the standard error of that mean across users:
 * efficiency@K: the mean efficiency label among the top K (e.g. click rate);
 * relevance@K: NDCG@K with the summed relevance labels as graded gains.
 
+Only users with **more than K** candidates are counted: for the others every order
+puts all their candidates in the top K, so their efficiency@K cannot depend on the
+ranking and would pull both ends of the curve to the same value. Held-out rows are
+few per user on real logs (a median of 2 to 4), so the default K is chosen from the
+candidate counts (:func:`default_k`) rather than fixed at 10, and the result says how
+many users it counts and for how many the labels differ at all among the candidates.
+
 ``alpha = 0`` ranks by efficiency alone, ``alpha = 1`` by relevance alone. A random
 ranking and, on simulated data, the oracle ranking by the true probabilities give the
 floor and the ceiling. When engagement and value disagree, the curve bends: the
 "efficiency paradox" of engagement-driven feeds made visible. Whether it does on a
 given data set is a measured claim: :meth:`CurveResult.finding` compares the two ends
 user by user (paired differences with a 95% interval) and says in words what the data
-shows, including "ranking by relevance costs no measurable efficiency".
+shows, including "ranking by relevance costs no measurable efficiency" (but only
+when the ranking could have changed the efficiency of most users counted: otherwise
+it says why the measure cannot move).
 """
 
 from __future__ import annotations
@@ -38,6 +47,8 @@ from ..finding import Finding, em, strong
 from ..recommend import MIN_SIGNAL
 
 DEFAULT_ALPHAS = tuple(np.round(np.linspace(0, 1, 21), 4))
+#: The default K never exceeds this: a feed's first screen.
+MAX_DEFAULT_K = 10
 #: Half-width of a 95% normal interval, in standard errors.
 Z95 = 1.96
 
@@ -86,6 +97,26 @@ class CurveResult:
     #: From alpha = 0 to alpha = 1, paired over users: efficiency and relevance.
     efficiency_change: Change | None = None
     relevance_change: Change | None = None
+    #: Users with two or more held-out impressions (something to rank), of whom the
+    #: ``n_users`` with more than K are counted; their median number of impressions.
+    users_ranked: int = 0
+    median_candidates: float = float("nan")
+    #: Counted users whose candidates differ in the (first) efficiency label, and in the
+    #: relevance gain: only for them can the ranking change that measure.
+    efficiency_varies: int = 0
+    relevance_varies: int = 0
+    #: The K :func:`default_k` picks for these candidates.
+    suggested_k: int = 1
+
+    def coverage(self) -> str:
+        """Which users the curve counts and why, in one sentence."""
+        text = (f"{self.n_users:,} of the {self.users_ranked:,} users with two or more held-out impressions have more "
+                f"than K = {self.k} (median {self.median_candidates:g} per user) and are counted: for the others every "
+                f"ranking puts all their impressions in the top {self.k}.")
+        if self.users_ranked and self.n_users < self.users_ranked / 2:
+            text += (f" That is only {self.n_users / self.users_ranked:.0%} of them; K = {self.suggested_k} would count "
+                     "at least half.")
+        return text
 
     def at(self, alpha: float) -> dict[str, float]:
         """The point of the curve nearest to ``alpha``."""
@@ -103,6 +134,19 @@ class CurveResult:
         eff, rel = f"efficiency@{self.k}", f"relevance@{self.k}"
         numbers = (f"From α = 0 to α = 1, {eff} goes {e.text(4)} and {rel} {r.text(4)} "
                    f"(mean of per-user differences ± 95% interval, {e.n_users:,} users).")
+        # A measure the ranking cannot move for most users stays put whatever the model
+        # knows: its "no measurable change" would be an artifact of the data, not a finding.
+        stuck = {}
+        if not e.measurable and self.efficiency_varies < self.n_users / 2:
+            stuck[eff] = (f"{self.efficiency[0]} differs among the candidates of only {self.efficiency_varies:,} of "
+                          f"the {self.n_users:,} users counted")
+        if not r.measurable and self.relevance_varies < self.n_users / 2:
+            stuck[rel] = (f"{' + '.join(self.relevance)} differs among the candidates of only "
+                          f"{self.relevance_varies:,} of the {self.n_users:,} users counted")
+        if stuck:
+            return Finding(strong(f"On this data the ranking can barely change {' or '.join(stuck)}"), ": "
+                           + "; ".join(stuck.values()) + ". For every other user each order gives the same value, so "
+                           "an unchanged measure says nothing about what ranking by relevance costs or gains. " + numbers)
         if not e.measurable and not r.measurable:
             return Finding(strong("On this data the weighting makes no measurable difference"), ": neither efficiency "
                            "nor relevance moves by more than its spread across users. " + numbers)
@@ -141,6 +185,12 @@ class CurveResult:
             "notes": self.notes,
             "efficiency_change": None if self.efficiency_change is None else self.efficiency_change.to_json(),
             "relevance_change": None if self.relevance_change is None else self.relevance_change.to_json(),
+            "users_ranked": self.users_ranked,
+            "median_candidates": self.median_candidates,
+            "efficiency_varies": self.efficiency_varies,
+            "relevance_varies": self.relevance_varies,
+            "suggested_k": self.suggested_k,
+            "coverage": self.coverage(),
             "finding": self.finding().markdown(),
         }
 
@@ -150,6 +200,28 @@ def alpha_from_fusion(fusion: Mapping[str, float], efficiency: Sequence[str], re
     e = sum(abs(fusion.get(t, 0.0)) for t in efficiency)
     r = sum(abs(fusion.get(t, 0.0)) for t in relevance)
     return None if e + r == 0 else r / (e + r)
+
+
+def candidate_counts(frame: pd.DataFrame, user_col: str) -> np.ndarray:
+    """How many held-out impressions (candidates) each user has."""
+    return np.bincount(pd.factorize(canonical(frame[user_col]))[0])
+
+
+def default_k(counts: Sequence[int] | np.ndarray, cap: int = MAX_DEFAULT_K) -> int:
+    """The largest K up to ``cap`` that at least half of the users with two or more
+    candidates exceed, so that for most of them the top K is a choice among their
+    candidates (with a median of 4 candidates, K = 3)."""
+    c = np.asarray(counts)
+    c = c[c >= 2]
+    if not len(c):
+        raise DataError("No user has two or more held-out impressions to rank")
+    return max(k for k in range(1, cap + 1) if k == 1 or np.mean(c > k) >= 0.5)
+
+
+def _varies(values: np.ndarray, groups: np.ndarray) -> int:
+    """How many groups have at least two different (non-missing) values."""
+    s = pd.Series(values).groupby(groups)
+    return int((s.max() > s.min()).sum())
 
 
 def _group_z(values: np.ndarray, groups: np.ndarray, scale: float | None = None) -> np.ndarray:
@@ -219,7 +291,7 @@ def efficiency_relevance_curve(
     relevance: Sequence[str],
     user_col: str,
     *,
-    k: int = 10,
+    k: int | None = None,
     alphas: Sequence[float] = DEFAULT_ALPHAS,
     oracle: Mapping[str, np.ndarray] | None = None,
     random_draws: int = 5,
@@ -233,8 +305,9 @@ def efficiency_relevance_curve(
     for those rows; ``oracle`` optionally maps them to the true probabilities.
     ``scales`` gives regression tasks their label scale for the spread floor (see
     :func:`mtl.recommend.outcome_scales`). ``current_alpha`` is added to ``alphas``
-    so its point is measured, not interpolated. Users with fewer than two candidates
-    are left out (nothing to rank).
+    so its point is measured, not interpolated. ``k`` defaults to :func:`default_k`
+    of the candidate counts. Only users with more than ``k`` candidates are counted
+    (for the others the top K holds all their candidates whatever the order).
     """
     efficiency, relevance = list(efficiency), list(relevance)
     if not efficiency or not relevance:
@@ -242,7 +315,7 @@ def efficiency_relevance_curve(
     both = set(efficiency) & set(relevance)
     if both:
         raise ConfigError(f"'{sorted(both)[0]}' cannot be both an efficiency and a relevance task")
-    if k < 1:
+    if k is not None and k < 1:
         raise ConfigError("k must be at least 1")
     for t in efficiency + relevance:
         if t not in frame.columns:
@@ -251,9 +324,13 @@ def efficiency_relevance_curve(
             raise ConfigError(f"The model does not predict '{t}'; curves need a prediction for every chosen task")
     codes = pd.factorize(canonical(frame[user_col]))[0]
     sizes = np.bincount(codes)
-    keep = sizes[codes] >= 2
+    suggested = default_k(sizes)
+    k = suggested if k is None else int(k)
+    keep = sizes[codes] > k
     if keep.sum() == 0:
-        raise DataError("No user has two or more held-out impressions to rank")
+        raise DataError(f"No user has more than K = {k} held-out impressions, so every ranking puts all of a user's "
+                        f"impressions in the top {k} and none can change efficiency@{k}; the most any user has is "
+                        f"{sizes.max()}, so choose K below that (K = {suggested} counts at least half the users)")
     rows = frame[keep]
     groups = pd.factorize(codes[keep])[0]
     labels = {t: pd.to_numeric(rows[t], errors="coerce").to_numpy(dtype=float) for t in efficiency + relevance}
@@ -299,18 +376,22 @@ def efficiency_relevance_curve(
     elif oracle is not None:
         missing = [t for t in efficiency + relevance if t not in oracle]
         notes.append(f"No oracle curve: the data has no true probabilities for {', '.join(missing)}.")
+    ranked = sizes[sizes >= 2]
     return CurveResult(k, efficiency, relevance, points, random_point, oracle_points, current_alpha,
                        int(groups.max() + 1), notes, efficiency_change=_paired(ends[0.0][0], ends[1.0][0]),
-                       relevance_change=_paired(ends[0.0][1], ends[1.0][1]))
+                       relevance_change=_paired(ends[0.0][1], ends[1.0][1]), users_ranked=len(ranked),
+                       median_candidates=float(np.median(ranked)), efficiency_varies=_varies(eff[:, 0], groups),
+                       relevance_varies=_varies(gain, groups), suggested_k=suggested)
 
 
-def curve_for_model(trained, efficiency: Sequence[str], relevance: Sequence[str], *, k: int = 10,
+def curve_for_model(trained, efficiency: Sequence[str], relevance: Sequence[str], *, k: int | None = None,
                     alphas: Sequence[float] = DEFAULT_ALPHAS, fusion: Mapping[str, float] | None = None,
                     weights: Sequence[float] | None = None) -> CurveResult:
     """The curve for a :class:`~mtl.train.TrainedModel` on its saved test rows.
 
     ``weights`` (conditioned models only) picks the task weighting to predict with;
-    ``fusion`` marks the current position (alpha) on the curve.
+    ``fusion`` marks the current position (alpha) on the curve; ``k`` defaults to
+    :func:`default_k` of the users' held-out impression counts.
     """
     rows = getattr(trained, "test_rows", None)
     if rows is None or trained.schema.user is None:
@@ -325,3 +406,102 @@ def curve_for_model(trained, efficiency: Sequence[str], relevance: Sequence[str]
     scales = {t.name: float(t.std) for t in trained.tasks if t.kind == "regression"}
     return efficiency_relevance_curve(rows, by_task, efficiency, relevance, trained.schema.user, k=k, alphas=alphas,
                                       oracle=oracle_cols or None, current_alpha=current, scales=scales)
+
+
+# ------------------------------------------------------------------ the two sides
+#: Task names that read as attention captured per impression (efficiency), when the
+#: data set does not say which of its labels are which.
+EFFICIENCY_WORDS = ("click", "watch", "play", "dwell", "view_time", "stay")
+#: Fewest rows on which both labels are known before a threshold is taken as proof that
+#: one label is computed from the other.
+MIN_ROWS_FOR_DERIVED = 20
+
+
+def derived_labels(frame: pd.DataFrame, tasks: Sequence[str], declared: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Labels among ``tasks`` that are computed from another of them: derived -> source.
+
+    ``declared`` holds derived-label expressions (``{"liked": "liked=rating>=4"}``, as in
+    :attr:`mtl.data.schema.Schema.derived`); a label stored in the file can be one too
+    (goodbooks' ``liked`` is ``rating >= 4``, the simulator's ``long_view`` is watch time
+    past a threshold), so a 0/1 label that one cut of another label's values separates
+    exactly, on every row where both are known, counts as derived from it."""
+    from ..data.derive import parse_derived
+
+    tasks = [t for t in tasks if t in frame.columns]
+    out: dict[str, str] = {}
+    for name, expression in (declared or {}).items():
+        source = parse_derived(expression).source
+        if name in tasks and source in tasks:
+            out[name] = source
+    values = {t: pd.to_numeric(frame[t], errors="coerce").to_numpy(dtype=float) for t in tasks}
+    for b in tasks:
+        if b in out:
+            continue
+        vb = values[b]
+        if not set(np.unique(vb[~np.isnan(vb)])) == {0.0, 1.0}:
+            continue
+        for a in tasks:
+            va = values[a]
+            ok = ~np.isnan(va) & ~np.isnan(vb)
+            if a == b or ok.sum() < MIN_ROWS_FOR_DERIVED or len(np.unique(va[ok])) <= 2:
+                continue
+            ones, zeros = va[ok & (vb == 1)], va[ok & (vb == 0)]
+            if zeros.max() < ones.min() or ones.max() < zeros.min():
+                out[b] = a
+                break
+    return out
+
+
+@dataclass
+class Sides:
+    """Default efficiency and relevance tasks, and what the user should be told about them."""
+
+    efficiency: list[str]
+    relevance: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+def suggest_sides(tasks: Sequence[str], *, efficiency: Sequence[str] | None = None,
+                  relevance: Sequence[str] | None = None, derived: Mapping[str, str] | None = None) -> Sides:
+    """The curve's default sides for a model's ``tasks``.
+
+    ``efficiency`` / ``relevance`` are the data set's own lists (a bundled sample's);
+    given, they are trusted, and a data set that lists no efficiency label gets none
+    rather than one invented from its relevance labels. Without them, task names decide
+    (:data:`EFFICIENCY_WORDS`). A label and the label it is derived from (``derived``)
+    are never put on opposite sides: that would plot a label against a threshold of
+    itself."""
+    tasks = list(tasks)
+    derived = dict(derived or {})
+    notes = []
+    if efficiency is not None or relevance is not None:
+        eff = [t for t in efficiency or () if t in tasks]
+        rel = [t for t in relevance or () if t in tasks and t not in eff]
+        if not eff:
+            notes.append(("This data set has no efficiency label (attention captured per impression, such as a click "
+                          "or watch time)" if not efficiency else
+                          f"The model predicts none of this data set's efficiency labels ({', '.join(efficiency)})")
+                         + f": {', '.join(rel) or 'its labels'} measure value to the user. The curve needs one task "
+                         "on each side; pick one only if it really measures attention.")
+    else:
+        eff = [t for t in tasks if any(w in t.lower() for w in EFFICIENCY_WORDS)]
+        rel = [t for t in tasks if t not in eff]
+        if not eff:
+            notes.append(f"None of the tasks ({', '.join(tasks)}) is named like an efficiency label (a click, watch "
+                         "or play time), so none is marked: choose one if your data has one.")
+    for d, s in derived.items():
+        for side_d, side_s in ((eff, rel), (rel, eff)):
+            if d in side_d and s in side_s:
+                # Drop from the side that keeps another task; with one each, the derived label.
+                drop, side = (d, side_d) if len(side_d) >= len(side_s) else (s, side_s)
+                side.remove(drop)
+                notes.append(f"'{d}' is computed from '{s}', so they are not put on opposite sides "
+                             f"(one would be plotted against a threshold of itself); '{drop}' is left out.")
+    return Sides(eff, rel, notes)
+
+
+def side_conflicts(efficiency: Sequence[str], relevance: Sequence[str], derived: Mapping[str, str]) -> list[str]:
+    """Warnings for a derived label and its source chosen on opposite sides."""
+    return [f"'{d}' is computed from '{s}': with one on each side the curve plots a label against a threshold of "
+            "itself, so it shows how well they agree, not a trade-off." for d, s in derived.items()
+            if (d in efficiency and s in relevance) or (d in relevance and s in efficiency)]
