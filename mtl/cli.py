@@ -431,9 +431,17 @@ def cmd_curve(args) -> int:
         from .recommend import parse_fusion
 
         fusion = parse_fusion(args.fusion)
-    curve = curve_for_model(trained, _csv_list(args.efficiency), _csv_list(args.relevance), k=args.k, fusion=fusion)
-    print(f"{curve.n_users:,} users; efficiency = mean {curve.efficiency[0]} in the top {curve.k}, "
-          f"relevance = NDCG@{curve.k} on {' + '.join(curve.relevance)}")
+    efficiency, relevance = _csv_list(args.efficiency), _csv_list(args.relevance)
+    curve = curve_for_model(trained, efficiency, relevance, k=args.k, fusion=fusion)
+    from .tradeoff.curves import derived_labels, side_conflicts
+
+    for warning in side_conflicts(efficiency, relevance, derived_labels(trained.test_rows, efficiency + relevance,
+                                                                        trained.schema.derived)):
+        print(f"warning: {warning}")
+    print(f"efficiency = mean {curve.efficiency[0]} in the top {curve.k}, "
+          f"relevance = NDCG@{curve.k} on {' + '.join(curve.relevance)}"
+          + ("" if args.k is not None else " (K chosen from the held-out rows; --k to change it)"))
+    print(curve.coverage())
     table = curve.points[["alpha", "efficiency_at_k", "relevance_ndcg_at_k"]].copy()
     if curve.oracle is not None:
         table["oracle_efficiency"] = curve.oracle["efficiency_at_k"].to_numpy()
@@ -628,7 +636,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--model", required=True, help="folder written by train --save, or a zip of one")
     c.add_argument("--efficiency", required=True, help="comma-separated efficiency tasks, e.g. click")
     c.add_argument("--relevance", required=True, help="comma-separated relevance tasks, e.g. like,long_view")
-    c.add_argument("--k", type=int, default=10)
+    c.add_argument("--k", type=int, default=None,
+                   help="top K (default: the largest K up to 10 that at least half the users have more held-out "
+                        "impressions than; users with K or fewer are not counted)")
     c.add_argument("--fusion", help="current fusion weights, to mark the position on the curve")
     c.add_argument("--json", help="write the curve points as JSON")
     c.set_defaults(func=cmd_curve)

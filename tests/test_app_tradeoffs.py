@@ -124,10 +124,17 @@ def test_curve_and_compute_views(app):
     assert len(at.get("plotly_chart")) >= 2  # the curve and quality vs compute
     # The text says what this curve shows (not a fixed "efficiency paradox" story).
     from mtl.tradeoff import curve_for_model
+    from mtl.tradeoff.curves import candidate_counts, default_k
 
-    curve = curve_for_model(runs[1].result.trained, ["click"], ["like", "long_view"], k=10)
+    trained = runs[1].result.trained
+    curve = curve_for_model(trained, ["click"], ["like", "long_view"])
     shows = [m.value for m in at.markdown if m.value.startswith("**What the curve shows.**")]
     assert shows == ["**What the curve shows.** " + curve.finding().markdown()]
+    # K defaults to what the held-out rows allow (not a fixed 10 that holds every candidate),
+    # and the caption says how many users that counts.
+    k = default_k(candidate_counts(trained.test_rows, trained.schema.user))
+    assert at.number_input(key="ui.to.k.2").value == k == curve.k < 10
+    assert any(curve.coverage() in c.value for c in at.caption)
     assert at.slider(key="ui.to.alpha.2").value == 0.65   # 2/3 on the curve's grid
     eff = at.multiselect(key="ui.to.eff.2")
     assert eff.value == ["click"]
@@ -169,3 +176,32 @@ def test_a_running_sweep_shows_real_progress_at_the_top_and_in_the_sidebar(app):
     result = at.session_state["results"]["sweep"].result
     assert result.stopped and result.baselines and len(result.points) < 3
 
+
+
+def test_curve_sides_on_ratings_invent_no_efficiency_label(app):
+    """Issue s23 (wt-curve): on goodbooks the curve defaulted to efficiency = rating and
+    relevance = liked (rating >= 4), a label against a threshold of itself."""
+    import dataclasses
+
+    import numpy as np
+    import pandas as pd
+
+    from mtl.data.samples import SAMPLES
+    from pages._datasets import dataset_from_frames
+
+    rng = np.random.default_rng(0)
+    n = 2400
+    rating = rng.integers(1, 6, n)
+    frame = pd.DataFrame({"user_id": rng.integers(0, 120, n), "book_id": rng.integers(0, 300, n),
+                          "rating": rating, "liked": (rating >= 4).astype(int)})
+    ds = dataclasses.replace(dataset_from_frames(frame, "books.csv"), sample=SAMPLES["goodbooks"])
+    at = _open(app, ds, [_run(ds, 1, ["rating", "liked"])])
+    assert not at.exception
+    assert at.multiselect(key="ui.to.eff.1").value == []
+    assert at.multiselect(key="ui.to.rel.1").value == ["rating", "liked"]
+    assert any("This data set has no efficiency label" in c.value for c in at.caption)
+    assert any("at least one efficiency task" in e.value for e in at.error)
+    # Chosen by hand anyway, the pair is named for what it is.
+    at.multiselect(key="ui.to.eff.1").set_value(["rating"]).run()
+    assert at.multiselect(key="ui.to.rel.1").value == ["liked"]
+    assert any("'liked' is computed from 'rating'" in w.value for w in at.warning)

@@ -28,7 +28,7 @@ from mtl.tradeoff import (
     sweep_steps,
     weight_grid,
 )
-from mtl.tradeoff.curves import default_k
+from mtl.tradeoff.curves import default_k, derived_labels, side_conflicts, suggest_sides
 from mtl.train import TrainConfig, Trainer
 
 SMALL = ModelConfig(emb_dim=4, hidden=(16,), tower=(8,))
@@ -199,6 +199,41 @@ def test_default_k_sits_below_the_typical_candidate_count():
         default_k([1, 1, 0])
 
 
+def test_derived_labels_are_found_declared_or_by_their_values():
+    f = simulate(n_users=60, n_items=80, n_impressions=1500, seed=1)
+    # The simulator's long view is watch time past a threshold; clicks and likes are not
+    # a cut of any other label.
+    assert derived_labels(f, ["click", "like", "long_view", "watch_time", "rating"]) == {"long_view": "watch_time"}
+    g = pd.DataFrame({"rating": np.tile([1, 2, 3, 4, 5], 10), "liked": np.tile([0, 0, 0, 1, 1], 10),
+                      "noisy": np.tile([0, 1, 0, 1, 1], 10), "few": [1, 0] * 25})
+    assert derived_labels(g, ["rating", "liked", "noisy"]) == {"liked": "rating"}
+    assert derived_labels(g.head(10), ["rating", "liked"]) == {}                  # too few rows to tell
+    assert derived_labels(g, ["rating", "few"], declared={"few": "few=rating>=3"}) == {"few": "rating"}
+
+
+def test_default_sides_invent_no_efficiency_label_and_keep_a_label_with_its_source():
+    """Issue s23 (wt-curve): goodbooks defaulted to efficiency = rating, relevance = liked,
+    where liked is rating >= 4: a label plotted against a threshold of itself."""
+    from mtl.data.samples import SAMPLES
+
+    books = SAMPLES["goodbooks"]
+    sides = suggest_sides(["rating", "liked"], efficiency=books.efficiency, relevance=books.relevance,
+                          derived={"liked": "rating"})
+    assert sides.efficiency == [] and sides.relevance == ["rating", "liked"]
+    assert "no efficiency label" in sides.notes[0]
+    feed = SAMPLES["simulated"]
+    sides = suggest_sides(["click", "watch_time", "like", "long_view"], efficiency=feed.efficiency,
+                          relevance=feed.relevance, derived={"long_view": "watch_time"})
+    assert sides.efficiency == ["click"] and sides.relevance == ["like", "long_view"]
+    assert "'watch_time' is left out" in sides.notes[0]
+    # Uploaded data: names decide, and none is made up when no name fits.
+    assert suggest_sides(["is_click", "like"]).efficiency == ["is_click"]
+    none = suggest_sides(["rating", "liked"], derived={"liked": "rating"})
+    assert none.efficiency == [] and "named like an efficiency label" in none.notes[0]
+    assert side_conflicts(["rating"], ["liked"], {"liked": "rating"}) and not side_conflicts(["click"], ["liked"],
+                                                                                              {"liked": "rating"})
+
+
 def test_curve_measures_the_current_alpha_exactly():
     f = _curve_frame()
     preds = {"click": np.random.default_rng(2).random(len(f)), "like": np.random.default_rng(3).random(len(f))}
@@ -305,6 +340,14 @@ def test_cli_sweep_and_curve(tmp_path, capsys):
     assert {"diff", "ci95", "n_users"} <= set(curve["efficiency_change"])
     assert main(["curve", "--model", str(model), "--efficiency", "click", "--relevance", "nope"]) == 2
     assert capsys.readouterr().err.startswith("error:")
+    # Without --k, K comes from the held-out rows and the users counted are named.
+    assert main(["curve", "--model", str(model), "--efficiency", "click", "--relevance", "like",
+                 "--json", str(cj)]) == 0
+    auto, printed = json.loads(cj.read_text()), capsys.readouterr().out
+    assert auto["k"] == auto["suggested_k"] < 10 and "K chosen from the held-out rows" in printed
+    assert auto["coverage"] in printed and f"{auto['n_users']:,} of the {auto['users_ranked']:,} users" in printed
+    assert main(["curve", "--model", str(model), "--efficiency", "click", "--relevance", "like", "--k", "100"]) == 2
+    assert "No user has more than K = 100" in capsys.readouterr().err
 
 
 def test_sweep_stop_keeps_the_points_trained(tiny_prepared):

@@ -446,7 +446,7 @@ def derived_labels(frame: pd.DataFrame, tasks: Sequence[str], declared: Mapping[
             if a == b or ok.sum() < MIN_ROWS_FOR_DERIVED or len(np.unique(va[ok])) <= 2:
                 continue
             ones, zeros = va[ok & (vb == 1)], va[ok & (vb == 0)]
-            if zeros.max() < ones.min() or ones.max() < zeros.min():
+            if len(ones) and len(zeros) and (zeros.max() < ones.min() or ones.max() < zeros.min()):
                 out[b] = a
                 break
     return out
@@ -490,13 +490,16 @@ def suggest_sides(tasks: Sequence[str], *, efficiency: Sequence[str] | None = No
             notes.append(f"None of the tasks ({', '.join(tasks)}) is named like an efficiency label (a click, watch "
                          "or play time), so none is marked: choose one if your data has one.")
     for d, s in derived.items():
-        for side_d, side_s in ((eff, rel), (rel, eff)):
-            if d in side_d and s in side_s:
-                # Drop from the side that keeps another task; with one each, the derived label.
-                drop, side = (d, side_d) if len(side_d) >= len(side_s) else (s, side_s)
-                side.remove(drop)
-                notes.append(f"'{d}' is computed from '{s}', so they are not put on opposite sides "
-                             f"(one would be plotted against a threshold of itself); '{drop}' is left out.")
+        pair = {d, s}
+        if not (pair & set(eff) and pair & set(rel)):
+            continue
+        # The efficiency side gives way (the relevance labels are what the curve is about),
+        # unless it would be left empty while the relevance side has another task.
+        on_eff, on_rel = (pair & set(eff)).pop(), (pair & set(rel)).pop()
+        drop = on_eff if len(eff) > 1 or len(rel) == 1 else on_rel
+        (eff if drop == on_eff else rel).remove(drop)
+        notes.append(f"'{d}' is computed from '{s}', so they are not put on opposite sides (one would be plotted "
+                     f"against a threshold of itself): '{drop}' is left out.")
     return Sides(eff, rel, notes)
 
 
