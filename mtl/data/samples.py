@@ -98,6 +98,9 @@ SAMPLES: dict[str, Sample] = {
             weights=(1.0, 1.0),
             # The rows carry no time (the published files lost their order).
             split=SplitSpec("random"),
+            # Both labels are value to the reader (and `liked` is the rating thresholded):
+            # nothing measures attention captured per impression, so no efficiency label.
+            efficiency=(),
             relevance=("rating", "liked"),
             license="CC BY-SA 4.0, Zając, goodbooks-10k (FastML 2017)",
         ),
