@@ -144,9 +144,10 @@ class CurveResult:
             stuck[rel] = (f"{' + '.join(self.relevance)} differs among the candidates of only "
                           f"{self.relevance_varies:,} of the {self.n_users:,} users counted")
         if stuck:
-            return Finding(strong(f"On this data the ranking can barely change {' or '.join(stuck)}"), ": "
-                           + "; ".join(stuck.values()) + ". For every other user each order gives the same value, so "
-                           "an unchanged measure says nothing about what ranking by relevance costs or gains. " + numbers)
+            return Finding(strong(f"On this data the ranking cannot change {' or '.join(stuck)} for most users"),
+                           ": " + "; ".join(stuck.values()) + ". For every other user each order gives the same value, "
+                           "so an unchanged measure says little about what ranking by relevance costs or gains. "
+                           + numbers)
         if not e.measurable and not r.measurable:
             return Finding(strong("On this data the weighting makes no measurable difference"), ": neither efficiency "
                            "nor relevance moves by more than its spread across users. " + numbers)
