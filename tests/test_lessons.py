@@ -113,8 +113,9 @@ def test_paradox_clicks_alone_lose_relevance_while_efficiency_barely_moves():
         nums = lesson.view(t, 0.0).numbers
         gains.append(nums["gain"])
         drops.append(nums["efficiency_drop"])
-        # Measured on seeds 0-2: gain +0.139/+0.093/+0.138 NDCG, click rate -0.8/-0.9/-0.6 points
-        # (seeds 3-5: +0.122/+0.101/+0.104 for -0.7 points each).
+        # Measured on seeds 0-2: gain +0.172/+0.116/+0.167 NDCG, click rate -1.3/-1.4/-1.0 points
+        # (seeds 3-5: +0.150/+0.136/+0.132 for -1.1 points each), over the users with more than
+        # 10 held-out videos (the curve counts only those).
         assert nums["gain"] >= 0.07, nums  # the fused ranking beats clicks alone on relevance
         assert nums["efficiency_drop"] < 0.015, nums  # efficiency barely moves: under 1.5 points, every seed
         curve = t["curve"]
@@ -131,8 +132,9 @@ def test_paradox_clicks_alone_lose_relevance_while_efficiency_barely_moves():
         # The curve spans a visible range on both axes (alpha from 0 to 1).
         assert curve.points["efficiency_at_k"].max() - curve.points["efficiency_at_k"].min() > 0.02
         assert curve.points["relevance_ndcg_at_k"].max() - curve.points["relevance_ndcg_at_k"].min() > 0.01
-    # On average relevance moves far more than efficiency (measured +0.123 NDCG vs -0.8 points of click rate).
-    assert np.mean(gains) >= 0.1 and np.mean(drops) < 0.012, (gains, drops)
+    # On average relevance moves far more than efficiency (measured +0.152 NDCG vs -1.19 points of click rate;
+    # counting users whose top 10 held every video it was -0.77, which the old bound of 1.2 points was set on).
+    assert np.mean(gains) >= 0.1 and np.mean(drops) < 0.013, (gains, drops)
 
 
 @pytest.mark.slow
