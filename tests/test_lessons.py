@@ -110,7 +110,10 @@ def test_paradox_clicks_alone_lose_relevance_while_efficiency_barely_moves():
     gains, drops = [], []
     for seed in SEEDS:
         t = _train(lesson, None, seed)
-        nums = lesson.view(t, 0.0).numbers
+        view = lesson.view(t, 0.0)
+        nums = view.numbers
+        # Only viewers whose top 10 the ranking chooses are counted, and the text says how many.
+        assert f"the {t['curve'].n_users:,} of {t['curve'].users_ranked:,} viewers" in view.what_you_see
         gains.append(nums["gain"])
         drops.append(nums["efficiency_drop"])
         # Measured on seeds 0-2: gain +0.172/+0.116/+0.167 NDCG, click rate -1.3/-1.4/-1.0 points

@@ -138,6 +138,9 @@ class Paradox(Lesson):
                      "than random on relevance.")
         sentence += (f" Your ranking ({alpha:.2f}): click rate {pct(here['efficiency_at_k'])}, "
                      f"NDCG@{K} {here['relevance_ndcg_at_k']:.3f}.")
+        # Viewers with K or fewer held-out videos see them all whatever the order: not counted.
+        sentence += (f" Counted: the {curve.n_users:,} of {curve.users_ranked:,} viewers with more than {K} held-out "
+                     f"videos (for the others every ranking shows all of theirs).")
         return LessonView(fig, sentence, {"gain": gain, "efficiency_drop": eff_drop,
                                           "efficiency_clicks": clicks["efficiency_at_k"],
                                           "ndcg_clicks": clicks["relevance_ndcg_at_k"],
