@@ -322,13 +322,13 @@ def _tradeoff_checks(ds: Dataset) -> dict[str, Check]:
     return {"tab": one_of(TABS), "axis": one_of(COMPUTE_AXES),
             "tasks": some_of(sweepable, f"the label columns of {ds.name} a sweep can trade off"),
             "points": within(3, 21), "epochs": within(1, 50), "arch": one_of(a for a in available_models() if a != "single"),
-            "cond": flag, "k": within(1, 100), **_network_checks()}
+            "cond": flag, **_network_checks()}
 
 
 TRAIN = Link("train", "Train", (TrainSettings,), _train_checks)
 COMPARE = Link("cmp", "Compare methods", (CompareSettings,), _compare_checks)
 TRADEOFFS = Link("to", "Trade-offs", (TradeoffView, SweepSettings, InstantSettings, CurveSettings), _tradeoff_checks,
-                 later=frozenset({"x", "y", "ix", "iy", "quality", "weights", "eff", "rel", "alpha"}))
+                 later=frozenset({"x", "y", "ix", "iy", "quality", "weights", "eff", "rel", "k", "alpha"}))
 RECOMMEND = Link("rec", "Recommendations", (RecommendSettings,),
                  lambda ds: {"k": within(1, 100), "exclude_seen": flag},
                  later=frozenset({"user", "fusion"}), data=False)

@@ -178,7 +178,7 @@ def test_tradeoffs_round_trip_tab_sweep_instant_curve_and_compute(app, monkeypat
     at.selectbox(key="ui.to.iy").set_value("click")
     at.multiselect(key="ui.to.rel.1").set_value(["like"])
     at.slider(key="ui.to.alpha.1").set_value(0.75)
-    at.number_input(key="ui.to.k").set_value(5)
+    at.number_input(key="ui.to.k.1").set_value(5)
     at.radio(key="ui.to.axis").set_value("params").run()
     no_errors(at)
     params = address(at)
@@ -199,7 +199,7 @@ def test_tradeoffs_round_trip_tab_sweep_instant_curve_and_compute(app, monkeypat
     assert fresh.slider(key="ui.to.weights.1.click").value == 0.8
     assert fresh.multiselect(key="ui.to.eff.1").value == ["click"]
     assert fresh.multiselect(key="ui.to.rel.1").value == ["like"]
-    assert fresh.slider(key="ui.to.alpha.1").value == 0.75 and fresh.number_input(key="ui.to.k").value == 5
+    assert fresh.slider(key="ui.to.alpha.1").value == 0.75 and fresh.number_input(key="ui.to.k.1").value == 5
     assert fresh.radio(key="ui.to.axis").value == "params"
     assert fresh.selectbox(key="ui.to.ix").value == "like" and fresh.selectbox(key="ui.to.iy").value == "click"
     assert address(fresh) == params | {"data": "upload"}
@@ -208,10 +208,10 @@ def test_tradeoffs_round_trip_tab_sweep_instant_curve_and_compute(app, monkeypat
 def test_tradeoffs_bad_and_stale_parameters(app, conditioned_run):
     at = open_page_with(app, nav.TRADEOFFS, conditioned_run.ds, [conditioned_run], tab="Nope", points="99",
                         cond="maybe", arch="single", weights='{"ghost": 0.5}', alpha="0.33", eff='["ghost"]',
-                        quality="nope", ix="like", iy="like")
+                        quality="nope", ix="like", iy="like", k="0")
     no_errors(at)
     note = notes(at)
-    for name in ("tab ('Nope' is not one of the choices)", "points (99 is outside 3 to 21)", "cond ('maybe' cannot",
+    for name in ("tab ('Nope' is not one of the choices)", "points (99 is outside 3 to 21)", "k (0 is outside 1 to 100)", "cond ('maybe' cannot",
                  "arch ('single'", "weights (no 'ghost' in the tasks of run #1)", "alpha (0.33 is not a multiple",
                  "eff (no 'ghost' in the tasks of run #1)", "quality ('nope' is not one of the choices)",
                  "iy ('like' is not one of the choices)"):
