@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from mtl.data import prepare
+from mtl.data.samples import SAMPLES
 from mtl.errors import ConfigError, MTLError
 from mtl.jobs import BackgroundJob
 from mtl.models import ModelConfig, available_models, get_model_class
@@ -408,6 +409,8 @@ def _default_sides(run: Run, tasks: list[str]) -> Sides:
     """Efficiency / relevance defaults: the sample's own lists (none invented where it
     lists no efficiency label), else by task name; never a label and its source apart."""
     sample = run.ds.sample if run.ds is not None else None
+    if sample is None and run.data:  # a run kept by the CLI names its sample only by title
+        sample = next((s for s in SAMPLES.values() if s.title == run.data.get("name")), None)
     lists = sample is not None and bool(sample.efficiency or sample.relevance)
     return suggest_sides(tasks, efficiency=sample.efficiency if lists else None,
                          relevance=sample.relevance if lists else None, derived=_derived(run, tasks))
