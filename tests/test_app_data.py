@@ -224,6 +224,15 @@ def test_the_page_says_how_columns_were_read_and_warns_when_an_id_becomes_a_labe
     assert "user_id" not in cfg.default_tasks(at.session_state["dataset"])
 
 
+def test_a_rating_with_words_can_be_ignored_and_made_a_label_again():
+    ds = datasets.dataset_from_upload(("junk.csv", csv_bytes(_junk_ratings_upload())))
+    ignored = apply_roles(ds, _edit(ds, rating="ignored"))
+    back = apply_roles(ignored, _edit(ignored, rating="regression label"))
+    assert back.data.schema.labels["rating"] == "regression"
+    assert back.data.schema.remarks["rating"] == ds.data.schema.remarks["rating"]
+    assert back.data.frame["rating"].isna().sum() == (ds.frame["rating"] == "five").sum()
+
+
 # ------------------------------------------------- default tasks, derived labels
 def _kuairand_like_upload(n=6000) -> pd.DataFrame:
     import numpy as np

@@ -23,7 +23,7 @@ from ..tasks import TaskSpec
 from .derive import apply_derived
 from .encode import MAX_STAT_LABELS, FeatureEncoder, canonical, canonical_codes
 from .io import DECIMAL_COMMA_ATTR, DEFAULT_MAX_DECOMPRESSED_BYTES, Source, read_table
-from .schema import ITEM_NAMES, MAX_CLASSES, USER_NAMES, RoleOverrides, Schema, infer_schema
+from .schema import ITEM_NAMES, MAX_CLASSES, USER_NAMES, RoleOverrides, Schema, infer_schema, mostly_numeric
 from .split import MIN_ROWS_PER_PART, SplitSpec, split_indices
 
 # torch is imported where tensors are made (preparing): importing it takes seconds, and
@@ -166,7 +166,7 @@ def _text_as_missing(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     out = {}
     for col, kind in schema.labels.items():
         s = frame[col]
-        if kind != "regression" or pd.api.types.is_numeric_dtype(s) or not _mostly_numbers(s):
+        if kind != "regression" or pd.api.types.is_numeric_dtype(s) or not mostly_numeric(s):
             continue
         num = pd.to_numeric(s, errors="coerce")
         bad = s[num.isna() & s.notna()]
@@ -180,11 +180,6 @@ def _text_as_missing(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
         schema.notes[col] = f"{schema.notes[col]}; {n:,} {values} not numbers (e.g. {said}), treated as missing"
         out[col] = num.astype(float)
     return frame.assign(**out) if out else frame
-
-
-def _mostly_numbers(s: pd.Series) -> bool:
-    v = s.dropna()
-    return len(v) > 0 and bool(pd.to_numeric(v, errors="coerce").notna().mean() >= 0.9)
 
 
 #: Tables longer than this have their column roles inferred on this many rows.

@@ -249,8 +249,9 @@ def _whole_numbers(s: pd.Series) -> bool:
     return bool(np.all(np.isfinite(vals)) and np.all(vals == np.round(vals)))
 
 
-def _mostly_numeric(s: pd.Series) -> bool:
-    """Numeric, or text of which at least 90% parses as numbers (a typo'd numeric column)."""
+def mostly_numeric(s: pd.Series) -> bool:
+    """Numeric, or text of which at least 90% parses as numbers (a typo'd numeric column,
+    whose other values a regression label treats as missing)."""
     if pd.api.types.is_numeric_dtype(s):
         return not pd.api.types.is_bool_dtype(s)
     v = _non_null(s)
@@ -428,7 +429,7 @@ def infer_schema(
                 labels[col] = "binary"
                 notes[col] = "binary label: values are 0/1"
                 continue
-            if _REGRESSION_HINT.search(col) and _mostly_numeric(s):
+            if _REGRESSION_HINT.search(col) and mostly_numeric(s):
                 labels[col] = "regression"
                 notes[col] = "regression label: a numeric outcome (rating / time spent)"
                 continue
@@ -440,7 +441,7 @@ def infer_schema(
                 ignored.append(col)
                 notes[col] = f"ignored: a second timestamp ('{time}' is the time column)"
                 continue
-        if _SAMPLING_WEIGHT.search(col) and _mostly_numeric(s):
+        if _SAMPLING_WEIGHT.search(col) and mostly_numeric(s):
             ignored.append(col)
             notes[col] = ("ignored: a sampling weight (how many people the row stands for), not a trait of the "
                           "row; training and metrics count every row once")
