@@ -86,6 +86,8 @@ def cmd_inspect(args) -> int:
     data, _ = _load_data(args)
     print(f"{data.name}: {data.n_rows:,} rows, {len(data.frame.columns)} columns")
     print(data.schema.table().to_string(index=False))
+    for remark in data.schema.remarks.values():
+        print(f"note: {remark}")
     print()
     print(data.label_summary().to_string(index=False))
     from .data.suggest import suggest_tasks
