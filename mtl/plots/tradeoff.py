@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..metrics import higher_is_better
 from ..tradeoff import CurveResult, SweepResult, objective, objective_name
 from . import style
 
@@ -212,7 +213,9 @@ def run_short_label(run_id: int, arch: str, weighting: str, conditioned: bool = 
 def quality_vs_compute(runs: pd.DataFrame, quality: str, axis: str = "train_seconds") -> go.Figure:
     """Every run as a point: ``quality`` (a column, higher is better unless named
     like RMSE/logloss) against a compute column (``train_seconds``, ``params`` or
-    ``latency_ms_per_1k``). ``runs`` needs a ``label`` and an ``arch`` column;
+    ``latency_ms_per_1k``). The quality axis spans at least a tenth of its level, as
+    the relevance chart's axes do, so that differences in the fourth decimal look as
+    small as they are. ``runs`` needs a ``label`` and an ``arch`` column;
     ``latency_q25``/``latency_q75`` columns, when present, draw the latency's middle
     half as whiskers."""
     if axis not in COMPUTE_AXES:
@@ -238,8 +241,14 @@ def quality_vs_compute(runs: pd.DataFrame, quality: str, axis: str = "train_seco
             marker=dict(size=13, color=style.series_color(i)), error_x=error_x,
             hovertemplate="%{text}<br>" + f"{COMPUTE_AXES[axis]}: %{{x:,.3g}}<br>{quality}: %{{y:.4f}}<extra></extra>",
         ))
+    metric = quality.rsplit(" ", 1)[-1].lower()
+    better = "higher" if higher_is_better(metric) else "lower"
     fig.update_layout(**style.layout(title=f"{quality} vs {COMPUTE_AXES[axis]}", xaxis_title=COMPUTE_AXES[axis],
-                                     yaxis_title=quality, height=HEIGHT))
+                                     yaxis_title=f"{quality} ({better} is better)", height=HEIGHT))
+    if len(runs):
+        # The relevance chart's rule: a 0.001 AUC spread stretched over the whole height made
+        # single-task baselines look far worse than shared models they all but tied with.
+        fig.update_yaxes(range=_axis_range(runs[quality].tolist()), autorange=False)
     if log:
         fig.update_xaxes(type="log")
     return fig
