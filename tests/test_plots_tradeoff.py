@@ -131,6 +131,9 @@ def test_quality_axis_is_not_stretched_over_noise_and_says_which_way_is_better()
     lo, hi = fig.layout.yaxis.range
     assert hi - lo >= 0.1 * 0.6979 and lo <= 0.6973 and hi >= 0.6985
     assert fig.layout.yaxis.title.text == "click auc (higher is better)"
+    # Drawn level, #1 and #2 (3.9 s and 4.2 s) would write their labels over each other.
+    positions = {label: pos for trace in fig.data for label, pos in zip(trace.text, trace.textposition)}
+    assert positions["#1"] != positions["#2"] and positions["#3"] == "top right"
     rmse = runs.rename(columns={"click auc": "time rmse"}).assign(**{"time rmse": [80.0, 140.0, 81.0]})
     fig = quality_vs_compute(rmse, "time rmse")
     lo, hi = fig.layout.yaxis.range
