@@ -58,9 +58,13 @@ def metric_bars(comparison: Comparison) -> go.Figure:
     axis is zoomed on the differences and says so."""
     table = comparison.table()
     tasks = comparison.tasks
-    titles = [f"{t.name}: {_label(comparison.metrics[t.name])} "
-              f"({'higher' if higher_is_better(comparison.metrics[t.name]) else 'lower'} is better)" for t in tasks]
-    fig = make_subplots(rows=1, cols=len(tasks), subplot_titles=titles)
+    # Two lines: on one, "mood: accuracy (higher is better)" ran past a narrow panel's edges.
+    titles = [f"{t.name}: {_label(comparison.metrics[t.name])}<br>"
+              f"{'higher' if higher_is_better(comparison.metrics[t.name]) else 'lower'} is better" for t in tasks]
+    # Room between panels for each one's tick labels and axis title (plotly's default gap
+    # put a panel's axis title against the previous panel's bars).
+    fig = make_subplots(rows=1, cols=len(tasks), subplot_titles=titles,
+                        horizontal_spacing=min(0.1, 0.4 / max(1, len(tasks) - 1)))
     methods = table[table["method"] != BASELINE]
     colors = [style.series_color(i) for i in range(len(methods))]
     base = table[table["method"] == BASELINE]
