@@ -233,9 +233,10 @@ text.markdown(
 with st.expander(f"History of user {user} ({len(past):,} interactions)", expanded=not presenting()):
     label_cols = [c for c in trained.task_names if c in past.columns]
     extra = [c for c in past.columns if c in schema.labels and c not in label_cols]
-    # The split right after the item: at the far right of a wide table it was cut off.
-    show_past = [c for c in (schema.item, "split", *[m for m in meta if m in past.columns], *label_cols, *extra,
-                             schema.time) if c and c in past.columns]
+    # The split and the time right after the item: at the far right of a wide table they were
+    # cut off, and the time is what "newest first" can be checked against.
+    show_past = [c for c in (schema.item, "split", schema.time, *[m for m in meta if m in past.columns], *label_cols,
+                             *extra) if c and c in past.columns]
     st.dataframe(report.readable_times(past[list(dict.fromkeys(show_past))].head(200), [schema.time]), hide_index=True,
                  key="rec.history", height=250,
                  column_config={c: st.column_config.TextColumn(c, width="medium") for c in schema.text})

@@ -52,6 +52,7 @@ def test_top_k_history_and_per_task_scores_for_the_most_active_user(app, feed_ru
     assert any(e.label == f"History of user {active[0]} ({len(history(trained, active[0])):,} interactions)"
                for e in at.expander)
     assert any("What this user was shown, newest first" in c.value for c in at.caption)
+    assert list(past.columns[:3]) == ["item_id", "split", "timestamp"]  # what "newest first" is checked against
 
 
 def test_scores_come_right_after_rank_and_title(app, feed_run):
