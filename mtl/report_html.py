@@ -179,7 +179,9 @@ def comparison_report(comparison, *, dataset: dict | None = None, title: str | N
     if comparison.runs:
         charts = (_chart(delta_m_bars(comparison), "Δm: mean relative gain over the single-task baseline, in %, with "
                                                    "the seed-to-seed spread.")
-                  + _chart(metric_bars(comparison), "Each task's compared metric per method."))
+                  + _chart(metric_bars(comparison), "Each task's compared metric per method: mean ± one standard "
+                                                    "deviation over seeds, the single-task baseline dashed; axes "
+                                                    "zoomed, not from 0."))
     sections = {
         "summary": _section("summary", "Summary", _summary(comparison, facts)),
         "findings": _section("findings", "Findings", _findings(comparison_findings(comparison))),

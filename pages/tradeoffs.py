@@ -529,6 +529,7 @@ def compute_section() -> None:
     shown = table.dropna(subset=[quality])
     st.plotly_chart(tplots.quality_vs_compute(shown, quality, axis))
     st.caption("Runs that did not train this task are left out. Lower RMSE is better; higher AUC or accuracy is better. "
+               "The quality axis spans at least a tenth of its level, so runs that look level are level. "
                "Inference latency is the median of repeated timings; its whiskers span the middle half of them.")
     st.dataframe(table, hide_index=True, column_config={
         "label": None, "arch": "architecture",

@@ -212,11 +212,11 @@ def test_journey_upload_weigh_train_recommend(page, tmp_path):
     top = page.get_by_test_id("stDataFrame").filter(visible=True).first
     grid = top.locator("table[role=grid]")
     expect(grid).to_have_attribute("aria-rowcount", "11")  # header + 10 items
-    # rank, item_id, item_title, item_category, fused score, one contribution and one prediction
-    # column per task; the grid only puts the columns in view into its accessible table, so
-    # check the first ones.
+    # rank, item_title, fused score, one contribution and one prediction column per task, then
+    # item_id and item_category; the grid only puts the columns in view into its accessible
+    # table, so check the first ones: the scores are in view, right after the title.
     expect(grid).to_have_attribute("aria-colcount", "11")
-    for column in ("rank", "item_id", "item_title"):
+    for column in ("rank", "item_title", "fused score", r"\+click"):
         expect(top.locator("th").filter(has_text=re.compile(f"^{column}$"))).to_have_count(1)
     expect(page.get_by_role("heading", name="What changed")).to_be_visible()
     # The history's split column is in view (it was cut off on the right).

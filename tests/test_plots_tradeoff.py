@@ -122,6 +122,25 @@ def test_quality_vs_compute_groups_by_architecture():
         quality_vs_compute(runs, "click AUC", "flops")
 
 
+def test_quality_axis_is_not_stretched_over_noise_and_says_which_way_is_better():
+    """Review s23: click AUC 0.6973-0.6985 filled the whole height, so the single-task run
+    looked far worse than two shared models it all but tied with."""
+    runs = pd.DataFrame({"label": ["#1", "#2", "#3"], "arch": ["shared_bottom", "single", "shared_bottom"],
+                         "click auc": [0.6979, 0.6973, 0.6985], "train_seconds": [4.2, 3.9, 1.6]})
+    fig = quality_vs_compute(runs, "click auc")
+    lo, hi = fig.layout.yaxis.range
+    assert hi - lo >= 0.1 * 0.6979 and lo <= 0.6973 and hi >= 0.6985
+    assert fig.layout.yaxis.title.text == "click auc (higher is better)"
+    # Drawn level, #1 and #2 (3.9 s and 4.2 s) would write their labels over each other.
+    positions = {label: pos for trace in fig.data for label, pos in zip(trace.text, trace.textposition)}
+    assert positions["#1"] != positions["#2"] and positions["#3"] == "top right"
+    rmse = runs.rename(columns={"click auc": "time rmse"}).assign(**{"time rmse": [80.0, 140.0, 81.0]})
+    fig = quality_vs_compute(rmse, "time rmse")
+    lo, hi = fig.layout.yaxis.range
+    assert lo <= 80.0 and hi >= 140.0  # a real spread keeps all of its points
+    assert fig.layout.yaxis.title.text == "time rmse (lower is better)"
+
+
 def test_compute_points_say_what_each_run_is_and_latency_shows_its_spread():
     """Issue 10 items 9 and 11: points were labelled only "#1-#3"; latency had no spread."""
     labels = [run_short_label(1, "single", "static", baselines=True), run_short_label(2, "mmoe", "upgrad"),
