@@ -21,10 +21,21 @@ def _described_select(label: str, descriptions: dict[str, str], key: str, *, in_
     so a caption of it would describe a choice other than the one shown."""
     choice = st.selectbox(label, list(descriptions), key=key, help=help)
     if in_form:
-        st.caption("  \n".join(f"**{name}**: {text}" for name, text in descriptions.items()))
+        st.caption("  \n".join(_named(name, text) for name, text in descriptions.items()))
     else:
         st.caption(descriptions[choice])
     return choice
+
+
+def _named(name: str, description: str) -> str:
+    """``fm`` and "Factorization machine: the dot product ..." as "**fm** (Factorization
+    machine): the dot product ..."; "**none**: the network sees ..." (not "none: None: ...")."""
+    title, _, rest = description.partition(": ")
+    if not rest:
+        return f"**{name}**: {description}"
+    if title.lower() == name.lower():
+        return f"**{name}**: {rest}"
+    return f"**{name}** ({title}): {rest}"
 
 
 def interaction_select(key: str, *, in_form: bool = False) -> str:
