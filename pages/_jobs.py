@@ -28,6 +28,9 @@ SLOTS.nice = 5
 JOBS, RESULTS, OUTCOMES, ANCHOR = "jobs", "results", "outcomes", "session_anchor"
 #: Polling interval of live parts (seconds).
 POLL_S = 0.5
+#: How long a script run waits for another run of its session to finish collecting a job
+#: (saving a large model takes a few seconds) before drawing the job as still running.
+COLLECT_WAIT_S = 30.0
 
 
 @dataclass
@@ -120,7 +123,9 @@ def collect(kind: str) -> SessionJob | None:
     entry = current(kind)
     if entry is None or not entry.job.done:
         return None
-    with entry.lock:
+    if not entry.lock.acquire(timeout=COLLECT_WAIT_S):
+        return None  # the other run is still at it (a slow disk): this page shows the job as running
+    try:
         if current(kind) is not entry:
             return None  # the run this one waited for collected it
         entry.outcome = entry.job.outcome
@@ -133,6 +138,8 @@ def collect(kind: str) -> SessionJob | None:
         if message is not None:
             st.session_state.setdefault(OUTCOMES, {})[kind] = message
         _jobs().pop(kind, None)
+    finally:
+        entry.lock.release()
     return entry
 
 
