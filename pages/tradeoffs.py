@@ -165,7 +165,7 @@ def sweep_section() -> None:
             with n1:
                 interaction = interaction_select(ui_default(S.key("interaction"), ModelConfig.interaction), in_form=True)
             with n2:
-                num_emb = numeric_select(ui_default(S.key("num_emb"), ModelConfig.num_embedding))
+                num_emb = numeric_select(ui_default(S.key("num_emb"), ModelConfig.num_embedding), in_form=True)
             history = history_box(ui_default(S.key("history"), TrainConfig.history))
         with advanced("to-cond"):
             conditioned = st.checkbox("Also train one preference-conditioned model and compare it with the retrains",
