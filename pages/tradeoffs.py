@@ -244,7 +244,8 @@ def show_front(entry: jobs.SessionJob) -> None:
             # Full width under the chart: beside it, a column per task and side was cut off on the right.
             fidelity = tplots.fidelity_table(result)
             st.dataframe(fidelity, hide_index=True, key="to.fidelity",
-                         column_config={c: st.column_config.NumberColumn(c, format="%.4f") for c in fidelity.columns[1:]})
+                         column_config={c: st.column_config.NumberColumn(c, format="%+.4f" if c.endswith(" gain") else "%.4f")
+                                        for c in fidelity.columns[1:]})
             st.caption(f"Time to this front: retraining {result.retrain_seconds:.1f} s; one conditioned model "
                        f"{result.conditioned_train_seconds + result.conditioned_eval_seconds:.1f} s.")
     _download("Download the front", table, result.to_json(), "tradeoff_front", "to.front")
