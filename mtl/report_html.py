@@ -220,6 +220,9 @@ def sweep_report(result, *, dataset: dict | None = None, config=None, title: str
     flat = result.flatness() if result.points else (result.flatness("conditioned") if result.conditioned else None)
     if flat:
         findings.append(flat)
+    response = result.response_text()
+    if response:
+        findings.append(response.replace("**", ""))
     tables = ""
     for label, which in (("Retrained weightings", "points"), ("Conditioned model", "conditioned")):
         if getattr(result, which):
@@ -233,7 +236,8 @@ def sweep_report(result, *, dataset: dict | None = None, config=None, title: str
         charts += _chart(pareto_front(result), "Each weighting's test quality on two tasks; the line joins the Pareto "
                                                "front; dotted lines are single-task baselines.")
     if result.points and result.conditioned:
-        charts += _chart(fidelity_bars(result), "How far the one conditioned model is from retraining, per task.")
+        charts += _chart(fidelity_bars(result), "The one conditioned model minus the retrained one at the same "
+                                                 "weights, per task: above 0 it is better, below worse.")
         tables += "<h3>Conditioned against retrained</h3>" + _table(fidelity_table(result))
     seeds = [config.seed] if config is not None else []
     sections = {

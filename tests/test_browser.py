@@ -252,7 +252,7 @@ def test_journey_tradeoff_front(page, tmp_path):
     fidelity = page.get_by_test_id("stDataFrame").filter(visible=True).nth(1)
     fidelity.scroll_into_view_if_needed()
     expect(fidelity.locator("table[role=grid]")).to_have_attribute("aria-colcount", "7")
-    expect(fidelity.locator("th").filter(has_text=re.compile(r" \|Δ\|$"))).to_have_count(2)
+    expect(fidelity.locator("th").filter(has_text=re.compile(r" gain$"))).to_have_count(2)
     _screenshot(page, "journey-tradeoff-front")
     # Instant weights reuses the sweep's conditioned model at once: front and bars, no new training.
     page.get_by_role("tab", name="Instant weights").click()
@@ -362,7 +362,7 @@ def test_journey_learn_every_lesson_and_the_playground(page):
     titles = [lesson.title for lesson in lessons()] + ["Gradient playground"]
     # Words only each step's own sentence has (the previous step's may linger during a rerun).
     markers = {"sharing": "like's test AUC is", "conflict": "The tasks conflict", "paradox": "Ranking by clicks alone",
-               "pareto": "The front exists", "playground": "steps from ("}
+               "pareto": "retraining noise", "playground": "steps from ("}
     marks = [markers.get(lesson.name, lesson.title) for lesson in lessons()] + [markers["playground"]]
     for i, title in enumerate(titles):
         if i:

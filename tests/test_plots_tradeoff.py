@@ -45,8 +45,12 @@ def test_pareto_front_figure_shows_points_front_conditioned_and_baselines(result
 
 def test_fidelity_and_table(result):
     fig = fidelity_bars(result)
-    assert [t.name for t in fig.data] == ["click |Δauc|", "like |Δauc|"]
-    assert list(fig.data[0].y) == pytest.approx([0.01, 0.01, 0.01])
+    assert [t.name for t in fig.data] == ["click AUC", "like AUC"]
+    # Signed: the conditioned model is 0.01 worse on click everywhere, and on like worse
+    # at one weighting, better at the other two; |Δ| would show all five the same way.
+    assert list(fig.data[0].y) == pytest.approx([-0.01, -0.01, -0.01])
+    assert list(fig.data[1].y) == pytest.approx([0.035, -0.005, 0.005])
+    assert any(s.y0 == 0 and s.y1 == 0 for s in fig.layout.shapes)  # the zero line to read the sign against
     table = front_table(result)
     assert table["pareto"].tolist() == [True, True, False]
     assert list(table.columns[:2]) == ["w[click]", "w[like]"]
@@ -163,7 +167,16 @@ def test_compute_points_say_what_each_run_is_and_latency_shows_its_spread():
 
 def test_fidelity_table_has_one_short_row_per_weighting(result):
     table = fidelity_table(result)
-    assert list(table.columns) == ["weights (click / like)", "click AUC retrained", "click AUC conditioned", "click |Δ|",
-                                   "like AUC retrained", "like AUC conditioned", "like |Δ|"]
+    assert list(table.columns) == ["weights (click / like)", "click AUC retrained", "click AUC conditioned", "click gain",
+                                   "like AUC retrained", "like AUC conditioned", "like gain"]
     assert table.iloc[0, 0] == "0.90 / 0.10"
-    assert table["click |Δ|"].tolist() == pytest.approx([0.01, 0.01, 0.01])
+    assert table["click gain"].tolist() == pytest.approx([-0.01, -0.01, -0.01])
+    assert table["like gain"].tolist() == pytest.approx([0.035, -0.005, 0.005])
+
+
+def test_fidelity_gain_of_rmse_counts_lower_as_better():
+    tasks = [TaskSpec("click", "binary"), TaskSpec("watch", "regression")]
+    pts = [SweepPoint([0.5, 0.5], {"click": {"auc": 0.7}, "watch": {"rmse": 2.0}})]
+    cond = [SweepPoint([0.5, 0.5], {"click": {"auc": 0.7}, "watch": {"rmse": 1.5}})]
+    table = fidelity_table(SweepResult(tasks=tasks, points=pts, conditioned=cond))
+    assert table["watch gain"].tolist() == pytest.approx([0.5])  # a lower RMSE is a positive gain

@@ -97,18 +97,20 @@ def instant_bars(tasks: Sequence, now: dict[str, dict[str, float]], reference: d
 
 
 def fidelity_bars(result: SweepResult) -> go.Figure:
-    """|Δ| between the conditioned model and the retrained model at each weighting."""
+    """The conditioned model's signed gain over the retrained model at each weighting
+    (:meth:`SweepResult.fidelity`): above zero it is better, below it worse; an
+    absolute difference would hide which."""
     rows = result.fidelity()
     names = [t.name for t in result.tasks]
     labels = [" / ".join(f"{w:.2f}" for w in r["weights"]) for r in rows]
     fig = go.Figure()
     for i, t in enumerate(result.tasks):
-        key = f"{t.name} |Δ{t.primary_metric}|"
-        fig.add_trace(go.Bar(x=labels, y=[r[key] for r in rows], name=f"{t.name} |Δ{t.primary_metric}|",
+        fig.add_trace(go.Bar(x=labels, y=[r[f"{t.name} gain"] for r in rows], name=f"{t.name} {objective_name(t)}",
                              marker_color=style.series_color(i)))
-    fig.update_layout(**style.layout(title="Conditioned model vs retraining, per weighting", barmode="group",
+    fig.add_hline(y=0, line_color=style.BASELINE)
+    fig.update_layout(**style.layout(title="Conditioned model minus retraining, per weighting", barmode="group",
                                      xaxis_title="weights (" + " / ".join(names) + ")",
-                                     yaxis_title="absolute difference", height=HEIGHT))
+                                     yaxis_title="gain (above 0: conditioned better)", height=HEIGHT))
     return fig
 
 
@@ -294,7 +296,8 @@ def front_table(result: SweepResult, which: str = "points") -> pd.DataFrame:
 
 def fidelity_table(result: SweepResult) -> pd.DataFrame:
     """The conditioned model against retraining, one row per weighting: the weights in
-    one column, then per task its metric retrained, conditioned, and the gap. Short
+    one column, then per task its metric retrained, conditioned, and the signed gain
+    (positive: the conditioned model is better; for RMSE, lower). Short
     column names, so the table fits beside a chart without scrolling sideways."""
     names = [t.name for t in result.tasks]
     rows = []
@@ -305,6 +308,6 @@ def fidelity_table(result: SweepResult) -> pd.DataFrame:
             label = {"auc": "AUC", "rmse": "RMSE", "accuracy": "acc."}[m]
             row[f"{t.name} {label} retrained"] = r[f"{t.name} {m} (retrained)"]
             row[f"{t.name} {label} conditioned"] = r[f"{t.name} {m} (conditioned)"]
-            row[f"{t.name} |Δ|"] = r[f"{t.name} |Δ{m}|"]
+            row[f"{t.name} gain"] = r[f"{t.name} gain"]
         rows.append(row)
     return pd.DataFrame(rows)
