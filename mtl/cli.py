@@ -86,6 +86,8 @@ def cmd_inspect(args) -> int:
     data, _ = _load_data(args)
     print(f"{data.name}: {data.n_rows:,} rows, {len(data.frame.columns)} columns")
     print(data.schema.table().to_string(index=False))
+    for remark in data.schema.remarks.values():
+        print(f"note: {remark}")
     print()
     print(data.label_summary().to_string(index=False))
     from .data.suggest import suggest_tasks
@@ -353,9 +355,13 @@ def cmd_sweep(args) -> int:
             f"{t.name} {t.primary_metric} {result.baselines[t.name].get(t.primary_metric, math.nan):.4f}" for t in result.tasks))
     fidelity = result.fidelity()
     if fidelity:
-        print("conditioned vs retrained (|Δ| per task): " + "; ".join(
-            f"{t.name} mean {np.mean([r[f'{t.name} |Δ{t.primary_metric}|'] for r in fidelity]):.4f} "
-            f"max {np.max([r[f'{t.name} |Δ{t.primary_metric}|'] for r in fidelity]):.4f}" for t in result.tasks))
+        print("conditioned minus retrained (gain per task, + = conditioned better): " + "; ".join(
+            f"{t.name} mean {np.mean([r[f'{t.name} gain'] for r in fidelity]):+.4f} "
+            f"from {np.min([r[f'{t.name} gain'] for r in fidelity]):+.4f} "
+            f"to {np.max([r[f'{t.name} gain'] for r in fidelity]):+.4f}" for t in result.tasks))
+    response = result.response_text()
+    if response:
+        print(response.replace("**", ""))
     flat = result.flatness() if result.points else result.flatness("conditioned")
     if flat:
         print(flat)

@@ -179,7 +179,9 @@ def comparison_report(comparison, *, dataset: dict | None = None, title: str | N
     if comparison.runs:
         charts = (_chart(delta_m_bars(comparison), "Δm: mean relative gain over the single-task baseline, in %, with "
                                                    "the seed-to-seed spread.")
-                  + _chart(metric_bars(comparison), "Each task's compared metric per method."))
+                  + _chart(metric_bars(comparison), "Each task's compared metric per method: mean ± one standard "
+                                                    "deviation over seeds, the single-task baseline dashed; axes "
+                                                    "zoomed, not from 0."))
     sections = {
         "summary": _section("summary", "Summary", _summary(comparison, facts)),
         "findings": _section("findings", "Findings", _findings(comparison_findings(comparison))),
@@ -218,6 +220,9 @@ def sweep_report(result, *, dataset: dict | None = None, config=None, title: str
     flat = result.flatness() if result.points else (result.flatness("conditioned") if result.conditioned else None)
     if flat:
         findings.append(flat)
+    response = result.response_text()
+    if response:
+        findings.append(response.replace("**", ""))
     tables = ""
     for label, which in (("Retrained weightings", "points"), ("Conditioned model", "conditioned")):
         if getattr(result, which):
@@ -231,7 +236,8 @@ def sweep_report(result, *, dataset: dict | None = None, config=None, title: str
         charts += _chart(pareto_front(result), "Each weighting's test quality on two tasks; the line joins the Pareto "
                                                "front; dotted lines are single-task baselines.")
     if result.points and result.conditioned:
-        charts += _chart(fidelity_bars(result), "How far the one conditioned model is from retraining, per task.")
+        charts += _chart(fidelity_bars(result), "The one conditioned model minus the retrained one at the same "
+                                                 "weights, per task: above 0 it is better, below worse.")
         tables += "<h3>Conditioned against retrained</h3>" + _table(fidelity_table(result))
     seeds = [config.seed] if config is not None else []
     sections = {

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .data import InteractionData, PreparedData, RoleOverrides, Schema, SplitSpec
 from .data.samples import Sample
-from .data.schema import MAX_CLASSES
+from .data.schema import MAX_CLASSES, mostly_numeric
 from .data.split import parse_cutoffs, resolve_cutoffs
 from .data.suggest import suggested_tasks
 from .errors import ConfigError, DataError
@@ -233,7 +233,8 @@ def check_label(frame: pd.DataFrame, column: str, kind: str) -> None:
         return
     num = pd.to_numeric(s, errors="coerce") if not pd.api.types.is_bool_dtype(s) else s.astype(float)
     bad = num.isna() & s.notna()
-    if bad.any():
+    # A few words among ratings are read as missing (and said), as when the role is inferred.
+    if bad.any() and not (kind == "regression" and mostly_numeric(s)):
         row = int(bad.to_numpy().nonzero()[0][0])
         raise DataError(f"Column '{column}' cannot be a {kind} label: it has the value '{s.iloc[row]}' at row "
                         f"{row + 1}, which is not a number", column=column, row=row)

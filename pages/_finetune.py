@@ -8,7 +8,9 @@ import streamlit as st
 
 from mtl.errors import MTLError
 from mtl.finetune import FRACTIONS, MODES, finetune
+from mtl.metrics import higher_is_better
 from mtl.plots import finetune as plots
+from mtl.report import METRIC_LABELS
 from pages._widgets import show_error
 
 #: Session key of each run's last transfer: ``{run uid: FinetuneResult}``.
@@ -79,8 +81,17 @@ def finetune_section(run) -> None:
             "seconds": st.column_config.NumberColumn(format="%.1f")})
     for sentence in result.findings():
         st.markdown(f"- {sentence}")
-    st.caption(f"New task **{result.task}** on this {result.arch} model of {', '.join(result.base_tasks)}: its test "
-               f"{result.metric} on the held-out rows of this run's split (never subsampled), for each share of its "
-               "training labels. *From scratch* (dashed) is a fresh network of the same architecture on the same "
-               "labels: a line above it means the trained layers carry knowledge the new task can use. *vs scratch* "
-               "is the difference, signed so that positive is better.")
+    st.caption(transfer_caption(result))
+
+
+def transfer_caption(result) -> str:
+    """How to read the transfer chart, with the side of the scratch line that is better for
+    this metric: "above" was wrong for RMSE, where the transfer that helps is below."""
+    label = METRIC_LABELS.get(result.metric, result.metric)
+    higher = higher_is_better(result.metric)
+    return (f"New task **{result.task}** on this {result.arch} model of {', '.join(result.base_tasks)}: its test "
+            f"{label} on the held-out rows of this run's split (never subsampled), for each share of its training "
+            "labels. *From scratch* (dashed) is a fresh network of the same architecture on the same labels: a line "
+            f"better than it ({'higher' if higher else 'lower'} {label} is better, so **{'above' if higher else 'below'}** "
+            "it here) means the trained layers carry knowledge the new task can use. *vs scratch* is the difference, "
+            "signed so that positive is better.")

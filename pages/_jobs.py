@@ -10,6 +10,7 @@ tab) is stopped, so it does not keep a CPU busy for nobody.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,9 @@ SLOTS.nice = 5
 JOBS, RESULTS, OUTCOMES, ANCHOR = "jobs", "results", "outcomes", "session_anchor"
 #: Polling interval of live parts (seconds).
 POLL_S = 0.5
+#: How long a script run waits for another run of its session to finish collecting a job
+#: (saving a large model takes a few seconds) before drawing the job as still running.
+COLLECT_WAIT_S = 30.0
 
 
 @dataclass
@@ -38,6 +42,8 @@ class SessionJob:
     ds: Dataset
     meta: dict[str, Any] = field(default_factory=dict)
     outcome: Outcome | None = None
+    #: Held while the job is collected (:func:`collect`).
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def result(self) -> Any:
@@ -106,20 +112,34 @@ def start(kind: str, job: BackgroundJob, ds: Dataset, **meta) -> SessionJob:
 
 def collect(kind: str) -> SessionJob | None:
     """Once the job of ``kind`` has ended: keep its outcome (and its result, when it has
-    one worth showing) and return it; ``None`` while it runs or when there is none."""
+    one worth showing) and return it; ``None`` while it runs or when there is none.
+
+    A click while a run collects starts the session's next script run at once (Streamlit's
+    fast reruns) while this one goes on to its next session-state access, where it stops.
+    So two runs may collect one job, and either may stop half way: one collects at a time
+    (the other waits, and so never lists a run this one is still saving), ``on_done``
+    must be safe to redo, and the job leaves the session's jobs last, so a stopped
+    collection is finished by the next run instead of losing the result."""
     entry = current(kind)
     if entry is None or not entry.job.done:
         return None
-    del _jobs()[kind]
-    entry.outcome = entry.job.outcome
-    spec = KINDS[kind]
-    message = spec.on_done(entry) if spec.on_done is not None else None
-    if message is None:
-        message = default_message(spec.noun, entry.outcome)
-    if usable(entry.outcome.result):
-        st.session_state.setdefault(RESULTS, {})[kind] = entry
-    if message is not None:
-        st.session_state.setdefault(OUTCOMES, {})[kind] = message
+    if not entry.lock.acquire(timeout=COLLECT_WAIT_S):
+        return None  # the other run is still at it (a slow disk): this page shows the job as running
+    try:
+        if current(kind) is not entry:
+            return None  # the run this one waited for collected it
+        entry.outcome = entry.job.outcome
+        spec = KINDS[kind]
+        message = spec.on_done(entry) if spec.on_done is not None else None
+        if message is None:
+            message = default_message(spec.noun, entry.outcome)
+        if usable(entry.outcome.result):
+            st.session_state.setdefault(RESULTS, {})[kind] = entry
+        if message is not None:
+            st.session_state.setdefault(OUTCOMES, {})[kind] = message
+        _jobs().pop(kind, None)
+    finally:
+        entry.lock.release()
     return entry
 
 

@@ -48,6 +48,8 @@ class Run:
     store_id: str | None = None
     #: The stored description of its data (a run opened from the workspace).
     data: dict | None = None
+    #: Held while the run is saved to the workspace (:func:`pages._stored.save`).
+    saving: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def config(self) -> TrainConfig:
@@ -97,9 +99,12 @@ def add_run(ds: Dataset, result: TrainResult, origin: str) -> Run:
     """Keep a model trained outside the Train page (e.g. a sweep's conditioned model)
     in the run history, so every page can use it."""
     history = runs()
-    run = Run(id=(history[-1].id + 1 if history else 1), ds=ds, result=result,
-              prepared_key=prepared_key(ds.token, result.config), origin=origin)
-    history.append(run)
+    # Once per result, however often it is asked: a run stopped half way through asks again.
+    run = next((r for r in history if r.result is result), None)
+    if run is None:
+        run = Run(id=(history[-1].id + 1 if history else 1), ds=ds, result=result,
+                  prepared_key=prepared_key(ds.token, result.config), origin=origin)
+        history.append(run)
     if (problem := stored.save(run)) is not None:
         st.warning(problem, icon=":material/warning:")
     return run
@@ -236,7 +241,8 @@ def start_baselines(run: Run) -> jobs.SessionJob:
 
 
 def _training_done(entry: jobs.SessionJob) -> tuple[str, str] | None:
-    """A finished training joins the run history; its prepared data is kept for the next run."""
+    """A finished training joins the run history (once, though a stopped collection
+    runs this again: :func:`pages._jobs.collect`); its prepared data is kept for the next run."""
     bg: BackgroundTraining = entry.job  # type: ignore[assignment]
     prepared: PreparedData | None = bg.prepared
     if prepared is not None:
@@ -244,12 +250,15 @@ def _training_done(entry: jobs.SessionJob) -> tuple[str, str] | None:
     result: TrainResult | None = entry.result
     if result is None:
         return None
-    history = runs()
-    run = Run(id=(history[-1].id + 1 if history else 1), ds=entry.ds, result=result,
-              prepared_key=entry.meta["prepared_key"], warnings=list(prepared.warnings) if prepared is not None else [],
-              baseline_for=entry.meta["baseline_for"])
-    history.append(run)
-    entry.meta["run_id"] = run.id
+    if (run := get_run(entry.meta.get("run_id"))) is None:
+        history = runs()
+        run = Run(id=(history[-1].id + 1 if history else 1), ds=entry.ds, result=result,
+                  prepared_key=entry.meta["prepared_key"],
+                  warnings=list(prepared.warnings) if prepared is not None else [],
+                  baseline_for=entry.meta["baseline_for"])
+        # No session-state access between these two lines: a stop cannot add the run twice.
+        history.append(run)
+        entry.meta["run_id"] = run.id
     parent = get_run(entry.meta["baseline_for"])
     problem = stored.save(run, prepared, baseline_of=parent.store_id if parent is not None else None)
     if entry.meta["baseline_key"] is not None:

@@ -75,23 +75,29 @@ def source_of(ds: Dataset) -> dict:
 
 def save(run, prepared=None, baseline_of: str | None = None) -> str | None:
     """Keep ``run`` (a :class:`pages._runs.Run`) in the workspace and note its store id
-    on it; returns a warning to show when the store refused (the run stays in the session)."""
-    source = source_of(run.ds) if run.ds is not None else {"upload": [run.dataset]}
-    extra = {"app": {"source": source, "origin": run.origin, "warnings": list(run.warnings),
-                     "baseline_of": baseline_of}}
-    key = owner()
-    private = "sample" not in source
-    dataset = data_description(run.ds, prepared) if run.ds is not None else dict(run.data or {"name": run.dataset})
-    try:
-        # A model holds its data's rows: on a shared workspace only a sample's is kept; a
-        # visitor's own upload keeps its model for that visitor alone (private_data).
-        info = store().save(run.result, name=run.label.split(" · ", 1)[-1], dataset=dataset,
-                            model=not private or key is not None, extra=extra, owner=key, private_data=private)
-    except (MTLError, OSError) as err:
-        return (f"Run #{run.id} is kept in this session, but it could not be saved to the workspace, so a reload "
-                f"will not show it: {err}")
-    run.store_id = info.id
-    st.session_state.setdefault(OPENED, {})[info.id] = run.id
+    on it; returns a warning to show when the store refused (the run stays in the session).
+    A run already saved is not saved again: two script runs of one session may both
+    collect it (:func:`pages._jobs.collect`), and one may stop half way through."""
+    with run.saving:
+        if run.store_id is None:
+            source = source_of(run.ds) if run.ds is not None else {"upload": [run.dataset]}
+            extra = {"app": {"source": source, "origin": run.origin, "warnings": list(run.warnings),
+                             "baseline_of": baseline_of}}
+            key = owner()
+            private = "sample" not in source
+            dataset = (data_description(run.ds, prepared) if run.ds is not None
+                       else dict(run.data or {"name": run.dataset}))
+            try:
+                # A model holds its data's rows: on a shared workspace only a sample's is kept; a
+                # visitor's own upload keeps its model for that visitor alone (private_data).
+                info = store().save(run.result, name=run.label.split(" · ", 1)[-1], dataset=dataset,
+                                    model=not private or key is not None, extra=extra, owner=key,
+                                    private_data=private)
+            except (MTLError, OSError) as err:
+                return (f"Run #{run.id} is kept in this session, but it could not be saved to the workspace, so a "
+                        f"reload will not show it: {err}")
+            run.store_id = info.id  # at once: a stop at the next session-state access must not lose it
+        st.session_state.setdefault(OPENED, {})[run.store_id] = run.id
     return None
 
 
@@ -103,11 +109,20 @@ def kept(*, with_model: bool = False, kind: str = "training", notes: bool = True
     except (MTLError, OSError) as err:
         st.warning(f"The runs kept in the workspace cannot be listed: {err}", icon=":material/warning:")
         return []
-    if notes:
-        for note in found.notes:  # a damaged or half-written entry: skipped, never a crash
-            st.caption(f":material/warning: {note}")
-    opened = st.session_state.get(OPENED, {})
+    if notes and found.notes:  # damaged entries: skipped, never a crash; their ids only for whoever looks
+        n = len(found.notes)
+        st.caption(f":material/warning: {n} kept run{'s' if n != 1 else ''} could not be read and "
+                   f"{'are' if n != 1 else 'is'} not listed (damaged in the workspace folder).",
+                   help="\n\n".join(found.notes))
+    # This session's own runs, by the id each got when saved (set before anything can stop the save).
+    opened = set(st.session_state.get(OPENED, {})) | {r.store_id for r in _session_runs()}
     return [i for i in found if i.id not in opened and (not with_model or _model_for_me(i))]
+
+
+def _session_runs():
+    from pages import _runs as app_runs
+
+    return app_runs.runs()
 
 
 def _model_for_me(info: RunInfo) -> bool:
@@ -236,8 +251,8 @@ def open_model(name: str, content: bytes):
 def _save_job(entry: jobs.SessionJob) -> tuple[str, str] | None:
     """A finished or stopped comparison or sweep is kept in the workspace (what it needs
     to be shown again: its result, data description and the sample to rebuild)."""
-    if not jobs.usable(entry.result):
-        return None
+    if not jobs.usable(entry.result) or entry.meta.get("store_id") is not None:
+        return None  # nothing to keep, or kept already (a collection stopped half way runs this again)
     ds = entry.ds
     source = source_of(ds) if ds is not None else {}
     extra = {"app": {"source": source, "meta": {k: entry.meta[k] for k in ("arch", "epochs", "tasks")

@@ -7,6 +7,7 @@ import streamlit as st
 
 from mtl.data import SplitSpec
 from mtl.data.samples import get_sample
+from mtl.jobs import QUEUED
 from mtl.setup import suggested_weight
 from mtl.weighting import preference_shares
 from pages import _jobs as jobs
@@ -32,17 +33,35 @@ def page_setup() -> None:
     ds = st.session_state.get(DATASET)
     with st.sidebar:
         st.caption(f"Dataset: **{ds.name if ds is not None else get_sample(DEFAULT_SAMPLE).title}**")
-        for kind, where in (("train", "Training in progress: see the Train page"),
-                            ("compare", "Method comparison in progress: see Compare methods"),
-                            ("sweep", "Weight sweep in progress{}: see Trade-offs")):
-            entry = jobs.current(kind)
-            if entry is not None:
-                done, total, _ = entry.job.progress
-                share = f" ({min(done / total, 1):.0%})" if kind == "sweep" else ""
-                st.caption(":material/sync: " + where.format(share))
+        if any(jobs.current(kind) is not None for kind in JOB_PLACES):
+            # Redrawn as often as the pages' own progress bars, from the same report: a status
+            # drawn once per page run fell behind the page (sidebar 0%, page 28%).
+            st.fragment(job_status, run_every=jobs.POLL_S)()
         st.caption(f"Runs this session: {len(_runs.runs())}")
         if _visitor.visitor() is not None:  # the shared-server mode: the key rides in the address
             st.caption(":material/bookmark: Your runs are private to this address: bookmark it to come back.")
+
+
+#: Each kind of session job: what it is called in the sidebar, and the page that shows it.
+JOB_PLACES = {"train": ("Training", "the Train page"), "compare": ("Method comparison", "Compare methods"),
+              "sweep": ("Weight sweep", "Trade-offs")}
+
+
+def job_status() -> None:
+    """One sidebar line per job of this session: its share done (what its page's progress
+    bar shows), waiting for a CPU, or finished."""
+    for kind, (what, where) in JOB_PLACES.items():
+        entry = jobs.current(kind)
+        if entry is None:
+            continue
+        job = entry.job
+        if job.done:
+            st.caption(f":material/check_circle: {what} finished: see {where}")
+        elif job.state == QUEUED:
+            st.caption(f":material/hourglass_top: {what} waiting for a free CPU: see {where}")
+        else:
+            done, total, _ = job.progress
+            st.caption(f":material/sync: {what} in progress ({min(done / total, 1):.0%}): see {where}")
 
 
 def show_error(err: BaseException) -> None:

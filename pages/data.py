@@ -159,6 +159,12 @@ changed = int((edited["role"] != table["role"]).sum())
 if st.button(f"Apply column roles ({changed} changed)", disabled=changed == 0, key="data.apply_roles"):
     replace_dataset(lambda: apply_roles(ds, edited), "Re-reading the columns ...", "with its previous roles")
 
+if data.schema.remarks:
+    # What reading changed or doubts (junk in a rating, decimal commas, an id made a label):
+    # said here, where roles are checked, not only in training's warnings.
+    st.warning("**Check how these columns were read**\n\n"
+               + "\n".join(f"- {remark}" for remark in data.schema.remarks.values()), icon=":material/warning:")
+
 # ------------------------------------------------------------------- labels
 st.markdown("**Labels**")
 summary = datasets.label_summary(ds.token, data)

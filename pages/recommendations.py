@@ -205,7 +205,10 @@ task_columns = {
 
 st.subheader(f"Top {len(top)} for user {user}")
 parts = {contribution_column(t): f"+{t}" for t in fusion}
-show = ["rank", schema.item, *meta, "score", *parts, *trained.task_names]
+# The scores right after the rank and the title, the id and the other descriptions last: after
+# goodbooks' id, title, authors and language, the scores were off the right of the table.
+lead = next((c for c in meta if c in schema.text), schema.item)
+show = ["rank", lead, "score", *parts, *trained.task_names, schema.item, *meta]
 st.dataframe(top[list(dict.fromkeys(show))], hide_index=True, key="rec.top",
              column_config={"score": st.column_config.NumberColumn("fused score", format="%.2f"),
                             **{c: st.column_config.NumberColumn(name, format="%+.2f", width="small",
@@ -222,20 +225,24 @@ chart, text = st.columns([3, 2])
 chart.plotly_chart(rec_plots.contributions_chart(top, list(fusion), schema.item, title), key="rec.contrib")
 text.markdown(
     "**Why this order.** Each bar is one item of the list, split into what each task added to (right of zero) or "
-    "took from (left) its fused score; the black tick is the score itself. A long bar of one colour means that "
+    "took from (left) its fused score, the task's weight × its standardized prediction; the black tick is the score "
+    "itself. A long bar of one colour means that "
     "task decided the item's place. Tasks with negative weights push items down when the model expects that outcome."
 )
 
 with st.expander(f"History of user {user} ({len(past):,} interactions)", expanded=not presenting()):
     label_cols = [c for c in trained.task_names if c in past.columns]
     extra = [c for c in past.columns if c in schema.labels and c not in label_cols]
-    # The split right after the item: at the far right of a wide table it was cut off.
-    show_past = [c for c in (schema.item, "split", *[m for m in meta if m in past.columns], *label_cols, *extra,
-                             schema.time) if c and c in past.columns]
+    # The split and the time right after the item: at the far right of a wide table they were
+    # cut off, and the time is what "newest first" can be checked against.
+    show_past = [c for c in (schema.item, "split", schema.time, *[m for m in meta if m in past.columns], *label_cols,
+                             *extra) if c and c in past.columns]
     st.dataframe(report.readable_times(past[list(dict.fromkeys(show_past))].head(200), [schema.time]), hide_index=True,
                  key="rec.history", height=250,
                  column_config={c: st.column_config.TextColumn(c, width="medium") for c in schema.text})
-    st.caption("What this user was shown, newest first (up to 200 rows), with the outcomes (labels). *split* says "
+    order = ("newest first" if schema.time else
+             "in the data's row order: it has no time column, so which came first is not known")
+    st.caption(f"What this user was shown, {order} (up to 200 rows), with the outcomes (labels). *split* says "
                "whether the row was used for training, validation or test.")
 
 # ------------------------------------------------------------ what changed

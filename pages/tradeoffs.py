@@ -167,7 +167,7 @@ def sweep_section() -> None:
             with n1:
                 interaction = interaction_select(ui_default(S.key("interaction"), ModelConfig.interaction), in_form=True)
             with n2:
-                num_emb = numeric_select(ui_default(S.key("num_emb"), ModelConfig.num_embedding))
+                num_emb = numeric_select(ui_default(S.key("num_emb"), ModelConfig.num_embedding), in_form=True)
             history = history_box(ui_default(S.key("history"), TrainConfig.history))
         with advanced("to-cond"):
             conditioned = st.checkbox("Also train one preference-conditioned model and compare it with the retrains",
@@ -238,13 +238,16 @@ def show_front(entry: jobs.SessionJob) -> None:
         st.dataframe(table, hide_index=True)
     if result.conditioned and result.points:
         with details("The conditioned model against the retrains"):
-            st.markdown("**Fidelity of the conditioned model**: the absolute difference from a model retrained at the same "
-                        "weights (small differences are within retraining noise).")
+            st.markdown("**Fidelity of the conditioned model**: its gain over the model retrained at the same weights "
+                        "(above 0 it is better, below worse; for RMSE, lower counts as better). No retraining noise "
+                        "was measured in this sweep: a retrain with another seed moves these numbers too.")
+            st.markdown(result.response_text())
             st.plotly_chart(tplots.fidelity_bars(result))
             # Full width under the chart: beside it, a column per task and side was cut off on the right.
             fidelity = tplots.fidelity_table(result)
             st.dataframe(fidelity, hide_index=True, key="to.fidelity",
-                         column_config={c: st.column_config.NumberColumn(c, format="%.4f") for c in fidelity.columns[1:]})
+                         column_config={c: st.column_config.NumberColumn(c, format="%+.4f" if c.endswith(" gain") else "%.4f")
+                                        for c in fidelity.columns[1:]})
             st.caption(f"Time to this front: retraining {result.retrain_seconds:.1f} s; one conditioned model "
                        f"{result.conditioned_train_seconds + result.conditioned_eval_seconds:.1f} s.")
     _download("Download the front", table, result.to_json(), "tradeoff_front", "to.front")
@@ -383,6 +386,9 @@ def instant_section() -> None:
                    else (baselines.result.test if baselines is not None else {})))
     x_task, y_task = _axes(names, "ix", "iy")
     current = {t.name: objective(t, metrics[t.name]) for t in explorer.tasks}
+    response = shown.response()
+    if response is not None and response["flat"]:
+        st.warning(shown.response_text(), icon=":material/trending_flat:")
     chart, bars = st.columns([3, 2])
     chart.plotly_chart(tplots.pareto_front(shown, x_task, y_task, current=current), key="to.instant.front")
     bars.plotly_chart(tplots.instant_bars(explorer.tasks, metrics, trained_at), key="to.instant.bars")
@@ -548,6 +554,7 @@ def compute_section() -> None:
     shown = table.dropna(subset=[quality])
     st.plotly_chart(tplots.quality_vs_compute(shown, quality, axis))
     st.caption("Runs that did not train this task are left out. Lower RMSE is better; higher AUC or accuracy is better. "
+               "The quality axis spans at least a tenth of its level, so runs that look level are level. "
                "Inference latency is the median of repeated timings; its whiskers span the middle half of them.")
     st.dataframe(table, hide_index=True, column_config={
         "label": None, "arch": "architecture",

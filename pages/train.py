@@ -106,7 +106,6 @@ c1, c2 = st.columns(2)
 with c1:
     arch = st.selectbox("Architecture", list(models), key=key("arch", defaults.arch))
     st.caption(models[arch])
-    interaction = interaction_select(key("interaction", defaults.model.interaction))
 with c2:
     weighting = st.selectbox(
         "Weighting method", list(methods), key=key("weighting", defaults.weighting),
@@ -129,6 +128,18 @@ elif weighting != "static" and len(tasks) > 1:
     st.caption("Your slider weights act as this method's preference: it balances the tasks around them."
                if method_class.uses_preference else
                f"{method_class.display_name()} decides the balance itself and ignores the slider weights.")
+
+# What the network's input is made of, in view as on Compare and Trade-offs: a link that sets them
+# (num_emb=periodic, history=true) must never change the model behind a collapsed expander.
+n1, n2 = st.columns(2)
+with n1:
+    interaction = interaction_select(key("interaction", defaults.model.interaction))
+with n2:
+    num_emb = numeric_select(key("num_emb", defaults.model.num_embedding))
+    history = history_box(key("history", defaults.history))
+if no_history := history_problem(ds, history):
+    no_history += ": untick user-history features to train."
+    st.error(no_history, icon=":material/error:")
 
 devices = available_devices()
 with advanced("train"), st.expander("Hyperparameters and device"):
@@ -155,11 +166,6 @@ with advanced("train"), st.expander("Hyperparameters and device"):
         "Input projection (MMoE, PLE)", 0, 1024, key=key("proj", defaults.model.input_proj),
         help="The experts and gates read one shared linear projection of the input this wide (0: the input "
              "itself). A wide input is then multiplied once per row, not once per expert: faster epochs")
-    num_emb = numeric_select(key("num_emb", defaults.model.num_embedding))
-    history = history_box(key("history", defaults.history))
-    if no_history := history_problem(ds, history):
-        no_history += ": untick user-history features to train."
-        st.error(no_history, icon=":material/error:")
     h9, h10 = st.columns(2)
     split = h9.selectbox("Split", list(SPLITS), key=key("split", default_split(ds).method),
                          help="random rows; time: train on the past, test on the future; user: test on unseen users")
@@ -186,9 +192,8 @@ with advanced("train"), st.expander("Hyperparameters and device"):
     else:
         split_problem = ""
         st.caption(describe_split(spec, ds))
-for problem in (split_problem, no_history):
-    if problem and presenting():  # its control is hidden: the reason Train is off must not be
-        st.error(problem, icon=":material/error:")
+if split_problem and presenting():  # its control is hidden: the reason Train is off must not be
+    st.error(split_problem, icon=":material/error:")
 
 # The address mirrors the setup: copying it reproduces this page in a fresh browser.
 mirror_train(S(tasks=list(tasks), preference=preference, arch=arch, weighting=weighting, epochs=int(epochs),

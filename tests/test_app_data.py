@@ -190,6 +190,49 @@ def test_impossible_roles_are_refused_naming_the_column(edit, message):
     assert message in str(err.value)
 
 
+def _junk_ratings_upload(n=3000) -> pd.DataFrame:
+    import numpy as np
+
+    rng = np.random.default_rng(4)
+    rating = rng.integers(1, 6, n).astype(object)
+    rating[rng.random(n) < 0.02] = "five"
+    return pd.DataFrame({"user_id": rng.integers(0, 200, n), "item_id": rng.integers(0, 300, n),
+                         "clicked": rng.choice(["yes", "no"], n), "rating": rating,
+                         "liked": rng.integers(0, 2, n)})
+
+
+def test_the_page_says_how_columns_were_read_and_warns_when_an_id_becomes_a_label(app):
+    frame = _junk_ratings_upload()
+    junk = int((frame["rating"] == "five").sum())
+    at = open_page(app, nav.DATA)
+    at.file_uploader(key="upload.main").set_value(("junk.csv", csv_bytes(frame), "text/csv")).run()
+    no_errors(at)
+    [warning] = at.warning
+    assert f"- {junk} values of rating are not numbers (e.g. 'five') and are treated as missing." in warning.value
+    assert "- Column 'clicked': values 'yes'/'no' read as 1/0." in warning.value
+    labels = table_with(at, "label", "labelled rows", "default task").set_index("label")
+    assert labels.loc["rating", "labelled rows"] == len(frame) - junk
+
+    ds = at.session_state["dataset"]
+    at.session_state["dataset"] = apply_roles(ds, _edit(ds, user_id="regression label"))
+    at.run()
+    no_errors(at)
+    [warning] = at.warning
+    assert "Column 'user_id' is named like an id but was made a regression label" in warning.value
+    labels = table_with(at, "label", "default task").set_index("label")
+    assert not labels.loc["user_id", "default task"]
+    assert "user_id" not in cfg.default_tasks(at.session_state["dataset"])
+
+
+def test_a_rating_with_words_can_be_ignored_and_made_a_label_again():
+    ds = datasets.dataset_from_upload(("junk.csv", csv_bytes(_junk_ratings_upload())))
+    ignored = apply_roles(ds, _edit(ds, rating="ignored"))
+    back = apply_roles(ignored, _edit(ignored, rating="regression label"))
+    assert back.data.schema.labels["rating"] == "regression"
+    assert back.data.schema.remarks["rating"] == ds.data.schema.remarks["rating"]
+    assert back.data.frame["rating"].isna().sum() == (ds.frame["rating"] == "five").sum()
+
+
 # ------------------------------------------------- default tasks, derived labels
 def _kuairand_like_upload(n=6000) -> pd.DataFrame:
     import numpy as np

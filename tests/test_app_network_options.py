@@ -44,7 +44,8 @@ def test_compare_offers_the_options_and_trains_every_model_with_them(app):
     choose_network(at, "ui.cmp", "fm", "periodic")
     at.run()
     assert available_interactions()["fm"] in [c.value for c in at.caption]
-    assert at.selectbox(key="ui.cmp.num_emb").options[1] == f"periodic: {available_num_embeddings()['periodic']}"
+    assert at.selectbox(key="ui.cmp.num_emb").options == list(available_num_embeddings())
+    assert available_num_embeddings()["periodic"] in [c.value for c in at.caption]
     params = address(at)
     assert (params["interaction"], params["num_emb"], params["history"]) == ("fm", "periodic", "true")
     button(at, "Run the comparison").click().run()
@@ -68,7 +69,12 @@ def test_the_sweep_offers_the_options_and_trains_with_them(app):
     at = open_page(app, nav.TRADEOFFS, tiny_dataset())
     no_errors(at)
     inter = at.selectbox(key="ui.to.interaction")
-    assert inter.value == "none" and inter.options[2] == f"dcn: {available_interactions()['dcn']}"  # in a form
+    assert inter.value == "none" and inter.options == list(available_interactions())
+    # In a form the caption lists every option: the widget's value is the last submission's.
+    captions = " ".join(c.value for c in at.caption)
+    for name, text in [*available_interactions().items(), *available_num_embeddings().items()]:
+        assert f"**{name}**" in captions and text.partition(": ")[2] in captions, name
+    assert "None: " not in captions  # not "none: None: the network sees ..."
     assert at.checkbox(key="ui.to.history").help == DESCRIPTION
     at.slider(key="ui.to.points").set_value(3)
     at.number_input(key="ui.to.epochs").set_value(1)
@@ -104,3 +110,31 @@ def test_the_options_round_trip_through_the_address_and_bad_ones_are_named(monke
             assert name in note, (name, note)
         assert bad.selectbox(key=f"{prefix}.interaction").value == "none"
         assert bad.checkbox(key=f"{prefix}.history").value is False
+
+
+def test_every_page_names_the_options_short_and_describes_the_choice_below(app):
+    """The selects read "none", "periodic" (the address's names), never "none: None: the network sees ..."
+    cut off by the select's width; the description is a caption under them."""
+    ds = tiny_dataset()
+    at = open_page(app, nav.TRAIN, ds)
+    for page, prefix in ((nav.TRAIN, "ui.train"), (nav.COMPARE, "ui.cmp"), (nav.TRADEOFFS, "ui.to")):
+        at.switch_page(page).run()
+        no_errors(at)
+        captions = [c.value for c in at.caption]
+        for name, described in (("interaction", available_interactions()), ("num_emb", available_num_embeddings())):
+            select = at.selectbox(key=f"{prefix}.{name}")
+            assert select.options == list(described), (page, select.options)
+            assert any(described[select.value].partition(": ")[2] in c for c in captions), (page, name)
+
+
+def test_a_link_that_turns_on_network_options_shows_them_outside_the_collapsed_expander(monkeypatch):
+    """?num_emb=periodic&history=true changes the model: the Train page shows both beside Feature
+    interactions, as Compare and Trade-offs do, not inside "Hyperparameters and device"."""
+    at = open_with(new_app(monkeypatch), nav.TRAIN, num_emb="periodic", history="true")
+    no_errors(at)
+    assert at.selectbox(key="ui.train.num_emb").value == "periodic"
+    assert at.checkbox(key="ui.train.history").value is True
+    hyper = next(e for e in at.expander if e.label == "Hyperparameters and device")
+    inside = {w.key for w in [*hyper.selectbox, *hyper.checkbox, *hyper.number_input]}
+    assert "ui.train.epochs" in inside  # the expander itself is found
+    assert not inside & {"ui.train.num_emb", "ui.train.history", "ui.train.interaction"}, inside

@@ -51,6 +51,29 @@ def test_top_k_history_and_per_task_scores_for_the_most_active_user(app, feed_ru
     assert len(past) == min(200, len(history(trained, active[0])))
     assert any(e.label == f"History of user {active[0]} ({len(history(trained, active[0])):,} interactions)"
                for e in at.expander)
+    assert any("What this user was shown, newest first" in c.value for c in at.caption)
+    assert list(past.columns[:3]) == ["item_id", "split", "timestamp"]  # what "newest first" is checked against
+
+
+def test_scores_come_right_after_rank_and_title(app, feed_run):
+    """Review s23 (goodbooks): after the id, title, authors and language the per-task
+    contributions and predictions were off the right of the table."""
+    at = open_page(app, nav.RECOMMEND, feed_run.ds, [feed_run])
+    no_errors(at)
+    columns = list(table_with(at, "rank", "item_id", "score").columns)
+    tasks = ["click", "like", "long_view"]
+    assert columns == ["rank", "item_title", "score", *[f"{t} contribution" for t in tasks], *tasks, "item_id",
+                       "item_category"]
+
+
+def test_history_of_data_without_time_does_not_claim_newest_first(app):
+    """Review s23: goodbooks has no time column, yet the history said "newest first"."""
+    ds = datasets.dataset_from_frames(tiny_frame().drop(columns=["timestamp"]), "no-time.csv")
+    assert ds.data.schema.time is None
+    at = open_page(app, nav.RECOMMEND, ds, [trained_run(ds, 1, ("click", "like"))])
+    no_errors(at)
+    shown = [c.value for c in at.caption if c.value.startswith("What this user was shown")]
+    assert shown and "newest first" not in shown[0] and "no time column" in shown[0]
 
 
 def test_fusion_sliders_rerank_without_rescoring_and_show_what_changed(app, feed_run):

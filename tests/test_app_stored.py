@@ -119,7 +119,9 @@ def test_a_damaged_kept_run_is_skipped_and_a_stopped_one_says_so(app, monkeypatc
     no_errors(at)
     options = at.selectbox(key=RESULTS_RUN).options
     assert len(options) == 1 and "stopped one (stopped)" in options[0]
-    assert any(f"Skipped {broken.id}" in c.value for c in at.caption)
+    said = [c for c in at.caption if "could not be read" in c.value]
+    assert len(said) == 1 and "1 kept run could not be read" in said[0].value and broken.id not in said[0].value
+    assert broken.id in said[0].proto.help  # for whoever looks: the folder to repair or delete
     at.selectbox(key=RESULTS_RUN).set_value(stopped.id).run()
     no_errors(at)
     assert at.session_state["runs"][0].result.stopped

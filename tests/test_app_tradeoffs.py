@@ -59,6 +59,10 @@ def test_sweep_runs_in_the_background_and_draws_the_front(app):
     assert len(result.points) == 3 and len(result.conditioned) == 3 and result.baselines
     assert any(m.label == "Hypervolume of the front" for m in at.metric)
     assert len(at.get("plotly_chart")) >= 2  # the front and the fidelity bars
+    # Signed fidelity, its spread against the retrains', and no unmeasured "noise" claim.
+    said = " ".join(m.value for m in at.markdown)
+    assert "No retraining noise was measured" in said and "within retraining noise" not in said
+    assert result.response_text() in said and "Across 3 weightings the conditioned model's quality moves" in said
     # Issue 10 item 3: the sweep's conditioned model is reused by Instant weights at once
     # (no "No conditioned model yet"), and labelled as conditioned in the run lists.
     infos = " ".join(i.value for i in at.info)
@@ -99,6 +103,22 @@ def test_instant_weights_draw_the_conditioned_front_with_the_current_weighting_o
     moved_here = moved["data"][[t.get("name") for t in moved["data"]].index("current weights")]
     assert moved_here["x"][0] != here["x"][0] or moved_here["y"][0] != here["y"][0]
     assert len(charts) >= 2
+
+
+def test_instant_weights_say_when_the_model_ignores_its_weights(app):
+    import torch
+
+    ds = tiny_dataset()
+    run = _run(ds, 1, ["click", "long_view"], conditioned=True)
+    model = run.result.trained.model
+    with torch.no_grad():  # cut every path from the weights into the network
+        model.input.film[-1].weight.zero_()
+        model.input.film[-1].bias.zero_()
+        model.bottom[0].weight[:, -model.cond_dim:] = 0
+    at = _open(app, ds, [run])
+    no_errors(at)
+    flat = [w.value for w in at.warning if "does not trade off" in w.value]
+    assert len(flat) == 1 and "click AUC by 0.000" in flat[0], [w.value for w in at.warning]
 
 
 def test_instant_weights_recompute_metrics(app):

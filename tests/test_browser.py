@@ -212,11 +212,11 @@ def test_journey_upload_weigh_train_recommend(page, tmp_path):
     top = page.get_by_test_id("stDataFrame").filter(visible=True).first
     grid = top.locator("table[role=grid]")
     expect(grid).to_have_attribute("aria-rowcount", "11")  # header + 10 items
-    # rank, item_id, item_title, item_category, fused score, one contribution and one prediction
-    # column per task; the grid only puts the columns in view into its accessible table, so
-    # check the first ones.
+    # rank, item_title, fused score, one contribution and one prediction column per task, then
+    # item_id and item_category; the grid only puts the columns in view into its accessible
+    # table, so check the first ones: the scores are in view, right after the title.
     expect(grid).to_have_attribute("aria-colcount", "11")
-    for column in ("rank", "item_id", "item_title"):
+    for column in ("rank", "item_title", "fused score", r"\+click"):
         expect(top.locator("th").filter(has_text=re.compile(f"^{column}$"))).to_have_count(1)
     expect(page.get_by_role("heading", name="What changed")).to_be_visible()
     # The history's split column is in view (it was cut off on the right).
@@ -252,7 +252,7 @@ def test_journey_tradeoff_front(page, tmp_path):
     fidelity = page.get_by_test_id("stDataFrame").filter(visible=True).nth(1)
     fidelity.scroll_into_view_if_needed()
     expect(fidelity.locator("table[role=grid]")).to_have_attribute("aria-colcount", "7")
-    expect(fidelity.locator("th").filter(has_text=re.compile(r" \|Δ\|$"))).to_have_count(2)
+    expect(fidelity.locator("th").filter(has_text=re.compile(r" gain$"))).to_have_count(2)
     _screenshot(page, "journey-tradeoff-front")
     # Instant weights reuses the sweep's conditioned model at once: front and bars, no new training.
     page.get_by_role("tab", name="Instant weights").click()
@@ -304,7 +304,7 @@ def test_journey_sweep_progress_and_settings_survive_a_page_visit(page):
         re.compile(r"^(Single-task baselines|Weighting \d of 3 \(click 0\.\d\d, like 0\.\d\d\)) · epoch \d+/40 · \d+% · "), timeout=WAIT_MS)
     expect(page.get_by_test_id("stSidebar").get_by_text("Weight sweep in progress")).to_be_visible()
     expect(page.get_by_text("Run a sweep to draw the front")).to_have_count(0)
-    page.wait_for_timeout(1500)  # a few of the progress fragment's own reruns
+    _sidebar_follows_the_progress_bar(page, "Weight sweep in progress")
     _nav(page, "Data")
     expect(page.get_by_test_id("stSidebar").get_by_text("Weight sweep in progress")).to_be_visible()
     _nav(page, "Trade-offs")
@@ -313,6 +313,27 @@ def test_journey_sweep_progress_and_settings_survive_a_page_visit(page):
     page.get_by_role("button", name="Stop the sweep").click()
     expect(page.get_by_test_id("stSidebar").get_by_text("Weight sweep in progress")).to_have_count(0, timeout=WAIT_MS)
     _no_errors(page)
+
+
+def _sidebar_follows_the_progress_bar(page, sidebar_text: str, timeout_s: float = 60.0) -> None:
+    """The sidebar's share of a job is the page's, as both move (issue: the sidebar said 0%
+    while the page's bar said 28%, the sidebar being drawn once per page run)."""
+    bar = page.get_by_test_id("stProgress").first
+    side = page.get_by_test_id("stSidebar").get_by_text(sidebar_text)
+
+    def shares() -> tuple[int, int]:
+        return (int(re.search(r"(\d+)%", bar.inner_text())[1]),
+                int(re.search(r"\((\d+)%\)", side.inner_text())[1]))
+
+    first, seen = shares()[0], []
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        on_page, in_sidebar = shares()
+        seen.append((on_page, in_sidebar))
+        if on_page >= first + 2 and abs(on_page - in_sidebar) <= 1:  # moved, and the sidebar with it
+            return
+        page.wait_for_timeout(300)
+    raise AssertionError(f"the sidebar did not follow the page's progress (page %, sidebar %): {seen[-10:]}")
 
 
 def test_the_app_follows_a_dark_system_theme(browser, server):
@@ -341,7 +362,7 @@ def test_journey_learn_every_lesson_and_the_playground(page):
     titles = [lesson.title for lesson in lessons()] + ["Gradient playground"]
     # Words only each step's own sentence has (the previous step's may linger during a rerun).
     markers = {"sharing": "like's test AUC is", "conflict": "The tasks conflict", "paradox": "Ranking by clicks alone",
-               "pareto": "The front exists", "playground": "steps from ("}
+               "pareto": "retraining noise", "playground": "steps from ("}
     marks = [markers.get(lesson.name, lesson.title) for lesson in lessons()] + [markers["playground"]]
     for i, title in enumerate(titles):
         if i:

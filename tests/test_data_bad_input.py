@@ -261,6 +261,46 @@ def test_text_that_merely_contains_yes_is_not_mapped():
 
 
 # ----------------------------------------------------- categorical as a task
+# ------------------------------------------------- decimal commas, junk in labels
+def _european(n=300) -> pd.DataFrame:
+    """As Excel saves "CSV" where the comma is the decimal mark: ';' between fields."""
+    rng = np.random.default_rng(8)
+    return _frame(n, watch_time=[f"{v:.1f}".replace(".", ",") for v in rng.exponential(30, n)])
+
+
+@pytest.mark.parametrize("stored", ["bytes", "path"])  # an upload, and the CLI's streamed file
+def test_decimal_commas_are_numbers_and_said(tmp_path, stored):
+    df = _european()
+    content = df.to_csv(index=False, sep=";").encode()
+    source = content if stored == "bytes" else tmp_path / "eu.csv"
+    if stored == "path":
+        source.write_bytes(content)
+    data = from_frame(read_table(source, name="eu.csv"))
+    # Not a categorical feature of hundreds of values: an outcome made an input.
+    assert data.schema.labels["watch_time"] == "regression"
+    expected = [float(v.replace(",", ".")) for v in df["watch_time"]]
+    assert data.frame["watch_time"].tolist() == pytest.approx(expected)
+    assert data.frame["age"].tolist() == pytest.approx(df["age"].tolist())  # written with '.': read as before
+    said = "numbers written with a decimal comma (33,6) read as 33.6"
+    assert data.schema.notes["watch_time"].endswith(said)
+    assert data.schema.remarks["watch_time"] == f"Column 'watch_time': {said}."
+    assert data.schema.remarks["watch_time"] in prepare(data, ["click", "watch_time"]).warnings
+
+
+def test_text_in_a_rating_is_missing_and_said_by_inspect(tmp_path, capsys):
+    rng = np.random.default_rng(9)
+    rating = rng.integers(1, 6, 300).astype(object)
+    rating[[4, 50, 51]] = ["five", "five", "n/a"]  # 'n/a' is a missing value to every CSV reader
+    path = tmp_path / "junk.csv"
+    path.write_bytes(_csv(_frame(rating=rating)))
+    capsys.readouterr()
+    assert main(["inspect", "--data", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "note: 2 values of rating are not numbers (e.g. 'five') and are treated as missing." in out
+    summary = load(path).label_summary().set_index("label").loc["rating"]
+    assert summary["labelled rows"] == 297 and summary["distinct values"] == 5
+
+
 def test_categorical_column_as_a_multiclass_task():
     rng = np.random.default_rng(4)
     data = from_frame(_frame(category=rng.choice(["news", "sport", "music", "food"], 300)))

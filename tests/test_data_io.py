@@ -81,6 +81,28 @@ def test_semicolon_file_with_decimal_commas_and_commas_in_text():
     df = read_table(text.encode(), name="eu.csv")
     assert list(df.columns) == ["user_id", "item_id", "price", "name"]
     assert df["name"].tolist() == ["Smith, John", "Doe, Jane", "Roe, Rick"]
+    assert df["price"].tolist() == [1.5, 2.25, 7.0] and df.attrs["decimal_comma"] == ["price"]
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_decimal_commas_only_where_every_value_is_one(sep):
+    rows = [("1,5", "3,7", "1,5", "12,5", "1.234,5", "2,5"), ("-0,25", "4", "x", "7", "2,5", "10"),
+            ("", "5,1", "2,0", "3,25", "3", "")]
+    text = sep.join(["watch_time", "tags", "mixed", "percentage", "thousands", "item_id"]) + "\n"
+    text += "".join(sep.join(r) + "\n" for r in rows)
+    df = read_table(text.encode(), name="eu.csv")
+    assert df["watch_time"].tolist()[:2] == [1.5, -0.25] and np.isnan(df["watch_time"][2])
+    assert df["percentage"].tolist() == [12.5, 7.0, 3.25]  # holds "tag", is a number
+    assert df["tags"].tolist() == ["3,7", "4", "5,1"]  # a list of codes, not 3.7
+    assert df["mixed"].tolist() == ["1,5", "x", "2,0"]  # not every value a number
+    assert df["thousands"].tolist() == ["1.234,5", "2,5", "3"]  # thousands marks: not read as numbers
+    assert df["item_id"].tolist()[:2] == ["2,5", "10"]  # an id: kept as written
+    assert df.attrs["decimal_comma"] == ["watch_time", "percentage"]
+
+
+def test_a_quoted_decimal_comma_in_a_comma_separated_file_stays_text():
+    df = read_table(b'user_id,price\n1,"1,5"\n2,"2,5"\n', name="t.csv")
+    assert df["price"].tolist() == ["1,5", "2,5"] and "decimal_comma" not in df.attrs
 
 
 def test_header_whitespace_is_stripped():

@@ -104,14 +104,32 @@ def test_too_few_labelled_rows():
     assert info.value.column == "rating"
 
 
-def test_non_numeric_value_in_a_numeric_label_names_column_and_row():
+def test_text_in_a_mostly_numeric_label_is_missing_and_said():
+    """'five' among 300 ratings: the rating is still a task, that row unlabelled, and
+    the remark (Data page, CLI, training warnings) says how many and which."""
     rating = np.random.default_rng(1).integers(1, 6, 300).astype(object)
-    rating[41] = "five"
+    rating[41], rating[90], rating[91] = "five", "unknown", "five"
     data = from_frame(_table(rating=rating))
     assert data.schema.labels["rating"] == "regression"  # 99% numbers: still a rating
-    with pytest.raises(DataError, match=r"Label 'rating' should be numeric but has the value 'five' at row 42") as info:
+    assert data.schema.remarks["rating"] == ("3 values of rating are not numbers (e.g. 'five' or 'unknown') and are "
+                                             "treated as missing.")
+    assert "3 values not numbers (e.g. 'five' or 'unknown'), treated as missing" in data.schema.notes["rating"]
+    summary = data.label_summary().set_index("label").loc["rating"]
+    assert summary["labelled rows"] == 297 and summary["missing %"] == 1.0 and summary["distinct values"] == 5
+    prepared = prepare(data, ["rating"])
+    assert data.schema.remarks["rating"] in prepared.warnings
+    rows = np.concatenate([prepared.train.rows, prepared.valid.rows, prepared.test.rows])
+    y = np.concatenate([prepared.train.y[:, 0], prepared.valid.y[:, 0], prepared.test.y[:, 0]])
+    assert set(rows[np.isnan(y)]) == {41, 90, 91}
+
+
+def test_a_label_chosen_on_a_column_of_mostly_text_names_column_and_row():
+    rating = np.random.default_rng(1).integers(1, 6, 300).astype(object)
+    rating[:200:2] = "five"  # a third text: not a numeric column read with some junk
+    data = from_frame(_table(rating=rating), roles={"labels": {"rating": "regression"}})
+    with pytest.raises(DataError, match=r"Label 'rating' should be numeric but has the value 'five' at row 1") as info:
         prepare(data, ["rating"])
-    assert (info.value.column, info.value.row) == ("rating", 41)
+    assert (info.value.column, info.value.row) == ("rating", 0)
 
 
 def test_binary_label_with_another_value_names_column_and_row():

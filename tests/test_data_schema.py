@@ -258,3 +258,20 @@ def test_one_to_one_aliases_of_the_item_id_are_ignored():
         assert col in s.ignored, col
         assert "one-to-one with 'book_id'" in s.notes[col]
     assert "ratings_count" in s.numeric and "authors" in s.categorical and "title" in s.text
+
+
+def test_an_id_made_a_label_or_an_id_role_removed_is_remarked():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"user_id": rng.integers(0, 50, 400), "item_id": rng.integers(0, 80, 400),
+                       "click": rng.integers(0, 2, 400)})
+    assert infer_schema(df).remarks == {}
+    as_label = infer_schema(df, RoleOverrides(user="", labels={"user_id": "regression"}))
+    assert as_label.labels["user_id"] == "regression"
+    assert list(as_label.remarks) == ["user_id"]  # one remark: the id role is lost by the same choice
+    assert as_label.remarks["user_id"].startswith(
+        "Column 'user_id' is named like an id but was made a regression label: an id names a user or an item")
+    no_item = infer_schema(df, RoleOverrides(item="", categorical=["item_id"]))
+    assert no_item.remarks["item_id"].startswith("There is no item id, though 'item_id' is named like one")
+    # An outcome that merely mentions an id is not one.
+    df["is_id_verified"] = rng.integers(0, 2, 400)
+    assert "is_id_verified" not in infer_schema(df, RoleOverrides(labels={"is_id_verified": "binary"})).remarks

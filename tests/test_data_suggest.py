@@ -45,3 +45,14 @@ def test_no_usable_label_still_names_one_so_training_can_say_why():
     df = pd.DataFrame({"x": range(500), "rare": [1] + [0] * 499})
     s = suggest_tasks(from_frame(df))
     assert s.tasks == ["rare"] and "too rare" in s.reasons["rare"]
+
+
+def test_an_id_made_a_label_is_never_a_default_task():
+    df = _kuairand_like(3000)
+    s = suggest_tasks(from_frame(df, roles={"user": "", "labels": {"user_id": "regression"}}))
+    assert s.tasks == suggest_tasks(from_frame(df)).tasks  # as if it were not a label
+    assert s.reasons["user_id"].startswith("named like an id")
+    # An outcome whose name merely holds "id" is still one.
+    df["is_id_verified"] = (np.random.default_rng(2).random(3000) < 0.4).astype(int)
+    verified = suggest_tasks(from_frame(df)).reasons["is_id_verified"]
+    assert verified.startswith("39.7% positive") and "named like an id" not in verified

@@ -149,3 +149,21 @@ def test_pareto_front_exists_and_one_conditioned_model_costs_less_than_the_retra
         low, high = lesson.view(t, 0.05).numbers, lesson.view(t, 0.95).numbers
         assert low["time_ratio"] > 1.5  # one conditioned model costs less than the retrains
         assert np.isfinite(high["fidelity_gap"])  # measured against the retrains, not assumed
+        # Retraining noise is measured (the middle weighting with the next seed), not assumed.
+        assert 0 < high["noise_click"] < 0.2 and 0 < high["noise_like"] < 0.2, high
+        view = lesson.view(t, 0.95)
+        sentence = view.what_you_see
+        assert "stays within" not in sentence and f"{high['gain_like']:+.3f} like AUC" in sentence
+        assert f"by {high['noise_click']:.3f}" in sentence
+        # Measured on seeds 0-2: the conditioned model moves by 0.001-0.006 AUC across the
+        # weightings, the retrains by 0.29-0.34; the sentence must say it does not trade off.
+        assert high["spread_click"] < 0.1 * low["click_range"] and high["flat"] == 1.0, high
+        assert "does not trade off" in sentence
+        # Any retrain below chance is named, and chance is drawn in view on both axes.
+        below = [p for p in t["sweep"].points if min(p.test[k]["auc"] for k in ("click", "like")) < 0.5]
+        assert ("worse than chance" in sentence) == bool(below)
+        fig = view.figure
+        chance = [s for s in fig.layout.shapes if 0.5 in (s.x0, s.y0) and (s.x0 == s.x1 or s.y0 == s.y1)]
+        assert len(chance) == 2
+        assert fig.layout.xaxis.range[0] < 0.5 < fig.layout.xaxis.range[1]
+        assert fig.layout.yaxis.range[0] < 0.5 < fig.layout.yaxis.range[1]

@@ -23,3 +23,13 @@ def test_contributions_chart_stacks_each_task_and_marks_the_score():
     tick = next(t for t in fig.data if t.name == "fused score")
     assert np.allclose(np.add(bars[0].x, bars[1].x), tick.x)
     assert np.allclose(tick.x, top.score)
+
+
+def test_the_axis_title_fits_the_chart_width():
+    """Review s23: "contribution to the fused score (weight × standardized prediction)" was
+    cut off at "standardized p" in the chart's column; about 7 px a character at 14 px, a
+    title over 55 characters does not fit 450 px."""
+    scores = pd.DataFrame({"item_id": np.arange(5), "click": np.linspace(0, 1, 5)})
+    fig = contributions_chart(top_k(scores, {"click": 1.0}, 3), ["click"], "item_id")
+    assert len(fig.layout.xaxis.title.text) <= 55
+    assert "weight × standardized prediction" in fig.data[0].hovertemplate  # said on hover instead

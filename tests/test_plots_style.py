@@ -124,6 +124,15 @@ def test_titles_sit_below_the_toolbar(figures):
             f"{name}: the title must sit just above the plot area, below the toolbar"
 
 
+def test_no_figure_title_is_drawn_over_the_panel_titles(figures):
+    """Review s23: "Test metric per task (mean ± std ...)" was drawn over the compare
+    panels' titles: both sit just above the plot area."""
+    for name, fig in figures.items():
+        panel_titles = [a for a in fig.layout.annotations
+                        if a.yref == "paper" and a.yanchor == "bottom" and a.y is not None and a.y >= 0.99]
+        assert not (panel_titles and fig.layout.title.text), f"{name}: a figure title over its panels' titles"
+
+
 def test_every_figure_has_the_shared_margins_and_legend_under_the_plot(figures):
     shared = go.Figure(layout=style.layout(title="x")).layout
     for name, fig in figures.items():

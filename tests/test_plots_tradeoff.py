@@ -45,8 +45,12 @@ def test_pareto_front_figure_shows_points_front_conditioned_and_baselines(result
 
 def test_fidelity_and_table(result):
     fig = fidelity_bars(result)
-    assert [t.name for t in fig.data] == ["click |Δauc|", "like |Δauc|"]
-    assert list(fig.data[0].y) == pytest.approx([0.01, 0.01, 0.01])
+    assert [t.name for t in fig.data] == ["click AUC", "like AUC"]
+    # Signed: the conditioned model is 0.01 worse on click everywhere, and on like worse
+    # at one weighting, better at the other two; |Δ| would show all five the same way.
+    assert list(fig.data[0].y) == pytest.approx([-0.01, -0.01, -0.01])
+    assert list(fig.data[1].y) == pytest.approx([0.035, -0.005, 0.005])
+    assert any(s.y0 == 0 and s.y1 == 0 for s in fig.layout.shapes)  # the zero line to read the sign against
     table = front_table(result)
     assert table["pareto"].tolist() == [True, True, False]
     assert list(table.columns[:2]) == ["w[click]", "w[like]"]
@@ -122,6 +126,25 @@ def test_quality_vs_compute_groups_by_architecture():
         quality_vs_compute(runs, "click AUC", "flops")
 
 
+def test_quality_axis_is_not_stretched_over_noise_and_says_which_way_is_better():
+    """Review s23: click AUC 0.6973-0.6985 filled the whole height, so the single-task run
+    looked far worse than two shared models it all but tied with."""
+    runs = pd.DataFrame({"label": ["#1", "#2", "#3"], "arch": ["shared_bottom", "single", "shared_bottom"],
+                         "click auc": [0.6979, 0.6973, 0.6985], "train_seconds": [4.2, 3.9, 1.6]})
+    fig = quality_vs_compute(runs, "click auc")
+    lo, hi = fig.layout.yaxis.range
+    assert hi - lo >= 0.1 * 0.6979 and lo <= 0.6973 and hi >= 0.6985
+    assert fig.layout.yaxis.title.text == "click auc (higher is better)"
+    # Drawn level, #1 and #2 (3.9 s and 4.2 s) would write their labels over each other.
+    positions = {label: pos for trace in fig.data for label, pos in zip(trace.text, trace.textposition)}
+    assert positions["#1"] != positions["#2"] and positions["#3"] == "top right"
+    rmse = runs.rename(columns={"click auc": "time rmse"}).assign(**{"time rmse": [80.0, 140.0, 81.0]})
+    fig = quality_vs_compute(rmse, "time rmse")
+    lo, hi = fig.layout.yaxis.range
+    assert lo <= 80.0 and hi >= 140.0  # a real spread keeps all of its points
+    assert fig.layout.yaxis.title.text == "time rmse (lower is better)"
+
+
 def test_compute_points_say_what_each_run_is_and_latency_shows_its_spread():
     """Issue 10 items 9 and 11: points were labelled only "#1-#3"; latency had no spread."""
     labels = [run_short_label(1, "single", "static", baselines=True), run_short_label(2, "mmoe", "upgrad"),
@@ -144,7 +167,16 @@ def test_compute_points_say_what_each_run_is_and_latency_shows_its_spread():
 
 def test_fidelity_table_has_one_short_row_per_weighting(result):
     table = fidelity_table(result)
-    assert list(table.columns) == ["weights (click / like)", "click AUC retrained", "click AUC conditioned", "click |Δ|",
-                                   "like AUC retrained", "like AUC conditioned", "like |Δ|"]
+    assert list(table.columns) == ["weights (click / like)", "click AUC retrained", "click AUC conditioned", "click gain",
+                                   "like AUC retrained", "like AUC conditioned", "like gain"]
     assert table.iloc[0, 0] == "0.90 / 0.10"
-    assert table["click |Δ|"].tolist() == pytest.approx([0.01, 0.01, 0.01])
+    assert table["click gain"].tolist() == pytest.approx([-0.01, -0.01, -0.01])
+    assert table["like gain"].tolist() == pytest.approx([0.035, -0.005, 0.005])
+
+
+def test_fidelity_gain_of_rmse_counts_lower_as_better():
+    tasks = [TaskSpec("click", "binary"), TaskSpec("watch", "regression")]
+    pts = [SweepPoint([0.5, 0.5], {"click": {"auc": 0.7}, "watch": {"rmse": 2.0}})]
+    cond = [SweepPoint([0.5, 0.5], {"click": {"auc": 0.7}, "watch": {"rmse": 1.5}})]
+    table = fidelity_table(SweepResult(tasks=tasks, points=pts, conditioned=cond))
+    assert table["watch gain"].tolist() == pytest.approx([0.5])  # a lower RMSE is a positive gain

@@ -53,6 +53,22 @@ def test_metric_curves_use_each_task_primary_metric():
     assert list(_trace(fig, "time RMSE").y) == [9.0, 8.5]
 
 
+def test_metrics_of_opposite_directions_get_their_own_labelled_panels():
+    """Review s23 (goodbooks): rating RMSE and liked AUC shared one axis titled "metric",
+    one better going down and the other going up."""
+    fig = plots.metric_curves(HISTORY, TASKS)
+    auc, rmse = _trace(fig, "click AUC"), _trace(fig, "time RMSE")
+    assert auc.yaxis != rmse.yaxis and auc.xaxis != rmse.xaxis
+    assert fig.layout["yaxis" + auc.yaxis[1:]].title.text == "AUC (higher is better)"
+    assert fig.layout["yaxis" + rmse.yaxis[1:]].title.text == "RMSE (lower is better)"
+    assert fig.layout["xaxis" + rmse.xaxis[1:]].title.text == "epoch"  # the bottom panel's axis, shared
+    # Tasks with the same metric share a panel; one panel keeps the figure's usual height.
+    same = [{**row, "valid_auc:time": 0.6} for row in HISTORY]
+    one = plots.metric_curves([{k: v for k, v in row.items() if k != "valid_rmse:time"} for row in same], TASKS)
+    assert {t.yaxis for t in one.data} == {"y"} and one.layout.height == style.HEIGHT
+    assert fig.layout.height > style.HEIGHT
+
+
 def test_curves_of_an_empty_history_are_empty_figures():
     assert len(plots.loss_curves([], TASKS).data) == 0
     assert len(plots.metric_curves([], TASKS).data) == 0
@@ -82,13 +98,29 @@ def test_run_comparison_bars_one_panel_per_task():
                     test={"click": {"auc": 0.75, "logloss": 0.4}, "time": {"rmse": 8.0}})
     fig = plots.run_comparison_bars(compare_runs(a, b), ("#1", "#2"), {"click": "auc", "time": "rmse"})
     assert len(fig.data) == 2
-    assert list(fig.data[0].x) == ["#1", "#2"] and list(fig.data[0].y) == [0.70, 0.75]
-    assert list(fig.data[1].y) == [9.0, 8.0]
-    assert [a.text for a in fig.layout.annotations] == ["click AUC", "time RMSE"]
-    assert fig.layout.xaxis.type == fig.layout.xaxis2.type == "category"  # "#1" must not become the number 1
+    assert list(fig.data[0].y) == ["#1", "#2"] and list(fig.data[0].x) == [0.70, 0.75]
+    assert list(fig.data[1].x) == [9.0, 8.0]
+    assert [a.text for a in fig.layout.annotations] == ["click AUC (higher is better)", "time RMSE (lower is better)"]
+    assert fig.layout.yaxis.type == fig.layout.yaxis2.type == "category"  # "#1" must not become the number 1
     # Without explicit metrics the first listed metric of each task is used.
     default = plots.run_comparison_bars(compare_runs(a, b))
-    assert list(default.data[0].y) == [0.70, 0.75]
+    assert list(default.data[0].x) == [0.70, 0.75]
+
+
+def test_run_comparison_values_cannot_run_into_another_panel():
+    """Review s23: side by side, the value over a panel's last bar ("0.6973") ran into the
+    next panel's axis ticks. Stacked panels span the whole width, and each axis leaves
+    room beyond its longest bar for the value written there."""
+    table = pd.DataFrame({"task": ["click", "like", "long_view"], "metric": ["auc"] * 3, "A": [0.6979, 0.7546, 0.7092],
+                          "B": [0.6973, 0.7368, 0.7070], "B - A": [0.0] * 3, "better": ["A"] * 3})
+    fig = plots.run_comparison_bars(table, ("#1", "#2"))
+    for j, trace in enumerate(fig.data, start=1):
+        xaxis = fig.layout["xaxis" + ("" if j == 1 else str(j))]
+        assert tuple(xaxis.domain) == (0.0, 1.0)
+        assert trace.textposition == "outside" and trace.cliponaxis is False
+        assert xaxis.range[0] <= 0 and xaxis.range[1] >= 1.25 * max(trace.x)
+    domains = sorted(tuple(fig.layout["yaxis" + ("" if j == 1 else str(j))].domain) for j in (1, 2, 3))
+    assert all(lower[1] < upper[0] for lower, upper in zip(domains, domains[1:]))  # no two panels overlap
 
 
 @pytest.mark.parametrize("builder", [plots.loss_curves, plots.metric_curves])

@@ -117,6 +117,8 @@ def test_a_sweep_report():
     assert p.charts["charts"] == 2  # front, fidelity
     assert "shared_bottom" in p.words("summary")  # the network the sweep trained
     assert "Pareto front" in p.words("findings") and "hypervolume" in p.words("findings")
+    # Whether the conditioned model moves with its weights, signed against the retrains.
+    assert "the conditioned model's quality moves" in p.words("findings") and "**" not in p.words("findings")
     assert p.tables["metrics"] >= 3
     # from its document, as the store and --json keep it
     doc = json.loads(json.dumps(to_document(sw, None, tiny_config())))

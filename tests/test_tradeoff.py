@@ -302,12 +302,50 @@ def test_flat_front_is_reported_in_words():
     assert result([0.70, 0.75, 0.80]).flatness() is None
 
 
+def _conditioned_vs_retrains(cond_like, ret_like):
+    tasks = [TaskSpec("click", "binary"), TaskSpec("like", "binary")]
+    grid = [[0.9, 0.1], [0.5, 0.5], [0.1, 0.9]]
+    ret_click, cond_click = (0.72, 0.66, 0.60), (0.701, 0.700, 0.700)
+    pts = [SweepPoint(w, {"click": {"auc": c}, "like": {"auc": v}}) for w, c, v in zip(grid, ret_click, ret_like)]
+    cond = [SweepPoint(w, {"click": {"auc": c}, "like": {"auc": v}}) for w, c, v in zip(grid, cond_click, cond_like)]
+    return SweepResult(tasks=tasks, points=pts, conditioned=cond, reference=[0.5, 0.5])
+
+
+def test_response_says_when_the_conditioned_model_does_not_trade_off():
+    # The lesson's case: the retrains move by 0.12 and 0.20, the conditioned model by 0.001
+    # and 0.002 (under a tenth of the retrains' spread), better than the middle retrain on both.
+    res = _conditioned_vs_retrains((0.702, 0.701, 0.700), (0.55, 0.65, 0.75))
+    r = res.response()
+    assert r["flat"] and r["beats"] == 1 and r["compared"] == 3
+    assert r["tasks"]["click"]["spread"] == pytest.approx(0.001) and r["tasks"]["like"]["retrain_spread"] == pytest.approx(0.2)
+    assert r["tasks"]["like"]["gains"] == pytest.approx([0.152, 0.051, -0.05])  # signed, not |Δ|
+    text = res.response_text()
+    assert "does not trade off" in text and "click AUC by 0.001 (the retrains: 0.120)" in text
+    assert "like +0.152" not in text and "like -0.050 to +0.152" in text
+    assert "1 of 3 weightings it beats the retrain" in text
+
+
+def test_response_of_a_conditioned_model_that_follows_the_retrains():
+    res = _conditioned_vs_retrains((0.56, 0.64, 0.74), (0.55, 0.65, 0.75))
+    res.conditioned = [SweepPoint(p.weights, {"click": {"auc": a}, "like": p.test["like"]})
+                       for p, a in zip(res.conditioned, (0.715, 0.655, 0.605))]
+    r = res.response()
+    assert not r["flat"] and r["beats"] == 0
+    assert "does not trade off" not in res.response_text()
+    # Without retrains the spread is judged alone (FLAT_SPREAD), and nothing is compared.
+    alone = SweepResult(tasks=res.tasks, conditioned=res.conditioned)
+    assert alone.response()["tasks"]["like"]["retrain_spread"] is None and not alone.response()["flat"]
+    still = SweepResult(tasks=res.tasks, conditioned=_conditioned_vs_retrains((0.7, 0.7, 0.701), (0, 0, 0)).conditioned)
+    assert still.response()["flat"] and "does not trade off" in still.response_text()
+    assert SweepResult(tasks=res.tasks, conditioned=res.conditioned[:1]).response() is None
+
+
 @pytest.mark.slow
 def test_conditioned_fidelity_against_retrains_on_simulated_data():
     frame = simulate(n_users=600, n_items=800, n_impressions=40_000, seed=11)
     p = prepare(from_frame(frame), ["click", "like"], "random", seed=0)
     res = sweep(p, TrainConfig(tasks=["click", "like"], epochs=3, device="cpu"), points=5, conditioned=True)
-    deltas = [row["click |Δauc|"] for row in res.fidelity()] + [row["like |Δauc|"] for row in res.fidelity()]
+    deltas = [abs(row["click gain"]) for row in res.fidelity()] + [abs(row["like gain"]) for row in res.fidelity()]
     assert len(res.fidelity()) == 5
     assert float(np.median(deltas)) <= 0.02, res.fidelity()
 
@@ -326,6 +364,13 @@ def test_cli_sweep_and_curve(tmp_path, capsys):
     # hypervolume); the measure itself is tested on constructed fronts above.
     assert isinstance(doc["pareto"], list) and doc["hypervolume"] >= 0 and set(doc["baselines"]) == {"click", "like"}
     assert doc["reference"] == [0.5, 0.5]  # AUC of a no-skill model, per task
+    # Signed fidelity and whether the conditioned model moves with its weights, printed and saved.
+    printed = capsys.readouterr().out
+    assert "conditioned minus retrained (gain per task, + = conditioned better)" in printed
+    assert "Across 3 weightings the conditioned model's quality moves" in printed
+    response = doc["conditioned_response"]
+    assert set(response["tasks"]) == {"click", "like"} and len(response["tasks"]["like"]["gains"]) == 3
+    assert response["tasks"]["click"]["gains"] == pytest.approx([r["click gain"] for r in doc["fidelity"]])
     model = tmp_path / "m"
     assert main(["train", "--data", str(data), "--tasks", "click,like,long_view", "--epochs", "1", "--save", str(model), "--quiet"]) == 0
     cj = tmp_path / "curve.json"

@@ -22,8 +22,8 @@ from ..errors import ConfigError, DataError
 from ..tasks import TaskSpec
 from .derive import apply_derived
 from .encode import MAX_STAT_LABELS, FeatureEncoder, canonical, canonical_codes
-from .io import DEFAULT_MAX_DECOMPRESSED_BYTES, Source, read_table
-from .schema import ITEM_NAMES, MAX_CLASSES, USER_NAMES, RoleOverrides, Schema, infer_schema
+from .io import DECIMAL_COMMA_ATTR, DEFAULT_MAX_DECOMPRESSED_BYTES, Source, read_table
+from .schema import ITEM_NAMES, MAX_CLASSES, USER_NAMES, RoleOverrides, Schema, infer_schema, mostly_numeric
 from .split import MIN_ROWS_PER_PART, SplitSpec, split_indices
 
 # torch is imported where tensors are made (preparing): importing it takes seconds, and
@@ -138,7 +138,48 @@ def from_frame(
         elif col in schema.notes:
             schema.notes[col] = f"{schema.notes[col]}; {said}"
         schema.remarks[col] = f"Column '{col}': values {said}."
+    for col in _decimal_comma_columns(frame, user_table, item_table, joined.columns):
+        said = "numbers written with a decimal comma (33,6) read as 33.6"
+        if col in schema.notes:
+            schema.notes[col] = f"{schema.notes[col]}; {said}"
+        schema.remarks[col] = f"Column '{col}': {said}."
+    joined = _text_as_missing(joined, schema)
     return InteractionData(frame=joined, schema=schema, name=name, user_table=user_table, item_table=item_table)
+
+
+def _decimal_comma_columns(frame, user_table, item_table, columns) -> list[str]:
+    """Columns :func:`~mtl.data.io.read_table` read with decimal commas (a side-table
+    column renamed on a clash is not named: it is rare, and the note is only words)."""
+    out = []
+    for table in (frame, user_table, item_table):
+        if table is not None:
+            out += [c for c in table.attrs.get(DECIMAL_COMMA_ATTR, []) if c in columns and c not in out]
+    return out
+
+
+def _text_as_missing(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """``frame`` with the values of regression labels that are not numbers ("five",
+    "unknown" among ratings) as missing, each such label's note and remark saying how
+    many and which. Inference makes a column named like a rating a label when 90% of
+    it parses; left as text, summaries counted the rest as labelled while metrics and
+    per-id statistics skipped them, and training refused the task."""
+    out = {}
+    for col, kind in schema.labels.items():
+        s = frame[col]
+        if kind != "regression" or pd.api.types.is_numeric_dtype(s) or not mostly_numeric(s):
+            continue
+        num = pd.to_numeric(s, errors="coerce")
+        bad = s[num.isna() & s.notna()]
+        if bad.empty:
+            continue
+        examples = list(dict.fromkeys(str(v) for v in bad.iloc[:1000]))[:2]
+        said = " or ".join(f"'{v}'" for v in examples)
+        n = len(bad)
+        values, are = ("values", "are") if n > 1 else ("value", "is")
+        schema.remarks[col] = f"{n:,} {values} of {col} {are} not numbers (e.g. {said}) and {are} treated as missing."
+        schema.notes[col] = f"{schema.notes[col]}; {n:,} {values} not numbers (e.g. {said}), treated as missing"
+        out[col] = num.astype(float)
+    return frame.assign(**out) if out else frame
 
 
 #: Tables longer than this have their column roles inferred on this many rows.

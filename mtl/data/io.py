@@ -471,7 +471,10 @@ def _csv_frame(open_stream, name: str, sep: str, encoding: str, whole) -> pd.Dat
         # 12345678901234567891 are the same number, and 1e+20 loses its digits too.
         df = parse([raw_names[i] for i in lossy])
         df.columns = [str(c).strip() for c in df.columns]
-    return _exact_ids(df)
+    df = _exact_ids(df)
+    if sep in _DECIMAL_COMMA_SEPARATORS:
+        df = _decimal_commas(df)
+    return df
 
 
 def _pandas_csv(data: bytes, name: str, sep: str, encoding: str, as_text: list[str] | None) -> pd.DataFrame:
@@ -617,6 +620,46 @@ def _lossy_id_columns(df: pd.DataFrame) -> list[int]:
             if len(v) and np.abs(v).max() >= _EXACT_FLOAT and np.all(v == np.round(v)):
                 out.append(i)
     return out
+
+
+#: Delimiters of files written where the comma is the decimal mark (Excel in most of
+#: Europe saves "CSV" with ';', and "Unicode text" with tabs): only there can a value
+#: such as 33,6 be a number.
+_DECIMAL_COMMA_SEPARATORS = (";", "\t")
+_DECIMAL_COMMA = re.compile(r"\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*")
+_DECIMAL_OR_WHOLE = re.compile(r"\s*[+-]?(?:\d*,\d+(?:[eE][+-]?\d+)?|\d+)\s*")
+#: Attribute of a frame read by :func:`read_table` listing its columns read with decimal
+#: commas, for :func:`~mtl.data.dataset.from_frame` to tell the user.
+DECIMAL_COMMA_ATTR = "decimal_comma"
+
+
+def _decimal_commas(df: pd.DataFrame) -> pd.DataFrame:
+    """Text columns whose every value is a number written with a decimal comma (33,6)
+    or a whole number, as numbers; their names in ``df.attrs[DECIMAL_COMMA_ATTR]``.
+    Without this a watch time of 33,6 is text: a categorical feature of hundreds of
+    values, an outcome silently made an input. Columns named like ids, codes or tags
+    are left as text: there "3,7" is more likely a list of two codes than 3.7."""
+    from .schema import looks_like_codes
+
+    converted = []
+    for col in df.columns:
+        s = df[col]
+        if not (pd.api.types.is_string_dtype(s) or s.dtype == object) or looks_like_codes(col):
+            continue
+        values = s.dropna()
+        if values.empty or not all(isinstance(v, str) for v in values.iloc[:100]):
+            continue
+        # A look at the first values rules out ordinary text before any whole-column pass.
+        head = values.iloc[:1000]
+        if not head.str.fullmatch(_DECIMAL_OR_WHOLE).all():
+            continue
+        if not (values.str.fullmatch(_DECIMAL_OR_WHOLE).all() and values.str.fullmatch(_DECIMAL_COMMA).any()):
+            continue
+        df[col] = pd.to_numeric(s.str.strip().str.replace(",", ".", regex=False)).astype(float)
+        converted.append(col)
+    if converted:
+        df.attrs[DECIMAL_COMMA_ATTR] = converted
+    return df
 
 
 def _exact_ids(df: pd.DataFrame) -> pd.DataFrame:

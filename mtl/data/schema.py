@@ -159,6 +159,50 @@ def looks_like_id(column: str) -> bool:
     return name in USER_NAMES or name in ITEM_NAMES or bool(_IDENTIFIER_HINT.search(name))
 
 
+#: Names of columns of codes or lists of codes (tags, genres, categories), by whole word:
+#: "percentage" holds "tag" but is a number.
+_CODES_HINT = re.compile(r"(^|_)(tags?|genres?|categor(y|ies)|codes?|cats?|types?|ids|keys?)($|_)", re.I)
+
+
+def looks_like_codes(column: str) -> bool:
+    """Named like an identifier or a column of codes / lists of codes (``tags``,
+    ``genre``, ``category_ids``): a value such as ``3,7`` there is two codes, not a number."""
+    return looks_like_id(column) or bool(_CODES_HINT.search(str(column).strip()))
+
+
+#: Names that say a column identifies something (``user_id``, ``sku``), by their ending:
+#: ``is_id_verified`` is an outcome.
+_ID_NAME = re.compile(r"(^|_)(id|uuid|guid|isbn\d*|asin|ean|upc|sku)$", re.I)
+
+
+def named_like_id(column: str) -> bool:
+    """Named as an identifier of a user, an item or a record: never an outcome."""
+    name = str(column).strip().lower()
+    return name in USER_NAMES or name in ITEM_NAMES or bool(_ID_NAME.search(name))
+
+
+def _id_remarks(ov: RoleOverrides, columns: list[str], labels: dict[str, str], user: str | None,
+                item: str | None) -> dict[str, str]:
+    """What to tell a user who made an id column a label, or said there is no user /
+    item id while a column is named like one: both are accepted (a column may be
+    misnamed), but each takes away what the app is for."""
+    remarks = {}
+    for col in ov.labels:
+        if col in labels and named_like_id(col):
+            remarks[col] = (f"Column '{col}' is named like an id but was made a {labels[col]} label: an id names a "
+                            "user or an item, it is not an outcome, so predicting it teaches the model nothing "
+                            "useful, and the model no longer sees it. Give it its id role back unless it really is "
+                            "an outcome.")
+    for attr, names, what in (("user", USER_NAMES, "user"), ("item", ITEM_NAMES, "item")):
+        found = _find_by_name(columns, names)
+        if getattr(ov, attr) == "" and found and found not in remarks:
+            per = ("per-user metrics (GAUC), the split by user and recommendations for a user" if what == "user"
+                   else "recommendations (they rank items) and item features")
+            remarks[found] = (f"There is no {what} id, though '{found}' is named like one: {per} need one. "
+                              f"Set '{found}' to {what} id unless it is something else.")
+    return remarks
+
+
 def _find_by_name(columns: list[str], names: tuple[str, ...]) -> str | None:
     lower = {c.lower(): c for c in columns}
     for n in names:
@@ -205,8 +249,9 @@ def _whole_numbers(s: pd.Series) -> bool:
     return bool(np.all(np.isfinite(vals)) and np.all(vals == np.round(vals)))
 
 
-def _mostly_numeric(s: pd.Series) -> bool:
-    """Numeric, or text of which at least 90% parses as numbers (a typo'd numeric column)."""
+def mostly_numeric(s: pd.Series) -> bool:
+    """Numeric, or text of which at least 90% parses as numbers (a typo'd numeric column,
+    whose other values a regression label treats as missing)."""
     if pd.api.types.is_numeric_dtype(s):
         return not pd.api.types.is_bool_dtype(s)
     v = _non_null(s)
@@ -384,7 +429,7 @@ def infer_schema(
                 labels[col] = "binary"
                 notes[col] = "binary label: values are 0/1"
                 continue
-            if _REGRESSION_HINT.search(col) and _mostly_numeric(s):
+            if _REGRESSION_HINT.search(col) and mostly_numeric(s):
                 labels[col] = "regression"
                 notes[col] = "regression label: a numeric outcome (rating / time spent)"
                 continue
@@ -396,7 +441,7 @@ def infer_schema(
                 ignored.append(col)
                 notes[col] = f"ignored: a second timestamp ('{time}' is the time column)"
                 continue
-        if _SAMPLING_WEIGHT.search(col) and _mostly_numeric(s):
+        if _SAMPLING_WEIGHT.search(col) and mostly_numeric(s):
             ignored.append(col)
             notes[col] = ("ignored: a sampling weight (how many people the row stands for), not a trait of the "
                           "row; training and metrics count every row once")
@@ -444,6 +489,7 @@ def infer_schema(
             else:
                 ignored.append(col)
                 notes[col] = f"ignored: derived label '{d.name}' is computed from it, so it is not a feature"
+    remarks.update(_id_remarks(ov, columns, labels, user, item))
     for col in (user, item, time):
         if col:
             notes.setdefault(col, "")

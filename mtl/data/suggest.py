@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..errors import DataError
 from .dataset import InteractionData, _numeric_label
+from .schema import named_like_id
 
 if TYPE_CHECKING:
     from .samples import Sample
@@ -84,6 +85,10 @@ def suggest_tasks(data: InteractionData, max_tasks: int = MAX_TASKS) -> TaskSugg
         s = frame[col]
         family = _family(col)
         labelled = int(s.notna().sum())
+        if named_like_id(col):
+            reasons[col] = ("named like an id: an identifier is not an outcome, so it is never a default task "
+                            "(choose it yourself if it really is one)")
+            continue
         try:
             _numeric_label(frame, col, kind)  # the check training makes: infinite or too large values
         except DataError as err:

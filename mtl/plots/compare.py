@@ -54,12 +54,17 @@ def delta_m_bars(comparison: Comparison) -> go.Figure:
 
 def metric_bars(comparison: Comparison) -> go.Figure:
     """One panel per task: each method's compared test metric, mean ± one standard
-    deviation over seeds, with the single-task baseline as a dashed line."""
+    deviation over seeds, with the single-task baseline as a dashed line. Each panel's
+    axis is zoomed on the differences and says so."""
     table = comparison.table()
     tasks = comparison.tasks
-    titles = [f"{t.name}: {_label(comparison.metrics[t.name])} "
-              f"({'higher' if higher_is_better(comparison.metrics[t.name]) else 'lower'} is better)" for t in tasks]
-    fig = make_subplots(rows=1, cols=len(tasks), subplot_titles=titles)
+    # Two lines: on one, "mood: accuracy (higher is better)" ran past a narrow panel's edges.
+    titles = [f"{t.name}: {_label(comparison.metrics[t.name])}<br>"
+              f"{'higher' if higher_is_better(comparison.metrics[t.name]) else 'lower'} is better" for t in tasks]
+    # Room between panels for each one's tick labels and axis title (plotly's default gap
+    # put a panel's axis title against the previous panel's bars).
+    fig = make_subplots(rows=1, cols=len(tasks), subplot_titles=titles,
+                        horizontal_spacing=min(0.1, 0.4 / max(1, len(tasks) - 1)))
     methods = table[table["method"] != BASELINE]
     colors = [style.series_color(i) for i in range(len(methods))]
     base = table[table["method"] == BASELINE]
@@ -68,7 +73,9 @@ def metric_bars(comparison: Comparison) -> go.Figure:
         means, stds = methods[f"{m}:{t.name}"].tolist(), methods[f"{m}_std:{t.name}"].tolist()
         fig.add_trace(go.Bar(
             x=methods["title"].tolist(), y=means, marker_color=colors, error_y=_errors(stds),
-            hovertemplate=f"%{{x}}: {m} %{{y:.4f}}<extra>{t.name}</extra>",
+            customdata=stds, hovertemplate=f"%{{x}}: {m} %{{y:.4f}}"
+            + ("" if all(math.isnan(v) for v in stds) else " ± %{customdata:.4f} (std over seeds)")
+            + f"<extra>{t.name}</extra>",
         ), row=1, col=col)
         values = [v + sign * (0.0 if math.isnan(s) else s) for v, s in zip(means, stds) if not math.isnan(v)
                   for sign in (-1, 1)]
@@ -81,8 +88,8 @@ def metric_bars(comparison: Comparison) -> go.Figure:
         if values:  # zoom on the differences: bars from zero would hide them
             lo, hi = min(values), max(values)
             pad = max(hi - lo, 1e-3 * max(abs(hi), 1.0)) * 0.6
-            fig.update_yaxes(range=[lo - pad, hi + pad], row=1, col=col)
-    # Said in the title: the axes are zoomed on the differences, so bar lengths are not proportional to the values.
-    fig.update_layout(**style.layout(title="Test metric per task (mean ± std over seeds; axes zoomed, not from 0)",
-                                     height=380, showlegend=False, panels=len(tasks)))
+            # Said on the axis: zoomed on the differences, bar lengths are not proportional to the values.
+            fig.update_yaxes(range=[lo - pad, hi + pad], title_text="zoomed, not from 0", row=1, col=col)
+    # No figure title: it sits where the panel titles sit, just above the plots, and was drawn over them.
+    fig.update_layout(**style.layout(height=380, showlegend=False, panels=len(tasks)))
     return fig

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from ..metrics import higher_is_better
 from ..report import METRIC_LABELS
 from . import style
 
@@ -15,7 +16,7 @@ _NAMES = {"frozen": "shared layers frozen", "finetuned": "shared layers fine-tun
 
 def transfer_curve(result) -> go.Figure:
     """Test metric of the new task per label fraction (log axis), one line per mode;
-    scratch training dashed, as the baseline."""
+    scratch training dashed, as the baseline; the axis says which way is better."""
     table = result.table()
     fig = go.Figure()
     for mode, rows in table.groupby("mode", sort=False):
@@ -28,6 +29,7 @@ def transfer_curve(result) -> go.Figure:
     label = METRIC_LABELS.get(result.metric, result.metric)
     fig.update_layout(**style.layout(title=f"New task {result.task}: test {label} by share of its labels",
                                      xaxis_title="share of the new task's training labels (log scale)",
-                                     yaxis_title=f"test {label}"))
+                                     yaxis_title=f"test {label} ({'higher' if higher_is_better(result.metric) else 'lower'} "
+                                                 "is better)"))
     fig.update_xaxes(type="log", tickformat=".0%")
     return fig

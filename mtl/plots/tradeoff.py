@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..metrics import higher_is_better
 from ..tradeoff import CurveResult, SweepResult, objective, objective_name
 from . import style
 
@@ -96,18 +97,20 @@ def instant_bars(tasks: Sequence, now: dict[str, dict[str, float]], reference: d
 
 
 def fidelity_bars(result: SweepResult) -> go.Figure:
-    """|Δ| between the conditioned model and the retrained model at each weighting."""
+    """The conditioned model's signed gain over the retrained model at each weighting
+    (:meth:`SweepResult.fidelity`): above zero it is better, below it worse; an
+    absolute difference would hide which."""
     rows = result.fidelity()
     names = [t.name for t in result.tasks]
     labels = [" / ".join(f"{w:.2f}" for w in r["weights"]) for r in rows]
     fig = go.Figure()
     for i, t in enumerate(result.tasks):
-        key = f"{t.name} |Δ{t.primary_metric}|"
-        fig.add_trace(go.Bar(x=labels, y=[r[key] for r in rows], name=f"{t.name} |Δ{t.primary_metric}|",
+        fig.add_trace(go.Bar(x=labels, y=[r[f"{t.name} gain"] for r in rows], name=f"{t.name} {objective_name(t)}",
                              marker_color=style.series_color(i)))
-    fig.update_layout(**style.layout(title="Conditioned model vs retraining, per weighting", barmode="group",
+    fig.add_hline(y=0, line_color=style.BASELINE)
+    fig.update_layout(**style.layout(title="Conditioned model minus retraining, per weighting", barmode="group",
                                      xaxis_title="weights (" + " / ".join(names) + ")",
-                                     yaxis_title="absolute difference", height=HEIGHT))
+                                     yaxis_title="gain (above 0: conditioned better)", height=HEIGHT))
     return fig
 
 
@@ -209,10 +212,40 @@ def run_short_label(run_id: int, arch: str, weighting: str, conditioned: bool = 
     return f"#{run_id} {arch}·{'conditioned' if conditioned else weighting}"
 
 
+#: Two compute-chart labels on the same side of their points collide when their points are
+#: closer than this, in shares of the plot's width and height (a label is about a quarter
+#: of the width long and a line tall).
+LABEL_CLASH = (0.25, 0.07)
+
+
+def _compute_label_positions(xs: pd.Series, ys: pd.Series, yr: Sequence[float]) -> dict:
+    """A text position per run (by index): labels point inwards, so the long ones are not
+    cut off at the plot's edges; a label that would sit on a near neighbour's, as they do
+    once level runs are drawn level, goes below its point instead of above."""
+    x0, x1 = float(xs.min()), float(xs.max())
+    px = (xs - x0) / ((x1 - x0) or 1.0)
+    py = (ys - yr[0]) / (yr[1] - yr[0])
+    placed: list[tuple[float, float, str]] = []
+    where = {}
+    for i in px.sort_values(kind="stable").index:
+        side = "left" if px[i] > 0.5 else "right"
+        for vertical in ("top", "bottom"):
+            if not any(s == f"{vertical} {side}" and abs(px[i] - x) < LABEL_CLASH[0] and abs(py[i] - y) < LABEL_CLASH[1]
+                       for x, y, s in placed):
+                break
+        else:
+            vertical = "top"
+        where[i] = f"{vertical} {side}"
+        placed.append((float(px[i]), float(py[i]), where[i]))
+    return where
+
+
 def quality_vs_compute(runs: pd.DataFrame, quality: str, axis: str = "train_seconds") -> go.Figure:
     """Every run as a point: ``quality`` (a column, higher is better unless named
     like RMSE/logloss) against a compute column (``train_seconds``, ``params`` or
-    ``latency_ms_per_1k``). ``runs`` needs a ``label`` and an ``arch`` column;
+    ``latency_ms_per_1k``). The quality axis spans at least a tenth of its level, as
+    the relevance chart's axes do, so that differences in the fourth decimal look as
+    small as they are. ``runs`` needs a ``label`` and an ``arch`` column;
     ``latency_q25``/``latency_q75`` columns, when present, draw the latency's middle
     half as whiskers."""
     if axis not in COMPUTE_AXES:
@@ -220,12 +253,8 @@ def quality_vs_compute(runs: pd.DataFrame, quality: str, axis: str = "train_seco
     fig = go.Figure()
     log = axis == "params" and len(runs) and runs[axis].max() / max(runs[axis].min(), 1) > 20
     xs = np.log10(runs[axis].clip(lower=1)) if log else runs[axis]
-    mid = (float(xs.min()) + float(xs.max())) / 2 if len(runs) else 0.0
-
-    def side(x: float) -> str:
-        """Labels point inwards, so the long ones are not cut off at the plot's edges."""
-        return "top left" if (np.log10(max(x, 1)) if log else x) > mid else "top right"
-
+    yr = _axis_range(runs[quality].tolist()) if len(runs) else None
+    where = _compute_label_positions(xs, runs[quality], yr) if len(runs) else {}
     for i, (arch, group) in enumerate(runs.groupby("arch", sort=False)):
         error_x = None
         if axis == "latency_ms_per_1k" and {"latency_q25", "latency_q75"} <= set(group.columns):
@@ -234,12 +263,18 @@ def quality_vs_compute(runs: pd.DataFrame, quality: str, axis: str = "train_seco
             error_x = dict(type="data", symmetric=False, array=hi.tolist(), arrayminus=lo.tolist(), thickness=1.5)
         fig.add_trace(go.Scatter(
             x=group[axis], y=group[quality], mode="markers+text", name=arch, text=group["label"],
-            textposition=[side(x) for x in group[axis]], cliponaxis=False,
+            textposition=[where[i] for i in group.index], cliponaxis=False,
             marker=dict(size=13, color=style.series_color(i)), error_x=error_x,
             hovertemplate="%{text}<br>" + f"{COMPUTE_AXES[axis]}: %{{x:,.3g}}<br>{quality}: %{{y:.4f}}<extra></extra>",
         ))
+    metric = quality.rsplit(" ", 1)[-1].lower()
+    better = "higher" if higher_is_better(metric) else "lower"
     fig.update_layout(**style.layout(title=f"{quality} vs {COMPUTE_AXES[axis]}", xaxis_title=COMPUTE_AXES[axis],
-                                     yaxis_title=quality, height=HEIGHT))
+                                     yaxis_title=f"{quality} ({better} is better)", height=HEIGHT))
+    if yr is not None:
+        # The relevance chart's rule: a 0.001 AUC spread stretched over the whole height made
+        # single-task baselines look far worse than shared models they all but tied with.
+        fig.update_yaxes(range=yr, autorange=False)
     if log:
         fig.update_xaxes(type="log")
     return fig
@@ -261,7 +296,8 @@ def front_table(result: SweepResult, which: str = "points") -> pd.DataFrame:
 
 def fidelity_table(result: SweepResult) -> pd.DataFrame:
     """The conditioned model against retraining, one row per weighting: the weights in
-    one column, then per task its metric retrained, conditioned, and the gap. Short
+    one column, then per task its metric retrained, conditioned, and the signed gain
+    (positive: the conditioned model is better; for RMSE, lower). Short
     column names, so the table fits beside a chart without scrolling sideways."""
     names = [t.name for t in result.tasks]
     rows = []
@@ -272,6 +308,6 @@ def fidelity_table(result: SweepResult) -> pd.DataFrame:
             label = {"auc": "AUC", "rmse": "RMSE", "accuracy": "acc."}[m]
             row[f"{t.name} {label} retrained"] = r[f"{t.name} {m} (retrained)"]
             row[f"{t.name} {label} conditioned"] = r[f"{t.name} {m} (conditioned)"]
-            row[f"{t.name} |Δ|"] = r[f"{t.name} |Δ{m}|"]
+            row[f"{t.name} gain"] = r[f"{t.name} gain"]
         rows.append(row)
     return pd.DataFrame(rows)

@@ -108,10 +108,12 @@ class RunInfo:
 
 @dataclass
 class Listing:
-    """A list of runs (newest first) and notes on entries that were skipped."""
+    """A list of runs (newest first), notes on damaged entries that were skipped, and how
+    many runs are being saved right now (not listed yet: nothing is wrong with them)."""
 
     runs: list[RunInfo]
     notes: list[str] = field(default_factory=list)
+    saving: int = 0
 
     def __iter__(self) -> Iterator[RunInfo]:
         return iter(self.runs)
@@ -405,12 +407,13 @@ class RunStore:
         and ``name`` (a case-insensitive part of the name) filter; ``visitor`` limits
         them to what that visitor may see (module docstring), ``include`` being ids
         of shared runs the visitor has links to. Damaged entries are skipped, each
-        with a note in :attr:`Listing.notes`."""
+        with a note in :attr:`Listing.notes`; runs still being written are counted
+        in :attr:`Listing.saving`."""
         if not self.runs_dir.is_dir():
             return Listing([])
         con = self._connect()
         try:
-            notes = self._reconcile(con)
+            notes, saving = self._reconcile(con)
             where, params = [], []
             if kind:
                 where.append("kind = ?")
@@ -442,21 +445,25 @@ class RunStore:
         runs = [RunInfo(id=r[0], kind=r[1], name=r[2], created=r[3], status=r[4], tags=tags.get(r[0], []),
                         owner=r[5], shared=bool(r[6]), data_name=r[7], has_model=bool(r[8]), summary=json.loads(r[9]))
                 for r in rows]
-        return Listing(runs, notes)
+        return Listing(runs, notes, saving)
 
-    def _reconcile(self, con: sqlite3.Connection) -> list[str]:
-        """Bring the index in line with the run folders; notes on what was skipped."""
+    def _reconcile(self, con: sqlite3.Connection) -> tuple[list[str], int]:
+        """Bring the index in line with the run folders; notes on what was skipped, and
+        how many saves are under way."""
         notes: list[str] = []
+        saving = 0
         on_disk: dict[str, float] = {}
         now = time.time()
         with os.scandir(self.runs_dir) as entries:
             for e in entries:
                 if e.name.startswith(".tmp-") or e.name.startswith(".trash-"):
                     age = now - _mtime(Path(e.path))
-                    if age > STALE_SECONDS:
+                    if age > STALE_SECONDS:  # a save or deletion whose process died: cleared
                         shutil.rmtree(e.path, ignore_errors=True)
                     elif e.name.startswith(".tmp-"):
-                        notes.append(f"Skipped {e.name[5:]}: it is still being saved (or its save was interrupted).")
+                        # A save in progress (often the caller's own, from another thread): it is
+                        # listed once written, a warning about it would alarm for nothing.
+                        saving += 1
                     continue
                 if e.name.startswith(".") or not e.is_dir():
                     continue
@@ -477,7 +484,7 @@ class RunStore:
                     gone.append(run_id)
         if gone or fresh:
             self._index(con, fresh, gone)
-        return notes
+        return notes, saving
 
     def get(self, run_id: str, *, visitor: str | None = None) -> RunInfo:
         """A run's listing info (:class:`StoreError` when there is no such run, or

@@ -7,7 +7,9 @@ Two ways to get the trade-off front:
 * **One conditioned model** (:class:`ConditionedExplorer`): a preference-conditioned
   network (``ModelConfig(conditioned=True)``) is trained once with task weights drawn
   from a Dirichlet; afterwards any weight vector is a forward pass away. Its fidelity
-  is measured against the retrained models at the same weights (|ΔAUC|, |ΔRMSE|).
+  is measured against the retrained models at the same weights, signed (how much
+  better or worse), and :meth:`SweepResult.response` says whether it trades off at
+  all: a model that gives every weighting the same quality is no explorer of them.
 
 Single-task baselines (architecture ``single``) on the same split are always
 included as the reference for every front.
@@ -40,6 +42,10 @@ from .pareto import hypervolume, no_skill_reference, objective, objective_name, 
 MIN_WEIGHT = 0.05
 #: Below this spread of a task's objective across the sweep, the front is "flat".
 FLAT_SPREAD = {"binary": 0.005, "multiclass": 0.005, "regression": 0.01}  # regression: share of the RMSE
+#: A conditioned model that moves a task by less than this share of the retrains' spread
+#: does not follow them (measured: 0.001-0.006 AUC against the retrains' 0.29-0.34 on
+#: the Pareto lesson's feed).
+FOLLOW_SHARE = 0.1
 
 #: ``progress(done, total, message)``: ``done`` counts finished trainings, fractional
 #: while one trains (2.5 = two done, the third half way); ``message`` says which.
@@ -120,8 +126,10 @@ class SweepResult:
         return hypervolume(self.objectives(which), np.array(self.reference))
 
     def fidelity(self) -> list[dict]:
-        """Per weight vector present in both sets: |Δ| between the conditioned model and
-        the fixed-weight retrain, per task, on the primary metric."""
+        """Per weight vector present in both sets: the conditioned model against the
+        fixed-weight retrain, per task, on the primary metric: both values, the signed
+        ``gain`` (conditioned minus retrained, oriented so positive is better: minus
+        the RMSE difference) and ``|Δ|``."""
         retrained = {tuple(p.weights): p for p in self.points}
         rows = []
         for c in self.conditioned:
@@ -134,8 +142,64 @@ class SweepResult:
                 row[f"{t.name} {m} (retrained)"] = r.test[t.name].get(m, math.nan)
                 row[f"{t.name} {m} (conditioned)"] = c.test[t.name].get(m, math.nan)
                 row[f"{t.name} |Δ{m}|"] = abs(c.test[t.name].get(m, math.nan) - r.test[t.name].get(m, math.nan))
+                row[f"{t.name} gain"] = objective(t, c.test[t.name]) - objective(t, r.test[t.name])
             rows.append(row)
         return rows
+
+    def response(self) -> dict | None:
+        """How the conditioned model answers its weights: per task the spread of its
+        objective across the weightings (``spread``) and, with retrained points, theirs
+        (``retrain_spread``, else None) and its signed gains over them (``gains``, one
+        per weighting in both sets; see :meth:`fidelity`). ``flat`` when on every task it
+        moves less than :data:`FLAT_SPREAD` or than :data:`FOLLOW_SHARE` of the
+        retrains' spread, while the retrains (if any) move more on one; ``beats`` counts
+        the weightings where it is better than the retrain at the same weights on every
+        task (that retrain did not reach the best model for its own weights, so its
+        place on the front reflects its training, not the network). ``None`` with fewer
+        than two conditioned points."""
+        if len(self.conditioned) < 2:
+            return None
+        cond = self.objectives("conditioned")
+        ret = self.objectives() if self.points else None
+        fid = self.fidelity()
+        tasks, flat_cond, flat_ret = {}, True, True
+        for j, t in enumerate(self.tasks):
+            level = ret[:, j] if ret is not None else cond[:, j]
+            limit = FLAT_SPREAD[t.kind] * (abs(float(np.nanmean(level))) if t.kind == "regression" else 1.0)
+            spread = float(np.nanmax(cond[:, j]) - np.nanmin(cond[:, j]))
+            retrain_spread = float(np.nanmax(ret[:, j]) - np.nanmin(ret[:, j])) if ret is not None else None
+            flat_cond &= spread < limit or (retrain_spread is not None and spread < FOLLOW_SHARE * retrain_spread)
+            flat_ret &= retrain_spread is None or retrain_spread < limit
+            tasks[t.name] = {"spread": spread, "retrain_spread": retrain_spread, "limit": limit,
+                             "gains": [r[f"{t.name} gain"] for r in fid]}
+        beats = sum(all(r[f"{t.name} gain"] > 0 for t in self.tasks) for r in fid)
+        return {"tasks": tasks, "flat": bool(flat_cond and (ret is None or not flat_ret)), "beats": beats,
+                "compared": len(fid)}
+
+    def response_text(self) -> str | None:
+        """:meth:`response` in plain words, with its numbers; ``None`` when there is none."""
+        r = self.response()
+        if r is None:
+            return None
+        moves = []
+        for t in self.tasks:
+            v = r["tasks"][t.name]
+            moves.append(f"{t.name} {objective_name(t)} by {v['spread']:.3f}"
+                         + (f" (the retrains: {v['retrain_spread']:.3f})" if v["retrain_spread"] is not None else ""))
+        text = f"Across {len(self.conditioned)} weightings the conditioned model's quality moves: {'; '.join(moves)}."
+        gains = [f"{name} {min(v['gains']):+.3f} to {max(v['gains']):+.3f}" for name, v in r["tasks"].items() if v["gains"]]
+        if gains:
+            text += f" Against the retrain at the same weights it is better (+) or worse (-) by: {'; '.join(gains)}."
+        if r["flat"]:
+            text += (" **It does not trade off here**: it gives about the same quality at every weighting, so moving "
+                     "its weights shows no front" + ("; read the retrained points for the trade-off." if self.points
+                                                     else "."))
+        if r["beats"]:
+            text += (f" At {r['beats']} of {r['compared']} weightings it beats the retrain at the same weights on every "
+                     "task: those retrains did not reach the best model for their own weights, so their place on the "
+                     "front reflects their training (a lightly weighted task learns little in a few epochs), not "
+                     "a limit of the network.")
+        return text
 
     def flatness(self, which: str = "points") -> str | None:
         """A plain-words message when moving the weights barely changes any task (the
@@ -166,6 +230,7 @@ class SweepResult:
             "conditioned_pareto": self.pareto("conditioned") if self.conditioned else [],
             "conditioned_hypervolume": self.hypervolume("conditioned") if self.conditioned else None,
             "fidelity": self.fidelity(),
+            "conditioned_response": self.response(),
             "flat": self.flatness() if self.points else (self.flatness("conditioned") if self.conditioned else None),
             "baselines": self.baselines,
             "retrain_seconds": self.retrain_seconds,
