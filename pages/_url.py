@@ -52,6 +52,7 @@ from pages._settings import (
     TrainSettings,
 )
 from pages._state import Settings
+from pages._widgets import show_dataset
 
 #: Parameters of the app frame rather than of a page; every page leaves them as they are.
 FRAME = frozenset({present.PARAM, visitor.PARAM, visitor.RUN_PARAM})
@@ -205,6 +206,7 @@ class Link:
             try:
                 if active_dataset().source_id != f"sample:{data}":
                     set_active_dataset(sample_dataset(data))
+                    show_dataset()  # the sidebar, drawn before the address was read
             except MTLError as err:
                 return [f"data ({err})"]
         elif data is not None:

@@ -3,6 +3,8 @@ weight sliders and the split in words."""
 
 from __future__ import annotations
 
+import threading
+
 import streamlit as st
 
 from mtl.data import SplitSpec
@@ -30,9 +32,9 @@ def page_setup() -> None:
     keep_widget_state()
     _visitor.capture_link()  # a shared link's run=, before the page rewrites the address
     jobs.collect_all()
-    ds = st.session_state.get(DATASET)
     with st.sidebar:
-        st.caption(f"Dataset: **{ds.name if ds is not None else get_sample(DEFAULT_SAMPLE).title}**")
+        _sidebar.dataset = st.empty()
+        show_dataset()
         if any(jobs.current(kind) is not None for kind in JOB_PLACES):
             # Redrawn as often as the pages' own progress bars, from the same report: a status
             # drawn once per page run fell behind the page (sidebar 0%, page 28%).
@@ -40,6 +42,19 @@ def page_setup() -> None:
         st.caption(f"Runs this session: {len(_runs.runs())}")
         if _visitor.visitor() is not None:  # the shared-server mode: the key rides in the address
             st.caption(":material/bookmark: Your runs are private to this address: bookmark it to come back.")
+
+
+_sidebar = threading.local()  # this script run's sidebar slots (a session's runs run in its own thread)
+
+
+def show_dataset() -> None:
+    """The sidebar's line naming the active dataset. :func:`page_setup` draws it before
+    the page reads its address, and a link's ``data=`` switches the dataset after that
+    (``pages._url``), which redraws the line in the same run."""
+    slot = getattr(_sidebar, "dataset", None)
+    if slot is not None:
+        ds = st.session_state.get(DATASET)
+        slot.caption(f"Dataset: **{ds.name if ds is not None else get_sample(DEFAULT_SAMPLE).title}**")
 
 
 #: Each kind of session job: what it is called in the sidebar, and the page that shows it.

@@ -88,6 +88,18 @@ def test_a_link_names_the_bundled_sample_and_says_uploads_do_not_travel(app, mon
     assert other.number_input(key="ui.train.epochs").value == 3
 
 
+@pytest.mark.parametrize("page", [nav.TRAIN, nav.TRADEOFFS])
+def test_the_sidebar_names_the_dataset_a_link_opened(app, page):
+    """The sidebar is drawn before the page reads its address: a link's ``data=`` must
+    not leave it naming the dataset the session had before."""
+    app.query_params["data"] = "goodbooks"
+    at = app.switch_page(page).run()
+    no_errors(at)
+    title = sample_dataset("goodbooks").name
+    assert at.session_state["dataset"].source_id == sample_dataset("goodbooks").source_id
+    assert [c.value for c in at.sidebar.caption if c.value.startswith("Dataset:")] == [f"Dataset: **{title}**"]
+
+
 # ------------------------------------------------------------- every page's link
 def open_page_with(at, page, ds=None, runs=(), **params):
     """A session that starts on ``page`` from an address with ``params`` (``ds`` active
