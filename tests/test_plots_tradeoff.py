@@ -102,6 +102,12 @@ def test_curve_axes_hold_every_trace_the_marker_is_on_the_curve_and_labels_do_no
     assert all(g >= LABEL_GAP for g in _label_gaps(fig))
 
 
+def test_an_axis_of_nothing_measured_is_neutral():
+    from mtl.plots.tradeoff import _axis_range
+
+    assert _axis_range([float("nan"), None]) == [0.0, 1.0]
+
+
 def test_a_collapsed_curve_gets_one_label_and_a_readable_axis():
     """A curve whose points all but coincide (KuaiRand: efficiency 0.4557-0.45595) labels one
     alpha, and its efficiency axis is not stretched over noise in the fourth decimal."""

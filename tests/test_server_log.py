@@ -77,10 +77,14 @@ def test_every_page_with_results_logs_no_warning(app, streamlit_warnings):
         "sweep", BackgroundJob(), ds, {"tasks": ["click", "like"], "arch": "shared_bottom"}, Outcome(FINISHED, front))}
     app.run()
     for page in PAGES:
+        # A browser's page switch leaves the previous page's parameters behind (AppTest
+        # keeps them: Recommendations' k=10 would reach the Trade-offs curve as a link's K).
+        app.query_params.clear()
         app.switch_page(page).run()
         no_errors(app)
     # Back and forth: returning to pages whose widgets kept their values is what used to warn.
     for page in (nav.TRADEOFFS, nav.TRAIN, nav.TRADEOFFS):
+        app.query_params.clear()
         app.switch_page(page).run()
     noisy = [m for m in streamlit_warnings if not any(b in m for b in BARE_MODE)]
     assert not noisy, noisy

@@ -189,6 +189,11 @@ def test_curve_counts_only_users_whose_top_k_the_ranking_chooses():
     assert auto.efficiency_change.measurable and auto.efficiency_change.diff < 0
     with pytest.raises(DataError, match="No user has more than K = 14"):
         efficiency_relevance_curve(f, preds, ["click"], ["like"], "user", k=14)
+    # The users counted at K = 10 without a single like: relevance cannot be measured,
+    # said as such (it was a curve of NaN that the page could not draw).
+    none = f.assign(like=np.where(f.user >= 60, 0, f.like))
+    with pytest.raises(DataError, match="None of the 20 users with more than K = 10 .* positive like.*K = 3"):
+        efficiency_relevance_curve(none, preds, ["click"], ["like"], "user", k=10)
 
 
 def test_default_k_sits_below_the_typical_candidate_count():

@@ -125,6 +125,8 @@ MIN_RELATIVE_SPAN = 0.1
 
 def _axis_range(values: Sequence[float]) -> list[float]:
     v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
+    if not len(v):  # nothing measured: an empty chart on a neutral axis, not an error
+        return [0.0, 1.0]
     lo, hi = float(v.min()), float(v.max())
     span = max(hi - lo, MIN_RELATIVE_SPAN * abs(float(v.mean())), 1e-3)
     mid = (lo + hi) / 2

@@ -338,6 +338,11 @@ def efficiency_relevance_curve(
     gain = np.nansum(np.column_stack([np.nan_to_num(labels[t], nan=0.0) for t in relevance]), axis=1)
     if (gain < 0).any():
         raise DataError("Relevance labels must be non-negative to serve as ranking gains")
+    if not (np.bincount(groups, weights=gain) > 0).any():
+        smaller = f"; choose a smaller K (K = {suggested} counts at least half the users)" if suggested < k else ""
+        raise DataError(f"None of the {groups.max() + 1:,} users with more than K = {k} held-out impressions has a "
+                        f"positive {' or '.join(relevance)} among them, so no ranking can change relevance@{k}"
+                        f"{smaller}")
     eff = np.column_stack([labels[t] for t in efficiency])
 
     scales = scales or {}
