@@ -727,6 +727,9 @@ def cmd_runs_list(args) -> int:
     listing = _store(args).list_runs(kind=args.kind, tag=args.tag, name=args.name)
     for note in listing.notes:
         print(f"note: {note}", file=sys.stderr)
+    if listing.saving:
+        print(f"note: {listing.saving} run{'s are' if listing.saving != 1 else ' is'} being saved right now and "
+              "listed once written", file=sys.stderr)
     if args.json:
         print(json.dumps([r.to_json() for r in listing], indent=2))
         return 0

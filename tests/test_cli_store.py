@@ -75,6 +75,17 @@ def test_runs_list_filters_and_json(ws):
     assert code == 0 and "no runs" in out and "matching" in out
 
 
+def test_runs_list_says_a_save_under_way(ws, tmp_path):
+    import shutil
+
+    work = tmp_path / "ws"
+    shutil.copytree(ws["work"], work)
+    (work / "runs" / ".tmp-20260101-000000-abcdef").mkdir()  # another process saving a run
+    code, out, err = _main(["runs", "list", "--workspace", work])
+    assert code == 0 and len(out.splitlines()) == 4
+    assert err.strip() == "note: 1 run is being saved right now and listed once written"
+
+
 def test_runs_list_uses_the_environment_variable(ws, monkeypatch):
     monkeypatch.setenv("MTL_WORKSPACE", str(ws["work"]))
     code, out, _ = _main(["runs", "list", "--kind", "sweep"])
